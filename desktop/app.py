@@ -1,0 +1,121 @@
+"""Composition root: the only module that names concrete source classes.
+
+Sources register by kind (``register_source("serial", …)``) so the CLI, the window and the
+tests build any of them from one spec string such as ``serial:/dev/ttyUSB0``,
+``replay:run.parquet``, ``demo`` or ``synth:16x20000``. Replay is wired here because
+``sources`` may not import ``recording``: this module reads the file and hands the
+recording to the replay source.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.core.errors import SourceError
+from desktop.formats.base import make_parser
+from desktop.recording.readers import read_recording
+from desktop.sources.base import SampleSource
+from desktop.sources.demo import DemoRigSource
+from desktop.sources.replay import ReplaySource
+from desktop.sources.serial_port import SerialSource
+from desktop.sources.synth import SynthSource, parse_synth_spec
+
+
+@dataclass
+class SourceOptions:
+    """Options that only some source kinds use; the others ignore them."""
+
+    baud: int = 115200
+    speed: float = 1.0  # replay/demo/synth pacing; math.inf = as fast as possible
+    rate: float | None = None  # serial: nominal rate when lines carry no timestamp
+    line_format: str = "auto"
+
+
+SourceFactory = Callable[[str, SourceOptions], SampleSource]
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    name: str
+    factory: SourceFactory
+    usage: str
+    help: str
+
+
+_REGISTRY: dict[str, SourceKind] = {}
+
+
+def register_source(name: str, factory: SourceFactory, usage: str, help: str) -> None:
+    """Make ``name:ARG`` (or bare ``name``) a source spec the whole program accepts."""
+    _REGISTRY[name] = SourceKind(name, factory, usage, help)
+
+
+def source_kinds() -> list[SourceKind]:
+    return list(_REGISTRY.values())
+
+
+def parse_speed(text: str | float) -> float:
+    """``"1"``, ``"10"``, ``"0.5"`` or ``"max"`` → a positive float (max = inf)."""
+    if isinstance(text, float | int):
+        value = float(text)
+    elif str(text).strip().lower() in {"max", "inf", "fastest"}:
+        return math.inf
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise SourceError(f"speed must be a number or 'max' (got {text!r})") from None
+    if not value > 0:
+        raise SourceError(f"speed must be positive (got {text!r})")
+    return value
+
+
+def create_source(spec: str, options: SourceOptions | None = None) -> SampleSource:
+    """Build a source from its spec string; unknown kinds get a list of the known ones."""
+    options = options or SourceOptions()
+    kind, _, arg = spec.partition(":")
+    entry = _REGISTRY.get(kind.strip().lower())
+    if entry is None:
+        known = ", ".join(k.usage for k in _REGISTRY.values())
+        raise SourceError(f"unknown source {spec!r}; use one of: {known}")
+    return entry.factory(arg, options)
+
+
+def _serial(arg: str, options: SourceOptions) -> SampleSource:
+    if not arg:
+        raise SourceError("serial source needs a port, e.g. serial:/dev/ttyUSB0 or serial:COM3")
+    try:
+        parser = make_parser(options.line_format)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from exc
+    return SerialSource(arg, baud=options.baud, parser=parser, rate=options.rate)
+
+
+def _replay(arg: str, options: SourceOptions) -> SampleSource:
+    if not arg:
+        raise SourceError("replay source needs a file, e.g. replay:run.parquet")
+    path = Path(arg).expanduser()
+    recording = read_recording(path, rate=options.rate)
+    return ReplaySource(recording, path.name, speed=options.speed)
+
+
+def _demo(arg: str, options: SourceOptions) -> SampleSource:
+    return DemoRigSource(speed=options.speed)
+
+
+def _synth(arg: str, options: SourceOptions) -> SampleSource:
+    channels, rate = parse_synth_spec(arg)
+    return SynthSource(channels, rate, speed=options.speed)
+
+
+register_source("serial", _serial, "serial:PORT",
+                "a serial device streaming ASCII lines (--baud, --format, --rate)")
+register_source("replay", _replay, "replay:FILE",
+                "a CSV or Parquet recording played back (--speed 1 = real time, max)")
+register_source("demo", _demo, "demo",
+                "the built-in demo rig: real bearing vibration, healthy then faults, 12 kHz")
+register_source("synth", _synth, "synth:CHANNELSxRATE",
+                "deterministic synthetic signals for benchmarks and tests, e.g. synth:16x20000")

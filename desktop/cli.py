@@ -1,0 +1,277 @@
+"""``linewatch <command>``: the headless pieces, for scripts, tests and plant PCs over SSH.
+
+Every user-facing problem ends as one readable line on stderr and a non-zero exit code
+(2: bad command line or source, 1: the work failed), never as a traceback. Unexpected
+exceptions are logged with their traceback to the log file, whose path is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from desktop import __version__
+from desktop.core.errors import LinewatchError, SourceError
+from desktop.core.logsetup import configure_logging
+from desktop.core.types import SourceState
+
+log = logging.getLogger("linewatch")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(f"linewatch: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- record
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default="demo",
+                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE (default: demo)")
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+    p.add_argument("--speed", default="1",
+                   help="replay/demo/synth speed: 1 = real time, 10 = ten times, max = flat out")
+    p.add_argument("--rate", type=float, default=None,
+                   help="nominal sample rate in Hz for sources whose lines carry no timestamp")
+    p.add_argument("--format", dest="line_format", default="auto",
+                   help="serial line format: auto (default) or ascii")
+
+
+def _build_source(args: argparse.Namespace):  # noqa: ANN202 - keeps Qt-free import lazy
+    from desktop.app import SourceOptions, create_source, parse_speed
+
+    options = SourceOptions(baud=args.baud, speed=parse_speed(args.speed), rate=args.rate,
+                            line_format=args.line_format)
+    return create_source(args.source, options)
+
+
+class _StopFlag:
+    """Set by Ctrl-C or SIGTERM so the loop ends between reads and the file is closed."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.signal_name = ""
+
+    def __call__(self) -> bool:
+        return self.stop
+
+    def install(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            self.stop = True
+            self.signal_name = signal.Signals(signum).name
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _format_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else "none"
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from desktop.streams.acquisition import Acquisition
+
+    out = Path(args.out).expanduser()
+    if args.seconds is not None and not args.seconds > 0:
+        raise SourceError("--seconds must be positive")
+    source = _build_source(args)
+    source.add_state_listener(
+        lambda state, detail: _err(f"{source.description}: {state.value}"
+                                   + (f" ({detail})" if detail else "")))
+    acq = Acquisition(source, history_s=args.history,
+                      on_recording_error=lambda msg: _err(msg))
+    stop = _StopFlag()
+    stop.install()
+    acq.open()
+    started = time.monotonic()
+    try:
+        acq.start_recording(out)
+    except LinewatchError:
+        acq.close()
+        raise
+    show_progress = sys.stderr.isatty() and not args.json
+    next_progress = started + 1.0
+    deadline = None if args.seconds is None else started + args.seconds
+    while not stop():
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        acq.step()
+        if source.state is SourceState.FINISHED or acq.recording is None:
+            break  # replay done, or the disk gave up (already reported)
+        if show_progress and time.monotonic() >= next_progress:
+            next_progress += 1.0
+            rec = acq.recording
+            size = rec.bytes_on_disk / 1e6 if rec else 0.0
+            print(f"\r{time.monotonic() - started:7.1f} s  {acq.counters.received:>12,} samples"
+                  f"  {size:8.1f} MB", end="", file=sys.stderr, flush=True)
+    if show_progress:
+        print(file=sys.stderr)
+    duration = acq.recording.duration_s if acq.recording is not None else 0.0
+    result = acq.close()
+    counters = acq.counters
+    samples = result.samples if result else 0
+    channels = result.channels if result else len(source.channels)
+    rate = source.sample_rate or (samples / duration if duration > 0 else None)
+    summary = {
+        "samples": samples,
+        "channels": channels,
+        "malformed": counters.malformed,
+        "dropped": counters.dropped,
+        "duration_s": round(duration, 6),
+        "out": str(out),
+        "sample_rate": rate,
+        "malformed_by_kind": counters.malformed_by_kind,
+        "error": result.error if result else acq.recording_error,
+    }
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    else:
+        rate_text = f"{rate:,.1f} Hz" if rate else "unknown rate"
+        print(f"recorded {samples:,} samples x {channels} channels at {rate_text}, "
+              f"{duration:.2f} s; malformed {counters.malformed:,} "
+              f"({_format_counts(counters.malformed_by_kind)}); dropped {counters.dropped:,} "
+              f"-> {out}", flush=True)
+    if summary["error"]:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- sources
+def cmd_sources(args: argparse.Namespace) -> int:
+    from desktop.app import source_kinds
+    from desktop.sources.serial_port import available_ports
+
+    ports = available_ports()
+    kinds = source_kinds()
+    if args.json:
+        print(json.dumps({
+            "serial_ports": [{"device": d, "description": desc} for d, desc in ports],
+            "builtin": [{"usage": k.usage, "help": k.help} for k in kinds],
+        }))
+        return EXIT_OK
+    print("Serial ports:")
+    if ports:
+        for device, description in ports:
+            print(f"  serial:{device:<24} {description}")
+    else:
+        print("  (none found; pseudo-terminals and socat links are not listed but work "
+              "as serial:PATH)")
+    print("Sources:")
+    for kind in kinds:
+        print(f"  {kind.usage:<25} {kind.help}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- info
+def cmd_info(args: argparse.Namespace) -> int:
+    from desktop.recording.readers import summarize_recording
+
+    summary = summarize_recording(Path(args.file).expanduser())
+    if args.json:
+        print(json.dumps(summary.to_json()))
+        return EXIT_OK
+    rate = f"{summary.sample_rate:,.3f} Hz" if summary.sample_rate else "unknown"
+    names = ", ".join(f"{c.name} [{c.unit}]" if c.unit else c.name for c in summary.channels)
+    print(f"file:        {summary.path}"
+          + ("  (recovered from crash journal)" if summary.recovered_from_journal else ""))
+    print(f"channels:    {len(summary.channels)}: {names}")
+    print(f"sample rate: {rate}")
+    print(f"duration:    {summary.duration_s:.3f} s")
+    print(f"samples:     {summary.samples:,}")
+    if summary.source:
+        print(f"source:      {summary.source}")
+    if summary.start_time:
+        print(f"started:     {summary.start_time}")
+    if summary.malformed:
+        print(f"malformed:   {_format_counts(summary.malformed)}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- recover
+def cmd_recover(args: argparse.Namespace) -> int:
+    from desktop.recording.writer import finalize_journal, journal_path
+
+    out = Path(args.file).expanduser()
+    journal = out if out.name.endswith(".journal") else journal_path(out)
+    if journal is out:
+        out = out.with_name(out.name[: -len(".journal")])
+    if not journal.is_dir():
+        raise SourceError(f"no crash journal for {out} (looked for {journal})")
+    if out.exists():
+        raise SourceError(f"{out} already exists; move it away before recovering the journal")
+    rows = finalize_journal(journal, out)
+    print(f"recovered {rows:,} samples -> {out}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linewatch",
+        description="Linewatch: live sensor feeds, recordings and fault models for plant "
+                    "engineers.")
+    parser.add_argument("--version", action="version", version=f"linewatch {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="echo info logs to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    rec = sub.add_parser("record", help="record a source to a Parquet file, headless")
+    _add_source_options(rec)
+    rec.add_argument("--out", required=True, help="recording to write (.parquet)")
+    rec.add_argument("--seconds", type=float, default=None,
+                     help="stop after this many seconds (default: until Ctrl-C or the end "
+                          "of a replay)")
+    rec.add_argument("--history", type=float, default=60.0,
+                     help="seconds of history kept in memory (default 60)")
+    rec.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    rec.set_defaults(func=cmd_record)
+
+    src = sub.add_parser("sources", help="list serial ports and built-in sources")
+    src.add_argument("--json", action="store_true", help="print one JSON object")
+    src.set_defaults(func=cmd_sources)
+
+    info = sub.add_parser("info", help="channels, rate, duration and samples of a recording")
+    info.add_argument("file", help="a .parquet or .csv recording (or a crash journal)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(func=cmd_info)
+
+    recover = sub.add_parser("recover",
+                             help="turn the journal of a crashed recording into its .parquet")
+    recover.add_argument("file", help="the recording's .parquet path (or its .journal folder)")
+    recover.set_defaults(func=cmd_recover)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log_path = configure_logging(
+        console_level=logging.INFO if args.verbose else logging.WARNING)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return int(args.func(args))
+    except LinewatchError as exc:
+        _err(str(exc))
+        return EXIT_USAGE if isinstance(exc, SourceError) else EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: a bug, not a user error
+        log.exception("unexpected error")
+        _err(f"unexpected error: {exc!r}; details in {log_path}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Errors the user is meant to read.
+
+Anything raised as a :class:`LinewatchError` is shown as its message (no traceback) by the
+CLI and the UI; everything else is a bug and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LinewatchError(Exception):
+    """A problem the user can act on: bad input, missing file, unreachable device."""
+
+
+class SourceError(LinewatchError):
+    """A source cannot be opened or described (bad spec, unknown kind, missing file)."""
+
+
+class RecordingError(LinewatchError):
+    """A recording cannot be written or read (disk full, unwritable path, corrupt file)."""

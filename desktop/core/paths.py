@@ -1,0 +1,81 @@
+"""Every user-writable location, in one place.
+
+Paths come from platformdirs so they follow each OS's conventions. ``LINEWATCH_HOME``
+overrides them all with one folder: tests point it at a temp dir, and a portable install
+on a USB stick points it next to the program.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Linewatch"
+APP_AUTHOR = "Linewatch"
+HOME_ENV = "LINEWATCH_HOME"
+
+#: True inside a PyInstaller bundle, where bundled files live under ``sys._MEIPASS``.
+IS_FROZEN = bool(getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"))
+
+
+def _home_override() -> Path | None:
+    value = os.environ.get(HOME_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    """Where settings.json lives."""
+    home = _home_override()
+    if home is not None:
+        return _ensure(home / "config")
+    return _ensure(Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)))
+
+
+def data_dir() -> Path:
+    """Where user data lives: label store, fine-tuned models."""
+    home = _home_override()
+    if home is not None:
+        return _ensure(home / "data")
+    return _ensure(Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)))
+
+
+def log_dir() -> Path:
+    """Where the rotating log file lives."""
+    home = _home_override()
+    if home is not None:
+        return _ensure(home / "logs")
+    return _ensure(Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)))
+
+
+def recordings_dir() -> Path:
+    """Default folder for recordings until the user picks one (remembered in settings)."""
+    home = _home_override()
+    if home is not None:
+        return _ensure(home / "recordings")
+    return _ensure(Path(platformdirs.user_documents_dir()) / APP_NAME / "recordings")
+
+
+def bundle_root() -> Path:
+    """Root of read-only bundled files (``resources/``, ``models/``).
+
+    The repository root when running from source, the unpack folder when frozen.
+    """
+    if IS_FROZEN:
+        return Path(sys._MEIPASS)  # type: ignore[attr-defined]
+    return Path(__file__).resolve().parents[2]
+
+
+def resources_dir() -> Path:
+    return bundle_root() / "resources"
+
+
+def shipped_models_dir() -> Path:
+    return bundle_root() / "models"

@@ -1,0 +1,100 @@
+"""Typed settings saved as JSON.
+
+One dataclass instead of scattered string keys, so a typo is an AttributeError rather than a
+silently ignored setting. Only values that differ from the defaults are written, so changing
+a default in a new release reaches users who never touched it. A damaged file never stops
+the program: it is set aside (``settings.json.bad``) and defaults are used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.core import paths
+
+SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    """Everything Linewatch remembers between runs."""
+
+    history_seconds: float = 60.0
+    default_baud: int = 115200
+    line_format: str = "auto"
+    recordings_folder: str = ""
+    last_source: str = "demo"
+    replay_speed: str = "1"
+    #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Non-default values only, plus the schema version."""
+        defaults = Settings()
+        out: dict[str, Any] = {"schema": SCHEMA_VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value != getattr(defaults, f.name):
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json_dict(cls, raw: dict[str, Any]) -> Settings:
+        """Build from a saved dict, ignoring unknown keys and values of the wrong type.
+
+        A newer release may have written keys this one does not know; an older one may
+        have a key with another meaning. Neither should stop the program.
+        """
+        settings = cls()
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in raw.items():
+            if key == "schema" or key not in known:
+                continue
+            default = getattr(settings, key)
+            if isinstance(default, float) and type(value) is int:
+                value = float(value)  # JSON writes 60.0 as 60
+            if type(value) is type(default):
+                setattr(settings, key, value)
+            else:
+                log.warning("settings: ignoring %s=%r (expected %s)", key, value,
+                            type(default).__name__)
+        return settings
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings; a missing file gives defaults, a damaged one is set aside."""
+    path = path or settings_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("settings file does not hold a JSON object")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("settings: %s is damaged (%s); using defaults", path, exc)
+        try:
+            os.replace(path, path.with_suffix(".json.bad"))
+        except OSError:
+            pass
+        return Settings()
+    return Settings.from_json_dict(raw)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    path = path or settings_path()
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(settings.to_json_dict(), indent=2, sort_keys=True),
+                   encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,190 @@
+"""The acquisition loop: source → time axis → ring buffer (+ recorder).
+
+This is the one place where samples get their time: the source's own timestamps when it
+has them, else the absolute sample index over the nominal rate, else (a serial device
+with no timestamp column and no configured rate) the host clock at arrival, spread evenly
+over the block. Everything downstream — plots, recordings, models — sees the same times.
+
+It owns no thread. The CLI calls :meth:`Acquisition.run` on the main thread; the Qt
+worker calls it on a QThread. Recording is started and stopped from any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.errors import RecordingError
+from desktop.core.types import Block, SourceState
+from desktop.recording.writer import RecordingWriter
+from desktop.sources.base import SampleSource
+from desktop.streams.ring import RingBuffer
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 0.05
+
+
+@dataclass
+class Counters:
+    """What the status bar and ``record``'s summary show."""
+
+    received: int
+    dropped: int
+    malformed: int
+    malformed_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RecordingResult:
+    """Outcome of one recording: where it went and what it holds."""
+
+    out: Path
+    samples: int
+    channels: int
+    error: str | None = None
+
+
+class Acquisition:
+    """Pulls blocks from one source into a ring buffer and, when asked, a recording."""
+
+    def __init__(
+        self,
+        source: SampleSource,
+        history_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_recording_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.history_s = history_s
+        self.buffer: RingBuffer | None = None
+        self._clock = clock
+        self._t_start = clock()
+        self._last_arrival: float | None = None
+        self._index = 0  # samples received since start (for rate-based time)
+        self._rec_lock = threading.Lock()
+        self._recorder: RecordingWriter | None = None
+        self.recording_error: str | None = None
+        self._on_recording_error = on_recording_error
+        self.last_result: RecordingResult | None = None
+
+    # -- counters ---------------------------------------------------------------------
+    @property
+    def counters(self) -> Counters:
+        buffered_drops = self.buffer.dropped if self.buffer is not None else 0
+        return Counters(
+            received=self._index,
+            dropped=self.source.dropped + buffered_drops,
+            malformed=self.source.malformed.total,
+            malformed_by_kind=dict(self.source.malformed),
+        )
+
+    # -- recording --------------------------------------------------------------------
+    @property
+    def recording(self) -> RecordingWriter | None:
+        return self._recorder
+
+    def start_recording(self, out: Path) -> RecordingWriter:
+        """Begin writing every new sample to ``out`` (raises RecordingError if impossible)."""
+        with self._rec_lock:
+            if self._recorder is not None:
+                raise RecordingError("already recording")
+            self.recording_error = None
+            self._recorder = RecordingWriter(
+                out, self.source.channels, self.source.sample_rate, self.source.description)
+            return self._recorder
+
+    def stop_recording(self) -> RecordingResult | None:
+        """Finish the current recording (flush, convert to Parquet) and return its result."""
+        with self._rec_lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return self.last_result
+        error = None
+        try:
+            recorder.close()
+        except RecordingError as exc:
+            error = str(exc)
+            self._report_recording_error(error)
+        self.last_result = RecordingResult(recorder.out, recorder.samples_written,
+                                           len(recorder.channels), error)
+        return self.last_result
+
+    def _report_recording_error(self, message: str) -> None:
+        self.recording_error = message
+        log.error("%s", message)
+        if self._on_recording_error is not None:
+            self._on_recording_error(message)
+
+    def _record(self, times: np.ndarray, block: Block) -> None:
+        with self._rec_lock:
+            recorder = self._recorder
+            if recorder is None:
+                return
+            try:
+                recorder.write(times, block.values, block.channels)
+            except RecordingError as exc:
+                # The disk gave up; acquisition and the live view carry on.
+                self._recorder = None
+                self.last_result = RecordingResult(recorder.out, recorder.samples_written,
+                                                   len(recorder.channels), str(exc))
+                self._report_recording_error(str(exc))
+
+    # -- the loop ---------------------------------------------------------------------
+    def open(self) -> None:
+        self.source.open()
+        self._t_start = self._clock()
+
+    def _times_for(self, block: Block) -> np.ndarray:
+        n = len(block)
+        if block.timestamps is not None:
+            return block.timestamps
+        if self.source.sample_rate:
+            return (self._index + np.arange(n, dtype=np.float64)) / self.source.sample_rate
+        now = self._clock() - self._t_start
+        prev = self._last_arrival if self._last_arrival is not None else now
+        # Spread the block evenly between the previous arrival and this one.
+        return np.linspace(prev, now, n + 1, dtype=np.float64)[1:]
+
+    def step(self, timeout: float = READ_TIMEOUT_S) -> int:
+        """One read from the source; returns the number of samples it brought."""
+        block = self.source.read(timeout)
+        n = len(block)
+        if n:
+            times = self._times_for(block)
+            self._last_arrival = float(times[-1]) if block.timestamps is None else None
+            if self.buffer is None:
+                self.buffer = RingBuffer.for_seconds(
+                    block.channels, self.source.sample_rate, self.history_s)
+            self.buffer.append(Block(block.values, block.channels, times))
+            self._index += n
+            self._record(times, block)
+        elif self._recorder is not None:
+            self._record(np.empty(0), block)  # lets the writer flush on time while idle
+        return n
+
+    def run(
+        self,
+        should_stop: Callable[[], bool],
+        duration_s: float | None = None,
+    ) -> None:
+        """Read until ``should_stop()``, ``duration_s`` elapsed, or a finite source ends."""
+        deadline = None if duration_s is None else self._clock() + duration_s
+        while not should_stop():
+            if deadline is not None and self._clock() >= deadline:
+                break
+            self.step()
+            if self.source.state is SourceState.FINISHED:
+                break
+
+    def close(self) -> RecordingResult | None:
+        """Stop recording (if any) and release the source."""
+        result = self.stop_recording()
+        self.source.close()
+        return result

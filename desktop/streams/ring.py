@@ -1,0 +1,169 @@
+"""Preallocated ring buffer: one producer (acquisition), many readers (plots, inference).
+
+Why not a deque of blocks or a growing list: at 16 channels × 20 kHz, allocation per block
+and Python-object overhead per sample would cost more than the data itself. One array is
+allocated up front for the whole history and written in place.
+
+Readers never make the producer wait for their copy: the producer announces the range it
+is about to overwrite (``_reserved``) before writing and publishes it (``_written``)
+after; a reader copies without holding the lock and then trims whatever the producer may
+have overwritten meanwhile. The lock only guards a few integers and array references.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from desktop.core.types import Block, ChannelSpec
+
+
+@dataclass
+class Snapshot:
+    """A copy of a stretch of history: ``times`` (n,) float64 s, ``values`` (n, c)."""
+
+    times: np.ndarray
+    values: np.ndarray
+    channels: tuple[ChannelSpec, ...]
+    first_index: int  # absolute index (since the buffer started) of the first sample
+    lost: int = 0  # samples a cursor reader missed because they were overwritten
+
+    @property
+    def end_index(self) -> int:
+        return self.first_index + int(self.values.shape[0])
+
+
+class RingBuffer:
+    """Fixed-capacity history of a source's samples with a float64 time axis.
+
+    Time comes from the block's timestamps when the source has them, else from the
+    absolute sample index and ``sample_rate`` (so a rate-based stream never drifts).
+    """
+
+    def __init__(
+        self,
+        channels: tuple[ChannelSpec, ...],
+        capacity: int,
+        sample_rate: float | None = None,
+        dtype: type = np.float32,
+    ) -> None:
+        if capacity <= 0:
+            raise ValueError("ring buffer capacity must be positive")
+        self.capacity = int(capacity)
+        self.sample_rate = sample_rate
+        self.dtype = dtype
+        self._lock = threading.Lock()
+        self._channels = tuple(channels)
+        self._values = np.full((self.capacity, len(channels)), np.nan, dtype=dtype)
+        self._times = np.full(self.capacity, np.nan, dtype=np.float64)
+        self._written = 0  # samples published (absolute index of the next sample)
+        self._reserved = 0  # samples the producer may be writing right now
+        self.received = 0
+        self.dropped = 0  # samples lost to overrun: a block larger than the whole buffer
+
+    @classmethod
+    def for_seconds(
+        cls, channels: tuple[ChannelSpec, ...], sample_rate: float | None, seconds: float,
+        fallback_rate: float = 1000.0,
+    ) -> RingBuffer:
+        """Size the buffer for ``seconds`` of history at the source's rate."""
+        rate = sample_rate or fallback_rate
+        return cls(channels, max(1, int(round(rate * seconds))), sample_rate)
+
+    @property
+    def channels(self) -> tuple[ChannelSpec, ...]:
+        return self._channels
+
+    @property
+    def written(self) -> int:
+        """Absolute count of samples ever appended (also the next sample's index)."""
+        return self._written
+
+    def _grow_channels(self, channels: tuple[ChannelSpec, ...]) -> None:
+        """Add columns for channels that appeared mid-stream (new names in key:value input)."""
+        if channels[: len(self._channels)] != self._channels:
+            raise ValueError("channels may only be appended, never renamed or reordered")
+        extra = len(channels) - len(self._channels)
+        pad = np.full((self.capacity, extra), np.nan, dtype=self.dtype)
+        values = np.concatenate([self._values, pad], axis=1)
+        with self._lock:
+            self._values = values
+            self._channels = tuple(channels)
+
+    def append(self, block: Block) -> None:
+        """Copy a block in (the only producer call). Old samples are overwritten."""
+        n = len(block)
+        if len(block.channels) != len(self._channels) or block.channels != self._channels:
+            self._grow_channels(block.channels)
+        if n == 0:
+            return
+        values, times = block.values, block.timestamps
+        start = self._written
+        if times is None:
+            rate = self.sample_rate or 1.0
+            times = (start + np.arange(n, dtype=np.float64)) / rate
+        if n > self.capacity:
+            self.dropped += n - self.capacity
+            values, times = values[-self.capacity :], times[-self.capacity :]
+            start += n - self.capacity
+        k = values.shape[0]
+        with self._lock:
+            self._reserved = start + k
+        pos = start % self.capacity
+        first = min(k, self.capacity - pos)
+        self._values[pos : pos + first] = values[:first]
+        self._times[pos : pos + first] = times[:first]
+        if first < k:
+            self._values[: k - first] = values[first:]
+            self._times[: k - first] = times[first:]
+        with self._lock:
+            self._written = start + k
+        self.received += n
+
+    def _copy(self, first_index: int, end_index: int) -> Snapshot:
+        with self._lock:
+            values_ref, times_ref, channels = self._values, self._times, self._channels
+        n = end_index - first_index
+        idx = (first_index + np.arange(n)) % self.capacity if n else np.empty(0, dtype=np.int64)
+        values = values_ref[idx]
+        times = times_ref[idx]
+        with self._lock:
+            reserved = self._reserved
+        # Samples whose slot the producer may have reused while we copied are not trusted.
+        oldest_safe = reserved - self.capacity
+        cut = max(0, oldest_safe - first_index)
+        if cut:
+            values, times, first_index = values[cut:], times[cut:], first_index + cut
+        return Snapshot(times, values, channels, first_index)
+
+    def latest(self, count: int | None = None) -> Snapshot:
+        """The newest ``count`` samples (default: the whole history), as a copy."""
+        end = self._written
+        available = min(end, self.capacity)
+        count = available if count is None else max(0, min(count, available))
+        return self._copy(end - count, end)
+
+    def since(self, cursor: int) -> Snapshot:
+        """Samples from absolute index ``cursor`` on, for readers that must see every
+        sample (inference). ``lost`` counts samples overwritten before this reader came
+        back; they are also added to :attr:`dropped`."""
+        end = self._written
+        oldest = max(0, end - self.capacity)
+        lost = max(0, oldest - cursor)
+        snap = self._copy(max(cursor, oldest), end)
+        lost += max(0, snap.first_index - max(cursor, oldest))
+        if lost:
+            self.dropped += lost
+        snap.lost = lost
+        return snap
+
+    def time_window(self, seconds: float) -> Snapshot:
+        """The samples of the last ``seconds`` of signal time (for drawing)."""
+        snap = self.latest()
+        if snap.times.size == 0:
+            return snap
+        start = np.searchsorted(snap.times, snap.times[-1] - seconds, side="left")
+        return Snapshot(snap.times[start:], snap.values[start:], snap.channels,
+                        snap.first_index + int(start))

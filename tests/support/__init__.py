@@ -1,0 +1,1 @@
+"""Real test doubles: a pseudo-terminal serial device, subprocess helpers."""

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: lint, layer contracts, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export QT_QPA_PLATFORM=offscreen
+.venv/bin/ruff check desktop tests bench tools
+.venv/bin/lint-imports
+.venv/bin/python -m pytest -q "$@"
