@@ -76,10 +76,24 @@ def _format_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else "none"
 
 
+def _remove_recording(out: Path) -> None:
+    """``--overwrite``: the user asked for the old file (and any crash journal) to go."""
+    import shutil
+
+    from desktop.recording.writer import journal_path
+
+    if out.is_dir():
+        raise SourceError(f"{out} is a folder; give a file name for --out")
+    out.unlink(missing_ok=True)
+    shutil.rmtree(journal_path(out), ignore_errors=True)
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from desktop.streams.acquisition import Acquisition
 
     out = Path(args.out).expanduser()
+    if args.overwrite:
+        _remove_recording(out)
     if args.seconds is not None and not args.seconds > 0:
         raise SourceError("--seconds must be positive")
     source = _build_source(args)
@@ -230,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "of a replay)")
     rec.add_argument("--history", type=float, default=60.0,
                      help="seconds of history kept in memory (default 60)")
+    rec.add_argument("--overwrite", action="store_true",
+                     help="replace --out if it exists (default: refuse, keep the old file)")
     rec.add_argument("--json", action="store_true", help="end with one JSON summary line")
     rec.set_defaults(func=cmd_record)
 

@@ -202,17 +202,25 @@ class RecordingWriter:
         except OSError:
             pass
 
-    def close(self) -> Path:
-        """Flush, convert the journal to Parquet and remove it. Returns the file written.
+    def close(self, finalize: bool = True) -> Path:
+        """Flush and close the journal; with ``finalize`` also convert it to Parquet.
 
-        If the conversion fails (e.g. disk full), the journal is kept and the error says
-        how to recover it later.
+        ``finalize=False`` returns at once (a long recording takes seconds to convert) so
+        the acquisition thread can go on; the caller then runs :func:`finalize_journal`
+        elsewhere. If the conversion fails (e.g. disk full), the journal is kept and the
+        error says how to recover it later.
         """
         if self.closed:
             return self.out
         self.flush()
         self.closed = True
         self._close_segment()
+        if finalize:
+            self.finalize()
+        return self.out
+
+    def finalize(self) -> None:
+        """Convert the closed journal into the Parquet file (slow for long recordings)."""
         try:
             finalize_journal(self.journal, self.out)
         except OSError as exc:
@@ -220,7 +228,6 @@ class RecordingWriter:
                 f"recording kept as a journal in {self.journal}: "
                 f"{describe_os_error(exc, self.out)}; run `linewatch recover {self.out}` "
                 "once there is room") from exc
-        return self.out
 
 
 def finalize_journal(journal: Path, out: Path) -> int:

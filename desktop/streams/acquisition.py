@@ -49,6 +49,7 @@ class RecordingResult:
     samples: int
     channels: int
     error: str | None = None
+    writer: RecordingWriter | None = None
 
 
 class Acquisition:
@@ -100,20 +101,24 @@ class Acquisition:
                 out, self.source.channels, self.source.sample_rate, self.source.description)
             return self._recorder
 
-    def stop_recording(self) -> RecordingResult | None:
-        """Finish the current recording (flush, convert to Parquet) and return its result."""
+    def stop_recording(self, finalize: bool = True) -> RecordingResult | None:
+        """Finish the current recording and return its result.
+
+        With ``finalize=False`` only the journal is closed (fast); the caller converts it
+        with ``result.writer.finalize()`` off the acquisition thread.
+        """
         with self._rec_lock:
             recorder, self._recorder = self._recorder, None
         if recorder is None:
             return self.last_result
         error = None
         try:
-            recorder.close()
+            recorder.close(finalize=finalize)
         except RecordingError as exc:
             error = str(exc)
             self._report_recording_error(error)
         self.last_result = RecordingResult(recorder.out, recorder.samples_written,
-                                           len(recorder.channels), error)
+                                           len(recorder.channels), error, recorder)
         return self.last_result
 
     def _report_recording_error(self, message: str) -> None:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desktop.analysis.decimate import minmax_decimate
 from desktop.core.types import Block, ChannelSpec
+from desktop.streams.envelope import BUCKET, Envelope
 
 
 @dataclass
@@ -51,13 +53,15 @@ class RingBuffer:
     ) -> None:
         if capacity <= 0:
             raise ValueError("ring buffer capacity must be positive")
-        self.capacity = int(capacity)
+        # A whole number of envelope buckets, so each bucket is contiguous in the ring.
+        self.capacity = -(-int(capacity) // BUCKET) * BUCKET
         self.sample_rate = sample_rate
         self.dtype = dtype
         self._lock = threading.Lock()
         self._channels = tuple(channels)
         self._values = np.full((self.capacity, len(channels)), np.nan, dtype=dtype)
         self._times = np.full(self.capacity, np.nan, dtype=np.float64)
+        self._envelope = Envelope(self.capacity // BUCKET, len(channels), dtype)
         self._written = 0  # samples published (absolute index of the next sample)
         self._reserved = 0  # samples the producer may be writing right now
         self.received = 0
@@ -90,6 +94,7 @@ class RingBuffer:
         values = np.concatenate([self._values, pad], axis=1)
         with self._lock:
             self._values = values
+            self._envelope.grow_channels(extra)
             self._channels = tuple(channels)
 
     def append(self, block: Block) -> None:
@@ -120,15 +125,17 @@ class RingBuffer:
             self._times[: k - first] = times[first:]
         with self._lock:
             self._written = start + k
+        self._envelope.update(self._values, self._times, start + k)
         self.received += n
 
     def _copy(self, first_index: int, end_index: int) -> Snapshot:
         with self._lock:
             values_ref, times_ref, channels = self._values, self._times, self._channels
         n = end_index - first_index
-        idx = (first_index + np.arange(n)) % self.capacity if n else np.empty(0, dtype=np.int64)
-        values = values_ref[idx]
-        times = times_ref[idx]
+        pos = first_index % self.capacity
+        head = min(n, self.capacity - pos)  # contiguous slices: far cheaper than fancy indexing
+        values = np.concatenate([values_ref[pos:pos + head], values_ref[:n - head]])
+        times = np.concatenate([times_ref[pos:pos + head], times_ref[:n - head]])
         with self._lock:
             reserved = self._reserved
         # Samples whose slot the producer may have reused while we copied are not trusted.
@@ -167,3 +174,65 @@ class RingBuffer:
         start = np.searchsorted(snap.times, snap.times[-1] - seconds, side="left")
         return Snapshot(snap.times[start:], snap.values[start:], snap.channels,
                         snap.first_index + int(start))
+
+    # -- drawing ------------------------------------------------------------------------
+    def index_at_time(self, t: float, side: str = "left") -> int:
+        """Absolute index where time ``t`` falls among the kept samples (searchsorted)."""
+        end = self._written
+        times = self._times
+        if end <= self.capacity:
+            return int(np.searchsorted(times[:end], t, side=side))  # type: ignore[call-overload]
+        oldest, pos = end - self.capacity, end % self.capacity
+        older = times[pos:]  # the oldest samples sit after the write position
+        i = int(np.searchsorted(older, t, side=side))  # type: ignore[call-overload]
+        if i < older.size:
+            return oldest + i
+        return oldest + older.size + int(
+            np.searchsorted(times[:pos], t, side=side))  # type: ignore[call-overload]
+
+    def view(self, t_start: float, t_end: float, columns: int) -> Snapshot:
+        """What a lane ``columns`` pixels wide shows for ``[t_start, t_end]``.
+
+        At most about ``2 * columns`` points (min/max pairs), from the raw samples when
+        the span is short and from the precomputed envelope when it is long, so the cost
+        of a frame does not grow with the history length.
+        """
+        columns = max(1, int(columns))
+        i0 = self.index_at_time(t_start)
+        i1 = self.index_at_time(t_end, side="right")
+        n = i1 - i0
+        if n <= 0:
+            return self._copy(i0, i0)
+        if n < columns * BUCKET:  # fewer than one bucket per pixel column: raw samples
+            snap = self._copy(i0, i1)
+            t, v = minmax_decimate(snap.times, snap.values, columns)
+            return Snapshot(t, v, snap.channels, snap.first_index)
+        b0 = -(-i0 // BUCKET)
+        b1 = min(i1 // BUCKET, self._envelope.done)
+        with self._lock:
+            channels = self._channels
+        t_b, lo, hi = self._envelope.read(b0, b1)
+        tail = self._copy(b1 * BUCKET, i1)
+        with self._lock:
+            reserved = self._reserved
+        cut = max(0, (reserved - self.capacity) // BUCKET + 1 - b0)  # overwritten meanwhile
+        t_b, lo, hi = t_b[cut:], lo[cut:], hi[cut:]
+        group = max(1, -(-t_b.size // columns))
+        usable = (t_b.size // group) * group
+        start = t_b.size - usable
+        with np.errstate(invalid="ignore"):
+            glo = np.fmin.reduce(lo[start:].reshape(-1, group, lo.shape[1]), axis=1)
+            ghi = np.fmax.reduce(hi[start:].reshape(-1, group, hi.shape[1]), axis=1)
+        gt = t_b[start:].reshape(-1, group)
+        step = (t_b[1] - t_b[0]) / BUCKET if t_b.size > 1 else 0.0
+        pts_t = np.empty(2 * glo.shape[0], dtype=np.float64)
+        pts_t[0::2] = gt[:, 0]
+        pts_t[1::2] = gt[:, -1] + step * (BUCKET - 1)
+        pts_v = np.empty((2 * glo.shape[0], glo.shape[1]), dtype=glo.dtype)
+        pts_v[0::2] = glo
+        pts_v[1::2] = ghi
+        if tail.values.shape[1] == pts_v.shape[1] and tail.times.size:
+            tt, tv = minmax_decimate(tail.times, tail.values, max(1, columns // 8))
+            pts_t = np.concatenate([pts_t, tt])
+            pts_v = np.concatenate([pts_v, tv])
+        return Snapshot(pts_t, pts_v, channels, (b0 + cut + start) * BUCKET)

@@ -19,21 +19,22 @@ def _block(start: int, n: int, channels=CH2) -> Block:
 
 def test_latest_returns_newest_samples_in_order_across_the_wrap() -> None:
     ring = RingBuffer(CH2, capacity=100, sample_rate=10.0, dtype=np.float64)
+    assert ring.capacity == 128  # rounded up to whole envelope buckets
     for start in range(0, 250, 30):
         ring.append(_block(start, 30))
     snap = ring.latest()
-    assert snap.values.shape == (100, 2)
-    np.testing.assert_array_equal(snap.values[:, 0], np.arange(170, 270))
-    np.testing.assert_allclose(snap.times, np.arange(170, 270) / 10.0)
-    assert snap.first_index == 170
+    assert snap.values.shape == (128, 2)
+    np.testing.assert_array_equal(snap.values[:, 0], np.arange(270 - 128, 270))
+    np.testing.assert_allclose(snap.times, np.arange(270 - 128, 270) / 10.0)
+    assert snap.first_index == 270 - 128
     assert ring.received == 270 and ring.dropped == 0
 
 
 def test_block_larger_than_capacity_counts_dropped() -> None:
-    ring = RingBuffer(CH2, capacity=50, sample_rate=1.0, dtype=np.float64)
+    ring = RingBuffer(CH2, capacity=64, sample_rate=1.0, dtype=np.float64)
     ring.append(_block(0, 80))
-    assert ring.dropped == 30
-    np.testing.assert_array_equal(ring.latest().values[:, 0], np.arange(30, 80))
+    assert ring.dropped == 16
+    np.testing.assert_array_equal(ring.latest().values[:, 0], np.arange(16, 80))
 
 
 def test_cursor_reader_sees_every_sample_once_and_counts_overrun() -> None:
@@ -98,3 +99,31 @@ def test_concurrent_reader_never_sees_torn_or_out_of_order_data() -> None:
     stop.set()
     thread.join()
     assert problems == []
+
+
+def test_view_is_bounded_and_keeps_extremes_for_long_and_short_spans() -> None:
+    rate = 20_000.0
+    ring = RingBuffer(CH2, capacity=int(rate * 60), sample_rate=rate, dtype=np.float32)
+    total = int(rate * 75)  # wraps
+    for start in range(0, total, 1000):
+        ring.append(_block(start, 1000))
+    t_end = (total - 1) / rate
+    # Zoomed out over the whole history: envelope path.
+    snap = ring.view(t_end - 60, t_end, 1000)
+    assert snap.values.shape[0] <= 2 * 1000 + 300
+    assert snap.values[:, 0].max() == total - 1  # the newest sample is in the view
+    assert snap.values[:, 0].min() <= (total - ring.capacity) + 64 * 40
+    assert np.all(np.diff(snap.times) >= 0)
+    # Zoomed in on 0.1 s: raw samples, exact.
+    snap = ring.view(t_end - 0.1, t_end, 1500)
+    first = ring.index_at_time(t_end - 0.1)
+    assert abs(first - (total - 2001)) <= 1
+    np.testing.assert_array_equal(snap.values[:, 0], np.arange(first, total))
+
+
+def test_index_at_time_over_the_wrap() -> None:
+    ring = RingBuffer(CH2, capacity=128, sample_rate=1.0, dtype=np.float64)
+    ring.append(_block(0, 300))
+    assert ring.index_at_time(250.0) == 250
+    assert ring.index_at_time(0.0) == 300 - ring.capacity
+    assert ring.index_at_time(1e9) == 300

@@ -1,0 +1,149 @@
+"""Runs the acquisition loop on a QThread and turns its events into Qt signals.
+
+The source is *built* on the worker thread too (a replay reads its whole file there), so
+the UI thread never parses, reads files or touches the device. Recording commands from the
+UI are queued and executed by the loop between reads, so the writer is only ever used
+from this thread; converting a finished journal to Parquet (seconds for a long recording)
+runs on a short-lived helper thread so acquisition never stalls behind the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from desktop.core.errors import LinewatchError, RecordingError
+from desktop.core.types import SourceState
+from desktop.sources.base import SampleSource
+from desktop.streams.acquisition import Acquisition, RecordingResult
+
+log = logging.getLogger(__name__)
+
+
+class AcquisitionWorker(QObject):
+    """Owns one source and its Acquisition; lives on its own QThread."""
+
+    opened = Signal(object)  # the Acquisition: the UI draws from its ring buffer
+    open_failed = Signal(str)
+    state_changed = Signal(str, str)  # SourceState value, detail
+    recording_started = Signal(str)  # path
+    recording_stopped = Signal(object)  # RecordingResult (after the Parquet file is done)
+    recording_failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, make_source: Callable[[], SampleSource], history_s: float = 60.0
+                 ) -> None:
+        super().__init__()
+        self._make_source = make_source
+        self._history_s = history_s
+        self._stop = threading.Event()
+        self._commands: queue.SimpleQueue[tuple[str, Path | None]] = queue.SimpleQueue()
+        self.acquisition: Acquisition | None = None
+
+    # -- called from the UI thread (thread-safe) ----------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_recording(self, out: Path) -> None:
+        self._commands.put(("start", out))
+
+    def request_stop_recording(self) -> None:
+        self._commands.put(("stop", None))
+
+    # -- runs on the worker thread -------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        try:
+            source = self._make_source()
+            source.add_state_listener(lambda s, d: self.state_changed.emit(s.value, d))
+            acq = Acquisition(source, self._history_s,
+                              on_recording_error=self.recording_failed.emit)
+            acq.open()
+        except LinewatchError as exc:
+            self.open_failed.emit(str(exc))
+            self.finished.emit()
+            return
+        except Exception as exc:  # a bug: keep the window alive, say what happened
+            log.exception("opening the source failed")
+            self.open_failed.emit(f"unexpected error opening the source: {exc!r}")
+            self.finished.emit()
+            return
+        self.acquisition = acq
+        self.opened.emit(acq)
+        try:
+            while not self._stop.is_set():
+                self._run_commands(acq)
+                acq.step()
+                if source.state is SourceState.FINISHED:
+                    self._stop.wait(0.05)  # keep serving commands; the view stays up
+        except Exception as exc:
+            log.exception("acquisition loop failed")
+            self.state_changed.emit(SourceState.LOST.value, f"internal error: {exc!r}")
+        finally:
+            self._finish_recording(acq)
+            try:
+                source.close()
+            except Exception:
+                log.exception("closing the source failed")
+            self.finished.emit()
+
+    def _run_commands(self, acq: Acquisition) -> None:
+        while True:
+            try:
+                command, arg = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if command == "start" and arg is not None:
+                try:
+                    acq.start_recording(arg)
+                except RecordingError as exc:
+                    self.recording_failed.emit(str(exc))
+                else:
+                    self.recording_started.emit(str(arg))
+            elif command == "stop":
+                self._finish_recording(acq)
+
+    def _finish_recording(self, acq: Acquisition) -> None:
+        if acq.recording is None:
+            return  # nothing running (a failed recording was already reported)
+        result = acq.stop_recording(finalize=False)
+        if result is None or result.writer is None:
+            return
+        threading.Thread(target=self._finalize, args=(result,), daemon=False,
+                         name="linewatch-finalize").start()
+
+    def _finalize(self, result: RecordingResult) -> None:
+        assert result.writer is not None
+        if result.error is None:
+            try:
+                result.writer.finalize()
+            except RecordingError as exc:
+                result.error = str(exc)
+                self.recording_failed.emit(str(exc))
+        self.recording_stopped.emit(result)
+
+
+class AcquisitionThread:
+    """A worker and its QThread, started together and stopped together."""
+
+    def __init__(self, worker: AcquisitionWorker) -> None:
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("linewatch-acquisition")
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        worker.finished.connect(self.thread.quit)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, wait_ms: int = 5000) -> bool:
+        """Ask the loop to end and wait for it; True when the thread has stopped."""
+        self.worker.request_stop()
+        self.thread.quit()
+        return self.thread.wait(wait_ms)
