@@ -119,3 +119,91 @@ register_source("demo", _demo, "demo",
                 "the built-in demo rig: real bearing vibration, healthy then faults, 12 kHz")
 register_source("synth", _synth, "synth:CHANNELSxRATE",
                 "deterministic synthetic signals for benchmarks and tests, e.g. synth:16x20000")
+
+
+# ------------------------------------------------------------------------------ the window
+def source_from_options(spec: str, raw: dict[str, object]) -> SampleSource:
+    """Build a source from the window's loosely typed options (strings from widgets)."""
+    try:
+        baud = int(str(raw.get("baud", 115200)))
+        rate_raw = raw.get("rate")
+        rate = float(str(rate_raw)) if rate_raw not in (None, "") else None
+    except ValueError as exc:
+        raise SourceError(f"invalid number in the source options: {exc}") from None
+    options = SourceOptions(baud=baud, speed=parse_speed(str(raw.get("speed", "1"))),
+                            rate=rate, line_format=str(raw.get("line_format", "auto")))
+    return create_source(spec, options)
+
+
+def versions() -> dict[str, str]:
+    """Versions for Help → About, without importing torch on the UI thread's start-up."""
+    import platform
+    from importlib import metadata
+
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    from desktop import __version__
+
+    def dist(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "Linewatch": __version__,
+        "Python": platform.python_version(),
+        "Qt": qVersion(),
+        "PySide6": pyside_version,
+        "pyqtgraph": dist("pyqtgraph"),
+        "numpy": dist("numpy"),
+        "torch": dist("torch"),
+        "Compute device": compute_device(),
+    }
+
+
+def compute_device() -> str:
+    """CUDA GPU when torch sees one, else CPU (asked through ml/, the torch layer)."""
+    from desktop.ml.device import describe_device
+
+    return describe_device()
+
+
+def run_gui(spec: str | None, file: str | None, options: dict[str, object],
+            measure_s: float | None = None) -> int:
+    """Open the live window on ``spec`` (default: the last source, first run: demo) or on a
+    recording ``file``; with ``measure_s``, print frame figures as JSON and exit."""
+    import json
+    import sys
+    import time
+
+    started = time.perf_counter()
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.core.settings import load_settings
+    from desktop.sources.serial_port import available_ports
+    from desktop.ui.main_window import MainWindow, WindowServices
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Linewatch")
+    settings = load_settings()
+    window = MainWindow(settings, WindowServices(source_from_options, available_ports,
+                                                 versions), started=started)
+    window.show()
+    if file:
+        window.open_file(file)
+    else:
+        window.connect_source(spec or settings.last_source or "demo", options)
+    exit_code = 0
+    if measure_s is not None:
+        window.start_measure(measure_s, started=started)
+
+        def done(result: dict[str, object]) -> None:
+            print(json.dumps(result), flush=True)
+            window.close()
+            app.quit()
+
+        window.measure_finished.connect(done)
+    app.exec()
+    return exit_code

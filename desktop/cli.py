@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import signal
 import sys
 import time
@@ -45,7 +44,7 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
                    help="serial line format: auto (default) or ascii")
 
 
-def _build_source(args: argparse.Namespace):  # noqa: ANN202 - keeps Qt-free import lazy
+def _build_source(args: argparse.Namespace):
     from desktop.app import SourceOptions, create_source, parse_speed
 
     options = SourceOptions(baud=args.baud, speed=parse_speed(args.speed), rate=args.rate,
@@ -262,11 +261,55 @@ def build_parser() -> argparse.ArgumentParser:
                              help="turn the journal of a crashed recording into its .parquet")
     recover.add_argument("file", help="the recording's .parquet path (or its .journal folder)")
     recover.set_defaults(func=cmd_recover)
+    parser.command_names = set(sub.choices)  # type: ignore[attr-defined]
     return parser
 
 
+def build_gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linewatch",
+        description="Open the live workbench window (default: the last source, first run: "
+                    "the demo rig). Headless commands: linewatch {record,sources,info,"
+                    "recover} --help.")
+    parser.add_argument("file", nargs="?", help="a recording to open instead of a live source")
+    _add_source_options(parser)
+    parser.set_defaults(source=None)
+    parser.add_argument("--measure", type=float, metavar="SECONDS", default=None,
+                        help="run the window this long, then print frame figures as one "
+                             "JSON line and exit (a diagnostic; works offscreen)")
+    return parser
+
+
+def gui_main(argv: Sequence[str]) -> int:
+    args = build_gui_parser().parse_args(argv)
+    log_path = configure_logging(console_level=logging.WARNING)
+    if args.measure is not None and not args.measure > 0:
+        _err("--measure must be a positive number of seconds")
+        return EXIT_USAGE
+    from desktop.app import run_gui
+
+    options: dict[str, object] = {"baud": args.baud, "speed": args.speed,
+                                  "line_format": args.line_format}
+    if args.rate is not None:
+        options["rate"] = args.rate
+    try:
+        return run_gui(args.source, args.file, options, args.measure)
+    except LinewatchError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except Exception as exc:
+        log.exception("the window failed")
+        _err(f"unexpected error: {exc!r}; details in {log_path}")
+        return EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    commands = parser.command_names  # type: ignore[attr-defined]
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version",
+                                                                  "--verbose")):
+        return gui_main(argv)
     args = parser.parse_args(argv)
     log_path = configure_logging(
         console_level=logging.INFO if args.verbose else logging.WARNING)

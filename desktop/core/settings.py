@@ -8,6 +8,7 @@ the program: it is set aside (``settings.json.bad``) and defaults are used.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -32,6 +33,8 @@ class Settings:
     recordings_folder: str = ""
     last_source: str = "demo"
     replay_speed: str = "1"
+    window_geometry: str = ""  # Qt saveGeometry(), base64
+    plot_mode: str = "lanes"  # "lanes" or "overlay": the user's last choice
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -83,10 +86,8 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     except (OSError, ValueError) as exc:
         log.warning("settings: %s is damaged (%s); using defaults", path, exc)
-        try:
+        with contextlib.suppress(OSError):
             os.replace(path, path.with_suffix(".json.bad"))
-        except OSError:
-            pass
         return Settings()
     return Settings.from_json_dict(raw)
 

@@ -54,7 +54,8 @@ class Block:
     def __post_init__(self) -> None:
         if self.values.ndim != 2 or self.values.shape[1] != len(self.channels):
             raise ValueError(
-                f"block values shape {self.values.shape} does not match {len(self.channels)} channels"
+                f"block values shape {self.values.shape} does not match "
+                f"{len(self.channels)} channels"
             )
         if self.timestamps is not None and self.timestamps.shape != (self.values.shape[0],):
             raise ValueError("block timestamps must have one entry per sample")

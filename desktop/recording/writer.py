@@ -13,6 +13,7 @@ A new segment starts when channels appear mid-stream (Arrow streams have one sch
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -197,10 +198,8 @@ class RecordingWriter:
         self.closed = True
         self._pending_t.clear()
         self._pending_v.clear()
-        try:
+        with contextlib.suppress(OSError):
             self._close_segment()
-        except OSError:
-            pass
 
     def close(self, finalize: bool = True) -> Path:
         """Flush and close the journal; with ``finalize`` also convert it to Parquet.

@@ -50,6 +50,11 @@ class SampleSource(abc.ABC):
             listener(state, detail)
 
     @property
+    def total_samples(self) -> int | None:
+        """How many samples a finite source (a file) holds; None for a live feed."""
+        return None
+
+    @property
     def finished(self) -> bool:
         """True once a finite source (a replay) has delivered everything it has."""
         return self.state is SourceState.FINISHED

@@ -43,6 +43,10 @@ class ReplaySource(SampleSource):
             rate = recording.effective_rate() or 1.0
             self._offsets = np.arange(recording.samples, dtype=np.float64) / rate
 
+    @property
+    def total_samples(self) -> int | None:
+        return self.recording.samples
+
     def open(self) -> None:
         self._pos = 0
         self._t0 = self._clock()

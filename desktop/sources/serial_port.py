@@ -12,6 +12,7 @@ every (re)open the parser drops the first line, which may start mid-line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -92,10 +93,8 @@ class SerialSource(SampleSource):
 
     def _drop_port(self) -> None:
         if self._serial is not None:
-            try:
+            with contextlib.suppress(serial.SerialException, OSError):
                 self._serial.close()
-            except (serial.SerialException, OSError):
-                pass
             self._serial = None
 
     def _try_reconnect(self, timeout: float) -> None:

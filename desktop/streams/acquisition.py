@@ -58,7 +58,7 @@ class Acquisition:
     def __init__(
         self,
         source: SampleSource,
-        history_s: float = 60.0,
+        history_s: float | None = 60.0,
         clock: Callable[[], float] = time.monotonic,
         on_recording_error: Callable[[str], None] | None = None,
     ) -> None:
@@ -157,6 +157,14 @@ class Acquisition:
         # Spread the block evenly between the previous arrival and this one.
         return np.linspace(prev, now, n + 1, dtype=np.float64)[1:]
 
+    def _make_buffer(self, block: Block) -> RingBuffer:
+        """History of ``history_s`` seconds, or the whole of a finite source when None."""
+        total = self.source.total_samples
+        if self.history_s is None and total:
+            return RingBuffer(block.channels, total, self.source.sample_rate)
+        return RingBuffer.for_seconds(block.channels, self.source.sample_rate,
+                                      self.history_s or 60.0)
+
     def step(self, timeout: float = READ_TIMEOUT_S) -> int:
         """One read from the source; returns the number of samples it brought."""
         block = self.source.read(timeout)
@@ -165,8 +173,7 @@ class Acquisition:
             times = self._times_for(block)
             self._last_arrival = float(times[-1]) if block.timestamps is None else None
             if self.buffer is None:
-                self.buffer = RingBuffer.for_seconds(
-                    block.channels, self.source.sample_rate, self.history_s)
+                self.buffer = self._make_buffer(block)
             self.buffer.append(Block(block.values, block.channels, times))
             self._index += n
             self._record(times, block)

@@ -74,7 +74,7 @@ class RingBuffer:
     ) -> RingBuffer:
         """Size the buffer for ``seconds`` of history at the source's rate."""
         rate = sample_rate or fallback_rate
-        return cls(channels, max(1, int(round(rate * seconds))), sample_rate)
+        return cls(channels, max(1, round(rate * seconds)), sample_rate)
 
     @property
     def channels(self) -> tuple[ChannelSpec, ...]:
@@ -236,3 +236,18 @@ class RingBuffer:
             pts_t = np.concatenate([pts_t, tt])
             pts_v = np.concatenate([pts_v, tv])
         return Snapshot(pts_t, pts_v, channels, (b0 + cut + start) * BUCKET)
+
+    def sample_at(self, t: float) -> tuple[float, np.ndarray] | None:
+        """The kept sample nearest to time ``t`` (for measurement cursors), or None."""
+        end = self._written
+        if end == 0:
+            return None
+        oldest = max(0, end - self.capacity)
+        i = min(max(self.index_at_time(t), oldest), end - 1)
+        if i > oldest and abs(self._times[(i - 1) % self.capacity] - t) < abs(
+                self._times[i % self.capacity] - t):
+            i -= 1
+        snap = self._copy(i, i + 1)
+        if snap.times.size == 0:
+            return None
+        return float(snap.times[0]), snap.values[0].astype(np.float64)

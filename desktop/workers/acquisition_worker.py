@@ -36,8 +36,9 @@ class AcquisitionWorker(QObject):
     recording_failed = Signal(str)
     finished = Signal()
 
-    def __init__(self, make_source: Callable[[], SampleSource], history_s: float = 60.0
-                 ) -> None:
+    def __init__(self, make_source: Callable[[], SampleSource],
+                 history_s: float | None = 60.0) -> None:
+        """``history_s=None`` keeps a finite source (an opened file) whole."""
         super().__init__()
         self._make_source = make_source
         self._history_s = history_s

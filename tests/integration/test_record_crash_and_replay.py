@@ -89,7 +89,7 @@ def test_csv_replay_matches_the_csv(tmp_path: Path) -> None:
     csv = tmp_path / "run.csv"
     rows = np.arange(3000, dtype=np.float64).reshape(1000, 3) / 7
     csv.write_text("time_ms;a;b\n" + "".join(
-        f"{i * 2};{r[1]!r};{r[2]!r}\n" for i, r in enumerate(rows)))
+        f"{i * 2};{float(r[1])!r};{float(r[2])!r}\n" for i, r in enumerate(rows)))
     out = tmp_path / "from_csv.parquet"
     done = linewatch("record", "--source", f"replay:{csv}", "--speed", "max", "--out", str(out))
     assert done.returncode == 0, done.stderr

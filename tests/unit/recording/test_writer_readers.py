@@ -128,7 +128,7 @@ def test_disk_full_gives_clear_error_and_keeps_what_was_flushed(tmp_path: Path) 
     with tiny_disk(tmp_path / "disk") as disk:
         out = disk / "rec.parquet"
         writer = RecordingWriter(out, CH, 1000.0, "t", flush_interval_s=0.0, fsync=False)
-        with pytest.raises(RecordingError, match="disk .* is full") as info:
+        with pytest.raises(RecordingError, match=r"disk .* is full") as info:
             for start in range(0, 10_000_000, 1000):
                 _write(writer, start, 1000, rate=1000.0)
         assert "samples were saved" in str(info.value)

@@ -127,3 +127,15 @@ def test_index_at_time_over_the_wrap() -> None:
     assert ring.index_at_time(250.0) == 250
     assert ring.index_at_time(0.0) == 300 - ring.capacity
     assert ring.index_at_time(1e9) == 300
+
+
+def test_sample_at_picks_the_nearest_sample() -> None:
+    ring = RingBuffer(CH2, capacity=128, sample_rate=10.0, dtype=np.float64)
+    assert ring.sample_at(1.0) is None
+    ring.append(_block(0, 300))
+    t, values = ring.sample_at(25.04)
+    assert t == 25.0 and values[0] == 250
+    t, values = ring.sample_at(25.06)
+    assert t == pytest.approx(25.1) and values[0] == 251
+    t, _ = ring.sample_at(-5.0)
+    assert t == (300 - 128) / 10.0

@@ -1,0 +1,56 @@
+"""Frame-interval statistics for ``--measure`` and Help → Diagnostics (no Qt needed)."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (ru_maxrss is KiB on Linux, B on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class FrameStats:
+    """Collects the time between frames that showed data, and the time to the first one."""
+
+    def __init__(self, started: float | None = None) -> None:
+        self.started = time.perf_counter() if started is None else started
+        self.first_draw: float | None = None
+        self._last: float | None = None
+        self.intervals_ms: list[float] = []
+        self.draw_ms: list[float] = []
+
+    def frame(self, drew_data: bool, draw_ms: float, now: float | None = None) -> None:
+        now = time.perf_counter() if now is None else now
+        if not drew_data:
+            return
+        if self.first_draw is None:
+            self.first_draw = now
+        if self._last is not None:
+            self.intervals_ms.append((now - self._last) * 1000.0)
+        self._last = now
+        self.draw_ms.append(draw_ms)
+
+    @property
+    def frames(self) -> int:
+        return len(self.draw_ms)
+
+    def summary(self) -> dict[str, float | int | None]:
+        iv = np.asarray(self.intervals_ms) if self.intervals_ms else np.asarray([np.nan])
+        p50 = float(np.nanpercentile(iv, 50))
+        return {
+            "frames": self.frames,
+            "frame_ms_p50": round(p50, 2),
+            "frame_ms_p95": round(float(np.nanpercentile(iv, 95)), 2),
+            "frame_ms_p99": round(float(np.nanpercentile(iv, 99)), 2),
+            "fps_p50": round(1000.0 / p50, 1) if p50 > 0 else None,
+            "draw_ms_p50": round(float(np.median(self.draw_ms)), 2) if self.draw_ms else None,
+            "first_draw_s": (round(self.first_draw - self.started, 3)
+                             if self.first_draw is not None else None),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        }

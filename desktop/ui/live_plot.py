@@ -1,0 +1,280 @@
+"""Live plots: one lane per channel (or all overlaid), a shared time axis, Δt/Δy cursors.
+
+Drawing only: the widget never reads a device or a file. Each frame it asks the ring
+buffer for a *view* of the visible time span already reduced to ≤ 2 points per pixel
+column (``RingBuffer.view``), and hands those few thousand points to curves that were
+created once. x is float64 (pyqtgraph is ~10 000× slower on float32 x lookups).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop.analysis.decimate import gaps_to_nan
+from desktop.core.types import ChannelSpec
+from desktop.streams.ring import RingBuffer
+
+# Colour-blind-safe, readable on the dark plot background (Okabe-Ito + extras).
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+           "#FFFFFF", "#8DD3C7", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#FCCDE5",
+           "#BC80BD", "#CCEBC5"]
+
+
+def default_colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+class LivePlot(QWidget):
+    """Lanes of curves fed from a RingBuffer by :meth:`draw` (called by the frame timer)."""
+
+    follow_changed = Signal(bool)
+    cursors_moved = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, background="#1e1e1e", foreground="#d0d0d0")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.readout = QLabel("")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setWordWrap(True)
+        self.readout.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.graphics, 1)
+        self.channels: tuple[ChannelSpec, ...] = ()
+        self.mode = "lanes"
+        self.colours: dict[str, str] = {}
+        self.visible: dict[str, bool] = {}
+        self.lanes: list[pg.PlotItem] = []
+        self.curves: list[pg.PlotCurveItem] = []
+        self._curve_lane: list[int] = []
+        self.span_s = 10.0
+        self.follow = True
+        self.paused = False
+        self.autoscale = True
+        self.sample_rate: float | None = None
+        self._cursors: list[tuple[pg.InfiniteLine, pg.InfiniteLine]] = []
+        self._cursor_pos = (0.0, 0.0)
+        self._syncing = False
+        self._applying_range = False
+        self.last_time: float | None = None
+        self._buffer: RingBuffer | None = None
+
+    # -- layout --------------------------------------------------------------------------
+    def configure(self, channels: tuple[ChannelSpec, ...], mode: str,
+                  colours: dict[str, str], visible: dict[str, bool]) -> None:
+        """Build lanes and curves once for these channels (rebuilt only when they change)."""
+        self.channels = tuple(channels)
+        self.mode = mode if mode in ("lanes", "overlay") else "lanes"
+        self.colours = {ch.name: colours.get(ch.name, default_colour(i))
+                        for i, ch in enumerate(channels)}
+        self.visible = {ch.name: visible.get(ch.name, True) for ch in channels}
+        cursors_on = bool(self._cursors)
+        self.graphics.clear()
+        self.lanes, self.curves, self._curve_lane, self._cursors = [], [], [], []
+        shown = [ch for ch in channels if self.visible[ch.name]]
+        lane_count = 1 if self.mode == "overlay" else max(1, len(shown))
+        for i in range(lane_count):
+            plot = self.graphics.addPlot(row=i, col=0)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setClipToView(False)
+            plot.setDownsampling(auto=False)
+            plot.hideButtons()
+            plot.getAxis("left").setWidth(64)
+            if i < lane_count - 1:
+                plot.getAxis("bottom").setStyle(showValues=False)
+            if self.lanes:
+                plot.setXLink(self.lanes[0])
+            plot.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
+            plot.enableAutoRange(axis="y", enable=self.autoscale)
+            self.lanes.append(plot)
+        if self.mode == "overlay" and shown:
+            self.lanes[0].addLegend(offset=(10, 5), labelTextSize="8pt")
+        lane_of = {ch.name: (0 if self.mode == "overlay" else k) for k, ch in enumerate(shown)}
+        for ch in channels:
+            lane = lane_of.get(ch.name, 0)
+            pen = pg.mkPen(self.colours[ch.name], width=1)
+            curve = pg.PlotCurveItem(pen=pen, name=_label(ch))
+            curve.setVisible(self.visible[ch.name])
+            if self.visible[ch.name]:
+                self.lanes[lane].addItem(curve)
+                if self.mode == "lanes":
+                    self.lanes[lane].setLabel("left", ch.name, units=ch.unit or None)
+            self.curves.append(curve)
+            self._curve_lane.append(lane)
+        self.lanes[-1].setLabel("bottom", "time", units="s")
+        if cursors_on:
+            self.set_cursors(True)
+
+    def set_autoscale(self, on: bool, lane: int | None = None) -> None:
+        """Autoscale y on all lanes, or on one lane (its context menu does the same)."""
+        self.autoscale = on if lane is None else self.autoscale
+        for i, plot in enumerate(self.lanes):
+            if lane is None or i == lane:
+                plot.enableAutoRange(axis="y", enable=on)
+
+    # -- view control --------------------------------------------------------------------
+    def _user_moved_view(self, *_: object) -> None:
+        if self.follow and not self._applying_range:
+            self.follow = False
+            self.follow_changed.emit(False)
+
+    def set_follow(self, on: bool) -> None:
+        self.follow = on
+        self.follow_changed.emit(on)
+
+    def zoom_to_fit(self) -> None:
+        """Show the whole history and autoscale every lane."""
+        buffer = self._buffer
+        if buffer is None or not self.lanes or buffer.written == 0:
+            return
+        snap = buffer.latest(1)
+        oldest = buffer.latest()
+        if snap.times.size and oldest.times.size:
+            self._set_x(float(oldest.times[0]), float(snap.times[-1]))
+        for plot in self.lanes:
+            plot.enableAutoRange(axis="y", enable=True)
+
+    def _set_x(self, x0: float, x1: float) -> None:
+        self._applying_range = True
+        try:
+            self.lanes[0].setXRange(x0, x1, padding=0)
+        finally:
+            self._applying_range = False
+
+    # -- drawing ---------------------------------------------------------------------------
+    def draw(self, buffer: RingBuffer) -> bool:
+        """Redraw from ``buffer``; returns True if a frame with data was drawn."""
+        self._buffer = buffer
+        if self.paused or not self.lanes or buffer.written == 0:
+            return False
+        if buffer.channels != self.channels:
+            return False  # the window reconfigures first (channels appeared)
+        newest = buffer.latest(1)
+        if newest.times.size == 0:
+            return False
+        t_last = float(newest.times[-1])
+        self.last_time = t_last
+        if self.follow:
+            self._set_x(t_last - self.span_s, t_last)
+        x0, x1 = self.lanes[0].getViewBox().viewRange()[0]
+        width = int(self.lanes[0].getViewBox().width()) or 800
+        snap = buffer.view(x0, x1, width)
+        if snap.times.size == 0:
+            for curve in self.curves:
+                curve.setData([], [])
+            return True
+        step = 1.0 / buffer.sample_rate if buffer.sample_rate else None
+        times, values = gaps_to_nan(snap.times, snap.values, step * 64 if step else None)
+        for i, curve in enumerate(self.curves):
+            if not curve.isVisible():
+                continue
+            y = values[:, i]
+            if np.isnan(y).any():
+                curve.setData(times, y, connect="finite")
+            else:
+                curve.setData(times, y, connect="all", skipFiniteCheck=True)
+        if self._cursors:
+            self._update_readout()
+        return True
+
+    # -- cursors ---------------------------------------------------------------------------
+    def set_cursors(self, on: bool) -> None:
+        """Show/hide two vertical cursors with a Δt, 1/Δt and per-channel value readout."""
+        for plot, pair in zip(self.lanes, self._cursors, strict=False):
+            for line in pair:
+                plot.removeItem(line)
+        self._cursors = []
+        self.readout.setVisible(on)
+        if not on or not self.lanes:
+            return
+        x0, x1 = self.lanes[0].getViewBox().viewRange()[0]
+        if self._cursor_pos == (0.0, 0.0) or not (x0 <= self._cursor_pos[0] <= x1):
+            self._cursor_pos = (x0 + (x1 - x0) / 3, x0 + 2 * (x1 - x0) / 3)
+        for plot in self.lanes:
+            pair = []
+            for k, colour in enumerate(("#ffff66", "#66ffff")):
+                line = pg.InfiniteLine(self._cursor_pos[k], angle=90, movable=True,
+                                       pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
+                                       label="AB"[k], labelOpts={"position": 0.95,
+                                                                 "color": colour})
+                line.sigPositionChanged.connect(lambda ln, k=k: self._cursor_dragged(k, ln))
+                plot.addItem(line, ignoreBounds=True)
+                pair.append(line)
+            self._cursors.append((pair[0], pair[1]))
+        self._update_readout()
+
+    @property
+    def cursors_enabled(self) -> bool:
+        return bool(self._cursors)
+
+    def move_cursors(self, a: float, b: float) -> None:
+        self._cursor_pos = (a, b)
+        for pair in self._cursors:
+            pair[0].setValue(a)
+            pair[1].setValue(b)
+        self._update_readout()
+
+    def _cursor_dragged(self, k: int, line: pg.InfiniteLine) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            pos = list(self._cursor_pos)
+            pos[k] = float(line.value())
+            self._cursor_pos = (pos[0], pos[1])
+            for pair in self._cursors:
+                if pair[k] is not line:
+                    pair[k].setValue(pos[k])
+        finally:
+            self._syncing = False
+        self._update_readout()
+        self.cursors_moved.emit()
+
+    def cursor_readout(self) -> dict[str, object]:
+        """Δt, 1/Δt and each channel's value at both cursors (what the label shows)."""
+        a, b = self._cursor_pos
+        dt = b - a
+        out: dict[str, object] = {"t_a": a, "t_b": b, "dt": dt,
+                                  "freq": (1.0 / abs(dt)) if dt else None, "values": {}}
+        if self._buffer is None:
+            return out
+        va, vb = self._buffer.sample_at(a), self._buffer.sample_at(b)
+        if va is None or vb is None:
+            return out
+        values = {}
+        for i, ch in enumerate(self._buffer.channels):
+            if i < va[1].size and i < vb[1].size:
+                values[ch.name] = (float(va[1][i]), float(vb[1][i]))
+        out["values"] = values
+        return out
+
+    def _update_readout(self) -> None:
+        r = self.cursor_readout()
+        dt = float(r["dt"])  # type: ignore[arg-type]
+        freq = r["freq"]
+        parts = [f"<b>Δt</b> {_si(dt, 's')}",
+                 f"<b>1/Δt</b> {_si(float(freq), 'Hz') if freq else '—'}"]
+        units = {ch.name: ch.unit for ch in self.channels}
+        for name, (ya, yb) in r["values"].items():  # type: ignore[attr-defined]
+            colour = self.colours.get(name, "#ffffff")
+            parts.append(f"<span style='color:{colour}'>{name}</span> A {ya:.4g} · B {yb:.4g}"
+                         f" · Δ {yb - ya:.4g} {units.get(name, '')}")
+        self.readout.setText(" &nbsp;|&nbsp; ".join(parts))
+
+
+def _label(ch: ChannelSpec) -> str:
+    return f"{ch.name} [{ch.unit}]" if ch.unit else ch.name
+
+
+def _si(value: float, unit: str) -> str:
+    """12.5 ms, 3.2 kHz … readable at a glance."""
+    mag = abs(value)
+    for factor, prefix in ((1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
+        if mag >= factor or factor == 1e-6:
+            return f"{value / factor:.4g} {prefix}{unit}"
+    return f"{value:.4g} {unit}"
