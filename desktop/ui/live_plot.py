@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from desktop.analysis.decimate import gaps_to_nan
 from desktop.core.types import ChannelSpec
@@ -76,6 +76,7 @@ class LivePlot(QWidget):
         cursors_on = bool(self._cursors)
         self.graphics.clear()
         self.lanes, self.curves, self._curve_lane, self._cursors = [], [], [], []
+        self.lane_autoscale: list[bool] = []
         shown = [ch for ch in channels if self.visible[ch.name]]
         lane_count = 1 if self.mode == "overlay" else max(1, len(shown))
         for i in range(lane_count):
@@ -85,13 +86,23 @@ class LivePlot(QWidget):
             plot.setDownsampling(auto=False)
             plot.hideButtons()
             plot.getAxis("left").setWidth(64)
+            for side in ("left", "bottom"):
+                # Axes change rarely: draw them from a pixmap cache instead of replaying
+                # their text every frame (the biggest cost of a 16-lane frame otherwise).
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            # Seconds stay seconds: an SI prefix would re-render the label on every scroll.
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
             if i < lane_count - 1:
-                plot.getAxis("bottom").setStyle(showValues=False)
+                plot.hideAxis("bottom")  # one time axis, under the last lane: 15 fewer repaints
             if self.lanes:
                 plot.setXLink(self.lanes[0])
             plot.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
-            plot.enableAutoRange(axis="y", enable=self.autoscale)
+            # Our own y autoscale with hysteresis (see _autoscale): pyqtgraph's would move
+            # the range, and repaint the axis, on every frame of a noisy signal.
+            plot.enableAutoRange(axis="y", enable=False)
+            plot.enableAutoRange(axis="x", enable=False)
             self.lanes.append(plot)
+        self.lane_autoscale = [self.autoscale] * len(self.lanes)
         if self.mode == "overlay" and shown:
             self.lanes[0].addLegend(offset=(10, 5), labelTextSize="8pt")
         lane_of = {ch.name: (0 if self.mode == "overlay" else k) for k, ch in enumerate(shown)}
@@ -111,11 +122,26 @@ class LivePlot(QWidget):
             self.set_cursors(True)
 
     def set_autoscale(self, on: bool, lane: int | None = None) -> None:
-        """Autoscale y on all lanes, or on one lane (its context menu does the same)."""
-        self.autoscale = on if lane is None else self.autoscale
-        for i, plot in enumerate(self.lanes):
-            if lane is None or i == lane:
-                plot.enableAutoRange(axis="y", enable=on)
+        """Autoscale y on all lanes, or on one lane only."""
+        if lane is None:
+            self.autoscale = on
+            self.lane_autoscale = [on] * len(self.lanes)
+        elif 0 <= lane < len(self.lane_autoscale):
+            self.lane_autoscale[lane] = on
+
+    def _autoscale(self, lane: int, y: np.ndarray) -> None:
+        """Fit the lane to its data, but only when the data leaves the range or shrinks
+        to under half of it, so the axis does not twitch (and repaint) every frame."""
+        with np.errstate(invalid="ignore"):
+            lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
+        view = self.lanes[lane].getViewBox()
+        cur_lo, cur_hi = view.viewRange()[1]
+        span = max(hi - lo, 1e-12)
+        if lo < cur_lo or hi > cur_hi or span < 0.5 * (cur_hi - cur_lo):
+            pad = 0.08 * span if hi > lo else max(abs(hi) * 0.1, 1.0)
+            view.setYRange(lo - pad, hi + pad, padding=0)
 
     # -- view control --------------------------------------------------------------------
     def _user_moved_view(self, *_: object) -> None:
@@ -136,8 +162,7 @@ class LivePlot(QWidget):
         oldest = buffer.latest()
         if snap.times.size and oldest.times.size:
             self._set_x(float(oldest.times[0]), float(snap.times[-1]))
-        for plot in self.lanes:
-            plot.enableAutoRange(axis="y", enable=True)
+        self.set_autoscale(True)
 
     def _set_x(self, x0: float, x1: float) -> None:
         self._applying_range = True
@@ -170,14 +195,19 @@ class LivePlot(QWidget):
             return True
         step = 1.0 / buffer.sample_rate if buffer.sample_rate else None
         times, values = gaps_to_nan(snap.times, snap.values, step * 64 if step else None)
+        lane_data: dict[int, list[np.ndarray]] = {}
         for i, curve in enumerate(self.curves):
-            if not curve.isVisible():
+            if not curve.isVisible() or i >= values.shape[1]:
                 continue
             y = values[:, i]
             if np.isnan(y).any():
                 curve.setData(times, y, connect="finite")
             else:
                 curve.setData(times, y, connect="all", skipFiniteCheck=True)
+            lane_data.setdefault(self._curve_lane[i], []).append(y)
+        for lane, ys in lane_data.items():
+            if self.lane_autoscale[lane]:
+                self._autoscale(lane, np.concatenate(ys) if len(ys) > 1 else ys[0])
         if self._cursors:
             self._update_readout()
         return True

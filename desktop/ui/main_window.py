@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.stats = FrameStats(started)
         self.acq: Acquisition | None = None
         self._thread: AcquisitionThread | None = None
+        self._retired: list[AcquisitionThread] = []
         self.spec = ""
         self.state = SourceState.CLOSED.value
         self.state_detail = ""
@@ -243,10 +244,18 @@ class MainWindow(QMainWindow):
         self._rate_mark = None
         self._thread.start()
 
-    def disconnect_source(self) -> None:
+    def _release_thread(self) -> AcquisitionThread | None:
+        """Stop the acquisition thread; keep a reference until it has really ended
+        (a QThread destroyed while running aborts the whole program)."""
         thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.stop()
+        if thread is not None and not thread.stop():
+            log.warning("acquisition thread is slow to stop; keeping it until it ends")
+            self._retired.append(thread)
+        self._retired = [t for t in self._retired if t.thread.isRunning()]
+        return thread
+
+    def disconnect_source(self) -> None:
+        thread = self._release_thread()
         self.acq = None
         self.act_record.setEnabled(False)
         self.source_panel.set_connected(False)
@@ -261,7 +270,7 @@ class MainWindow(QMainWindow):
 
     def _open_failed(self, message: str) -> None:
         self.errors.append(message)
-        self._thread = None
+        self._release_thread()
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
         self._set_state("failed", message)

@@ -44,6 +44,10 @@ class AcquisitionWorker(QObject):
         self._history_s = history_s
         self._stop = threading.Event()
         self._commands: queue.SimpleQueue[tuple[str, Path | None]] = queue.SimpleQueue()
+        # Finished conversions come back here and are announced from the worker thread:
+        # signals emitted from a plain Python thread do not reliably reach Python slots.
+        self._finalized: queue.SimpleQueue[RecordingResult] = queue.SimpleQueue()
+        self._finalizers: list[threading.Thread] = []
         self.acquisition: Acquisition | None = None
 
     # -- called from the UI thread (thread-safe) ----------------------------------------
@@ -91,9 +95,23 @@ class AcquisitionWorker(QObject):
                 source.close()
             except Exception:
                 log.exception("closing the source failed")
+            for thread in self._finalizers:
+                thread.join()
+            self._announce_finalized()
             self.finished.emit()
 
+    def _announce_finalized(self) -> None:
+        while True:
+            try:
+                result = self._finalized.get_nowait()
+            except queue.Empty:
+                return
+            if result.error is not None:
+                self.recording_failed.emit(result.error)
+            self.recording_stopped.emit(result)
+
     def _run_commands(self, acq: Acquisition) -> None:
+        self._announce_finalized()
         while True:
             try:
                 command, arg = self._commands.get_nowait()
@@ -115,18 +133,24 @@ class AcquisitionWorker(QObject):
         result = acq.stop_recording(finalize=False)
         if result is None or result.writer is None:
             return
-        threading.Thread(target=self._finalize, args=(result,), daemon=False,
-                         name="linewatch-finalize").start()
+        thread = threading.Thread(target=self._finalize, args=(result,), daemon=False,
+                                  name="linewatch-finalize")
+        self._finalizers = [t for t in self._finalizers if t.is_alive()] + [thread]
+        thread.start()
 
     def _finalize(self, result: RecordingResult) -> None:
+        """Journal → Parquet, off the acquisition thread (seconds for long recordings)."""
         assert result.writer is not None
         if result.error is None:
             try:
                 result.writer.finalize()
             except RecordingError as exc:
                 result.error = str(exc)
-                self.recording_failed.emit(str(exc))
-        self.recording_stopped.emit(result)
+            except Exception as exc:  # a bug: the journal is still on disk, say so
+                log.exception("finalising %s failed", result.out)
+                result.error = (f"could not finish {result.out} ({exc!r}); the data is in "
+                                f"its journal: run `linewatch recover {result.out}`")
+        self._finalized.put(result)
 
 
 class AcquisitionThread:

@@ -1,0 +1,168 @@
+"""The live window, built for real (offscreen), driven like a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from desktop.recording.readers import read_recording
+from tests.support.ptydevice import PtyDevice
+from tests.support.streams import SensorStream
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_state(qtbot, window, state: str, timeout: int = 10_000) -> None:
+    qtbot.waitUntil(lambda: window.state == state, timeout=timeout)
+
+
+def test_demo_rig_draws_named_channels(qtbot, make_window) -> None:
+    window = make_window()
+    window.connect_source("demo", {})
+    wait_state(qtbot, window, "connected")
+    qtbot.waitUntil(lambda: window.stats.frames > 5, timeout=10_000)
+    assert [c.name for c in window.plot.channels] == ["DE accel", "FE accel"]
+    assert window.channel_list.count() == 2
+    assert "Hz × 2 ch" in window.rate_label.text() or window.rate_label.text() == ""
+    x, y = window.plot.curves[0].getData()
+    assert x.dtype == np.float64 and len(x) > 100 and np.isfinite(y).all()
+    assert len(x) <= 2 * window.plot.lanes[0].getViewBox().width() + 200
+
+
+def test_serial_session_record_pause_cursors_unplug_and_resume(qtbot, make_window,
+                                                               tmp_path: Path) -> None:
+    link = tmp_path / "ttyGUI"
+    device = PtyDevice(link)
+    device.plug()
+    stream = SensorStream(seed=5)
+    window = make_window()
+    window.settings.recordings_folder = str(tmp_path / "recs")
+    try:
+        window.connect_source(f"serial:{link}", {"baud": "115200"})
+        wait_state(qtbot, window, "connected")
+        device.write(b"\n" + stream.header() + stream.lines(2000))
+        qtbot.waitUntil(lambda: len(window.plot.channels) == 8, timeout=10_000)
+        assert window.plot.channels[0].name == "count"
+        assert window.channel_list.item(7).text() == "temp"
+
+        # Record.
+        window.toggle_recording()
+        qtbot.waitUntil(lambda: window.recording_path is not None, timeout=5000)
+        assert "REC" in window.record_label.text() or window.record_label.text() == ""
+        device.write(stream.lines(3000))
+        qtbot.waitUntil(lambda: window.acq.counters.received >= 5000, timeout=10_000)
+
+        # Pause: the view freezes, acquisition and recording continue.
+        window.act_pause.setChecked(True)
+        frozen = window.plot.curves[0].getData()[0].copy()
+        before = window.acq.counters.received
+        device.write(stream.lines(1000))
+        qtbot.waitUntil(lambda: window.acq.counters.received >= before + 1000, timeout=10_000)
+        qtbot.wait(100)
+        np.testing.assert_array_equal(window.plot.curves[0].getData()[0], frozen)
+        window.act_pause.setChecked(False)
+
+        # Cursors: Δt and 1/Δt, values of every channel at both cursors.
+        window.act_cursors.setChecked(True)
+        t_last = window.plot.last_time
+        window.plot.move_cursors(t_last - 0.5, t_last - 0.25)
+        readout = window.plot.cursor_readout()
+        assert readout["dt"] == pytest.approx(0.25)
+        assert readout["freq"] == pytest.approx(4.0)
+        assert set(readout["values"]) == {c.name for c in window.plot.channels}
+        assert "1/Δt" in window.plot.readout.text()
+
+        # Unplug: the state is shown; replug: acquisition resumes by itself.
+        device.unplug()
+        qtbot.waitUntil(lambda: window.state in ("lost", "reconnecting"), timeout=10_000)
+        assert "reconnecting" in window.state_label.text() or "lost" in window.state_label.text()
+        device.plug()
+        wait_state(qtbot, window, "connected", timeout=15_000)
+        before = window.acq.counters.received
+        device.write(b"\n" + stream.lines(1000))
+        qtbot.waitUntil(lambda: window.acq.counters.received >= before + 1000, timeout=10_000)
+
+        assert window.recording_path is not None and window.acq.recording is not None, (
+            window.errors, window.acq.recording_error)
+        window.toggle_recording()
+        qtbot.waitUntil(lambda: window.last_recording is not None, timeout=20_000)
+        result = window.last_recording
+        assert result.error is None and result.samples == 5000  # 3000 + 1000 paused + 1000 after replug
+        recording = read_recording(result.out)
+        counts = recording.values[:, 0]
+        assert np.all(np.diff(counts) == 1) or np.all(np.diff(counts) > 0)
+        assert result.out.parent == tmp_path / "recs"
+    finally:
+        window.disconnect_source()
+        if device.master is not None:
+            device.unplug()
+    assert window.state == "closed"
+
+
+def test_view_settings_survive_a_restart(qtbot, make_window) -> None:
+    window = make_window()
+    window.connect_source("synth:3x500", {})
+    qtbot.waitUntil(lambda: len(window.plot.channels) == 3, timeout=10_000)
+    window.act_overlay.setChecked(True)
+    window.set_channel_colour("synth2", "#123456")
+    item = window.channel_list.item(2)
+    item.setCheckState(item.checkState().Unchecked)
+    window.span.setValue(3.5)
+    window.close()
+
+    again = make_window()
+    again.connect_source("synth:3x500", {})
+    qtbot.waitUntil(lambda: len(again.plot.channels) == 3, timeout=10_000)
+    assert again.plot.mode == "overlay" and again.act_overlay.isChecked()
+    assert again.plot.colours["synth2"] == "#123456"
+    assert again.plot.visible == {"synth1": True, "synth2": True, "synth3": False}
+    assert again.span.value() == 3.5
+    assert again.settings.last_source == "synth:3x500"
+
+
+def test_bad_source_is_a_message_not_a_crash(qtbot, make_window) -> None:
+    window = make_window()
+    window.connect_source("serial:/dev/does-not-exist", {})
+    qtbot.waitUntil(lambda: window.state == "failed", timeout=10_000)
+    assert "cannot open serial port" in window.state_label.text()
+    assert not window.source_panel.connect_button.isChecked()
+
+
+def test_about_names_versions_and_device(qtbot, make_window) -> None:
+    window = make_window()
+    text = window.about_text()
+    assert "Qt" in text and "Compute device" in text
+
+
+def test_void_qt_calls_do_not_leak_none_references(qtbot) -> None:
+    """PySide6 6.12.0 lost a reference to None in every void call (STACK-NOTES.md)."""
+    timer = QTimer()
+    before = sys.getrefcount(None)
+    for _ in range(100_000):
+        timer.stop()
+    assert sys.getrefcount(None) >= before - 100
+
+
+@pytest.mark.slow
+def test_measure_prints_frame_figures(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen",
+               LINEWATCH_HOME=str(tmp_path))
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "desktop", "--source", "synth:4x2000",
+                           "--measure", "3"], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in ("frames", "frame_ms_p50", "frame_ms_p95", "frame_ms_p99", "first_draw_s",
+                "received", "dropped", "malformed", "peak_rss_mb"):
+        assert key in figures, key
+    assert figures["frames"] > 10 and figures["received"] > 2000
+    assert figures["dropped"] == 0 and time.monotonic() - started < 30
