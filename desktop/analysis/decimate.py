@@ -43,22 +43,20 @@ def minmax_decimate(times: np.ndarray, values: np.ndarray, columns: int
     return out_t, out_v
 
 
-def gaps_to_nan(times: np.ndarray, values: np.ndarray, expected_step: float | None,
-                factor: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-    """Insert a NaN row where time jumps by more than ``factor`` × the expected step.
+def gaps_to_nan(times: np.ndarray, values: np.ndarray, max_step: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN row wherever time jumps by more than ``max_step`` seconds.
 
     A device that was unplugged for 3 s must show a 3 s hole, not a straight line joining
-    the last sample before and the first after.
+    the last sample before and the first after. The caller picks ``max_step`` from the
+    raw sample step and the width of a pixel column (decimated points are uneven).
     """
-    if times.shape[0] < 2:
+    if times.shape[0] < 2 or not max_step > 0:
         return times, values
-    step = expected_step or float(np.median(np.diff(times[: min(times.shape[0], 1000)])))
-    if not step > 0:
-        return times, values
-    jumps = np.flatnonzero(np.diff(times) > factor * step)
+    jumps = np.flatnonzero(np.diff(times) > max_step)
     if jumps.size == 0:
         return times, values
     at = jumps + 1
-    new_t = np.insert(times, at, times[jumps] + step)
+    new_t = np.insert(times, at, times[jumps])
     new_v = np.insert(values.astype(np.float64, copy=False), at, np.nan, axis=0)
     return new_t, new_v

@@ -41,15 +41,6 @@ LAYOUTS = ("auto", "delimited", "keyvalue")
 # Tried in this order; the first wins a tie, so "1, 2" is comma- not space-separated.
 AUTO_DELIMITERS = (",", ";", "\t", " ")
 
-# Byte classes of the vectorised path.
-_O, _W, _D, _T, _BAD = 0, 1, 2, 3, 4  # other, blank, delimiter, terminator, bad byte
-# Bytes a clean number may contain; anything else (letters of nan/inf, '_', quotes) sends
-# the line to the per-line path, which decides what is wrong with it.
-_FAST = np.zeros(256, dtype=bool)
-_FAST[np.frombuffer(b"0123456789+-.eE", dtype=np.uint8)] = True
-_DIGIT = np.zeros(256, dtype=bool)
-_DIGIT[ord("0") : ord("9") + 1] = True
-
 _BAD_LINE = re.compile(rb"[^\t\x20-\x7e]")
 _TERMINATOR = re.compile(rb"[\r\n]")
 _LINE = re.compile(rb"([^\r\n]*)[\r\n]")
@@ -240,8 +231,8 @@ class AsciiLineParser:
         self._names: list[str] = []
         self._index: dict[str, int] = {}
         self._ts_key: str | None = None
-        self._lut = np.zeros(256, dtype=np.uint8)
         self._blanks = " \t"
+        self._delete = b",\r\n"  # separators removed before the bulk cast
 
     # -- FrameParser properties ------------------------------------------------------------
 
@@ -514,7 +505,7 @@ class AsciiLineParser:
         else:
             names = [f"ch{i + 1}" for i in range(self._ncols - skip)]
         self._names = _unique_names(names)
-        self._build_lut()
+        self._set_separators()
         return header_at
 
     def _analyse_delimited(
@@ -588,16 +579,9 @@ class AsciiLineParser:
             self._ts = ts_opt
         self._ts_key = name
 
-    def _build_lut(self) -> None:
-        lut = np.full(256, _O, dtype=np.uint8)
-        lut[:32] = _BAD
-        lut[127:] = _BAD
-        lut[[9, 32]] = _W
-        lut[[10, 13]] = _T
-        if self._delim is not None:
-            lut[ord(self._delim)] = _D
-        self._lut = lut
+    def _set_separators(self) -> None:
         self._blanks = " \t".replace(self._delim or "", "")
+        self._delete = (self._delim or " ").encode() + b"\r\n"
 
     @staticmethod
     def _valid_delimiter(delimiter: str) -> bool:
@@ -757,127 +741,116 @@ class AsciiLineParser:
     # -- the vectorised path ---------------------------------------------------------------
 
     def _parse_block(self, chunk: bytes, out: _Rows) -> None:
-        """Classify and convert a block of complete delimited lines without a line loop."""
+        """Classify and convert a block of complete delimited lines without a line loop.
+
+        Every non-blank line that is not provably clean (wrong delimiter count, a byte or
+        shape that cannot be part of a number, an empty field) is handed to the per-line
+        reference, so the verdict on each line is the reference's whichever path runs.
+        """
         a = np.frombuffer(chunk, dtype=np.uint8)
-        cls = self._lut[a]
-        t_full = np.flatnonzero(cls == _T)
-        n_lines = t_full.size
+        blank = a == 32
+        if self._delim != "\t":
+            blank |= a == 9
+        glue_lines = None
+        raw = chunk
+        c = a
+        t_full = None
+        if self._delim is None or blank.any():
+            raw, t_full, glue_lines = self._normalise_blanks(chunk, a, blank)
+            c = np.frombuffer(raw, dtype=np.uint8)
+        sep_byte = 32 if self._delim is None else ord(self._delim)
+
+        is_t = (c == 10) | (c == 13)
+        sep = is_t | (c == sep_byte)
+        is_dot = c == 46
+        is_e = (c | 32) == 101
+        # Separators, '.' and 'e' in stream order: enough to find the lines and fields and
+        # to spot "1.2.3" or "1e5.0" (two marks in one field) without per-field loops.
+        events = np.flatnonzero(sep | is_dot | is_e)
+        ev_bytes = c[events]
+        ev_t = (ev_bytes == 10) | (ev_bytes == 13)
+        ev_sep = ev_t | (ev_bytes == sep_byte)
+        seps = events[ev_sep]
+        sep_is_t = ev_t[ev_sep]
+        ev_dot = ev_bytes == 46
+        ev_mark = ~ev_sep
+        twice = ev_mark[1:] & ev_mark[:-1] & ~(ev_dot[:-1] & ~ev_dot[1:])
+        ti = np.flatnonzero(sep_is_t)  # index in seps of each line's terminator
+        n_lines = ti.size
         if n_lines == 0:
             return
+        t_c = seps[ti]
+        if t_full is None:
+            t_full = t_c
+        prev_ti = np.empty_like(ti)
+        prev_ti[0] = -1
+        prev_ti[1:] = ti[:-1]
+        d_count = ti - prev_ti - 1
+        len_c = np.diff(t_c, prepend=-1) - 1
         length = np.diff(t_full, prepend=-1) - 1
-        is_o = cls == _O
-        tok = is_o & ~_shift(is_o, False, forward=True)  # first byte of each token
-        blank = cls == _W
-        if blank.any():
-            # Drop blanks: a valid field has at most blanks around its single token, and
-            # the token starts found above still tell "1 2" from "12".
-            keep = ~blank
-            c, k, tok, is_o = a[keep], cls[keep], tok[keep], is_o[keep]
-            t_c = np.flatnonzero(k == _T)
-        else:
-            c, k, t_c = a, cls, t_full
-        seg = np.empty_like(t_c)
-        seg[0] = 0
-        seg[1:] = t_c[:-1] + 1
 
-        # Bytes that make a line suspect: it may still be valid or a header, but the
-        # per-line reference decides. Valid numbers never trip these. Neighbours only count
-        # inside the same token (blanks are gone, so "1 -2" reads "1-2" here).
-        prev_c = _shift(c, 10, forward=True)
-        next_c = _shift(c, 10, forward=False)
-        prev_in = ~tok
-        next_in = _shift(is_o & ~tok, False, forward=False)
-        prev_digit = _DIGIT[prev_c] & prev_in
-        next_digit = _DIGIT[next_c] & next_in
-        is_e = (c == 101) | (c == 69)
-        is_dot = c == 46
-        prev_e = ((prev_c == 101) | (prev_c == 69)) & prev_in
-        prev_dot = (prev_c == 46) & prev_in
-        next_dot = (next_c == 46) & next_in
-        next_sign = ((next_c == 43) | (next_c == 45)) & next_in
+        # Empty fields: two separators side by side (except an empty line), or a line that
+        # starts with a delimiter; "1,2,3," is fine when the stream always ends that way.
+        adj = np.flatnonzero(np.diff(seps) == 1)
+        first_t = sep_is_t[adj]
+        second_t = sep_is_t[adj + 1]
+        empty_pair = ~(first_t & second_t)
+        if self._trailing:
+            empty_pair &= first_t | ~second_t
+        suspect_pos = [seps[adj[empty_pair] + 1]]
+        if seps[0] == 0 and not sep_is_t[0]:
+            suspect_pos.append(seps[:1])
+
+        # Bytes that cannot be (part of) a number where they stand. Valid numbers never
+        # trip these; what they miss (".e5") the cast refuses below.
+        suspect_pos.append(events[1:][twice])
+        digit = (c - 48) < 10  # uint8 wraps, so this is '0' <= c <= '9'
         is_sign = (c == 43) | (c == 45)
-        suspect = is_o & ~_FAST[c]
-        # A sign opens a token (then a digit or '.' follows) or follows an exponent 'e'.
-        suspect |= is_sign & np.where(tok, ~(next_digit | next_dot), ~prev_e | ~next_digit)
-        suspect |= is_e & ~((prev_digit | prev_dot) & (next_digit | next_sign))
-        suspect |= is_dot & ~(prev_digit | next_digit)
-        # Within a token: at most one '.', at most one 'e', and no '.' after the 'e'.
-        marks = np.flatnonzero(is_dot | is_e)
-        cum_tok = np.cumsum(tok, dtype=np.int32)
-        if marks.size > 1:
-            same_tok = cum_tok[marks[1:]] == cum_tok[marks[:-1]]
-            dot_then_e = is_dot[marks[:-1]] & is_e[marks[1:]]
-            suspect[marks[1:][same_tok & ~dot_then_e]] = True
-        delimited = self._delim is not None
-        if delimited:
-            is_d = k == _D
-            prev_k = _shift(k, _T, forward=True)
-            next_k = _shift(k, _T, forward=False)
-            empty_field = is_d & ((prev_k == _D) | (prev_k == _T))
-            if not self._trailing:
-                empty_field |= is_d & (next_k == _T)
-            suspect |= empty_field
-            cum_d = np.cumsum(is_d, dtype=np.int32)
-            d_count = cum_d[t_c] - cum_d[seg] + is_d[seg]
-        tok_count = cum_tok[t_c] - cum_tok[seg] + tok[seg]
-
-        flags = (
-            ((k != _T) & (c != 9)).view(np.uint8)
-            | ((k == _BAD).view(np.uint8) << 1)
-            | (suspect.view(np.uint8) << 2)
+        other = ~(digit | is_dot | is_e | is_sign | sep)
+        prev_sep = _shift(sep, True, forward=True)
+        prev_digit = _shift(digit, False, forward=True)
+        next_digit = _shift(digit, False, forward=False)
+        prev_dot = _shift(is_dot, False, forward=True)
+        next_dot = _shift(is_dot, False, forward=False)
+        prev_e = _shift(is_e, False, forward=True)
+        next_sign = _shift(is_sign, False, forward=False)
+        sign_bad = is_sign & (
+            (prev_sep & ~(next_digit | next_dot)) | (~prev_sep & ~(prev_e & next_digit))
         )
-        line_flags = np.bitwise_or.reduceat(flags, seg)
-        overlong = length > self._max
-        live = ~overlong & ((line_flags & 1) != 0)
-        bad = live & ((line_flags & 2) != 0)
-        ok = live & ~bad
-        if delimited:
-            wrong_width = d_count != self._ncols - 1 + self._trailing
-        else:
-            wrong_width = tok_count != self._ncols
-        columns = ok & wrong_width
-        ok &= ~wrong_width
-        odd = ok & (((line_flags & 4) != 0) | (tok_count != self._ncols))
-        cand = ok & ~odd
-        m = self._malformed
-        for kind, mask in (("overlong", overlong), ("non_utf8", bad), ("columns", columns)):
-            count = int(np.count_nonzero(mask))
-            if count:
-                m[kind] += count
+        e_bad = is_e & ~((prev_digit | prev_dot) & (next_digit | next_sign))
+        dot_bad = is_dot & ~(prev_digit | next_digit)
+        suspect_pos.append(np.flatnonzero(other | sign_bad | e_bad | dot_bad))
 
-        line_start = t_full - length
-        cand_idx = np.flatnonzero(cand)
-        n_cand = cand_idx.size
+        odd = length > self._max
+        positions = np.concatenate(suspect_pos)
+        if positions.size:
+            odd[np.searchsorted(t_c, positions)] = True
+        if glue_lines is not None and glue_lines.size:
+            odd[glue_lines] = True
+        content = len_c > 0
+        cand = content & ~odd & (d_count == self._ncols - 1 + self._trailing)
+        judge = (content | (length > self._max)) & ~cand
+
         values = np.empty((0, self._ncols))
-        if n_cand:
-            if n_cand == n_lines:
-                sel, tok_sel = is_o, tok
-            else:
-                in_cand = np.repeat(cand, t_c - seg + 1)
-                sel = is_o & in_cand
-                tok_sel = tok & in_cand
-            data = c[sel]
-            cum_sel = np.cumsum(sel, dtype=np.int32)
-            offsets = np.empty(n_cand * self._ncols + 1, dtype=np.int32)
-            offsets[:-1] = cum_sel[np.flatnonzero(tok_sel)] - 1
-            offsets[-1] = data.size
-            strings = pa.StringArray.from_buffers(
-                n_cand * self._ncols, pa.py_buffer(offsets), pa.py_buffer(data)
-            )
-            values, rejected = self._convert(strings, n_cand)
-            if rejected:
+        cand_idx = np.flatnonzero(cand)
+        if cand_idx.size:
+            values, rejected = self._convert_lines(raw, seps, t_c, prev_ti, d_count, cand)
+            if rejected.size:
                 # Lines the cast refused go to the reference, like the suspect ones.
-                keep_rows = np.ones(n_cand, dtype=bool)
+                judge[cand_idx[rejected]] = True
+                keep_rows = np.ones(cand_idx.size, dtype=bool)
                 keep_rows[rejected] = False
-                odd[cand_idx[rejected]] = True
                 cand_idx = cand_idx[keep_rows]
                 values = values[keep_rows]
 
-        # Suspect lines, one by one; the rare valid one is merged back in stream order.
+        # The reference judges the rest one by one; the rare valid line among them is
+        # merged back in stream order.
+        m = self._malformed
         extra_idx: list[int] = []
         extra_rows: list[list[float]] = []
         extra_times: list[float] = []
-        for i in np.flatnonzero(odd).tolist():
+        line_start = t_full - length
+        for i in np.flatnonzero(judge).tolist():
             verdict = self._judge_delimited(chunk[line_start[i] : t_full[i]])
             if verdict is None:
                 continue
@@ -890,13 +863,12 @@ class AsciiLineParser:
                 extra_times.append(verdict[1])
 
         timed = self._ts != "none"
+        stamps = np.empty(0)
         if timed:
             stamps = values[:, 0] / 1000.0 if self._ts == "ms" else values[:, 0].copy()
             values = values[:, 1:]
         finite = np.isfinite(values).all(axis=1)
-        good = finite
-        if timed:
-            good = finite & np.isfinite(stamps)
+        good = finite & np.isfinite(stamps) if timed else finite
         n_good = int(np.count_nonzero(good))
         if n_good != values.shape[0]:
             n_nonfinite = int(values.shape[0] - np.count_nonzero(finite))
@@ -917,7 +889,87 @@ class AsciiLineParser:
                 stamps = np.concatenate([stamps, extra_times])[order]
         out.add(values, stamps if timed else None)
 
-    def _convert(self, strings: pa.StringArray, n_rows: int) -> tuple[np.ndarray, list[int]]:
+    def _normalise_blanks(
+        self, chunk: bytes, a: np.ndarray, blank: np.ndarray
+    ) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """Remove blanks so the block reads like plain ``1,2,3`` lines.
+
+        Returns the blank-free bytes, the terminator positions in the original bytes (the
+        reference needs the original lines) and the lines whose blanks glued two tokens
+        into one field ("1 2,3"): those go to the reference. For whitespace-separated
+        streams a blank run between two tokens becomes a single space separator instead.
+        """
+        is_t = (a == 10) | (a == 13)
+        t_full = np.flatnonzero(is_t)
+        token = ~(blank | is_t)
+        if self._delim is not None:
+            token &= a != ord(self._delim)
+        run_start = np.flatnonzero(blank & ~_shift(blank, False, forward=True))
+        run_end = np.flatnonzero(blank & ~_shift(blank, False, forward=False))
+        left = np.zeros(run_start.size, dtype=bool)
+        inner = run_start > 0
+        left[inner] = token[run_start[inner] - 1]
+        right = np.zeros(run_end.size, dtype=bool)
+        inner = run_end < a.size - 1
+        right[inner] = token[run_end[inner] + 1]
+        glue = run_end[left & right]
+        if self._delim is None:
+            keep = ~blank
+            keep[glue] = True
+            c = a[keep]
+            c[c == 9] = 32
+            return c.tobytes(), t_full, np.empty(0, dtype=np.int64)
+        blanks = b" \t" if self._delim != "\t" else b" "
+        return chunk.translate(None, blanks), t_full, np.searchsorted(t_full, glue)
+
+    def _convert_lines(
+        self,
+        raw: bytes,
+        seps: np.ndarray,
+        t_c: np.ndarray,
+        prev_ti: np.ndarray,
+        d_count: np.ndarray,
+        cand: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fields of the candidate lines → ``(n, ncols)`` float64 with one cast.
+
+        The token bytes are gathered with ``bytes.translate`` (separators deleted, in C)
+        after cutting out the few non-candidate lines; each field's offset follows from the
+        separator positions, so no per-byte cumulative sums are needed.
+        """
+        ncols = self._ncols
+        len_c = np.diff(t_c, prepend=-1) - 1
+        include = cand | (len_c == 0)  # blank lines hold only separators: harmless
+        if include.all():
+            kept = raw
+            excluded_before = None
+        else:
+            line_start = t_c - len_c
+            edges = np.flatnonzero(np.diff(include.view(np.int8), prepend=0, append=0))
+            runs = edges.reshape(-1, 2).tolist()
+            kept = b"".join([raw[line_start[s] : t_c[e - 1] + 1] for s, e in runs])
+            dropped = np.where(include, 0, len_c - d_count)
+            excluded_before = np.cumsum(dropped) - dropped
+        data = kept.translate(None, self._delete)
+        # Non-separator bytes before each separator: a field after separator j starts at
+        # that many token bytes into ``data`` (less the bytes of cut-out lines).
+        before = np.empty(seps.size + 1, dtype=np.int64)
+        before[0] = 0
+        before[1:] = seps - np.arange(seps.size)
+        rows = np.flatnonzero(cand)
+        first = prev_ti[rows] + 1
+        offsets_2d = before[first[:, None] + np.arange(ncols)]
+        if excluded_before is not None:
+            offsets_2d -= excluded_before[rows][:, None]
+        offsets = np.empty(rows.size * ncols + 1, dtype=np.int32)
+        offsets[:-1] = offsets_2d.ravel()
+        offsets[-1] = len(data)
+        strings = pa.StringArray.from_buffers(
+            rows.size * ncols, pa.py_buffer(offsets), pa.py_buffer(data)
+        )
+        return self._convert(strings, rows.size)
+
+    def _convert(self, strings: pa.StringArray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         """Cast ``n_rows × ncols`` strings to float64; rows the cast refuses are listed.
 
         One cast does the whole block; only when it fails is the block halved until the
@@ -926,7 +978,7 @@ class AsciiLineParser:
         ncols = self._ncols
         try:
             flat = pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False, writable=True)
-            return flat.reshape(n_rows, ncols), []
+            return flat.reshape(n_rows, ncols), np.empty(0, dtype=np.int64)
         except pa.ArrowInvalid:
             pass
         values = np.full((n_rows, ncols), np.nan)
@@ -943,4 +995,4 @@ class AsciiLineParser:
                 else:
                     mid = (lo + hi) // 2
                     stack += [(mid, hi), (lo, mid)]
-        return values, sorted(rejected)
+        return values, np.array(sorted(rejected), dtype=np.int64)

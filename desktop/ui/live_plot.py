@@ -193,8 +193,8 @@ class LivePlot(QWidget):
             for curve in self.curves:
                 curve.setData([], [])
             return True
-        step = 1.0 / buffer.sample_rate if buffer.sample_rate else None
-        times, values = gaps_to_nan(snap.times, snap.values, step * 64 if step else None)
+        times, values = gaps_to_nan(snap.times, snap.values,
+                                    max(5.0 * self._raw_step(buffer), 3.0 * (x1 - x0) / width))
         lane_data: dict[int, list[np.ndarray]] = {}
         for i, curve in enumerate(self.curves):
             if not curve.isVisible() or i >= values.shape[1]:
@@ -211,6 +211,15 @@ class LivePlot(QWidget):
         if self._cursors:
             self._update_readout()
         return True
+
+    def _raw_step(self, buffer: RingBuffer) -> float:
+        """Seconds between samples: nominal, or measured from the newest raw samples."""
+        if buffer.sample_rate:
+            return 1.0 / buffer.sample_rate
+        recent = buffer.latest(256).times
+        if recent.size < 2:
+            return 0.0
+        return float(np.median(np.diff(recent)))
 
     # -- cursors ---------------------------------------------------------------------------
     def set_cursors(self, on: bool) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QStackedWidget,
@@ -40,7 +41,11 @@ class SourcePanel(QWidget):
         self.stack = QStackedWidget()
 
         demo = QWidget()
-        QFormLayout(demo)
+        about_demo = QLabel("Real bearing vibration (CWRU data, 12 kHz, drive-end and "
+                            "fan-end accelerometers), looping from a healthy bearing into "
+                            "inner-race, ball and outer-race faults. No hardware needed.")
+        about_demo.setWordWrap(True)
+        QVBoxLayout(demo).addWidget(about_demo)
 
         serial = QWidget()
         form = QFormLayout(serial)

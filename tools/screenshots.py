@@ -1,0 +1,85 @@
+"""Take the README screenshots from the real window (run under Xvfb or offscreen).
+
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python tools/screenshots.py
+
+Moments: the demo rig running, paused with measurement cursors, a serial device unplugged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LINEWATCH_HOME", tempfile.mkdtemp(prefix="lw-shots-"))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desktop.app import source_from_options, versions  # noqa: E402
+from desktop.core.settings import Settings  # noqa: E402
+from desktop.sources.serial_port import available_ports  # noqa: E402
+from desktop.ui.main_window import MainWindow, WindowServices  # noqa: E402
+from tests.support.ptydevice import PtyDevice  # noqa: E402
+from tests.support.streams import SensorStream  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def pump(app: QApplication, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def shoot(window: MainWindow, name: str) -> None:
+    path = OUT / name
+    window.grab().scaledToWidth(1100).save(str(path), "PNG", 80)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    window = MainWindow(Settings(), WindowServices(source_from_options, available_ports,
+                                                   versions))
+    window.resize(1280, 800)
+    window.show()
+    window.connect_source("demo", {})
+    pump(app, 6.0)
+    shoot(window, "demo-running.png")
+
+    window.span.setValue(0.1)
+    pump(app, 1.0)
+    window.act_pause.setChecked(True)
+    t = window.plot.last_time or 0.0
+    window.act_cursors.setChecked(True)
+    window.plot.move_cursors(t - 0.0751, t - 0.0452)
+    pump(app, 0.5)
+    shoot(window, "paused-cursors.png")
+    window.act_pause.setChecked(False)
+    window.act_cursors.setChecked(False)
+    window.span.setValue(10.0)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        device = PtyDevice(Path(tmp) / "ttyUSB-demo")
+        device.plug()
+        stream = SensorStream(seed=2)
+        window.connect_source(f"serial:{device.link}", {"baud": "115200"})
+        pump(app, 0.5)
+        device.write(b"\n" + stream.header())
+        for _ in range(30):
+            device.write(stream.lines(300))
+            pump(app, 0.1)
+        device.unplug()
+        pump(app, 1.5)
+        shoot(window, "serial-lost.png")
+        window.disconnect_source()
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
