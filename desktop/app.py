@@ -165,9 +165,9 @@ def versions() -> dict[str, str]:
 
 def compute_device() -> str:
     """CUDA GPU when torch sees one, else CPU (asked through ml/, the torch layer)."""
-    from desktop.ml.device import describe_device
+    from desktop.ml.inference import resolve_device
 
-    return describe_device()
+    return "CUDA GPU" if resolve_device(None) == "cuda" else "CPU"
 
 
 def run_gui(spec: str | None, file: str | None, options: dict[str, object],

@@ -166,3 +166,11 @@ def test_measure_prints_frame_figures(tmp_path: Path) -> None:
         assert key in figures, key
     assert figures["frames"] > 10 and figures["received"] > 2000
     assert figures["dropped"] == 0 and time.monotonic() - started < 30
+
+
+def test_real_versions_name_the_compute_device(qtbot) -> None:
+    from desktop.app import versions
+
+    info = versions()
+    assert info["Compute device"] in ("CPU", "CUDA GPU")
+    assert info["torch"].startswith("2.13")
