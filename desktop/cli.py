@@ -261,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
                              help="turn the journal of a crashed recording into its .parquet")
     recover.add_argument("file", help="the recording's .parquet path (or its .journal folder)")
     recover.set_defaults(func=cmd_recover)
+
+    from desktop.ml.cli_ml import add_ml_commands  # imports no torch until a command runs
+
+    add_ml_commands(sub)
     parser.command_names = set(sub.choices)  # type: ignore[attr-defined]
     return parser
 

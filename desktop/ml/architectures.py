@@ -1,0 +1,128 @@
+"""Network architectures by name: the card says ``"architecture": "wdcnn"`` plus
+hyper-parameters, and :func:`build` turns that into a module with freshly initialised
+weights whose tensor shapes the loader compares with the file.
+
+Why a registry of builders and not pickled modules: the code that defines a network ships
+with the program, the file only carries numbers. An unknown name is refused with the list
+of names this version knows, so an old program meeting a newer model says so plainly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from desktop.ml.errors import ModelError
+
+Builder = Callable[[Mapping[str, Any]], nn.Module]
+_REGISTRY: dict[str, tuple[Builder, dict[str, Any]]] = {}
+
+
+def register(name: str, defaults: Mapping[str, Any]) -> Callable[[Builder], Builder]:
+    """Add a builder under ``name``; ``defaults`` lists every hyper-parameter it accepts."""
+
+    def deco(fn: Builder) -> Builder:
+        _REGISTRY[name] = (fn, dict(defaults))
+        return fn
+
+    return deco
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def defaults(name: str) -> dict[str, Any]:
+    return dict(_lookup(name)[1])
+
+
+def build(name: str, hyper_parameters: Mapping[str, Any]) -> nn.Module:
+    """A new network from the card's architecture name and hyper-parameters.
+
+    Unknown hyper-parameters are refused (a typo must not silently fall back to a default
+    and then fail as a shape mismatch far from its cause).
+    """
+    builder, known = _lookup(name)
+    unknown = sorted(set(hyper_parameters) - set(known))
+    if unknown:
+        raise ModelError(f"architecture '{name}' has no hyper-parameters {', '.join(unknown)}")
+    params = {**known, **dict(hyper_parameters)}
+    try:
+        return builder(params)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"cannot build '{name}' with {params}: {exc}") from exc
+
+
+def _lookup(name: str) -> tuple[Builder, dict[str, Any]]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ModelError(f"unknown architecture '{name}' (this Linewatch knows: "
+                         f"{', '.join(names())})") from None
+
+
+def _int(params: Mapping[str, Any], key: str, low: int = 1, high: int = 1 << 16) -> int:
+    value = params[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{key} must be a whole number in [{low}, {high}], got {value!r}")
+    return value
+
+
+class WDCNN(nn.Module):
+    """Zhang et al. 2017 "Deep CNN with Wide first-layer kernels" for raw vibration.
+
+    Why this shape: the wide, strided first layer (64 samples, stride 16) acts as a learned
+    filter bank and cuts the sequence 16x at once, which suppresses high-frequency noise
+    and keeps the network small (tens of thousands of weights) and fast on a CPU. The
+    small 3-tap blocks after it then look at the envelope of those filter outputs. Batch
+    norm after every layer is also what makes AdaBN (re-estimating its statistics on the
+    target signal) possible.
+    """
+
+    def __init__(self, in_channels: int, n_classes: int, input_length: int, first_kernel: int,
+                 first_stride: int, first_padding: int, channels: list[int], fc: int,
+                 dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.Conv1d(in_channels, channels[0], first_kernel, stride=first_stride,
+                      padding=first_padding),
+            nn.BatchNorm1d(channels[0]), nn.ReLU(), nn.MaxPool1d(2),
+        ]
+        for i, (c_in, c_out) in enumerate(itertools.pairwise(channels)):
+            last = i == len(channels) - 2
+            layers += [nn.Conv1d(c_in, c_out, 3, padding=0 if last else 1),
+                       nn.BatchNorm1d(c_out), nn.ReLU(), nn.MaxPool1d(2)]
+        self.features = nn.Sequential(*layers)
+        with torch.no_grad():
+            flat = self.features(torch.zeros(2, in_channels, input_length)).flatten(1).shape[1]
+        if flat == 0:
+            raise ValueError(f"input_length {input_length} is too short for this network")
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(flat, fc), nn.BatchNorm1d(fc), nn.ReLU(),
+            nn.Dropout(dropout), nn.Linear(fc, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, channels, samples)`` → class logits ``(batch, n_classes)``."""
+        return self.head(self.features(x))
+
+
+@register("wdcnn", {"in_channels": 1, "n_classes": 10, "input_length": 2048,
+                    "first_kernel": 64, "first_stride": 16, "first_padding": 24,
+                    "channels": [16, 32, 64, 64, 64], "fc": 100, "dropout": 0.0})
+def _build_wdcnn(p: Mapping[str, Any]) -> nn.Module:
+    channels = p["channels"]
+    if (not isinstance(channels, list) or not 2 <= len(channels) <= 8
+            or not all(isinstance(c, int) and 1 <= c <= 1024 for c in channels)):
+        raise ValueError("channels must be a list of 2 to 8 widths in [1, 1024]")
+    dropout = p["dropout"]
+    if not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+        raise ValueError("dropout must be in [0, 1)")
+    return WDCNN(_int(p, "in_channels", high=64), _int(p, "n_classes", 2, 10000),
+                 _int(p, "input_length", 16, 1 << 20), _int(p, "first_kernel"),
+                 _int(p, "first_stride"), _int(p, "first_padding", 0), list(channels),
+                 _int(p, "fc"), float(dropout))

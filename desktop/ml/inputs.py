@@ -1,0 +1,132 @@
+"""Reading a file to predict on: CSV and Parquet via :mod:`desktop.recording`, MATLAB here.
+
+Why MATLAB lives in the model layer: ``.mat`` is how published vibration data sets (CWRU
+and most others) are distributed, so it matters for trying a model on a file, but it is not
+a recording format the app writes. Channels are the numeric vector variables of the file
+(``X105_DE_time``); scalars such as ``X105RPM`` are metadata, not channels. v5 files are read
+with :func:`scipy.io.loadmat`, v7.3 (HDF5) with h5py; neither unpickles anything.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.errors import RecordingError
+from desktop.core.types import ChannelSpec, Recording
+from desktop.ml.errors import InputError
+
+_RATE_NAMES = {"fs", "sample_rate", "samplerate", "sampling_rate", "sr", "rate"}
+#: CWRU's own naming: ``12k_Drive_End_…`` files are 12 kHz, ``48k_…`` 48 kHz.
+_NAME_RATE = re.compile(r"^(\d+)k_", re.IGNORECASE)
+
+
+def read_input(path: Path | str, rate: float | None = None) -> Recording:
+    """Any file ``linewatch predict`` accepts, as a :class:`Recording`."""
+    path = Path(path)
+    if path.suffix.lower() == ".mat":
+        return read_mat(path, rate)
+    from desktop.recording.readers import read_recording
+
+    return read_recording(path, rate)
+
+
+def read_mat(path: Path, rate: float | None = None) -> Recording:
+    """A MATLAB file's numeric vectors as channels (NaN-padded to the longest).
+
+    The rate is, in order: ``rate``; a scalar variable named like ``fs``/``sample_rate``;
+    the CWRU file-name prefix (``12k_``); otherwise None and the caller must ask for one.
+    """
+    if not path.is_file():
+        raise RecordingError(f"{path}: no such file")
+    arrays = _load_v5(path)
+    if arrays is None:
+        arrays = _load_v73(path)
+    vectors: dict[str, np.ndarray] = {}
+    scalars: dict[str, float] = {}
+    for name, value in arrays.items():
+        a = np.asarray(value)
+        if a.dtype.kind not in "fiu" or a.size == 0:
+            continue
+        if a.size == 1:
+            scalars[name] = float(a.ravel()[0])
+        elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
+            vectors[name] = a.astype(np.float64).ravel()
+        elif a.ndim == 2:  # a matrix: one channel per column of the long axis
+            m = a if a.shape[0] >= a.shape[1] else a.T
+            for i in range(m.shape[1]):
+                vectors[f"{name}[{i}]"] = m[:, i].astype(np.float64)
+    if not vectors:
+        raise RecordingError(f"{path} holds no numeric signal arrays")
+    n = max(v.shape[0] for v in vectors.values())
+    values = np.full((n, len(vectors)), np.nan)
+    for i, v in enumerate(vectors.values()):
+        values[: v.shape[0], i] = v
+    found_rate = rate or _rate_from(scalars, path)
+    return Recording(tuple(ChannelSpec(k) for k in vectors), values, found_rate,
+                     source=f"file:{path.name}", metadata={"format": "matlab"})
+
+
+def _rate_from(scalars: dict[str, float], path: Path) -> float | None:
+    for name, value in scalars.items():
+        if name.lower() in _RATE_NAMES and np.isfinite(value) and value > 0:
+            return value
+    m = _NAME_RATE.match(path.name)
+    return float(m.group(1)) * 1000.0 if m else None
+
+
+def _load_v5(path: Path) -> dict[str, np.ndarray] | None:
+    from scipy.io import loadmat
+
+    try:
+        data = loadmat(str(path))
+    except NotImplementedError:  # v7.3: HDF5 inside
+        return None
+    except (ValueError, OSError, TypeError) as exc:
+        raise RecordingError(f"{path} is not a readable MATLAB file: {exc}") from exc
+    return {k: v for k, v in data.items() if not k.startswith("__")}
+
+
+def _load_v73(path: Path) -> dict[str, np.ndarray]:
+    import h5py
+
+    out: dict[str, np.ndarray] = {}
+    try:
+        with h5py.File(path, "r") as f:
+            def visit(name: str, obj: object) -> None:
+                if (isinstance(obj, h5py.Dataset) and not name.startswith("#")
+                        and obj.dtype.kind in "fiu"):
+                    out[name.replace("/", ".")] = obj[()]
+            f.visititems(visit)
+    except OSError as exc:
+        raise RecordingError(f"{path} is not a readable MATLAB file: {exc}") from exc
+    return out
+
+
+def pick_channel(rec: Recording, wanted: str | None, hints: list[str]) -> int:
+    """Index of the channel to feed the model.
+
+    ``wanted`` (``--channel``) matches a name exactly, else as a case-insensitive part of a
+    name (``DE_time`` → ``X105_DE_time``). Without it the card's hints are tried the same
+    way, then the first channel is used.
+    """
+    names = [c.name for c in rec.channels]
+    if wanted:
+        idx = _match(names, wanted)
+        if idx is None:
+            raise InputError(f"no channel '{wanted}' (channels: {', '.join(names)})")
+        return idx
+    for hint in hints:
+        idx = _match(names, hint)
+        if idx is not None:
+            return idx
+    return 0
+
+
+def _match(names: list[str], wanted: str) -> int | None:
+    if wanted in names:
+        return names.index(wanted)
+    low = wanted.lower()
+    return next((i for i, n in enumerate(names) if low in n.lower()), None)
