@@ -55,9 +55,8 @@ def main() -> None:
     window.span.setValue(0.1)
     pump(app, 1.0)
     window.act_pause.setChecked(True)
-    t = window.plot.last_time or 0.0
     window.act_cursors.setChecked(True)
-    window.plot.move_cursors(t - 0.0751, t - 0.0452)
+    window.plot.move_cursors(-0.0751, -0.0452)  # seconds before the newest sample
     pump(app, 0.5)
     shoot(window, "paused-cursors.png")
     window.act_pause.setChecked(False)

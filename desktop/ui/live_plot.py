@@ -62,6 +62,9 @@ class LivePlot(QWidget):
         self._syncing = False
         self._applying_range = False
         self.last_time: float | None = None
+        # x on screen = signal time - x_offset (float64 all the way; see draw()).
+        self.x_offset = 0.0
+        self._follow_range: tuple[float, float] | None = None
         self._buffer: RingBuffer | None = None
 
     # -- layout --------------------------------------------------------------------------
@@ -117,7 +120,8 @@ class LivePlot(QWidget):
                     self.lanes[lane].setLabel("left", ch.name, units=ch.unit or None)
             self.curves.append(curve)
             self._curve_lane.append(lane)
-        self.lanes[-1].setLabel("bottom", "time", units="s")
+        self._follow_range = None
+        self._label_time_axis()
         if cursors_on:
             self.set_cursors(True)
 
@@ -151,7 +155,20 @@ class LivePlot(QWidget):
 
     def set_follow(self, on: bool) -> None:
         self.follow = on
+        self._follow_range = None
+        self._label_time_axis()
         self.follow_changed.emit(on)
+
+    def _label_time_axis(self) -> None:
+        if not self.lanes:
+            return
+        text = ("time (s, 0 = newest sample)" if self.follow
+                else "time (s)" if self.x_offset == 0 else "time (s, relative)")
+        self.lanes[-1].setLabel("bottom", text)
+
+    def to_absolute(self, x: float) -> float:
+        """Signal time of a position on the plot's x axis."""
+        return x + self.x_offset
 
     def zoom_to_fit(self) -> None:
         """Show the whole history and autoscale every lane."""
@@ -161,7 +178,8 @@ class LivePlot(QWidget):
         snap = buffer.latest(1)
         oldest = buffer.latest()
         if snap.times.size and oldest.times.size:
-            self._set_x(float(oldest.times[0]), float(snap.times[-1]))
+            self._set_x(float(oldest.times[0]) - self.x_offset,
+                        float(snap.times[-1]) - self.x_offset)
         self.set_autoscale(True)
 
     def _set_x(self, x0: float, x1: float) -> None:
@@ -185,15 +203,21 @@ class LivePlot(QWidget):
         t_last = float(newest.times[-1])
         self.last_time = t_last
         if self.follow:
-            self._set_x(t_last - self.span_s, t_last)
+            # Following live, x is "seconds before the newest sample": the view range stays
+            # put, so no axis or linked view is recomputed per frame, only the curves move.
+            self.x_offset = t_last
+            if self._follow_range != (-self.span_s, 0.0):
+                self._follow_range = (-self.span_s, 0.0)
+                self._set_x(-self.span_s, 0.0)
+        off = self.x_offset
         x0, x1 = self.lanes[0].getViewBox().viewRange()[0]
         width = int(self.lanes[0].getViewBox().width()) or 800
-        snap = buffer.view(x0, x1, width)
+        snap = buffer.view(x0 + off, x1 + off, width)
         if snap.times.size == 0:
             for curve in self.curves:
                 curve.setData([], [])
             return True
-        times, values = gaps_to_nan(snap.times, snap.values,
+        times, values = gaps_to_nan(snap.times - off, snap.values,
                                     max(5.0 * self._raw_step(buffer), 3.0 * (x1 - x0) / width))
         lane_data: dict[int, list[np.ndarray]] = {}
         for i, curve in enumerate(self.curves):
@@ -282,7 +306,8 @@ class LivePlot(QWidget):
                                   "freq": (1.0 / abs(dt)) if dt else None, "values": {}}
         if self._buffer is None:
             return out
-        va, vb = self._buffer.sample_at(a), self._buffer.sample_at(b)
+        va = self._buffer.sample_at(self.to_absolute(a))
+        vb = self._buffer.sample_at(self.to_absolute(b))
         if va is None or vb is None:
             return out
         values = {}

@@ -72,8 +72,7 @@ def test_serial_session_record_pause_cursors_unplug_and_resume(qtbot, make_windo
 
         # Cursors: Δt and 1/Δt, values of every channel at both cursors.
         window.act_cursors.setChecked(True)
-        t_last = window.plot.last_time
-        window.plot.move_cursors(t_last - 0.5, t_last - 0.25)
+        window.plot.move_cursors(-0.5, -0.25)  # following live: 0 = the newest sample
         readout = window.plot.cursor_readout()
         assert readout["dt"] == pytest.approx(0.25)
         assert readout["freq"] == pytest.approx(4.0)
