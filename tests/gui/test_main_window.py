@@ -31,7 +31,7 @@ def test_demo_rig_draws_named_channels(qtbot, make_window) -> None:
     qtbot.waitUntil(lambda: window.stats.frames > 5, timeout=10_000)
     assert [c.name for c in window.plot.channels] == ["DE accel", "FE accel"]
     assert window.channel_list.count() == 2
-    assert "Hz × 2 ch" in window.rate_label.text() or window.rate_label.text() == ""
+    qtbot.waitUntil(lambda: "Hz × 2 ch" in window.rate_label.text(), timeout=5000)
     x, y = window.plot.curves[0].getData()
     assert x.dtype == np.float64 and len(x) > 100 and np.isfinite(y).all()
     assert len(x) <= 2 * window.plot.lanes[0].getViewBox().width() + 200
