@@ -163,6 +163,13 @@ def versions() -> dict[str, str]:
     }
 
 
+def model_names() -> list[str]:
+    """Usable models (shipped and user), for the model panel; broken folders are left out."""
+    from desktop.ml.registry import list_models
+
+    return [entry.name for entry in list_models() if entry.card is not None]
+
+
 def compute_device() -> str:
     """CUDA GPU when torch sees one, else CPU (asked through ml/, the torch layer)."""
     from desktop.ml.inference import resolve_device
@@ -189,7 +196,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     app.setApplicationName("Linewatch")
     settings = load_settings()
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
-                                                 versions), started=started)
+                                                 versions, model_names), started=started)
     window.show()
     if file:
         window.open_file(file)

@@ -35,6 +35,9 @@ class Settings:
     replay_speed: str = "1"
     window_geometry: str = ""  # Qt saveGeometry(), base64
     plot_mode: str = "lanes"  # "lanes" or "overlay": the user's last choice
+    model: str = "fault-cwru"  # the live model; "" = inference off
+    alarm_raise_s: float = 2.0  # a fault class must hold this long to raise the alarm
+    alarm_clear_s: float = 5.0  # and normal this long to clear it
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
 

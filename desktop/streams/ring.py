@@ -12,7 +12,10 @@ have overwritten meanwhile. The lock only guards a few integers and array refere
 
 from __future__ import annotations
 
+import bisect
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +69,8 @@ class RingBuffer:
         self._reserved = 0  # samples the producer may be writing right now
         self.received = 0
         self.dropped = 0  # samples lost to overrun: a block larger than the whole buffer
+        # (end index, monotonic time) of recent appends: when did sample i arrive?
+        self._arrivals: deque[tuple[int, float]] = deque(maxlen=4096)
 
     @classmethod
     def for_seconds(
@@ -125,8 +130,16 @@ class RingBuffer:
             self._times[: k - first] = times[first:]
         with self._lock:
             self._written = start + k
+        self._arrivals.append((start + k, time.monotonic()))
         self._envelope.update(self._values, self._times, start + k)
         self.received += n
+
+    def arrival_time(self, index: int) -> float | None:
+        """``time.monotonic()`` when sample ``index`` was appended (for latency figures),
+        or None when that is too long ago to remember."""
+        arrivals = list(self._arrivals)
+        i = bisect.bisect_right([end for end, _ in arrivals], index)
+        return arrivals[i][1] if i < len(arrivals) else None
 
     def _copy(self, first_index: int, end_index: int) -> Snapshot:
         with self._lock:

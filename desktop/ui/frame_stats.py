@@ -24,6 +24,7 @@ class FrameStats:
         self._last: float | None = None
         self.intervals_ms: list[float] = []
         self.draw_ms: list[float] = []
+        self.verdict_latency_ms: list[float] = []
 
     def frame(self, drew_data: bool, draw_ms: float, now: float | None = None) -> None:
         now = time.perf_counter() if now is None else now
@@ -53,4 +54,11 @@ class FrameStats:
             "first_draw_s": (round(self.first_draw - self.started, 3)
                              if self.first_draw is not None else None),
             "peak_rss_mb": round(peak_rss_mb(), 1),
+            "verdicts": len(self.verdict_latency_ms),
+            "verdict_latency_ms_p50": _pct(self.verdict_latency_ms, 50),
+            "verdict_latency_ms_p95": _pct(self.verdict_latency_ms, 95),
         }
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 1) if values else None

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 from desktop.analysis.decimate import gaps_to_nan
 from desktop.core.types import ChannelSpec
 from desktop.streams.ring import RingBuffer
+from desktop.ui.verdict_lane import MAX_VERDICTS, VerdictLane
 
 # Colour-blind-safe, readable on the dark plot background (Okabe-Ito + extras).
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -66,6 +67,9 @@ class LivePlot(QWidget):
         self.x_offset = 0.0
         self._follow_range: tuple[float, float] | None = None
         self._buffer: RingBuffer | None = None
+        self.verdicts: list[dict] = []
+        self.show_verdicts = False
+        self.verdict_lane: VerdictLane | None = None
 
     # -- layout --------------------------------------------------------------------------
     def configure(self, channels: tuple[ChannelSpec, ...], mode: str,
@@ -108,6 +112,15 @@ class LivePlot(QWidget):
         self.lane_autoscale = [self.autoscale] * len(self.lanes)
         if self.mode == "overlay" and shown:
             self.lanes[0].addLegend(offset=(10, 5), labelTextSize="8pt")
+        self.verdict_lane = None
+        if self.show_verdicts:
+            self.lanes[-1].hideAxis("bottom")
+            vplot = self.graphics.addPlot(row=lane_count, col=0)
+            vplot.getAxis("left").setWidth(64)
+            vplot.getAxis("bottom").enableAutoSIPrefix(False)
+            vplot.setXLink(self.lanes[0])
+            vplot.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
+            self.verdict_lane = VerdictLane(vplot, self.verdicts)
         lane_of = {ch.name: (0 if self.mode == "overlay" else k) for k, ch in enumerate(shown)}
         for ch in channels:
             lane = lane_of.get(ch.name, 0)
@@ -164,7 +177,8 @@ class LivePlot(QWidget):
             return
         text = ("time (s, 0 = newest sample)" if self.follow
                 else "time (s)" if self.x_offset == 0 else "time (s, relative)")
-        self.lanes[-1].setLabel("bottom", text)
+        axis_owner = self.verdict_lane.plot if self.verdict_lane else self.lanes[-1]
+        axis_owner.setLabel("bottom", text)
 
     def to_absolute(self, x: float) -> float:
         """Signal time of a position on the plot's x axis."""
@@ -232,9 +246,20 @@ class LivePlot(QWidget):
         for lane, ys in lane_data.items():
             if self.lane_autoscale[lane]:
                 self._autoscale(lane, np.concatenate(ys) if len(ys) > 1 else ys[0])
+        if self.verdict_lane is not None:
+            self.verdict_lane.draw(off, x0, x1)
         if self._cursors:
             self._update_readout()
         return True
+
+    def add_verdicts(self, verdicts: list[dict]) -> None:
+        """New model answers (in time order); the oldest are forgotten past a cap."""
+        self.verdicts.extend(verdicts)
+        if len(self.verdicts) > MAX_VERDICTS:
+            del self.verdicts[: len(self.verdicts) - MAX_VERDICTS]
+
+    def clear_verdicts(self) -> None:
+        self.verdicts.clear()
 
     def _raw_step(self, buffer: RingBuffer) -> float:
         """Seconds between samples: nominal, or measured from the newest raw samples."""

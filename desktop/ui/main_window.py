@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QStatusBar,
     QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from desktop.core import paths
@@ -40,8 +42,10 @@ from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.frame_stats import FrameStats
 from desktop.ui.live_plot import LivePlot
+from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
 from desktop.workers.acquisition_worker import AcquisitionThread, AcquisitionWorker
+from desktop.workers.inference_worker import InferenceThread, InferenceWorker
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class WindowServices:
     make_source: Callable[[str, dict[str, object]], SampleSource]
     list_ports: Callable[[], list[tuple[str, str]]]
     versions: Callable[[], dict[str, str]]
+    list_models: Callable[[], list[str]] = lambda: []
 
 
 class MainWindow(QMainWindow):
@@ -88,7 +93,22 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []
 
         self.plot = LivePlot()
-        self.setCentralWidget(self.plot)
+        self.plot.show_verdicts = bool(settings.model)
+        self.banner = QLabel("")
+        self.banner.setVisible(False)
+        self.banner.setStyleSheet("background: #c62828; color: white; font-weight: bold; "
+                                  "font-size: 14pt; padding: 6px;")
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.plot, 1)
+        self.setCentralWidget(central)
+        self._inference: InferenceThread | None = None
+        self._retired_inference: list[InferenceThread] = []
+        self._pending_arrivals: list[float] = []
+        self.model_info: dict[str, object] = {}
         self.plot.follow_changed.connect(self._follow_changed)
 
         self.source_panel = SourcePanel()
@@ -107,6 +127,14 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Channels", self)
         dock.setObjectName("channels-dock")
         dock.setWidget(self.channel_list)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+        self.model_panel = ModelPanel(services.list_models(), settings)
+        self.model_panel.model_changed.connect(self._model_changed)
+        self.model_panel.alarm_times_changed.connect(self._alarm_times_changed)
+        dock = QDockWidget("Model", self)
+        dock.setObjectName("model-dock")
+        dock.setWidget(self.model_panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
         self._build_actions()
@@ -255,6 +283,7 @@ class MainWindow(QMainWindow):
         return thread
 
     def disconnect_source(self) -> None:
+        self._stop_inference()
         thread = self._release_thread()
         self.acq = None
         self.act_record.setEnabled(False)
@@ -267,6 +296,69 @@ class MainWindow(QMainWindow):
     def _opened(self, acq: Acquisition) -> None:
         self.acq = acq
         self.act_record.setEnabled(True)
+        self._start_inference()
+
+    # -- inference ---------------------------------------------------------------------------
+    def _start_inference(self) -> None:
+        """(Re)start the model on the current source; the old worker winds down by itself."""
+        self._stop_inference()
+        self.plot.clear_verdicts()
+        self._set_alarm(False, "")
+        model = self.settings.model
+        if not model or self.acq is None:
+            self.model_panel.set_status("inference off" if not model else "")
+            return
+        acq = self.acq
+        worker = InferenceWorker(model, lambda: acq.buffer, None, self.settings.alarm_raise_s,
+                                 self.settings.alarm_clear_s)
+        worker.loaded.connect(self._model_loaded)
+        worker.failed.connect(self._model_failed)
+        worker.verdicts.connect(self._verdicts)
+        worker.alarm.connect(self._set_alarm)
+        self._inference = InferenceThread(worker)
+        self.model_panel.set_status(f"loading {model}…")
+        self._inference.start()
+
+    def _stop_inference(self) -> None:
+        thread, self._inference = self._inference, None
+        if thread is not None:
+            for signal in (thread.worker.verdicts, thread.worker.alarm, thread.worker.loaded,
+                           thread.worker.failed):
+                signal.disconnect()
+            thread.request_stop()  # no wait: it ends within one pacing period
+            self._retired_inference.append(thread)
+        self._retired_inference = [t for t in self._retired_inference if t.running]
+
+    def _model_loaded(self, info: dict[str, object]) -> None:
+        self.model_info = info
+        self.model_panel.set_status(f"{info['name']} on {str(info['device']).upper()}, "
+                                    f"channel '{info['channel']}'")
+
+    def _model_failed(self, message: str) -> None:
+        self.errors.append(message)
+        self.model_panel.set_status(f"⚠ {message}")
+
+    def _verdicts(self, verdicts: list[dict]) -> None:
+        self.plot.add_verdicts(verdicts)
+        self._pending_arrivals.extend(v["arrived"] for v in verdicts if v.get("arrived"))
+
+    def _set_alarm(self, active: bool, label: str) -> None:
+        if active:
+            where = self.model_info.get("name", "model")
+            self.banner.setText(f"⚠ FAULT: {label} — held for ≥ {self.settings.alarm_raise_s:g} s"
+                                f" ({where})")
+        self.banner.setVisible(active)
+
+    def _model_changed(self, model: str) -> None:
+        self.settings.model = model
+        if self.plot.show_verdicts != bool(model):
+            self.plot.show_verdicts = bool(model)
+            self._reconfigure()
+        self._start_inference()
+
+    def _alarm_times_changed(self, raise_s: float, clear_s: float) -> None:
+        self.settings.alarm_raise_s, self.settings.alarm_clear_s = raise_s, clear_s
+        self._start_inference()
 
     def _open_failed(self, message: str) -> None:
         self.errors.append(message)
@@ -439,6 +531,11 @@ class MainWindow(QMainWindow):
             if buffer.channels != self.plot.channels:
                 self._configure_plot()
             drew = self.plot.draw(buffer)
+            if drew and self._pending_arrivals:
+                now = time.monotonic()
+                self.stats.verdict_latency_ms.extend(
+                    (now - t) * 1000.0 for t in self._pending_arrivals)
+                self._pending_arrivals.clear()
         cost_ms = (time.perf_counter() - started) * 1000.0
         self.stats.frame(drew, cost_ms)
         self._adapt(cost_ms)
@@ -507,6 +604,7 @@ class MainWindow(QMainWindow):
             "dropped": counters.dropped if counters else 0,
             "malformed": counters.malformed if counters else 0,
             "source": self.spec,
+            "model": self.settings.model or None,
             "timer_interval_ms": self.timer.interval(),
         })
         return result

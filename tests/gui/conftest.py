@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from desktop.app import source_from_options
+from desktop.app import model_names, source_from_options
 from desktop.core.settings import load_settings
 from desktop.sources.serial_port import available_ports
 from desktop.ui.main_window import MainWindow, WindowServices
@@ -23,7 +23,8 @@ def make_window(qtbot) -> Iterator[Callable[[], MainWindow]]:
 
     def build() -> MainWindow:
         window = MainWindow(load_settings(), WindowServices(source_from_options,
-                                                            available_ports, fake_versions))
+                                                            available_ports, fake_versions,
+                                                            model_names))
         qtbot.addWidget(window)
         window.show()
         windows.append(window)

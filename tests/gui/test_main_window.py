@@ -173,3 +173,38 @@ def test_real_versions_name_the_compute_device(qtbot) -> None:
     info = versions()
     assert info["Compute device"] in ("CPU", "CUDA GPU")
     assert info["torch"].startswith("2.13")
+
+
+def test_live_verdicts_lane_and_alarm_on_the_demo_rig(qtbot, make_window) -> None:
+    window = make_window()
+    assert window.model_panel.model.currentData() == "fault-cwru"  # on by default
+    window.settings.alarm_raise_s = 1.0
+    window.connect_source("demo", {"speed": "3"})  # healthy 1 s, then inner race faults
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30_000)
+    assert "FAULT" in window.banner.text()
+    verdicts = window.plot.verdicts
+    starts = [v["start_s"] for v in verdicts]
+    assert starts == sorted(starts) and {"normal", "inner_007"} <= {v["class"] for v in verdicts}
+    assert window.plot.verdict_lane is not None
+    lane = window.plot.verdict_lane
+    qtbot.waitUntil(lambda: len(lane.bars.opts["x0"]) > 0, timeout=5000)
+    middle = (verdicts[-1]["start_s"] + verdicts[-1]["end_s"]) / 2 - window.plot.x_offset
+    assert lane.verdict_at(middle) is verdicts[-1]
+    assert "fault-cwru on CPU" in window.model_panel.status.text()
+
+    # Switching the model off and on never blocks the UI thread.
+    started = time.perf_counter()
+    window.model_panel.model.setCurrentIndex(window.model_panel.model.findData(""))
+    assert window.plot.verdict_lane is None and not window.banner.isVisible()
+    window.model_panel.model.setCurrentIndex(window.model_panel.model.findData("fault-cwru"))
+    assert time.perf_counter() - started < 0.5
+    qtbot.waitUntil(lambda: len(window.plot.verdicts) > 0, timeout=20_000)
+    assert window.settings.model == "fault-cwru"
+
+
+def test_a_broken_model_is_a_message(qtbot, make_window) -> None:
+    window = make_window()
+    window.settings.model = "no-such-model"
+    window.connect_source("synth:2x1000", {})
+    qtbot.waitUntil(lambda: "⚠" in window.model_panel.status.text(), timeout=20_000)
+    assert "no-such-model" in window.model_panel.status.text()

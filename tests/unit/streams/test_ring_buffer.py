@@ -139,3 +139,12 @@ def test_sample_at_picks_the_nearest_sample() -> None:
     assert t == pytest.approx(25.1) and values[0] == 251
     t, _ = ring.sample_at(-5.0)
     assert t == (300 - 128) / 10.0
+
+
+def test_arrival_time_of_a_sample_is_its_append_time() -> None:
+    ring = RingBuffer(CH2, capacity=1024, sample_rate=1.0, dtype=np.float64)
+    ring.append(_block(0, 100))
+    first = ring.arrival_time(50)
+    ring.append(_block(100, 100))
+    assert first is not None and ring.arrival_time(150) >= first
+    assert ring.arrival_time(99) == first and ring.arrival_time(500) is None

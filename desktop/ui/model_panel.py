@@ -1,0 +1,59 @@
+"""The model panel: which model judges the live signal, and when its alarm fires."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QWidget
+
+from desktop.core.settings import Settings
+
+OFF = "Off"
+
+
+class ModelPanel(QWidget):
+    """Emits ``model_changed(name or "")`` and ``alarm_times_changed(raise_s, clear_s)``."""
+
+    model_changed = Signal(str)
+    alarm_times_changed = Signal(float, float)
+
+    def __init__(self, models: list[str], settings: Settings,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = QComboBox()
+        self.model.addItem(OFF, "")
+        for name in models:
+            self.model.addItem(name, name)
+        index = self.model.findData(settings.model)
+        self.model.setCurrentIndex(index if index >= 0 else 0)
+        self.model.setToolTip("The model run on the live signal (in its own thread)")
+        self.model.currentIndexChanged.connect(
+            lambda _: self.model_changed.emit(self.model.currentData() or ""))
+        self.raise_s = _seconds(settings.alarm_raise_s,
+                                "A fault class must hold this long to raise the alarm")
+        self.clear_s = _seconds(settings.alarm_clear_s,
+                                "Normal must hold this long to clear the alarm")
+        for box in (self.raise_s, self.clear_s):
+            box.editingFinished.connect(self._times_changed)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Model", self.model)
+        form.addRow("Alarm after", self.raise_s)
+        form.addRow("Clear after", self.clear_s)
+        form.addRow(self.status)
+
+    def _times_changed(self) -> None:
+        self.alarm_times_changed.emit(self.raise_s.value(), self.clear_s.value())
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+
+def _seconds(value: float, tip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(0.1, 600.0)
+    box.setDecimals(1)
+    box.setSuffix(" s")
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
