@@ -19,7 +19,7 @@ os.environ.setdefault("LINEWATCH_HOME", tempfile.mkdtemp(prefix="lw-shots-"))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from desktop.app import source_from_options, versions  # noqa: E402
+from desktop.app import model_names, source_from_options, versions  # noqa: E402
 from desktop.core.settings import Settings  # noqa: E402
 from desktop.sources.serial_port import available_ports  # noqa: E402
 from desktop.ui.main_window import MainWindow, WindowServices  # noqa: E402
@@ -45,7 +45,7 @@ def shoot(window: MainWindow, name: str) -> None:
 def main() -> None:
     app = QApplication(sys.argv[:1])
     window = MainWindow(Settings(), WindowServices(source_from_options, available_ports,
-                                                   versions))
+                                                   versions, model_names))
     window.resize(1280, 800)
     window.show()
     window.connect_source("demo", {})
@@ -62,6 +62,7 @@ def main() -> None:
     window.act_pause.setChecked(False)
     window.act_cursors.setChecked(False)
     window.span.setValue(10.0)
+    window.model_panel.model.setCurrentIndex(0)  # a serial sensor: no bearing model
 
     with tempfile.TemporaryDirectory() as tmp:
         device = PtyDevice(Path(tmp) / "ttyUSB-demo")

@@ -13,6 +13,7 @@ answer the same two questions:
 
 from __future__ import annotations
 
+import abc
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def resolve_device(device: str | None) -> str:
     return wanted
 
 
-class Predictor:
+class Predictor(abc.ABC):
     """Common part of every model kind: card, windowing, resampling, verdicts."""
 
     def __init__(self, card: ModelCard, folder: Path) -> None:
@@ -96,8 +97,9 @@ class Predictor:
     def classes(self) -> list[str]:
         return list(self.card.classes)
 
-    def predict_windows(self, windows: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, K)`` for raw windows ``(n, card.window)``."""
 
     def _scores(self, windows: np.ndarray) -> np.ndarray | None:
         return None
