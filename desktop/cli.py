@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.ml.cli_ml import add_ml_commands  # imports no torch until a command runs
 
     add_ml_commands(sub)
+    from desktop.labels.cli_labels import add_labels_commands
+
+    add_labels_commands(sub)
     parser.command_names = set(sub.choices)  # type: ignore[attr-defined]
     return parser
 

@@ -31,28 +31,27 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def config_dir() -> Path:
-    """Where settings.json lives."""
+def _user_dir(sub: str, platform_dir: str) -> Path:
+    """``LINEWATCH_HOME/sub`` when set, else the platformdirs location, created."""
     home = _home_override()
     if home is not None:
-        return _ensure(home / "config")
-    return _ensure(Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)))
+        return _ensure(home / sub)
+    return _ensure(Path(getattr(platformdirs, platform_dir)(APP_NAME, APP_AUTHOR)))
+
+
+def config_dir() -> Path:
+    """Where settings.json lives."""
+    return _user_dir("config", "user_config_dir")
 
 
 def data_dir() -> Path:
     """Where user data lives: label store, fine-tuned models."""
-    home = _home_override()
-    if home is not None:
-        return _ensure(home / "data")
-    return _ensure(Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)))
+    return _user_dir("data", "user_data_dir")
 
 
 def log_dir() -> Path:
     """Where the rotating log file lives."""
-    home = _home_override()
-    if home is not None:
-        return _ensure(home / "logs")
-    return _ensure(Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)))
+    return _user_dir("logs", "user_log_dir")
 
 
 def recordings_dir() -> Path:

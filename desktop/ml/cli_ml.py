@@ -1,4 +1,8 @@
-"""``linewatch predict``, ``linewatch train`` and ``linewatch models list``.
+"""``linewatch predict``, ``linewatch train`` and ``linewatch models list|promote|rollback|remove``.
+
+``linewatch train`` has two forms: ``--recipe`` reproduces a shipped model from the CWRU
+data; ``--base NAME --labels labels.csv --name NEW`` fine-tunes a model on the user's own
+labelled events (:func:`desktop.ml.finetune.finetune`) and publishes a new version of NEW.
 
 :func:`add_ml_commands` adds the subcommands to the main parser in ``desktop/cli.py``.
 Nothing here imports torch at module level: ``linewatch --help`` and the other commands
@@ -43,16 +47,37 @@ def add_ml_commands(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_predict)
 
-    t = subparsers.add_parser("train", help="train a model (reproduce a shipped model)",
-                              description="Train a model by a named recipe. "
-                                          "`--recipe fault-cwru --data DIR --out "
+    t = subparsers.add_parser("train", help="fine-tune a model on labels, or reproduce a "
+                                            "shipped model",
+                              description="Fine-tune: `--base fault-cwru --labels labels.csv "
+                                          "--name my-rig` publishes a new version of my-rig. "
+                                          "Recipe: `--recipe fault-cwru --data DIR --out "
                                           "models/fault-cwru` reproduces the shipped model.")
-    t.add_argument("--recipe", choices=RECIPES, required=True, help="what to train")
-    t.add_argument("--data", type=Path, required=True, help="folder of CWRU .mat files")
+    t.add_argument("--recipe", choices=RECIPES, default=None, help="what to train (recipe form)")
+    t.add_argument("--data", type=Path, default=None, help="folder of CWRU .mat files (recipe)")
+    t.add_argument("--base", default=None, help="fine-tune: model name or folder to start from")
+    t.add_argument("--labels", type=Path, default=None,
+                   help="fine-tune: labels CSV (recording,start_s,end_s,label,channel,note)")
+    t.add_argument("--name", default=None, help="fine-tune: name of the new model")
+    t.add_argument("--mode", choices=("head", "full", "adapter"), default=None,
+                   help="fine-tune: which weights learn (default: full)")
+    t.add_argument("--rate", type=float, default=None,
+                   help="fine-tune: sample rate of recordings that do not state one")
+    t.add_argument("--val-fraction", type=float, default=0.25,
+                   help="fine-tune: share of labelled events held out (default 0.25)")
+    t.add_argument("--replay", type=float, default=None,
+                   help="fine-tune: share of each batch from the base model's training data, "
+                        "when on this PC (default 0.25; 0 turns it off)")
+    t.add_argument("--replay-data", type=Path, default=None,
+                   help="fine-tune: folder holding the base model's training recordings")
+    t.add_argument("--promote", action="store_true",
+                   help="fine-tune: make the new version active right away")
+    t.add_argument("--json", action="store_true", help="fine-tune: print one JSON document")
     t.add_argument("--out", type=Path, default=None,
                    help="model folder to write (default: <user data>/models/<recipe>)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
-    t.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    t.add_argument("--epochs", type=int, default=None,
+                   help="override the recipe's epochs (fine-tune: at most this many, default 30)")
     t.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
     t.add_argument("--loads", type=int, nargs="+", default=[0, 1],
                    help="motor loads (hp) to train the final model on (default: 0 1)")
@@ -62,11 +87,23 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=cmd_train)
 
-    m = subparsers.add_parser("models", help="list shipped and user models")
+    m = subparsers.add_parser("models", help="list shipped and user models, manage versions")
     msub = m.add_subparsers(dest="models_command", metavar="ACTION")
     ml = msub.add_parser("list", help="list models (shipped first, then the user's)")
     ml.add_argument("--json", action="store_true", help="print one JSON document")
     ml.set_defaults(func=cmd_models_list)
+    mp = msub.add_parser("promote", help="make a version of a user model the active one")
+    mp.add_argument("name")
+    mp.add_argument("--version", type=int, default=None, help="version (default: the latest)")
+    mp.add_argument("--live", action="store_true", help="also use it in the live window")
+    mp.set_defaults(func=cmd_models_promote)
+    mr = msub.add_parser("rollback", help="go back to the previously active version")
+    mr.add_argument("name")
+    mr.set_defaults(func=cmd_models_rollback)
+    mx = msub.add_parser("remove", help="delete one version (not the active one)")
+    mx.add_argument("name")
+    mx.add_argument("--version", type=int, required=True)
+    mx.set_defaults(func=cmd_models_remove)
     m.set_defaults(func=cmd_models_list, json=False)
 
 
@@ -125,6 +162,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from desktop.ml.inference import resolve_device
     from desktop.ml.registry import user_models_dir
 
+    if getattr(args, "base", None) is not None:
+        return cmd_finetune(args)
+    if args.recipe is None or args.data is None:
+        raise InputError("linewatch train needs --recipe NAME --data DIR, or --base NAME "
+                         "--labels CSV --name NEW to fine-tune")
+
     out: Path = args.out or user_models_dir() / args.recipe
     if (out / "card.json").exists() and not args.overwrite:
         raise InputError(f"{out} already holds a model; give --overwrite to replace it")
@@ -177,6 +220,71 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """``linewatch train --base NAME --labels CSV --name NEW``: fine-tune, print metrics."""
+    from desktop.ml.errors import InputError
+    from desktop.ml.finetune import DEFAULT_MODE, DEFAULT_REPLAY, finetune
+    from desktop.ml.versions import promote
+
+    if args.labels is None or args.name is None:
+        raise InputError("fine-tuning needs --labels CSV and --name NEW")
+    if args.rate is not None and not args.rate > 0:
+        raise InputError(f"--rate must be positive, got {args.rate}")
+    mode = args.mode or DEFAULT_MODE
+    parts = ["linewatch", "train", "--base", str(args.base), "--labels", str(args.labels),
+             "--name", args.name, "--mode", mode]
+    for flag, value in (("--epochs", args.epochs), ("--rate", args.rate),
+                        ("--seed", args.seed), ("--replay", args.replay)):
+        if value is not None:
+            parts += [flag, str(value)]
+    progress = None if args.quiet else _progress_printer()
+    result = finetune(args.base, args.labels, args.name, mode=mode,
+                      epochs=args.epochs or 30, val_fraction=args.val_fraction,
+                      progress=(lambda f, info: progress(f, info.get("message", "")))
+                      if progress else None,
+                      replay=DEFAULT_REPLAY if args.replay is None else args.replay,
+                      seed=args.seed or 0, rate=args.rate, replay_data=args.replay_data,
+                      command=shlex.join(parts))
+    if args.promote:
+        promote(args.name, result.version)
+    if args.json:
+        print(json.dumps({**result.to_json(), "promoted": bool(args.promote)}))
+        return 0
+    print(f"wrote {result.folder} ({args.name} v{result.version}, {mode}, parent "
+          f"{result.parent}) in {result.seconds:.1f} s, {result.epochs_run} epochs "
+          f"(best {result.best_epoch})")
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.heldout is not None and result.base_heldout is not None:
+        held, base = result.heldout, result.base_heldout
+        print(f"held-out events: {held['windows']} windows; accuracy new "
+              f"{held['accuracy']:.2%}, base {_pct(base['accuracy'])} on the classes it knows, "
+              f"{_pct(base['accuracy_all_windows'])} counting new classes as wrong")
+        print(f"{'class':<20} {'recall new':>10} {'base':>6} {'F1 new':>8} {'base':>6}")
+        for c, m in held["per_class"].items():
+            b = base["per_class"].get(c, {})
+            print(f"{c:<20} {m['recall']:>10.2f} {_num(b.get('recall'))} {m['f1']:>8.2f} "
+                  f"{_num(b.get('f1'))}")
+    if result.original_classes_accuracy is not None:
+        print(f"base model's original data (validation part): new "
+              f"{result.original_classes_accuracy:.2%}, base "
+              f"{_pct(result.base_original_classes_accuracy)}")
+    if args.promote:
+        print(f"promoted: {args.name} now means v{result.version}")
+    else:
+        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
+              f"active: linewatch models promote {args.name} --version {result.version}")
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def _num(value: float | None) -> str:
+    return f"{'-':>6}" if value is None else f"{value:>6.2f}"
+
+
 def _train_command(args: argparse.Namespace, out: Path) -> str:
     """The command line that reproduces this run, as recorded in the card."""
     parts = ["linewatch", "train", "--recipe", args.recipe, "--data", str(args.data),
@@ -209,8 +317,10 @@ def _progress_printer():
 # ---------------------------------------------------------------------------- models
 def cmd_models_list(args: argparse.Namespace) -> int:
     from desktop.ml.registry import list_models
+    from desktop.ml.versions import live_model
 
     entries = list_models()
+    live = live_model()
     if getattr(args, "json", False):
         print(json.dumps({"models": [
             {"name": e.name, "folder": str(e.folder), "shipped": e.shipped,
@@ -218,7 +328,10 @@ def cmd_models_list(args: argparse.Namespace) -> int:
              "classes": e.card.classes if e.card else None,
              "version": e.card.version if e.card else None,
              "created": e.card.created if e.card else None,
-             "problem": e.problem} for e in entries]}))
+             "problem": e.problem,
+             "versions": list(e.versions), "active_version": e.active_version,
+             "parent": e.card.parent if e.card else None,
+             "live": e.name == live} for e in entries], "live": live}))
         return 0
     if not entries:
         print("no models")
@@ -230,9 +343,43 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             continue
         c = e.card
         acc = c.metrics.get("validation", {}).get("accuracy")
+        held = c.metrics.get("heldout")
+        if not isinstance(acc, float) and isinstance(held, dict):
+            acc = held.get("accuracy")
+        versions = ""
+        if e.versions:  # the active one starred; none starred: the latest is used
+            versions = "  versions " + ",".join(
+                f"{v}{'*' if v == e.active_version else ''}" for v in e.versions)
         print(f"{e.name:<20} {where:<8} {c.kind:<8} {c.architecture:<18} "
               f"{len(c.classes):>2} classes  {c.sample_rate:g} Hz  v{c.version}  {c.created}"
-              + (f"  val acc {acc:.2%}" if isinstance(acc, float) else ""))
+              + (f"  val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
+              + ("  [live]" if e.name == live else ""))
+    return 0
+
+
+def cmd_models_promote(args: argparse.Namespace) -> int:
+    from desktop.ml.versions import promote, set_live_model
+
+    version = promote(args.name, args.version)
+    if args.live:
+        set_live_model(args.name)
+    print(f"{args.name}: v{version} is active" + (" and used in the live window"
+                                                  if args.live else ""))
+    return 0
+
+
+def cmd_models_rollback(args: argparse.Namespace) -> int:
+    from desktop.ml.versions import rollback
+
+    print(f"{args.name}: rolled back, v{rollback(args.name)} is active")
+    return 0
+
+
+def cmd_models_remove(args: argparse.Namespace) -> int:
+    from desktop.ml.versions import remove
+
+    remove(args.name, args.version)
+    print(f"{args.name}: v{args.version} removed")
     return 0
 
 

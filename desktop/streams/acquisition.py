@@ -91,15 +91,27 @@ class Acquisition:
     def recording(self) -> RecordingWriter | None:
         return self._recorder
 
-    def start_recording(self, out: Path) -> RecordingWriter:
-        """Begin writing every new sample to ``out`` (raises RecordingError if impossible)."""
+    def start_recording(self, out: Path, backfill_from: float | None = None
+                        ) -> RecordingWriter:
+        """Begin writing every new sample to ``out`` (raises RecordingError if impossible).
+
+        ``backfill_from`` (a signal time) first writes the history still in the ring buffer
+        from that time on: an engineer who marks an event and only then starts recording
+        still gets the signal the label describes (at the buffer's float32 precision).
+        """
         with self._rec_lock:
             if self._recorder is not None:
                 raise RecordingError("already recording")
             self.recording_error = None
-            self._recorder = RecordingWriter(
-                out, self.source.channels, self.source.sample_rate, self.source.description)
-            return self._recorder
+            channels = self.buffer.channels if self.buffer is not None else self.source.channels
+            recorder = RecordingWriter(out, channels, self.source.sample_rate,
+                                       self.source.description)
+            if backfill_from is not None and self.buffer is not None:
+                history = self.buffer.since(self.buffer.index_at_time(backfill_from))
+                if history.times.size:
+                    recorder.write(history.times, history.values, history.channels)
+            self._recorder = recorder
+            return recorder
 
     def stop_recording(self, finalize: bool = True) -> RecordingResult | None:
         """Finish the current recording and return its result.

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 from desktop.analysis.decimate import gaps_to_nan
 from desktop.core.types import ChannelSpec
 from desktop.streams.ring import RingBuffer
+from desktop.ui.label_regions import LabellingViewBox, LabelRegions
 from desktop.ui.verdict_lane import MAX_VERDICTS, VerdictLane
 
 # Colour-blind-safe, readable on the dark plot background (Okabe-Ito + extras).
@@ -33,6 +34,9 @@ class LivePlot(QWidget):
 
     follow_changed = Signal(bool)
     cursors_moved = Signal()
+    label_span_drawn = Signal(float, float)  # signal times of a new span (label mode)
+    label_edited = Signal(int, float, float)  # event id, new start, new end
+    label_selected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +72,8 @@ class LivePlot(QWidget):
         self._follow_range: tuple[float, float] | None = None
         self._buffer: RingBuffer | None = None
         self.verdicts: list[dict] = []
+        self.label_mode = False
+        self.labels = LabelRegions(self.label_edited.emit, self.label_selected.emit)
         self.show_verdicts = False
         self.verdict_lane: VerdictLane | None = None
 
@@ -87,7 +93,10 @@ class LivePlot(QWidget):
         shown = [ch for ch in channels if self.visible[ch.name]]
         lane_count = 1 if self.mode == "overlay" else max(1, len(shown))
         for i in range(lane_count):
-            plot = self.graphics.addPlot(row=i, col=0)
+            view = LabellingViewBox()
+            view.label_mode = self.label_mode
+            view.on_span = self._span_drawn
+            plot = self.graphics.addPlot(row=i, col=0, viewBox=view)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setClipToView(False)
             plot.setDownsampling(auto=False)
@@ -112,6 +121,7 @@ class LivePlot(QWidget):
         self.lane_autoscale = [self.autoscale] * len(self.lanes)
         if self.mode == "overlay" and shown:
             self.lanes[0].addLegend(offset=(10, 5), labelTextSize="8pt")
+        self.labels.attach(self.lanes)
         self.verdict_lane = None
         if self.show_verdicts:
             self.lanes[-1].hideAxis("bottom")
@@ -246,11 +256,27 @@ class LivePlot(QWidget):
         for lane, ys in lane_data.items():
             if self.lane_autoscale[lane]:
                 self._autoscale(lane, np.concatenate(ys) if len(ys) > 1 else ys[0])
+        self.labels.follow(off)
         if self.verdict_lane is not None:
             self.verdict_lane.draw(off, x0, x1)
         if self._cursors:
             self._update_readout()
         return True
+
+    def _span_drawn(self, lo: float, hi: float) -> None:
+        self.label_span_drawn.emit(lo + self.x_offset, hi + self.x_offset)
+
+    def set_label_mode(self, on: bool) -> None:
+        """Left-drag marks a span (on) or pans (off)."""
+        self.label_mode = on
+        for plot in self.lanes:
+            plot.getViewBox().label_mode = on
+
+    def show_span(self, start: float, end: float) -> None:
+        """Jump to an event: stop following and frame it with a margin."""
+        self.set_follow(False)
+        margin = max(0.2 * (end - start), 0.05)
+        self._set_x(start - margin - self.x_offset, end + margin - self.x_offset)
 
     def add_verdicts(self, verdicts: list[dict]) -> None:
         """New model answers (in time order); the oldest are forgotten past a cap."""

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
 from PySide6.QtWidgets import (
     QColorDialog,
+    QDialog,
     QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
@@ -36,11 +37,16 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import paths
+from desktop.core.errors import LinewatchError
 from desktop.core.settings import Settings, save_settings
 from desktop.core.types import SourceState
+from desktop.labels.event import LabelEvent
+from desktop.labels.store import LabelStore
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.frame_stats import FrameStats
+from desktop.ui.label_editing import AddLabel, DeleteLabel, EditLabel, LabelDialog, LabelHistory
+from desktop.ui.labels_panel import LabelsPanel
 from desktop.ui.live_plot import LivePlot
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
@@ -79,6 +85,7 @@ class MainWindow(QMainWindow):
         self.acq: Acquisition | None = None
         self._thread: AcquisitionThread | None = None
         self._retired: list[AcquisitionThread] = []
+        self._closing = False
         self.spec = ""
         self.state = SourceState.CLOSED.value
         self.state_detail = ""
@@ -132,10 +139,30 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel(services.list_models(), settings)
         self.model_panel.model_changed.connect(self._model_changed)
         self.model_panel.alarm_times_changed.connect(self._alarm_times_changed)
+        self.model_panel.finetune_requested.connect(self.open_finetune)
+        self.model_panel.versions_requested.connect(self.open_versions)
+        self.finetune_dialog: QDialog | None = None
         dock = QDockWidget("Model", self)
         dock.setObjectName("model-dock")
         dock.setWidget(self.model_panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+        self.undo_stack = QUndoStack(self)
+        self._labels: LabelHistory | None = None
+        self._anchor: tuple[str, float] | None = None  # (recording, its first sample's time)
+        self._pending_span: tuple[float, float] | None = None
+        self._shown_anchor: tuple[str, float] | None = None
+        self.selected_label: int | None = None
+        self.labels_panel = LabelsPanel()
+        self.labels_panel.jump_requested.connect(self.jump_to_label)
+        self.labels_panel.delete_requested.connect(self.delete_label)
+        dock = QDockWidget("Labels", self)
+        dock.setObjectName("labels-dock")
+        dock.setWidget(self.labels_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.plot.label_span_drawn.connect(self._span_drawn)
+        self.plot.label_edited.connect(self._label_edited)
+        self.plot.label_selected.connect(self._label_selected)
 
         self._build_actions()
         self._build_status_bar()
@@ -181,11 +208,27 @@ class MainWindow(QMainWindow):
                                           checkable=True)
         self.act_autoscale.setChecked(True)
 
+        self.act_label_mode = self._action("Label mode", "E", self.plot.set_label_mode,
+                                           checkable=True,
+                                           tip="Drag across a lane to label an event")
+        self.act_undo = self.undo_stack.createUndoAction(self, "Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = self.undo_stack.createRedoAction(self, "Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.act_undo, self.act_redo):
+            self.addAction(action)
+        self.act_delete_label = self._action("Delete label", "Del",
+                                             lambda: self.selected_label is not None
+                                             and self.delete_label(self.selected_label))
+        for k in range(1, 10):
+            self._action(f"Quick class {k}", str(k), lambda _=False, k=k: self.quick_class(k))
+
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         for action in (self.act_connect, self.act_record, self.act_pause, self.act_follow,
-                       self.act_fit, self.act_cursors, self.act_overlay, self.act_autoscale):
+                       self.act_fit, self.act_cursors, self.act_overlay, self.act_autoscale,
+                       self.act_label_mode):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Span "))
@@ -218,6 +261,10 @@ class MainWindow(QMainWindow):
         acq_menu = menu.addMenu("&Acquisition")
         for action in (self.act_connect, self.act_record):
             acq_menu.addAction(action)
+        edit_menu = menu.addMenu("&Edit")
+        for action in (self.act_undo, self.act_redo, self.act_label_mode,
+                       self.act_delete_label):
+            edit_menu.addAction(action)
         view_menu = menu.addMenu("&View")
         for action in (self.act_pause, self.act_follow, self.act_fit, self.act_cursors,
                        self.act_overlay, self.act_autoscale):
@@ -255,6 +302,7 @@ class MainWindow(QMainWindow):
         self.disconnect_source()
         options = dict(options or {})
         self.spec = spec
+        self._anchor = None
         self.source_panel.show_spec(spec, options)
         self.settings.last_source = spec
         worker = AcquisitionWorker(lambda: self.services.make_source(spec, options),
@@ -294,6 +342,8 @@ class MainWindow(QMainWindow):
         self._set_recording_ui(False)
 
     def _opened(self, acq: Acquisition) -> None:
+        if self._closing or self._thread is None or self._thread.worker.acquisition is not acq:
+            return  # a worker that was already replaced or stopped: not ours any more
         self.acq = acq
         self.act_record.setEnabled(True)
         self._start_inference()
@@ -305,6 +355,8 @@ class MainWindow(QMainWindow):
         self.plot.clear_verdicts()
         self._set_alarm(False, "")
         model = self.settings.model
+        if self._closing:
+            return
         if not model or self.acq is None:
             self.model_panel.set_status("inference off" if not model else "")
             return
@@ -487,18 +539,29 @@ class MainWindow(QMainWindow):
             worker.request_stop_recording()
             self.act_record.setEnabled(False)  # until the file is finalised
             return
+        self.start_recording()
+
+    def start_recording(self, backfill_from: float | None = None) -> None:
+        if self._thread is None:
+            return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.spec).strip("_") or "source"
         path = self.recordings_folder() / f"{safe}-{stamp}.parquet"
-        worker.request_recording(path)
+        self._thread.worker.request_recording(path, backfill_from)
 
     def _recording_started(self, path: str) -> None:
         self.recording_path = Path(path)
         self._rec_clock.start()
         self._set_recording_ui(True)
+        self._anchor = None
+        if self._pending_span is not None:
+            start, end = self._pending_span
+            self._pending_span = None
+            self._ask_label(start, end)
 
     def _recording_stopped(self, result: RecordingResult) -> None:
         self.last_recording = result
+        self._anchor = None  # new labels need a new recording
         self.recording_path = None
         self._set_recording_ui(False)
         self.act_record.setEnabled(self.acq is not None)
@@ -520,6 +583,156 @@ class MainWindow(QMainWindow):
         elif not self.record_label.text().startswith("⚠"):
             self.record_label.setStyleSheet("")
             self.record_label.setText("")
+
+    # -- fine-tuning and versions ------------------------------------------------------------
+    def open_finetune(self) -> QDialog:
+        """The fine-tune dialog (non-modal: the live view keeps running beside it)."""
+        # Imported here: it pulls in torch, which would add seconds to every start-up.
+        from desktop.ui.finetune_dialog import FinetuneDialog
+
+        events = self.label_history().store.list()
+        models = [m for m in self.services.list_models() if m]
+        dialog = FinetuneDialog(models, events, self.settings.model or "fault-cwru", self)
+        dialog.promoted.connect(self._model_promoted)
+        dialog.show()
+        self.finetune_dialog = dialog
+        return dialog
+
+    def open_versions(self) -> QDialog | None:
+        from desktop.ui.versions_dialog import VersionsDialog
+
+        name = self.settings.model
+        if not name:
+            self.statusBar().showMessage("Pick a model first", 5000)
+            return None
+        dialog = VersionsDialog(name, self)
+        dialog.active_changed.connect(self._model_promoted)
+        dialog.show()
+        return dialog
+
+    def _model_promoted(self, name: str) -> None:
+        """A new or rolled-back version is active: run it live from now on."""
+        self.model_panel.set_models(self.services.list_models(), name)
+        self._model_changed(name)
+
+    # -- labels ------------------------------------------------------------------------------
+    def label_history(self) -> LabelHistory:
+        """The label store, opened on first use (a damaged file is reported, not raised)."""
+        if self._labels is None:
+            self._labels = LabelHistory(LabelStore(), self.refresh_labels)
+        return self._labels
+
+    def _label_anchor(self) -> tuple[str, float] | None:
+        """(recording, time of its first sample): labels store times from the recording's
+        start, so they stay valid when the file is replayed or opened elsewhere."""
+        if self._anchor is not None:
+            return self._anchor
+        acq = self.acq
+        if acq is None:
+            return None
+        rec = acq.recording
+        if rec is not None and self.recording_path is not None and rec.first_time is not None:
+            self._anchor = (str(self.recording_path), rec.first_time)
+        elif self.spec.startswith("replay:") and acq.buffer is not None:
+            first = acq.buffer.sample_at(float("-inf"))
+            if first is not None and acq.buffer.written == (acq.source.total_samples or -1):
+                self._anchor = (self.spec.partition(":")[2], first[0])
+        return self._anchor
+
+    def _span_drawn(self, start: float, end: float) -> None:
+        if self._label_anchor() is not None:
+            self._ask_label(start, end)
+            return
+        if self.acq is None:
+            return
+        answer = QMessageBox.question(
+            self, "Start recording?",
+            "A label without its signal is useless for training: labels are kept with the "
+            "recording they describe.\n\nStart recording now? (The history still in memory "
+            "from just before this event is saved too.)")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._pending_span = (start, end)
+            self.start_recording(backfill_from=start - 1.0)
+        else:
+            self.statusBar().showMessage("Not labelled: start recording to label live events",
+                                         8000)
+
+    def _ask_label(self, start: float, end: float) -> None:
+        classes = list(dict.fromkeys(
+            [name for name, _ in self.label_history().store.labels()]
+            + list(self.model_info.get("classes", []))))  # type: ignore[arg-type]
+        dialog = LabelDialog(classes, start, end, self)
+        if dialog.exec() == LabelDialog.DialogCode.Accepted and dialog.label.currentText():
+            self.create_label(start, end, dialog.label.currentText().strip(),
+                              dialog.note.text().strip())
+
+    def create_label(self, start: float, end: float, label: str, note: str = "",
+                     channel: str = "") -> LabelEvent | None:
+        """Label ``[start, end]`` (signal times of this window) in the current recording."""
+        anchor = self._label_anchor()
+        if anchor is None:
+            self.statusBar().showMessage("Labels need a recording: press Record first", 8000)
+            return None
+        recording, t0 = anchor
+        try:
+            event = LabelEvent(id=None, recording=recording, start_s=start - t0,
+                               end_s=end - t0, label=label, channel=channel, note=note,
+                               source=self.spec)
+        except LinewatchError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return None
+        command = AddLabel(self.label_history(), event)
+        self.undo_stack.push(command)
+        self.selected_label = command.event.id
+        return command.event
+
+    def delete_label(self, event_id: int) -> None:
+        self.undo_stack.push(DeleteLabel(self.label_history(), event_id))
+        self.selected_label = None
+
+    def quick_class(self, k: int) -> None:
+        """Keys 1–9: give the selected event the k-th most used class."""
+        if self.selected_label is None:
+            return
+        ranked = [name for name, _ in self.label_history().store.labels()]
+        if k <= len(ranked):
+            self.undo_stack.push(EditLabel(self.label_history(), self.selected_label,
+                                           label=ranked[k - 1]))
+
+    def _label_edited(self, event_id: int, start: float, end: float) -> None:
+        anchor = self._label_anchor()
+        t0 = anchor[1] if anchor else 0.0
+        self.undo_stack.push(EditLabel(self.label_history(), event_id, start_s=start - t0,
+                                       end_s=end - t0))
+
+    def _label_selected(self, event_id: int) -> None:
+        self.selected_label = event_id
+
+    def refresh_labels(self) -> None:
+        """Redraw regions for this recording and the panel's list of all events."""
+        store = self.label_history().store
+        events = store.list()
+        self.labels_panel.set_events(events)
+        anchor = self._label_anchor()
+        shown = {}
+        if anchor is not None:
+            recording, t0 = anchor
+            shown = {int(e.id): (e.start_s + t0, e.end_s + t0, e.label)
+                     for e in events if e.recording == recording}
+        self.plot.labels.set_events(shown)
+
+    def jump_to_label(self, event_id: int) -> None:
+        event = self.label_history().store.get(self.label_history().resolve(event_id))
+        self.selected_label = event.id
+        anchor = self._label_anchor()
+        if anchor is not None and anchor[0] == event.recording:
+            self.plot.show_span(event.start_s + anchor[1], event.end_s + anchor[1])
+            return
+        if Path(event.recording).exists():
+            self.open_file(event.recording)
+            QTimer.singleShot(800, lambda: self.jump_to_label(int(event.id)))
+        else:
+            self.statusBar().showMessage(f"{event.recording} is not on this PC", 8000)
 
     # -- the frame ---------------------------------------------------------------------------
     def _frame(self) -> None:
@@ -559,6 +772,9 @@ class MainWindow(QMainWindow):
                 self.timer.setInterval(max(TARGET_INTERVAL_MS, interval - 1))
 
     def _update_status(self) -> None:
+        if self._labels is not None and self._label_anchor() != self._shown_anchor:
+            self._shown_anchor = self._label_anchor()
+            self.refresh_labels()
         acq = self.acq
         if acq is None:
             self.rate_label.setText("")

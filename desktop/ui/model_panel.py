@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
 
 from desktop.core.settings import Settings
 
@@ -15,6 +23,8 @@ class ModelPanel(QWidget):
 
     model_changed = Signal(str)
     alarm_times_changed = Signal(float, float)
+    finetune_requested = Signal()
+    versions_requested = Signal()
 
     def __init__(self, models: list[str], settings: Settings,
                  parent: QWidget | None = None) -> None:
@@ -40,7 +50,28 @@ class ModelPanel(QWidget):
         form.addRow("Model", self.model)
         form.addRow("Alarm after", self.raise_s)
         form.addRow("Clear after", self.clear_s)
+        tune = QPushButton("Fine-tune…")
+        tune.setToolTip("Teach a model from your labelled events")
+        tune.clicked.connect(self.finetune_requested.emit)
+        history = QPushButton("Versions…")
+        history.setToolTip("Compare versions of the selected model, promote or roll back")
+        history.clicked.connect(self.versions_requested.emit)
+        row = QHBoxLayout()
+        row.addWidget(tune)
+        row.addWidget(history)
+        form.addRow(row)
         form.addRow(self.status)
+
+    def set_models(self, models: list[str], current: str) -> None:
+        """Refill the list (a new model was made) without announcing a change."""
+        self.model.blockSignals(True)
+        self.model.clear()
+        self.model.addItem(OFF, "")
+        for name in models:
+            self.model.addItem(name, name)
+        index = self.model.findData(current)
+        self.model.setCurrentIndex(index if index >= 0 else 0)
+        self.model.blockSignals(False)
 
     def _times_changed(self) -> None:
         self.alarm_times_changed.emit(self.raise_s.value(), self.clear_s.value())

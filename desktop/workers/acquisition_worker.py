@@ -15,12 +15,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.errors import LinewatchError, RecordingError
 from desktop.core.types import SourceState
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
+from desktop.workers.threads import WorkerThread
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ class AcquisitionWorker(QObject):
         self._make_source = make_source
         self._history_s = history_s
         self._stop = threading.Event()
-        self._commands: queue.SimpleQueue[tuple[str, Path | None]] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[tuple[str, Path | None, float | None]] = (
+            queue.SimpleQueue())
         # Finished conversions come back here and are announced from the worker thread:
         # signals emitted from a plain Python thread do not reliably reach Python slots.
         self._finalized: queue.SimpleQueue[RecordingResult] = queue.SimpleQueue()
@@ -54,11 +56,12 @@ class AcquisitionWorker(QObject):
     def request_stop(self) -> None:
         self._stop.set()
 
-    def request_recording(self, out: Path) -> None:
-        self._commands.put(("start", out))
+    def request_recording(self, out: Path, backfill_from: float | None = None) -> None:
+        """Start recording to ``out``; ``backfill_from`` also keeps history from that time."""
+        self._commands.put(("start", out, backfill_from))
 
     def request_stop_recording(self) -> None:
-        self._commands.put(("stop", None))
+        self._commands.put(("stop", None, None))
 
     # -- runs on the worker thread -------------------------------------------------------
     @Slot()
@@ -114,12 +117,12 @@ class AcquisitionWorker(QObject):
         self._announce_finalized()
         while True:
             try:
-                command, arg = self._commands.get_nowait()
+                command, arg, backfill_from = self._commands.get_nowait()
             except queue.Empty:
                 return
             if command == "start" and arg is not None:
                 try:
-                    acq.start_recording(arg)
+                    acq.start_recording(arg, backfill_from)
                 except RecordingError as exc:
                     self.recording_failed.emit(str(exc))
                 else:
@@ -153,22 +156,9 @@ class AcquisitionWorker(QObject):
         self._finalized.put(result)
 
 
-class AcquisitionThread:
-    """A worker and its QThread, started together and stopped together."""
+class AcquisitionThread(WorkerThread):
+    """The acquisition worker on its own QThread."""
 
     def __init__(self, worker: AcquisitionWorker) -> None:
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("linewatch-acquisition")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-        worker.finished.connect(self.thread.quit)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, wait_ms: int = 5000) -> bool:
-        """Ask the loop to end and wait for it; True when the thread has stopped."""
-        self.worker.request_stop()
-        self.thread.quit()
-        return self.thread.wait(wait_ms)
+        super().__init__(worker, "linewatch-acquisition")
+        self.worker: AcquisitionWorker = worker

@@ -13,12 +13,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.errors import LinewatchError
 from desktop.ml.inference import load_predictor
 from desktop.ml.live import AlarmHysteresis, LiveInference, pick_channel
 from desktop.streams.ring import RingBuffer
+from desktop.workers.threads import WorkerThread
 
 log = logging.getLogger(__name__)
 
@@ -112,29 +113,9 @@ class InferenceWorker(QObject):
             self.finished.emit()
 
 
-class InferenceThread:
-    """An inference worker and its QThread; stopping never blocks the UI thread."""
+class InferenceThread(WorkerThread):
+    """The inference worker on its own QThread; stopping never blocks the UI thread."""
 
     def __init__(self, worker: InferenceWorker) -> None:
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("linewatch-inference")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-        worker.finished.connect(self.thread.quit)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def request_stop(self) -> None:
-        """Ask the loop to end; the thread's event loop quits as soon as run() returns
-        (quit is called here directly: a queued quit would wait for the UI thread)."""
-        self.worker.request_stop()
-        self.thread.quit()
-
-    def wait(self, ms: int = 5000) -> bool:
-        return self.thread.wait(ms)
-
-    @property
-    def running(self) -> bool:
-        return self.thread.isRunning()
+        super().__init__(worker, "linewatch-inference")
+        self.worker: InferenceWorker = worker

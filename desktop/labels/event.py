@@ -1,0 +1,126 @@
+"""One labelled event: "this label holds from start_s to end_s in that recording".
+
+Times are seconds from the recording's first sample, not wall-clock times, so a label stays
+valid when the recording is replayed, copied to another PC or opened offline.
+
+Validation happens when an event is made, not when it is saved: the UI, the importer and the
+store then all reject the same bad spans with the same message, and a ``LabelEvent`` that
+exists is always one the store can hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from desktop.core.errors import LinewatchError
+
+
+class LabelError(LinewatchError):
+    """A label cannot be made, stored, imported or exported (bad span, damaged store …)."""
+
+
+def _default_author() -> str:
+    """The OS login name: who labelled what matters when colleagues merge label files.
+
+    ``getpass.getuser`` raises when no login name can be found (some containers and
+    services); a label is still worth keeping then, so the author is left blank.
+    """
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+def utc_now() -> str:
+    """The current time in the one ISO 8601 form the store keeps (UTC, microseconds)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def normalize_timestamp(value: str | datetime, what: str = "time") -> str:
+    """``value`` as ISO 8601 UTC with microseconds, the form every stored time has.
+
+    One fixed form means times compare correctly as text, which is what lets the store
+    filter ``created >= since`` in SQL. A time without a zone is taken as UTC.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise LabelError(f"{what} {value!r} is not an ISO 8601 date and time "
+                             "(like 2024-05-01T14:30:00Z)") from None
+    else:
+        raise LabelError(f"{what} must be an ISO 8601 text, not {type(value).__name__}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LabelError(f"{name} must be a number of seconds, not {value!r}")
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise LabelError(f"{name} must be a finite number of seconds, not {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """A labelled span of one recording (optionally of one channel).
+
+    Frozen so an event handed to the UI or to an undo command cannot change behind the
+    store's back; change one with ``dataclasses.replace`` (which validates again) and
+    :meth:`LabelStore.update`.
+    """
+
+    id: int | None
+    recording: str
+    start_s: float
+    end_s: float
+    label: str
+    channel: str = ""
+    note: str = ""
+    source: str = ""
+    author: str = field(default_factory=_default_author)
+    created: str = field(default_factory=utc_now)
+    updated: str = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if self.id is not None and (isinstance(self.id, bool) or not isinstance(self.id, int)):
+            raise LabelError(f"a label event id must be a whole number, not {self.id!r}")
+        for name in ("recording", "label", "channel", "note", "source", "author"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise LabelError(f"{name} must be text, not {value!r}")
+        start = _seconds(self.start_s, "start_s")
+        end = _seconds(self.end_s, "end_s")
+        if not start < end:
+            raise LabelError(f"a label must end after it starts: start_s {start:g} s, "
+                             f"end_s {end:g} s")
+        # Stripped so "unbalance " and "unbalance" are one class in the quick keys and in
+        # training, not two.
+        label = self.label.strip()
+        if not label:
+            raise LabelError("a label needs a name (like 'unbalance' or 'normal')")
+        if not self.recording.strip():
+            raise LabelError("a label needs the recording it describes")
+        object.__setattr__(self, "start_s", start)
+        object.__setattr__(self, "end_s", end)
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "channel", self.channel.strip())
+        object.__setattr__(self, "created", normalize_timestamp(self.created, "created"))
+        object.__setattr__(self, "updated", normalize_timestamp(self.updated, "updated"))
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def to_dict(self) -> dict[str, object]:
+        """Every field, JSON-ready (the shape ``labels list --json`` and JSON export use)."""
+        return dataclasses.asdict(self)

@@ -1,0 +1,106 @@
+"""Model versions: compare them side by side, promote one, roll back, remove."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.errors import LinewatchError
+from desktop.ml import versions
+
+COLUMNS = ["version", "active", "parent", "created", "mode", "labelled events", "classes",
+           "held-out accuracy"]
+
+
+class VersionsDialog(QDialog):
+    """Emits ``active_changed(name)`` after a promote or a rollback."""
+
+    active_changed = Signal(str)
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.setWindowTitle(f"Versions of {name}")
+        self.resize(900, 320)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.status = QLabel("Select two rows to compare them; the table shows every "
+                             "version's numbers side by side.")
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for text, slot in (("Promote selected", self.promote_selected),
+                           ("Roll back", self.rollback), ("Remove selected", self.remove)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        self.refresh()
+
+    def refresh(self) -> None:
+        infos = versions.list_versions(self.name)
+        self.table.setRowCount(len(infos))
+        for row, info in enumerate(infos):
+            data = info.to_json()
+            labels = data.get("labels") or {}
+            acc = data.get("heldout_accuracy")
+            values = [f"v{info.version}", "●" if info.active else "", data.get("parent") or "",
+                      data.get("created") or "", data.get("mode") or "",
+                      str(labels.get("spans", labels.get("count", ""))),
+                      ", ".join(labels.get("classes", [])),
+                      f"{acc:.1%}" if isinstance(acc, int | float) else info.problem or "—"]
+            for col, value in enumerate(values):
+                self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        self.table.resizeColumnsToContents()
+
+    def _selected_version(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return int(self.table.item(rows[0].row(), 0).text()[1:]) if rows else None
+
+    def _do(self, action: str) -> None:
+        try:
+            if action == "promote":
+                version = self._selected_version()
+                if version is None:
+                    return
+                versions.promote(self.name, version)
+                self.status.setText(f"v{version} is now the active version.")
+            elif action == "rollback":
+                version = versions.rollback(self.name)
+                self.status.setText(f"Rolled back: v{version} is active again.")
+            else:
+                version = self._selected_version()
+                if version is None:
+                    return
+                versions.remove(self.name, version)
+                self.status.setText(f"v{version} removed.")
+        except LinewatchError as exc:
+            self.status.setText(f"⚠ {exc}")
+            return
+        self.refresh()
+        if action != "remove":
+            self.active_changed.emit(self.name)
+
+    def promote_selected(self) -> None:
+        self._do("promote")
+
+    def rollback(self) -> None:
+        self._do("rollback")
+
+    def remove(self) -> None:
+        self._do("remove")

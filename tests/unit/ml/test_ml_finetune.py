@@ -1,0 +1,196 @@
+"""Fine-tuning on tiny real excerpts (CWRU, tests/fixtures/cwru_excerpt.npz), fast.
+
+Each excerpt (0.512 s at 12 kHz) is written as a CSV recording and labelled as two events of
+0.256 s, so every class has one training and one held-out event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from desktop.ml import versions
+from desktop.ml.cli_ml import add_ml_commands
+from desktop.ml.errors import TrainingCancelled
+from desktop.ml.finetune import extend_head, finetune
+from desktop.ml.inference import load_predictor
+from desktop.ml.labelled_data import (
+    LabelSpan,
+    build_windows,
+    read_labels_csv,
+    split_by_event,
+    write_labels_csv,
+)
+from desktop.ml.registry import list_models, resolve, user_models_dir
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "cwru_excerpt.npz"
+RATE = 12000.0
+#: The outer-race excerpt is labelled with a name the base model does not know.
+NEW_CLASS = "rattle"
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("recordings")
+    out = {}
+    with np.load(FIXTURE, allow_pickle=False) as z:
+        for k in z.files:
+            path = folder / f"{k}.csv"
+            np.savetxt(path, z[k][:, None], header="DE accel", comments="", fmt="%.6f")
+            out[k] = path
+    return out
+
+
+def make_spans(recordings: dict[str, Path], new_class: bool = False) -> list[LabelSpan]:
+    spans = []
+    for k, path in recordings.items():
+        label = NEW_CLASS if new_class and k == "outer_007" else k
+        spans += [LabelSpan(str(path), 0.0, 0.256, label),
+                  LabelSpan(str(path), 0.256, 0.512, label, note="second event")]
+    return spans
+
+
+def no_replay(tmp_path: Path) -> Path:
+    return tmp_path / "no-cwru-here"
+
+
+def test_progress_is_monotonic_and_the_model_is_published(recordings, tmp_path) -> None:
+    reports: list[tuple[float, dict]] = []
+    r = finetune("fault-cwru", make_spans(recordings, new_class=True), "rig", mode="full",
+                 epochs=4, rate=RATE, replay_data=no_replay(tmp_path),
+                 progress=lambda f, info: reports.append((f, info)))
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert reports[-1][1]["stage"] == "done"
+    epoch_rows = [info["history"] for _, info in reports if "history" in info]
+    assert [row["epoch"] for row in epoch_rows] == list(range(1, r.epochs_run + 1))
+    assert set(epoch_rows[0]) == {"epoch", "loss", "acc", "val_loss", "val_acc"}
+    # New class extends the head; the base's ten classes keep their order.
+    assert r.new_classes == [NEW_CLASS] and r.classes[:10] == resolve("fault-cwru").card.classes
+    assert r.version == 1 and r.parent == "fault-cwru@1"
+    assert r.heldout is not None and r.heldout["accuracy"] >= 0.75
+    assert len(r.heldout["confusion"]) == 11
+    base = r.base_heldout
+    assert base is not None and base["unknown_class_windows"] > 0
+    assert base["per_class"][NEW_CLASS]["known_to_base"] is False
+    assert base["accuracy_all_windows"] < base["accuracy"]
+    assert r.original_classes_accuracy is None and not r.replay["used"]
+    assert any("not on this PC" in n for n in r.notes)
+    # The version is a model like any other: resolvable by name and by name@version.
+    card = load_predictor("rig").card
+    assert card.version == "1" and card.parent == "fault-cwru@1"
+    assert card.training_data["labels"]["count"] == 8
+    assert card.training_data["labels"]["classes"][NEW_CLASS] == 2
+    assert len(card.training_data["labels"]["recordings"]) == 4
+    assert card.metrics["heldout"]["accuracy"] == r.heldout["accuracy"]
+    with np.load(FIXTURE) as z:
+        verdicts = load_predictor("rig@1").predict_signal(z["outer_007"], RATE)
+    assert [v.label for v in verdicts] == [NEW_CLASS] * 3
+
+
+@pytest.mark.parametrize("mode", ["head", "adapter"])
+def test_other_modes_learn_and_save_a_plain_network(recordings, tmp_path, mode) -> None:
+    r = finetune("fault-cwru", make_spans(recordings, new_class=True), f"rig-{mode}",
+                 mode=mode, epochs=6, rate=RATE, replay_data=no_replay(tmp_path))
+    assert r.heldout is not None and r.heldout["accuracy"] >= 0.75
+    p = load_predictor(f"rig-{mode}")  # same architecture as the base: adapters merged
+    assert p.card.architecture == "wdcnn" and p.card.hyper_parameters["n_classes"] == 11
+
+
+def test_cancel_leaves_no_model_and_no_pointer_change(recordings, tmp_path) -> None:
+    finetune("fault-cwru", make_spans(recordings), "rig", mode="head", epochs=2, rate=RATE,
+             replay_data=no_replay(tmp_path))
+    versions.promote("rig", 1)
+    before = sorted(p.relative_to(user_models_dir()) for p in user_models_dir().rglob("*"))
+    state = versions.read_state()
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5  # mid-training
+
+    with pytest.raises(TrainingCancelled):
+        finetune("fault-cwru", make_spans(recordings), "rig", mode="full", epochs=30,
+                 rate=RATE, replay_data=no_replay(tmp_path), cancel=cancel)
+    with pytest.raises(TrainingCancelled):  # a brand-new name leaves no folder behind
+        finetune("fault-cwru", make_spans(recordings), "other", mode="full", epochs=30,
+                 rate=RATE, replay_data=no_replay(tmp_path), cancel=lambda: True)
+    after = sorted(p.relative_to(user_models_dir()) for p in user_models_dir().rglob("*"))
+    assert after == before and versions.read_state() == state
+    assert resolve("rig").folder.name == "v1"
+
+
+def test_split_by_event_never_shares_an_event(recordings) -> None:
+    spans = []
+    for k, path in recordings.items():  # four events per class, windows overlapping 3/4
+        spans += [LabelSpan(str(path), i * 0.128, (i + 1) * 0.128 + 0.1, k) for i in range(3)]
+    data = build_windows(spans, sorted(recordings), RATE, 2048, channel_hints=["DE_time"],
+                         rate=RATE)
+    assert len(data) > len(spans)  # hop window//4 gives several windows per event
+    for seed in range(5):
+        train, val = split_by_event(data, 0.34, seed)
+        assert set(data.events[train]).isdisjoint(data.events[val])
+        assert len(train) + len(val) == len(data)
+        assert set(data.labels[val]) == set(data.labels[train])  # every class on both sides
+
+
+def test_new_class_extends_the_head_keeping_known_rows() -> None:
+    from desktop.ml.architectures import build
+
+    model = build("wdcnn", {"channels": [8, 16], "fc": 12, "n_classes": 3})
+    old = model.head[-1]
+    extend_head(model, 5)
+    new = model.head[-1]
+    assert new.out_features == 5 and torch.equal(new.weight[:3], old.weight)
+    assert torch.equal(new.bias[:3], old.bias)
+    assert model(torch.zeros(2, 1, 2048)).shape == (2, 5)
+
+
+def test_labels_csv_round_trip_and_relative_paths(recordings, tmp_path) -> None:
+    rec = tmp_path / "rec.csv"
+    rec.write_bytes(recordings["normal"].read_bytes())
+    path = write_labels_csv(tmp_path / "labels.csv",
+                            [LabelSpan("rec.csv", 0.0, 0.5, "normal", "DE accel", "a, b")])
+    (span,) = read_labels_csv(path)
+    assert span.recording == str(tmp_path / "rec.csv") and span.note == "a, b"
+    assert span.channel == "DE accel" and span.end_s == 0.5
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    parser = argparse.ArgumentParser()
+    add_ml_commands(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    return capsys.readouterr().out
+
+
+def test_cli_train_base_json_then_predict_and_models(recordings, tmp_path, capsys) -> None:
+    labels = write_labels_csv(tmp_path / "labels.csv", make_spans(recordings, new_class=True))
+    doc = json.loads(run_cli(["train", "--base", "fault-cwru", "--labels", str(labels),
+                              "--name", "cli-rig", "--epochs", "3", "--mode", "head",
+                              "--rate", "12000", "--replay-data", str(no_replay(tmp_path)),
+                              "--quiet", "--json"], capsys))
+    assert {"model", "version", "mode", "heldout", "base_heldout", "original_classes_accuracy",
+            "epochs_run", "seconds"} <= set(doc)
+    assert doc["model"] == "cli-rig" and doc["version"] == 1 and doc["mode"] == "head"
+    for key in ("heldout", "base_heldout"):
+        assert {"accuracy", "per_class", "confusion"} <= set(doc[key])
+        assert all({"recall", "f1"} <= set(m) for m in doc[key]["per_class"].values())
+    card = resolve("cli-rig").card
+    assert card is not None and card.training_command.startswith("linewatch train --base")
+    out = run_cli(["predict", str(recordings["outer_007"]), "--model", "cli-rig", "--rate",
+                   "12000", "--json"], capsys)
+    assert json.loads(out)["model"]["name"] == "cli-rig"
+    listing = run_cli(["models", "list"], capsys)
+    assert "cli-rig" in listing and "versions 1" in listing
+    entries = {e["name"]: e for e in json.loads(run_cli(["models", "list", "--json"],
+                                                        capsys))["models"]}
+    assert entries["cli-rig"]["versions"] == [1] and entries["cli-rig"]["active_version"] is None
+    assert "v1 is active" in run_cli(["models", "promote", "cli-rig"], capsys)
+    assert "versions 1*" in run_cli(["models", "list"], capsys)
+    assert {e.name for e in list_models()} >= {"fault-cwru", "anomaly-cwru", "cli-rig"}

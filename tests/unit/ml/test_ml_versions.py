@@ -1,0 +1,102 @@
+"""Model versions: promote, rollback, remove, and what a name resolves to.
+
+Versions here are copies of the shipped model's folder (a real model, no training needed),
+published the way a fine-tune publishes them.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from desktop.core import paths
+from desktop.ml import versions
+from desktop.ml.card import ModelCard
+from desktop.ml.errors import ModelError
+from desktop.ml.inference import load_predictor
+from desktop.ml.registry import list_models, resolve
+
+
+def publish_copy(name: str) -> int:
+    staging = versions.staging_dir(name)
+    shutil.rmtree(staging)
+    shutil.copytree(paths.shipped_models_dir() / "fault-cwru", staging)
+    card = ModelCard.load(staging)
+    card.name = name
+    card.save(staging)
+    version, folder = versions.publish(staging, name)
+    assert folder == versions.version_folder(name, version)
+    return version
+
+
+def test_name_resolves_to_latest_then_active() -> None:
+    assert [publish_copy("rig") for _ in range(3)] == [1, 2, 3]
+    assert resolve("rig").folder.name == "v3"  # nothing promoted: the latest
+    assert resolve("rig").card.version == "3"  # type: ignore[union-attr]
+    versions.promote("rig", 2)
+    entry = resolve("rig")
+    assert entry.folder.name == "v2" and entry.active_version == 2
+    assert entry.versions == (1, 2, 3)
+    assert resolve("rig@1").folder.name == "v1"
+    with pytest.raises(ModelError, match="no version 7"):
+        resolve("rig@7")
+    assert load_predictor("rig").card.version == "2"
+    listed = {e.name: e for e in list_models()}
+    assert listed["rig"].folder.name == "v2" and listed["fault-cwru"].shipped
+    assert resolve("fault-cwru").shipped  # shipped models unchanged
+
+
+def test_promote_and_rollback_walk_the_history() -> None:
+    for _ in range(3):
+        publish_copy("rig")
+    with pytest.raises(ModelError, match="no promoted version"):
+        versions.rollback("rig")
+    versions.promote("rig", 1)
+    versions.promote("rig", 3)
+    versions.promote("rig", 2)
+    assert versions.active_version("rig") == 2 and versions.history("rig") == [1, 3]
+    assert versions.rollback("rig") == 3 and resolve("rig").folder.name == "v3"
+    assert versions.rollback("rig") == 1
+    with pytest.raises(ModelError, match="no earlier active version"):
+        versions.rollback("rig")
+    assert [v.active for v in versions.list_versions("rig")] == [True, False, False]
+    with pytest.raises(ModelError, match="no version 9"):
+        versions.promote("rig", 9)
+
+
+def test_remove_refuses_the_active_version_and_numbers_are_not_reused() -> None:
+    for _ in range(3):
+        publish_copy("rig")
+    versions.promote("rig", 3)
+    with pytest.raises(ModelError, match=r"v3 is the active version of 'rig'.*promote another"):
+        versions.remove("rig", 3)
+    assert versions.versions_of("rig") == [1, 2, 3]
+    versions.promote("rig", 2)
+    versions.remove("rig", 3)
+    assert versions.versions_of("rig") == [1, 2] and versions.history("rig") == []
+    assert publish_copy("rig") == 4  # v3 was removed, its number is not given out again
+    info = versions.list_versions("rig")
+    assert [v.version for v in info] == [1, 2, 4] and info[1].active
+    assert info[0].to_json()["parent"] is None
+
+
+def test_live_model_pointer_and_bad_names() -> None:
+    publish_copy("rig")
+    assert versions.live_model() is None
+    versions.set_live_model("rig")
+    assert versions.live_model() == "rig"
+    with pytest.raises(ModelError, match="no model named"):
+        versions.set_live_model("nope")
+    for bad in ("../x", ".hidden", "a/b", "", "x" * 65):
+        with pytest.raises(ModelError, match="not allowed"):
+            versions.check_name(bad)
+
+
+def test_damaged_pointer_file_falls_back_to_latest() -> None:
+    publish_copy("rig")
+    publish_copy("rig")
+    versions.promote("rig", 1)
+    (versions.user_models_dir() / versions.STATE_FILE).write_text("{not json")
+    assert resolve("rig").folder.name == "v2"
+    assert versions.promote("rig", 1) == 1 and resolve("rig").folder.name == "v1"
