@@ -167,9 +167,9 @@ class FinetuneDialog(QDialog):
                                 self.val_fraction.value())
         worker.progress.connect(self._progress)
         worker.succeeded.connect(self._succeeded)
-        worker.cancelled.connect(lambda: self._ended("Cancelled: nothing was saved, the "
-                                                     "active model is unchanged."))
-        worker.failed.connect(lambda msg: self._ended(f"⚠ {msg}"))
+        # Bound methods, not lambdas: a lambda would run on the worker's thread.
+        worker.cancelled.connect(self._cancelled)
+        worker.failed.connect(self._failed)
         self.progress_log.clear()
         self.history: list[dict] = []
         self.result = None
@@ -199,6 +199,12 @@ class FinetuneDialog(QDialog):
             self.val_loss_curve.setData(epochs, [r["val_loss"] for r in self.history])
             self.acc_curve.setData(epochs, [r["acc"] for r in self.history])
             self.val_acc_curve.setData(epochs, [r["val_acc"] for r in self.history])
+
+    def _cancelled(self) -> None:
+        self._ended("Cancelled: nothing was saved, the active model is unchanged.")
+
+    def _failed(self, message: str) -> None:
+        self._ended(f"⚠ {message}")
 
     def _ended(self, message: str) -> None:
         self.status.setText(message)

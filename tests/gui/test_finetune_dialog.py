@@ -1,0 +1,96 @@
+"""Fine-tuning from the window: real labels on a real (demo rig) recording, real training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.labels.event import LabelEvent
+from desktop.ml import versions
+from desktop.sources.demo import DemoRigSource
+from desktop.streams.acquisition import Acquisition
+
+# The demo loop: normal [0, 3) s, inner_007 [3, 7), ball_007 [7, 11), outer_007 [11, 15).
+SPANS = [("normal", 0.2, 1.4), ("normal", 1.6, 2.8), ("inner_007", 3.2, 4.8),
+         ("inner_007", 5.2, 6.8), ("ball_007", 7.2, 8.8), ("ball_007", 9.2, 10.8),
+         ("outer_007", 11.2, 12.8), ("outer_007", 13.2, 14.8)]
+
+
+@pytest.fixture(scope="module")
+def demo_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rec") / "demo.parquet"
+    acq = Acquisition(DemoRigSource(speed=float("inf")), history_s=30)
+    acq.open()
+    acq.start_recording(out)
+    while acq.counters.received < 12_000 * 16:
+        acq.step()
+    acq.close()
+    return out
+
+
+@pytest.fixture
+def labelled_window(qtbot, make_window, demo_recording: Path):
+    window = make_window()
+    window.settings.model = ""
+    store = window.label_history().store
+    for label, start, end in SPANS:
+        store.add(LabelEvent(None, str(demo_recording), start, end, label, source="demo"))
+    return window
+
+
+def run_dialog(qtbot, dialog, name: str, mode: str = "head", epochs: int = 3) -> dict:
+    dialog.name.setText(name)
+    dialog.mode.setCurrentIndex(dialog.mode.findData(mode))
+    dialog.epochs.setValue(epochs)
+    dialog.start_training()
+    qtbot.waitUntil(lambda: dialog.result is not None or "⚠" in dialog.status.text(),
+                    timeout=120_000)
+    assert dialog.result is not None, dialog.status.text()
+    return dialog.result
+
+
+def test_finetune_progress_promote_and_rollback(qtbot, labelled_window) -> None:
+    window = labelled_window
+    dialog = window.open_finetune()
+    assert dialog.base.currentText() == "fault-cwru"
+    assert len(dialog.spans()) == len(SPANS)
+    result = run_dialog(qtbot, dialog, "rig-a")
+    fractions = [f for f, _ in dialog.progress_log]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    stages = [info.get("stage") for _, info in dialog.progress_log]
+    assert stages.index("training") < stages.index("done")
+    assert result["version"] == 1 and result["heldout"]["accuracy"] >= 0.5
+    assert dialog.table.rowCount() >= 2 and dialog.table.item(0, 1).text().endswith("%")
+    assert versions.active_version("rig-a") is None  # nothing changes until promoted
+
+    dialog.promote_result()
+    assert versions.active_version("rig-a") == 1 and window.settings.model == "rig-a"
+    assert window.model_panel.model.currentData() == "rig-a"
+    dialog.close()
+
+    second = window.open_finetune()
+    run_dialog(qtbot, second, "rig-a")
+    second.promote_result()
+    assert versions.active_version("rig-a") == 2
+    second.close()
+    panel = window.open_versions()
+    assert panel.table.rowCount() == 2
+    panel.rollback()
+    assert versions.active_version("rig-a") == 1
+
+
+def test_cancel_leaves_the_registry_unchanged(qtbot, labelled_window) -> None:
+    window = labelled_window
+    dialog = window.open_finetune()
+    dialog.name.setText("rig-b")
+    dialog.mode.setCurrentIndex(dialog.mode.findData("full"))
+    dialog.epochs.setValue(200)
+    dialog.start_training()
+    qtbot.waitUntil(lambda: any(i.get("stage") == "training" for _, i in dialog.progress_log),
+                    timeout=60_000)
+    dialog.cancel_training()
+    qtbot.waitUntil(lambda: "Cancelled" in dialog.status.text(), timeout=5000)
+    assert versions.versions_of("rig-b") == [] and versions.active_version("rig-b") is None
+    assert dialog.result is None and dialog.start.isEnabled()
+    dialog.close()
