@@ -195,8 +195,15 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Linewatch")
     settings = load_settings()
+    from desktop.ml import versions as model_versions
+
+    live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
+    if live:
+        settings.model = live
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
-                                                 versions, model_names), started=started)
+                                                 versions, model_names,
+                                                 model_versions.set_live_model),
+                        started=started)
     window.show()
     if file:
         window.open_file(file)

