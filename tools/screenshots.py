@@ -2,7 +2,8 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python tools/screenshots.py
 
-Moments: the demo rig running, paused with measurement cursors, a serial device unplugged.
+Moments: the demo rig running, paused with measurement cursors, a serial device unplugged,
+labelled events on a recording, and the fine-tune dialog's result.
 """
 
 from __future__ import annotations
@@ -78,6 +79,41 @@ def main() -> None:
         pump(app, 1.5)
         shoot(window, "serial-lost.png")
         window.disconnect_source()
+
+    # Label a recording of the demo rig, then fine-tune on those labels.
+    window.model_panel.model.setCurrentIndex(window.model_panel.model.findData("fault-cwru"))
+    window.connect_source("demo", {})
+    pump(app, 1.0)
+    window.toggle_recording()
+    pump(app, 9.0)
+    t0 = window.acq.recording.first_time
+    rig = window.acq.source
+    for k in range(8):  # 1 s events, each named after what the rig really played then
+        a = t0 + 0.1 + k * 1.1
+        label = rig.segment_at(int((a + 0.5) * rig.sample_rate))
+        if label == rig.segment_at(int(a * rig.sample_rate)) == rig.segment_at(
+                int((a + 1.0) * rig.sample_rate)):
+            window.create_label(a, a + 1.0, label, "marked on the demo rig")
+    window.act_pause.setChecked(True)
+    window.act_label_mode.setChecked(True)
+    pump(app, 0.6)
+    shoot(window, "labels.png")
+    window.act_pause.setChecked(False)
+    window.toggle_recording()
+    pump(app, 3.0)
+    dialog = window.open_finetune()
+    dialog.resize(1000, 760)
+    dialog.mode.setCurrentIndex(dialog.mode.findData("full"))
+    dialog.start_training()
+    end = time.monotonic() + 120
+    while dialog.result is None and time.monotonic() < end:
+        pump(app, 0.2)
+    pump(app, 0.5)
+    path = OUT / "finetune.png"
+    dialog.grab().scaledToWidth(900).save(str(path), "PNG", 80)
+    print(f"wrote {path}")
+    dialog.discard_result()
+    dialog.close()
     window.close()
 
 
