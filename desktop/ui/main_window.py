@@ -864,8 +864,14 @@ class MainWindow(QMainWindow):
 
     # -- closing -----------------------------------------------------------------------------
     def closeEvent(self, event: object) -> None:
+        self._closing = True  # late signals from winding-down workers are ignored from here
         self.timer.stop()
         self.disconnect_source()
+        # An inference thread may still be importing torch or loading weights; Qt aborts the
+        # process if a running QThread is destroyed, so wait for each one to wind down.
+        for thread in self._retired_inference:
+            if not thread.wait(30_000):
+                log.error("inference thread did not stop within 30 s")
         self.settings.window_geometry = bytes(
             self.saveGeometry().toBase64().data()).decode()
         try:

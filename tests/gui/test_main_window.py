@@ -167,6 +167,24 @@ def test_measure_prints_frame_figures(tmp_path: Path) -> None:
     assert figures["dropped"] == 0 and time.monotonic() - started < 30
 
 
+@pytest.mark.slow
+def test_measure_on_an_opened_recording_exits_cleanly(tmp_path: Path) -> None:
+    """``linewatch FILE --measure S`` ends while the model thread may still be loading torch:
+    the window must wait for it, not let Qt abort on a destroyed running thread."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen",
+               LINEWATCH_HOME=str(tmp_path))
+    recording = tmp_path / "rec.parquet"
+    subprocess.run([sys.executable, "-m", "desktop", "record", "--source", "synth:2x2000",
+                    "--out", str(recording), "--seconds", "1"], check=True, env=env, cwd=ROOT,
+                   capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "desktop", str(recording), "--measure", "2"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert "Destroyed while thread" not in done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0 <= figures["received"] <= 2000 and figures["source"] == f"replay:{recording}"
+
+
 def test_real_versions_name_the_compute_device(qtbot) -> None:
     from desktop.app import versions
 
