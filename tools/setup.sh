@@ -3,6 +3,7 @@
 # Uses constraints.txt so torch stays the 2.13.0 CPU wheel and PySide6 stays 6.11.3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tools/system_deps.sh  # Qt's system libraries, installed only when missing
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
