@@ -45,7 +45,7 @@ def base_model(data: Path) -> Path:
     """The 0 hp-only base model, trained once with the shipped recipe and cached."""
     from desktop.ml.recipes import FAULT_CWRU, train_fault_cwru
 
-    out = CACHE / "base-0hp"
+    out = CACHE / f"base-0hp-x{FAULT_CWRU.members}"  # the recipe's ensemble size
     if not (out / "card.json").exists():
         t0 = time.perf_counter()
         print("training the 0 hp base model (shipped recipe, loads 0 only) …", flush=True)

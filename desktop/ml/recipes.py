@@ -39,6 +39,7 @@ from desktop.ml.train import (
     TrainConfig,
     TrainResult,
     adapt_batchnorm,
+    card_architecture,
     normalise,
     predict_proba,
     train,
@@ -54,7 +55,7 @@ EVAL_HOP = 1024
 FAULT_CWRU = TrainConfig(
     architecture="wdcnn", hyper_parameters={}, window=2048, epochs=30, steps_per_epoch=80,
     batch_size=64, learning_rate=3e-3, weight_decay=1e-4, normalisation="per_window_zscore",
-    speed_jitter=0.05, noise_probability=0.0, noise_snr_db=(6.0, 30.0), seed=0,
+    speed_jitter=0.05, noise_probability=0.0, noise_snr_db=(6.0, 30.0), seed=0, members=5,
 )
 
 
@@ -163,11 +164,12 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
     model = result.model
     hp = {**config.hyper_parameters, "n_classes": len(CLASSES), "in_channels": 1,
           "input_length": config.window}
+    architecture, hp = card_architecture(config, hp)
     sha = save_tensors(out / WEIGHTS_FILE, model.state_dict(),
-                       metadata={"architecture": config.architecture})
+                       metadata={"architecture": architecture})
     card = ModelCard(
-        name=out.name, kind="fault", architecture=config.architecture,
-        hyper_parameters={**_full_hp(config.architecture, hp)},
+        name=out.name, kind="fault", architecture=architecture,
+        hyper_parameters={**_full_hp(architecture, hp)},
         classes=list(CLASSES), locations=dict(LOCATIONS), sample_rate=RATE,
         window=config.window, hop=config.window, input_channels=["DE_time"],
         normalisation=config.normalisation,
@@ -192,8 +194,9 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
                  **({"cross_load": cross_load} if cross_load else {}),
                  "history_last": result.history[-1]},
         version="1", parent=None, created=now_iso(),
-        description="10-class bearing fault classifier (WDCNN, raw drive-end vibration, "
-                    "12 kHz, 2048-sample windows)",
+        description="10-class bearing fault classifier ("
+                    + (f"ensemble of {config.members} WDCNNs" if config.members > 1 else "WDCNN")
+                    + ", raw drive-end vibration, 12 kHz, 2048-sample windows)",
     )
     card.save(out)
     return card

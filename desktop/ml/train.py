@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,9 @@ class TrainConfig:
     #: Random gain in [1 - g, 1 + g] (matters only without per-window normalisation).
     gain_jitter: float = 0.0
     seed: int = 0
+    #: Networks trained alone with seeds ``seed``, ``seed + 1``, …; more than one makes a
+    #: ``wdcnn_ensemble`` that averages their probabilities (see architectures.py for why).
+    members: int = 1
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -140,6 +143,9 @@ def train(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
     epoch in the history; it never steers training (no early stopping, no model pick), so
     it stays an honest estimate. Raises :class:`TrainingCancelled` when ``cancel()`` says so.
     """
+    if config.members > 1:
+        return _train_ensemble(segments, n_classes, config, validation=validation,
+                               device=device, progress=progress, cancel=cancel)
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -191,6 +197,38 @@ def train(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
     model.eval()
     n_params = sum(p.numel() for p in model.parameters())
     return TrainResult(model.cpu(), config, history, time.perf_counter() - t0, n_params)
+
+
+def _train_ensemble(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
+                    validation: tuple[np.ndarray, np.ndarray] | None, device: str,
+                    progress: Progress | None, cancel: Cancel | None) -> TrainResult:
+    """Train ``config.members`` networks one after another, each exactly as a single-model
+    run with its own seed, and wrap them in a :class:`WDCNNEnsemble`."""
+    if config.architecture != "wdcnn":
+        raise ValueError("ensembles are built from wdcnn members only")
+    t0 = time.perf_counter()
+    n = config.members
+    results: list[TrainResult] = []
+    for i in range(n):
+        def member_progress(fraction: float, message: str, i: int = i) -> None:
+            if progress is not None:
+                progress((i + fraction) / n, f"member {i + 1}/{n}: {message}")
+
+        single = replace(config, seed=config.seed + i, members=1)
+        results.append(train(segments, n_classes, single, validation=validation,
+                             device=device, progress=member_progress, cancel=cancel))
+    model = architectures.WDCNNEnsemble([r.model for r in results]).eval()
+    history = [{**row, "member": i} for i, r in enumerate(results) for row in r.history]
+    return TrainResult(model, config, history, time.perf_counter() - t0,
+                       sum(r.n_parameters for r in results))
+
+
+def card_architecture(config: TrainConfig, hyper_parameters: dict[str, Any]
+                      ) -> tuple[str, dict[str, Any]]:
+    """The architecture name and hyper-parameters a card needs for ``config``'s model."""
+    if config.members > 1:
+        return "wdcnn_ensemble", {**hyper_parameters, "members": config.members}
+    return config.architecture, hyper_parameters
 
 
 @torch.no_grad()

@@ -47,7 +47,8 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_shipped_fault_model_card(fault_model) -> None:
     card = fault_model.card
-    assert card.kind == "fault" and card.architecture == "wdcnn"
+    assert card.kind == "fault" and card.architecture == "wdcnn_ensemble"
+    assert card.hyper_parameters["members"] == 5
     assert card.classes == ["normal", "ball_007", "ball_014", "ball_021", "inner_007",
                             "inner_014", "inner_021", "outer_007", "outer_014", "outer_021"]
     assert card.sample_rate == 12000 and card.window == 2048
