@@ -287,11 +287,35 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def display_problem(environ: dict[str, str] | None = None) -> str | None:
+    """Why the window cannot open here, or None.
+
+    On Linux with no X11/Wayland display and no Qt platform chosen, Qt would abort the
+    process with a plugin error that does not say what to do; say it plainly instead.
+    """
+    import os
+
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display: the window needs a desktop session (DISPLAY or WAYLAND_DISPLAY is "
+            "not set). Without a screen, record with `linewatch record --source demo --out "
+            "rec.parquet --seconds 10`, judge with `linewatch predict rec.parquet`, or run "
+            "the window off-screen for a diagnostic: QT_QPA_PLATFORM=offscreen linewatch "
+            "--measure 10")
+
+
 def gui_main(argv: Sequence[str]) -> int:
     args = build_gui_parser().parse_args(argv)
     log_path = configure_logging(console_level=logging.WARNING)
     if args.measure is not None and not args.measure > 0:
         _err("--measure must be a positive number of seconds")
+        return EXIT_USAGE
+    problem = display_problem()
+    if problem:
+        _err(problem)
         return EXIT_USAGE
     from desktop.app import run_gui
 
