@@ -200,6 +200,11 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
     if live:
         settings.model = live
+    if settings.model:
+        # Import torch here, before the window draws: imported by the inference thread
+        # instead, it holds the GIL for ~1.5 s and the first seconds of plotting stutter
+        # (frames of 100-250 ms). The window appears that much later, then runs smoothly.
+        import desktop.ml.inference  # noqa: F401
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
                                                  versions, model_names,
                                                  model_versions.set_live_model),
