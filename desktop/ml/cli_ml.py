@@ -120,6 +120,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                                threads=args.threads)
     card = predictor.card
     rec = read_input(args.file, args.rate)
+    if rec.metadata.get("rate_note"):
+        print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
     idx = pick_channel(rec, args.channel, card.input_channels)
     rate = rec.effective_rate()
     if not rate:

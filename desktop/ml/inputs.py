@@ -21,6 +21,11 @@ from desktop.ml.errors import InputError
 _RATE_NAMES = {"fs", "sample_rate", "samplerate", "sampling_rate", "sr", "rate"}
 #: CWRU's own naming: ``12k_Drive_End_…`` files are 12 kHz, ``48k_…`` 48 kHz.
 _NAME_RATE = re.compile(r"^(\d+)k_", re.IGNORECASE)
+#: CWRU's healthy "normal baseline" files (``normal_<load>_<n>….mat``) carry no rate prefix
+#: but were all recorded at 48 kHz; their signals are named ``X<n>_DE_time`` and so on.
+_CWRU_NORMAL = re.compile(r"^normal_\d+_\d+", re.IGNORECASE)
+_CWRU_SIGNAL = re.compile(r"^X\d+_(DE|FE|BA)_time$")
+CWRU_NORMAL_RATE = 48000.0
 
 
 def read_input(path: Path | str, rate: float | None = None) -> Recording:
@@ -37,7 +42,8 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
     """A MATLAB file's numeric vectors as channels (NaN-padded to the longest).
 
     The rate is, in order: ``rate``; a scalar variable named like ``fs``/``sample_rate``;
-    the CWRU file-name prefix (``12k_``); otherwise None and the caller must ask for one.
+    the CWRU file-name prefix (``12k_``); a CWRU normal-baseline file (48 kHz, said in the
+    recording's ``rate_note`` metadata); otherwise None and the caller must ask for one.
     """
     if not path.is_file():
         raise RecordingError(f"{path}: no such file")
@@ -65,8 +71,14 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
     for i, v in enumerate(vectors.values()):
         values[: v.shape[0], i] = v
     found_rate = rate or _rate_from(scalars, path)
+    metadata = {"format": "matlab"}
+    if (found_rate is None and _CWRU_NORMAL.match(path.name)
+            and any(_CWRU_SIGNAL.match(k) for k in vectors)):
+        found_rate = CWRU_NORMAL_RATE
+        metadata["rate_note"] = (f"{path.name}: sample rate taken as 48000 Hz (a CWRU normal "
+                                 "baseline file); give --rate HZ if it is not")
     return Recording(tuple(ChannelSpec(k) for k in vectors), values, found_rate,
-                     source=f"file:{path.name}", metadata={"format": "matlab"})
+                     source=f"file:{path.name}", metadata=metadata)
 
 
 def _rate_from(scalars: dict[str, float], path: Path) -> float | None:

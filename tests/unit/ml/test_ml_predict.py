@@ -122,6 +122,29 @@ def test_cli_predict_mat_v5_and_v73(tmp_path: Path, excerpts, capsys) -> None:
         run_cli(["predict", str(v73), "--rate", "12000", "--channel", "BA_time"], capsys)
 
 
+def test_cwru_normal_baseline_files_are_read_at_48_khz(tmp_path: Path, excerpts,
+                                                      capsys) -> None:
+    """CWRU's healthy files have no rate prefix but are 48 kHz: assumed, and said so."""
+    path = tmp_path / "normal_2_99.mat"
+    at_48k = resample_poly(excerpts["normal"], 4, 1)
+    savemat(path, {"X099_DE_time": at_48k[:, None], "X099_FE_time": at_48k[:, None],
+                   "X099RPM": np.array([[1750]])})
+    parser = argparse.ArgumentParser()
+    add_ml_commands(parser.add_subparsers())
+    args = parser.parse_args(["predict", str(path), "--json"])
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["summary"]["input_rate"] == 48000.0
+    assert doc["summary"]["majority_class"] == "normal"
+    assert "48000 Hz (a CWRU normal baseline file)" in captured.err
+    # Any other file without a rate still has to be told.
+    other = tmp_path / "healthy_pump.mat"
+    savemat(other, {"X099_DE_time": at_48k[:, None]})
+    with pytest.raises(LinewatchError, match="--rate"):
+        run_cli(["predict", str(other)], capsys)
+
+
 def test_anomaly_model_flags_faults_not_health(excerpts, capsys, tmp_path: Path) -> None:
     det = load_predictor("anomaly-cwru")
     assert det.card.kind == "anomaly" and det.classes == ["normal", "anomaly"]
