@@ -545,8 +545,9 @@ def finetune(base: str | Path, spans: Sequence[LabelSpan] | str | Path, name: st
         },
         training_command=command, metrics=metrics, version="0", parent=parent,
         created=now_iso(),
-        description=f"{card.description or card.name}; fine-tuned ({mode}) on "
-                    f"{len(spans)} labelled events from {parent}",
+        description=f"{card.description or card.name}; "
+                    + ("its first member " if start_model is not base_model else "")
+                    + f"fine-tuned ({mode}) on {len(spans)} labelled events from {parent}",
     )
     staging = staging_dir(name)
     try:

@@ -84,6 +84,7 @@ def test_progress_is_monotonic_and_the_model_is_published(recordings, tmp_path) 
     # The version is a model like any other: resolvable by name and by name@version.
     card = load_predictor("rig").card
     assert card.version == "1" and card.parent == "fault-cwru@1"
+    assert card.architecture == "wdcnn" and "first member fine-tuned (full)" in card.description
     assert card.training_data["labels"]["count"] == 8
     assert card.training_data["labels"]["classes"][NEW_CLASS] == 2
     assert len(card.training_data["labels"]["recordings"]) == 4
