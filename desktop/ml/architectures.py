@@ -150,10 +150,7 @@ class WDCNNEnsemble(nn.Module):
         return torch.log(probs.clamp_min(1e-12))
 
 
-_WDCNN_DEFAULTS = dict(_REGISTRY["wdcnn"][1])
-
-
-@register("wdcnn_ensemble", {**_WDCNN_DEFAULTS, "members": 5})
+@register("wdcnn_ensemble", {**defaults("wdcnn"), "members": 5})
 def _build_wdcnn_ensemble(p: Mapping[str, Any]) -> nn.Module:
     members = _int(p, "members", 1, 32)
     member_hp = member_hyper_parameters(p)
@@ -162,4 +159,4 @@ def _build_wdcnn_ensemble(p: Mapping[str, Any]) -> nn.Module:
 
 def member_hyper_parameters(hyper_parameters: Mapping[str, Any]) -> dict[str, Any]:
     """The hyper-parameters of one member of a ``wdcnn_ensemble`` (a plain ``wdcnn``)."""
-    return {**_WDCNN_DEFAULTS, **{k: v for k, v in hyper_parameters.items() if k != "members"}}
+    return {**defaults("wdcnn"), **{k: v for k, v in hyper_parameters.items() if k != "members"}}

@@ -27,11 +27,13 @@ import numpy as np
 
 from desktop.core.errors import LinewatchError
 from desktop.core.types import Recording
+from desktop.labels.io import CSV_COLUMNS
 from desktop.ml.errors import InputError
 from desktop.ml.inputs import pick_channel, read_input
 from desktop.ml.windows import frame, resample
 
-CSV_HEADER = ("recording", "start_s", "end_s", "label", "channel", "note")
+#: The label CSV's columns, as the label store exports and imports them (one format).
+CSV_HEADER = CSV_COLUMNS
 
 Check = Callable[[float, str], None]
 
