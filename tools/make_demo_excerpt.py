@@ -18,6 +18,14 @@ Why it is cut the way it is:
   (no pickle, so ``np.load(allow_pickle=False)`` is safe on it). The quantisation error is
   measured here and written to ``demo.json``; the script refuses to write an excerpt whose
   error exceeds 0.1 % of the signal RMS.
+* The healthy recording is only ~3 s long, shorter than the fault model's default
+  Clear-after (5 s), so a loop that played it once would never show an alarm clearing.
+  The healthy segment is therefore *played* several times in a row (at least
+  ``NORMAL_MIN_PLAY_SECONDS``), like a sampler's sustain loop: ``demo.json`` records a
+  ``repeat`` with two loop points picked here, where the signal just after ``loop_start``
+  best continues the signal just before ``loop_end`` (both channels), so the jump back
+  is one ordinary sample-to-sample step, not a click. No sample is stored twice and none
+  is altered; the repetition is only in how the demo source plays the segment.
 * The .npz is written with fixed zip timestamps so that re-running the script with the same
   numpy/scipy gives a byte-identical file (its SHA-256 is in ``demo.json``).
 """
@@ -46,6 +54,13 @@ NORMAL_SECONDS = 3.0
 # before the end and take the 3 s before that.
 NORMAL_STOP_12K = 36_500
 MAX_REL_ERROR = 1e-3
+# The healthy stretch at the start of the loop must outlast the default Clear-after (5 s)
+# with room for the model's windows, hence the repeats (see find_loop_points).
+NORMAL_MIN_PLAY_SECONDS = 8.0
+# Loop points are searched in the first and last tenth of the segment, matching this many
+# samples either side of the join.
+LOOP_SEARCH_FRACTION = 0.1
+LOOP_MATCH_HALF_WIDTH = 3
 CHANNELS = (
     {
         "name": "DE accel",
@@ -151,6 +166,53 @@ def cut_segment(spec: SegmentSpec, data_dir: Path) -> tuple[np.ndarray, dict[str
     return excerpt, record
 
 
+def find_loop_points(x: np.ndarray) -> tuple[int, int, float]:
+    """Loop points ``(loop_start, loop_end)`` in ``x`` (samples, channels) for seamless
+    repeats, and the match cost.
+
+    Playing ``x[loop_end - 1]`` and then ``x[loop_start]`` is seamless when the samples
+    around ``loop_start`` look like those around ``loop_end``: the cost is the squared
+    difference of ``x[loop_start + j]`` and ``x[loop_end + j]`` for ``j`` in
+    ``[-LOOP_MATCH_HALF_WIDTH, LOOP_MATCH_HALF_WIDTH)``, each channel in units of its own
+    typical sample-to-sample step, summed over channels. The lowest cost wins (ties: the
+    earliest pair), searched over the first and last ``LOOP_SEARCH_FRACTION`` of ``x``.
+    """
+    n = len(x)
+    k = LOOP_MATCH_HALF_WIDTH
+    xn = x / np.diff(x, axis=0).std(axis=0)
+    edge = int(n * LOOP_SEARCH_FRACTION)
+    starts = np.arange(k, edge)
+    best = (np.inf, 0, 0)
+    for end in range(n - edge, n - k + 1):
+        cost = np.zeros(len(starts))
+        for j in range(-k, k):
+            cost += ((xn[starts + j] - xn[end + j]) ** 2).sum(axis=1)
+        i = int(cost.argmin())
+        if cost[i] < best[0]:
+            best = (float(cost[i]), int(starts[i]), end)
+    return best[1], best[2], best[0]
+
+
+def repeat_record(codes: np.ndarray, scale: np.ndarray) -> dict[str, object]:
+    """How the healthy segment is replayed: loop points found on the values as stored
+    (codes times scale), and enough plays to last ``NORMAL_MIN_PLAY_SECONDS``."""
+    x = codes.astype(np.float64) * scale
+    loop_start, loop_end, cost = find_loop_points(x)
+    need = round(NORMAL_MIN_PLAY_SECONDS * RATE)
+    plays = 1 + max(0, -(-(need - len(x)) // (loop_end - loop_start)))
+    return {
+        "plays": plays,
+        "loop_start": loop_start,
+        "loop_end": loop_end,
+        "played_samples": len(x) + (plays - 1) * (loop_end - loop_start),
+        "match_cost": cost,
+        "how": "played as samples [0, loop_end), then [loop_start, loop_end) again until "
+        "the last play, which runs [loop_start, samples); loop points chosen by "
+        "tools/make_demo_excerpt.py find_loop_points so the jump back is an ordinary "
+        "sample-to-sample step",
+    }
+
+
 def quantise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """int16 codes, per-channel scale and per-channel RMS error relative to signal RMS."""
     peak = np.abs(x).max(axis=0)
@@ -203,8 +265,12 @@ def main(argv: list[str] | None = None) -> int:
         codes, scale, rel = quantise(excerpt)
         if max(rel) > MAX_REL_ERROR:
             raise SystemExit(f"{spec.label}: quantisation error {max(rel):.2e} of RMS is too big")
+        # Row of the segment's first sample in demo.npz (where it is stored; repeats make
+        # its place in the played loop later than this for the segments after it).
         record["offset"] = offset
         record["quantisation_rel_rms_error"] = rel
+        if spec.label == "normal":
+            record["repeat"] = repeat_record(codes, scale)
         offset += len(codes)
         codes_parts.append(codes)
         scales.append(scale)
@@ -245,7 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     (args.out / "demo.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     total = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())
-    print(f"wrote {args.out} ({total} bytes, {offset} samples = {offset / RATE:.1f} s loop)")
+    played = sum(int(r.get("repeat", {}).get("played_samples", r["samples"])) for r in records)
+    print(
+        f"wrote {args.out} ({total} bytes, {offset} samples stored, {played} played = "
+        f"{played / RATE:.1f} s loop)"
+    )
     return 0
 
 

@@ -117,7 +117,13 @@ class LiveInference:
 
 class AlarmHysteresis:
     """Raise after a fault class holds ``raise_after_s``; clear after normal holds
-    ``clear_after_s``. One odd window never flips the alarm either way."""
+    ``clear_after_s``. One odd window never flips the alarm either way.
+
+    While the alarm is up, :attr:`label` names the fault class being held: when another
+    fault class has itself held for ``raise_after_s`` (consecutive windows of that one
+    class), the alarm is renamed to it and :meth:`update` says ``"changed"``. One odd
+    window of another class never renames it.
+    """
 
     def __init__(self, raise_after_s: float = 2.0, clear_after_s: float = 5.0,
                  normal_labels: frozenset[str] = frozenset({"normal"})) -> None:
@@ -128,15 +134,20 @@ class AlarmHysteresis:
         self.label = ""
         self._fault_since: float | None = None
         self._normal_since: float | None = None
+        self._run_label = ""  # the fault class of the current run of consecutive windows
+        self._run_since: float | None = None
 
     def held_s(self, now_s: float) -> float:
         since = self._fault_since if self.active else self._normal_since
         return 0.0 if since is None else max(0.0, now_s - since)
 
     def update(self, verdict: WindowVerdict) -> str | None:
-        """Feed one verdict (in time order); returns ``"raised"``, ``"cleared"`` or None."""
+        """Feed one verdict (in time order); returns ``"raised"``, ``"changed"`` (the alarm
+        now names another fault class, see :attr:`label`), ``"cleared"`` or None."""
         if verdict.label in self.normal_labels:
             self._fault_since = None
+            self._run_since = None
+            self._run_label = ""
             if self._normal_since is None:
                 self._normal_since = verdict.start_s
             if self.active and verdict.end_s - self._normal_since >= self.clear_after_s:
@@ -146,8 +157,14 @@ class AlarmHysteresis:
         self._normal_since = None
         if self._fault_since is None:
             self._fault_since = verdict.start_s
+        if self._run_since is None or verdict.label != self._run_label:
+            self._run_label = verdict.label
+            self._run_since = verdict.start_s
         if self.active:
-            self.label = verdict.label
+            if (verdict.label != self.label
+                    and verdict.end_s - self._run_since >= self.raise_after_s):
+                self.label = verdict.label
+                return "changed"
             return None
         if verdict.end_s - self._fault_since >= self.raise_after_s:
             self.active = True

@@ -7,6 +7,12 @@ CWRU bearing data bundled in ``resources/demo`` (see ``resources/README.md`` and
 ``tools/make_demo_excerpt.py``): a healthy machine, then inner-race, ball and outer-race
 faults, then healthy again, in an endless loop paced by the wall clock.
 
+The only healthy recording is ~3 s long, shorter than the default Clear-after of the
+fault alarm, so ``demo.json`` gives that segment a ``repeat``: it is played several times
+in a row (over 8 s in all), jumping back between two loop points chosen where the signal
+continues seamlessly (see ``tools/make_demo_excerpt.py``). The stored samples are never
+altered or duplicated; only the order they are played in.
+
 It behaves like a real device as far as the rest of the program can tell: samples become
 due as time passes, a reader that comes back very late finds that the oldest ones were
 lost (counted in :attr:`SampleSource.dropped`), and the stream is seamless across segment
@@ -63,13 +69,36 @@ def default_demo_dir() -> Path:
 
 @dataclass(frozen=True)
 class DemoSegment:
-    """One excerpt in the loop, placed on the loop's own sample axis ``[start, stop)``."""
+    """One excerpt in the loop, placed on the loop's own sample axis ``[start, stop)``
+    (all its plays, when it repeats)."""
 
     label: str
     description: str
     source_file: str
     start: int
     stop: int
+    plays: int = 1
+
+
+def _play_ranges(seg: dict, offset: int, n: int) -> list[tuple[int, int]]:
+    """Rows of demo.npz ``[a, b)``, in play order, for a segment stored at
+    ``[offset, offset + n)``: once through, or with a ``repeat`` ``{"plays", "loop_start",
+    "loop_end"}`` through ``[0, loop_end)``, ``[loop_start, loop_end)`` for the middle
+    plays and ``[loop_start, n)`` last (positions within the segment)."""
+    repeat = seg.get("repeat")
+    plays = 1 if repeat is None else int(repeat["plays"])
+    if plays < 1:
+        raise ValueError(f"segment {seg.get('label')!r} has {plays} plays")
+    if plays == 1:
+        return [(offset, offset + n)]
+    a, b = int(repeat["loop_start"]), int(repeat["loop_end"])
+    if not 0 <= a < b <= n:
+        raise ValueError(f"segment {seg.get('label')!r} has bad loop points {a}, {b}")
+    return (
+        [(offset, offset + b)]
+        + [(offset + a, offset + b)] * (plays - 2)
+        + [(offset + a, offset + n)]
+    )
 
 
 def _load_meta(directory: Path) -> dict[str, object]:
@@ -129,21 +158,28 @@ class DemoRigSource(SampleSource):
                 ChannelSpec(str(c["name"]), str(c.get("unit", ""))) for c in meta["channels"]
             )
             segments: list[DemoSegment] = []
-            position = 0
+            play_ranges: list[tuple[int, int]] = []
+            stored = 0  # row in demo.npz: segments are stored back to back, once each
+            position = 0  # place on the loop's timeline, repeats included
             for seg in meta["segments"]:
                 n = int(seg["samples"])
-                if n <= 0 or int(seg["offset"]) != position:
+                if n <= 0 or int(seg["offset"]) != stored:
                     raise ValueError(f"segment {seg.get('label')!r} is misplaced")
+                ranges = _play_ranges(seg, stored, n)
+                played = sum(b - a for a, b in ranges)
                 segments.append(
                     DemoSegment(
                         str(seg["label"]),
                         str(seg.get("description", "")),
                         str(seg.get("file", "")),
                         position,
-                        position + n,
+                        position + played,
+                        len(ranges),
                     )
                 )
-                position += n
+                play_ranges += ranges
+                stored += n
+                position += played
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(f"{self._dir / META_FILE} is malformed: {exc}") from exc
         if not segments or not channels or not rate > 0:
@@ -152,6 +188,9 @@ class DemoRigSource(SampleSource):
         self.channels = channels
         self.sample_rate = rate
         self._segments = tuple(segments)
+        self._stored_lengths = [int(seg["samples"]) for seg in meta["segments"]]
+        self._stored_samples = stored
+        self._play_ranges = tuple(play_ranges)
         self._starts = np.array([s.start for s in segments], dtype=np.int64)
         self._loop_samples = position
         self._block_samples = max(1, round(block_seconds * rate))
@@ -225,20 +264,26 @@ class DemoRigSource(SampleSource):
         )
 
     def _dequantise(self, path: Path) -> np.ndarray:
-        """Float64 values (loop samples, channels) from the int16 codes and their scales."""
+        """Float64 values (loop samples, channels) from the int16 codes and their scales,
+        in play order (repeated segments repeated)."""
         with np.load(path, allow_pickle=False) as npz:
             codes = npz["codes"]
             scale = npz["scale"]
         n_seg, n_ch = len(self._segments), len(self.channels)
-        if codes.dtype != np.int16 or codes.shape != (self._loop_samples, n_ch):
+        if codes.dtype != np.int16 or codes.shape != (self._stored_samples, n_ch):
             raise ValueError(
                 f"codes are {codes.dtype} {codes.shape}, expected int16 "
-                f"({self._loop_samples}, {n_ch})"
+                f"({self._stored_samples}, {n_ch})"
             )
         if scale.shape != (n_seg, n_ch) or not np.all(np.isfinite(scale)):
             raise ValueError(f"scale is {scale.shape}, expected finite ({n_seg}, {n_ch})")
-        lengths = [s.stop - s.start for s in self._segments]
-        return codes.astype(np.float64) * np.repeat(scale.astype(np.float64), lengths, axis=0)
+        values = codes.astype(np.float64) * np.repeat(
+            scale.astype(np.float64), self._stored_lengths, axis=0
+        )
+        if all(s.plays == 1 for s in self._segments):
+            return values
+        rows = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in self._play_ranges])
+        return values[rows]
 
     def read(self, timeout: float) -> Block:
         """Samples due since the last call (``speed`` times wall time), waiting up to ``timeout``

@@ -82,6 +82,53 @@ def test_alarm_raises_after_hold_and_clears_after_normal_hold() -> None:
     assert alarm.label == "inner_007"
 
 
+def _feed(alarm: AlarmHysteresis, labels: list[str], hop: float = 0.5, window: float = 0.5,
+          first: int = 0) -> list[tuple[int, str, str]]:
+    """(window index, event, alarm label) for every event the sequence produced; window
+    ``i`` starts at ``i * hop`` seconds, counting from window ``first``."""
+    out = []
+    for i, label in enumerate(labels, start=first):
+        event = alarm.update(WindowVerdict(i * hop, i * hop + window, label, 0.9, label))
+        if event is not None:
+            out.append((i, event, alarm.label))
+    return out
+
+
+def test_alarm_is_renamed_to_the_class_being_held() -> None:
+    alarm = AlarmHysteresis(raise_after_s=2.0, clear_after_s=3.0)
+    labels = ["normal"] * 2 + ["inner_007"] * 6 + ["ball_007"] * 6 + ["outer_021"] * 5 + \
+        ["normal"] * 6
+    assert _feed(alarm, labels) == [
+        (5, "raised", "inner_007"),  # 4 windows of 0.5 s
+        (11, "changed", "ball_007"),  # ball itself held 4 windows
+        (17, "changed", "outer_021"),
+        (24, "cleared", "outer_021"),
+    ]
+    assert not alarm.active
+
+
+def test_odd_windows_never_rename_the_alarm() -> None:
+    alarm = AlarmHysteresis(raise_after_s=2.0, clear_after_s=3.0)
+    labels = ["inner_007"] * 4 + ["ball_007"] + ["inner_007"] + ["ball_007", "outer_007"] * 4 + \
+        ["ball_007"] * 3 + ["inner_007"] + ["ball_007"] * 3 + ["normal"] + ["ball_007"] * 3
+    assert _feed(alarm, labels) == [(3, "raised", "inner_007")]
+    # No run of one other class reached 2 s (a normal window breaks a run too), and the
+    # label never moved silently either.
+    assert alarm.active and alarm.label == "inner_007"
+    n = len(labels)
+    assert _feed(alarm, ["ball_007"], first=n) == [(n, "changed", "ball_007")]  # 4 in a row
+
+
+def test_rename_counts_time_with_overlapping_windows() -> None:
+    # 0.5 s windows every 0.25 s: a class has held 2 s once a window ends 2 s after the
+    # start of the first window of its run.
+    alarm = AlarmHysteresis(raise_after_s=2.0, clear_after_s=3.0)
+    labels = ["outer_007"] * 7 + ["ball_021"] * 7 + ["outer_007"] * 2
+    assert _feed(alarm, labels, hop=0.25) == [(6, "raised", "outer_007"),
+                                              (13, "changed", "ball_021")]
+    assert alarm.label == "ball_021"
+
+
 def test_pick_channel_matches_hints() -> None:
     assert pick_channel(["FE accel", "DE accel"], ["DE_time"]) == 1
     assert pick_channel(["a", "b"], ["DE_time"]) == 0

@@ -46,16 +46,43 @@ def _meta() -> dict:
     return json.loads((DEMO_DIR / "demo.json").read_text(encoding="utf-8"))
 
 
-def _expected_loop() -> np.ndarray:
-    """Dequantise the bundle independently of the source under test."""
+def _stored_segments() -> list[np.ndarray]:
+    """Each segment's samples as stored, dequantised independently of the source."""
     meta = _meta()
     with np.load(DEMO_DIR / "demo.npz", allow_pickle=False) as npz:
         codes, scale = npz["codes"], npz["scale"]
-    parts = []
-    for i, seg in enumerate(meta["segments"]):
-        rows = codes[seg["offset"] : seg["offset"] + seg["samples"]]
-        parts.append(rows.astype(np.float64) * scale[i])
-    return np.concatenate(parts)
+    return [
+        codes[seg["offset"] : seg["offset"] + seg["samples"]].astype(np.float64) * scale[i]
+        for i, seg in enumerate(meta["segments"])
+    ]
+
+
+def _played(seg: dict, x: np.ndarray) -> np.ndarray:
+    """One segment as the loop plays it: once, or ``repeat.plays`` times between its loop
+    points (first play from the top, last play to the end)."""
+    rep = seg.get("repeat")
+    if rep is None or rep["plays"] == 1:
+        return x
+    a, b = rep["loop_start"], rep["loop_end"]
+    return np.concatenate([x[:b]] + [x[a:b]] * (rep["plays"] - 2) + [x[a:]])
+
+
+def _loop_ranges() -> list[tuple[str, int, int]]:
+    """(label, start, stop) of every segment on the loop's timeline."""
+    out, pos = [], 0
+    for seg in _meta()["segments"]:
+        n = seg.get("repeat", {}).get("played_samples", seg["samples"])
+        out.append((seg["label"], pos, pos + n))
+        pos += n
+    return out
+
+
+def _expected_loop() -> np.ndarray:
+    """The whole loop as it should play, built independently of the source under test."""
+    meta = _meta()
+    return np.concatenate(
+        [_played(seg, x) for seg, x in zip(meta["segments"], _stored_segments(), strict=True)]
+    )
 
 
 @pytest.fixture
@@ -176,20 +203,62 @@ def test_late_read_skips_ahead_and_counts_dropped(rig: DemoRigSource, clock: Fak
 
 
 def test_segment_at_follows_the_loop_order(rig: DemoRigSource) -> None:
-    meta = _meta()
-    labels = [s["label"] for s in meta["segments"]]
+    ranges = _loop_ranges()
+    labels = [label for label, _, _ in ranges]
     assert labels[0] == "normal"
     assert [s.label for s in rig.segments] == labels
+    assert [(s.start, s.stop) for s in rig.segments] == [(a, b) for _, a, b in ranges]
     n = rig.loop_samples
-    for seg in meta["segments"]:
-        first, last = seg["offset"], seg["offset"] + seg["samples"] - 1
-        assert rig.segment_at(first) == seg["label"]
-        assert rig.segment_at(last) == seg["label"]
-        assert rig.segment_at(first + 3 * n) == seg["label"]
+    assert n == ranges[-1][2]
+    for label, first, stop in ranges:
+        assert rig.segment_at(first) == label
+        assert rig.segment_at(stop - 1) == label
+        assert rig.segment_at(first + 3 * n) == label
     assert rig.segment_at(n) == "normal"
     assert rig.segment_at(n - 1) == labels[-1]
     with pytest.raises(ValueError):
         rig.segment_at(-1)
+
+
+def test_healthy_stretch_opens_the_loop_and_outlasts_clear_after(rig: DemoRigSource) -> None:
+    """The healthy segment repeats so the demo shows an alarm clearing (Clear-after 5 s)."""
+    healthy = rig.segments[0]
+    assert healthy.label == "normal" and healthy.start == 0 and healthy.plays >= 2
+    assert healthy.stop >= 8 * RATE
+    n = rig.loop_samples
+    for k in (0, 1):
+        assert {rig.segment_at(i + k * n) for i in range(0, healthy.stop, 997)} == {"normal"}
+        assert rig.segment_at(healthy.stop - 1 + k * n) == "normal"
+        assert rig.segment_at(healthy.stop + k * n) != "normal"
+    assert rig.segment_at(n - 1) != "normal"  # one stretch, not two half ones
+    assert len(_expected_loop()) == n
+
+
+def test_repeat_joins_are_seamless() -> None:
+    """Where the healthy segment jumps back to its loop start, the stream takes one
+    ordinary step: no click for the plot, the spectrum or the fault model."""
+    source = DemoRigSource(DEMO_DIR, speed=float("inf"))
+    source.open()
+    healthy = source.segments[0]
+    got = np.concatenate([source.read(0).values for _ in range(healthy.stop // 3000 + 2)])
+    source.close()
+    seg = _meta()["segments"][0]
+    rep = seg["repeat"]
+    stored = _stored_segments()[0]
+    a, b = rep["loop_start"], rep["loop_end"]
+    np.testing.assert_array_equal(got[: healthy.stop], _played(seg, stored))
+    steps = np.abs(np.diff(stored, axis=0))  # the signal's own sample-to-sample changes
+    typical = np.percentile(steps, 90, axis=0)
+    joins = [b + k * (b - a) for k in range(rep["plays"] - 1)]
+    assert len(joins) >= 1 and joins[-1] < healthy.stop
+    for j in joins:
+        jump = np.abs(got[j] - got[j - 1])
+        assert np.all(jump <= typical), (j, jump, typical)
+        # ... and it is nearly the step the recording itself took there.
+        assert np.all(np.abs(got[j] - stored[b]) <= 0.5 * np.median(steps, axis=0))
+    # Around the joins nothing stands out either: the played stretch has no step beyond
+    # the largest one recorded.
+    assert np.all(np.abs(np.diff(got[: healthy.stop], axis=0)).max(axis=0) <= steps.max(axis=0))
 
 
 def test_infinite_speed_needs_no_clock() -> None:
@@ -200,7 +269,7 @@ def test_infinite_speed_needs_no_clock() -> None:
     assert time.monotonic() - start < 1.0
     assert sizes == [3000] * 20
     assert source.samples_emitted == 60000
-    assert source.segment_at(source.samples_emitted - 1) == source.segments[1].label
+    assert source.segment_at(source.samples_emitted - 1) == "normal"  # 5 s in: still healthy
 
 
 def test_real_clock_read_waits_for_a_block() -> None:
@@ -251,11 +320,9 @@ def test_excerpt_is_what_demo_json_says() -> None:
     scipy_io = pytest.importorskip("scipy.io")
     signal = pytest.importorskip("scipy.signal")
     meta = _meta()
-    expected = _expected_loop()
-    for seg in meta["segments"]:
+    for seg, got in zip(meta["segments"], _stored_segments(), strict=True):
         mat = scipy_io.loadmat(str(CWRU_DIR / seg["file"]))
         number = seg["cwru_number"]
-        got = expected[seg["offset"] : seg["offset"] + seg["samples"]]
         for col, ch in enumerate(meta["channels"]):
             x = mat[f"X{number:03d}_{ch['cwru_key']}"].ravel()
             assert len(x) == seg["source_samples_in_file"]
