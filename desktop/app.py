@@ -211,7 +211,8 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
                         started=started)
     window.show()
     if file:
-        window.open_file(file)
+        rate_raw = options.get("rate")
+        window.open_file(file, float(str(rate_raw)) if rate_raw not in (None, "") else None)
     else:
         window.connect_source(spec or settings.last_source or "demo", options)
     exit_code = 0
@@ -219,7 +220,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
         window.start_measure(measure_s, started=started)
 
         def done(result: dict[str, object]) -> None:
-            print(json.dumps(result), flush=True)
+            print(json.dumps(result, allow_nan=False), flush=True)
             window.close()
             app.quit()
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop.core.tasks import TaskState
 from desktop.ml import anomaly
 from desktop.ml.card import WEIGHTS_FILE, ModelCard
 from desktop.ml.errors import InputError, ModelError
@@ -105,7 +106,8 @@ class Predictor(abc.ABC):
         return None
 
     def predict_signal(self, x: np.ndarray, rate: float, hop: int | None = None,
-                       start_s: float = 0.0) -> list[WindowVerdict]:
+                       start_s: float = 0.0, task: TaskState | None = None
+                       ) -> list[WindowVerdict]:
         """Verdicts for every whole window of ``x`` (1-D, ``rate`` Hz).
 
         ``hop`` is in model samples (default: the card's hop). Windows whose source span
@@ -136,8 +138,7 @@ class Predictor(abc.ABC):
             keep = (cum[hi] - cum[lo]) == 0
         self.last_skipped = int((~keep).sum())
         windows, starts = windows[keep], starts[keep]
-        probs = self.predict_windows(windows) if windows.shape[0] else np.empty((0, 0))
-        scores = self._scores(windows) if windows.shape[0] else None
+        probs, scores = self._predict_batches(windows, task)
         out = []
         for i in range(windows.shape[0]):
             k = int(probs[i].argmax())
@@ -147,6 +148,24 @@ class Predictor(abc.ABC):
                                      card.location_of(label),
                                      None if scores is None else float(scores[i])))
         return out
+
+    def _predict_batches(self, windows: np.ndarray, task: TaskState | None,
+                         batch: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities (and anomaly scores) in batches; each batch reports progress to
+        ``task`` (and is a cancellation point) so a whole file can be judged in a worker."""
+        n = windows.shape[0]
+        if n == 0:
+            return np.empty((0, 0)), None
+        probs, scores = [], []
+        for lo in range(0, n, batch):
+            if task is not None:
+                task.report(lo / n, f"judging window {lo:,} of {n:,}")
+            part = windows[lo:lo + batch]
+            probs.append(self.predict_windows(part))
+            s = self._scores(part)
+            if s is not None:
+                scores.append(s)
+        return np.concatenate(probs), (np.concatenate(scores) if scores else None)
 
     def _check_windows(self, windows: np.ndarray) -> np.ndarray:
         w = np.asarray(windows)

@@ -42,15 +42,16 @@ class FrameStats:
         return len(self.draw_ms)
 
     def summary(self) -> dict[str, float | int | None]:
-        iv = np.asarray(self.intervals_ms) if self.intervals_ms else np.asarray([np.nan])
-        p50 = float(np.nanpercentile(iv, 50))
+        """Strict-JSON figures: a percentile of no frames is None (``null``), never NaN."""
+        iv = self.intervals_ms
+        p50 = _pct(iv, 50, 2)
         return {
             "frames": self.frames,
-            "frame_ms_p50": round(p50, 2),
-            "frame_ms_p95": round(float(np.nanpercentile(iv, 95)), 2),
-            "frame_ms_p99": round(float(np.nanpercentile(iv, 99)), 2),
-            "fps_p50": round(1000.0 / p50, 1) if p50 > 0 else None,
-            "draw_ms_p50": round(float(np.median(self.draw_ms)), 2) if self.draw_ms else None,
+            "frame_ms_p50": p50,
+            "frame_ms_p95": _pct(iv, 95, 2),
+            "frame_ms_p99": _pct(iv, 99, 2),
+            "fps_p50": round(1000.0 / p50, 1) if p50 else None,
+            "draw_ms_p50": _pct(self.draw_ms, 50, 2),
             "first_draw_s": (round(self.first_draw - self.started, 3)
                              if self.first_draw is not None else None),
             "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -60,5 +61,5 @@ class FrameStats:
         }
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 1) if values else None
+def _pct(values: list[float], q: float, digits: int = 1) -> float | None:
+    return round(float(np.percentile(values, q)), digits) if values else None

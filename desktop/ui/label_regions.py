@@ -79,6 +79,10 @@ class LabelRegions:
         for event_id in list(self._events):
             self._create(event_id)
 
+    def count(self) -> int:
+        """Label regions drawn in the view (events of the shown recording)."""
+        return len(self._items) if self._lanes else 0
+
     def set_events(self, events: dict[int, tuple[float, float, str]]) -> None:
         for event_id in [e for e in self._items if e not in events]:
             for plot, item in zip(self._lanes, self._items.pop(event_id), strict=False):

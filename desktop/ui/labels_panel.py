@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ["start (s)", "duration (s)", "class", "note", "recording", "author"]
+NOTE_COLUMN, RECORDING_COLUMN = 3, 4
 
 
 class LabelsPanel(QWidget):
@@ -50,18 +53,27 @@ class LabelsPanel(QWidget):
     def set_events(self, events: list[object]) -> None:
         self.table.setRowCount(len(events))
         for row, e in enumerate(events):
+            recording = str(e.recording)  # type: ignore[attr-defined]
             values = [f"{e.start_s:.3f}", f"{e.end_s - e.start_s:.3f}", e.label,  # type: ignore[attr-defined]
-                      e.note, e.recording, e.author]  # type: ignore[attr-defined]
+                      e.note, PurePath(recording).name or recording, e.author]  # type: ignore[attr-defined]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 item.setData(Qt.ItemDataRole.UserRole, e.id)  # type: ignore[attr-defined]
+                if col == RECORDING_COLUMN:
+                    item.setToolTip(recording)  # the full path; the cell shows the file name
+                    item.setData(Qt.ItemDataRole.UserRole + 1, recording)
+                elif col == NOTE_COLUMN:
+                    item.setToolTip(str(value))
                 self.table.setItem(row, col, item)
         self._apply_filter(self.filter.text())
 
     def _apply_filter(self, text: str) -> None:
         needle = text.strip().lower()
         for row in range(self.table.rowCount()):
-            hay = " ".join(self.table.item(row, c).text().lower() for c in (2, 3, 4))
+            item = self.table.item(row, RECORDING_COLUMN)
+            path = str(item.data(Qt.ItemDataRole.UserRole + 1) or "")
+            hay = " ".join([self.table.item(row, 2).text(), self.table.item(row, 3).text(),
+                            path]).lower()
             self.table.setRowHidden(row, bool(needle) and needle not in hay)
 
     def _emit(self, row: int, signal: Signal) -> None:

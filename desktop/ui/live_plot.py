@@ -76,6 +76,10 @@ class LivePlot(QWidget):
         self.labels = LabelRegions(self.label_edited.emit, self.label_selected.emit)
         self.show_verdicts = False
         self.verdict_lane: VerdictLane | None = None
+        #: Times are Unix epoch seconds (a file with ISO/epoch timestamps): date-time axis.
+        self.wall_clock = False
+        #: Overrides the time axis title when not following (e.g. a file's own seconds).
+        self.axis_title = ""
 
     # -- layout --------------------------------------------------------------------------
     def configure(self, channels: tuple[ChannelSpec, ...], mode: str,
@@ -96,7 +100,8 @@ class LivePlot(QWidget):
             view = LabellingViewBox()
             view.label_mode = self.label_mode
             view.on_span = self._span_drawn
-            plot = self.graphics.addPlot(row=i, col=0, viewBox=view)
+            plot = self.graphics.addPlot(row=i, col=0, viewBox=view,
+                                         axisItems=self._time_axis_items())
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setClipToView(False)
             plot.setDownsampling(auto=False)
@@ -125,7 +130,8 @@ class LivePlot(QWidget):
         self.verdict_lane = None
         if self.show_verdicts:
             self.lanes[-1].hideAxis("bottom")
-            vplot = self.graphics.addPlot(row=lane_count, col=0)
+            vplot = self.graphics.addPlot(row=lane_count, col=0,
+                                          axisItems=self._time_axis_items())
             vplot.getAxis("left").setWidth(64)
             vplot.getAxis("bottom").enableAutoSIPrefix(False)
             vplot.setXLink(self.lanes[0])
@@ -147,6 +153,14 @@ class LivePlot(QWidget):
         self._label_time_axis()
         if cursors_on:
             self.set_cursors(True)
+
+    def _time_axis_items(self) -> dict[str, pg.AxisItem]:
+        """Wall-clock files get pyqtgraph's date-time axis (local time) instead of
+        ticks like ``1.79594e+09``; x is then the epoch time itself (x_offset 0)."""
+        if self.wall_clock and not self.follow:
+            self.x_offset = 0.0
+            return {"bottom": pg.DateAxisItem(orientation="bottom")}
+        return {}
 
     def set_autoscale(self, on: bool, lane: int | None = None) -> None:
         """Autoscale y on all lanes, or on one lane only."""
@@ -186,6 +200,8 @@ class LivePlot(QWidget):
         if not self.lanes:
             return
         text = ("time (s, 0 = newest sample)" if self.follow
+                else "local time" if self.wall_clock
+                else self.axis_title if self.axis_title
                 else "time (s)" if self.x_offset == 0 else "time (s, relative)")
         axis_owner = self.verdict_lane.plot if self.verdict_lane else self.lanes[-1]
         axis_owner.setLabel("bottom", text)

@@ -1,9 +1,11 @@
-"""The live workbench window: source panel, live plots, channel list, status bar.
+"""The workbench window: source panel, plots, channel list, labels, model, status bar.
 
-It only wires workers to panels. Everything that touches a device, a file or a recording
-runs in :class:`~desktop.workers.acquisition_worker.AcquisitionWorker` on its own thread;
-the one QTimer here draws from ring-buffer snapshots, targeting 60 Hz and backing off to
-20 Hz when frames get expensive.
+It draws and forwards what the user asks; it holds no acquisition, inference or recording
+state. A :class:`~desktop.session.base.Session` owns that — a
+:class:`~desktop.session.live.LiveSession` for a source, a
+:class:`~desktop.session.file.FileSession` for an opened recording — and the window
+listens to its signals. The one QTimer here draws from the session's buffer, targeting
+60 Hz and backing off to 20 Hz when frames get expensive.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QPushButton,
     QStatusBar,
     QToolBar,
     QVBoxLayout,
@@ -42,6 +46,9 @@ from desktop.core.settings import Settings, save_settings
 from desktop.core.types import SourceState
 from desktop.labels.event import LabelEvent
 from desktop.labels.store import LabelStore
+from desktop.session.base import Session
+from desktop.session.file import FileSession
+from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.frame_stats import FrameStats
@@ -50,13 +57,12 @@ from desktop.ui.labels_panel import LabelsPanel
 from desktop.ui.live_plot import LivePlot
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
-from desktop.workers.acquisition_worker import AcquisitionThread, AcquisitionWorker
-from desktop.workers.inference_worker import InferenceThread, InferenceWorker
 
 log = logging.getLogger(__name__)
 
 TARGET_INTERVAL_MS = 16  # ~60 Hz
 SLOWEST_INTERVAL_MS = 50  # 20 Hz under load
+RECORDING_FILTER = "Recordings (*.parquet *.csv *.tsv *.txt *.mat);;All files (*)"
 
 
 @dataclass
@@ -72,7 +78,7 @@ class WindowServices:
 
 
 class MainWindow(QMainWindow):
-    """The window a plant engineer keeps open beside the line."""
+    """The window a plant engineer keeps open beside the line or at a desk."""
 
     measure_finished = Signal(dict)
 
@@ -84,21 +90,19 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Linewatch")
         self.resize(1200, 760)
         self.stats = FrameStats(started)
-        self.acq: Acquisition | None = None
-        self._thread: AcquisitionThread | None = None
-        self._retired: list[AcquisitionThread] = []
+        self.session: Session | None = None
+        self._retired: list[Session] = []
         self._closing = False
-        self.spec = ""
         self.state = SourceState.CLOSED.value
         self.state_detail = ""
-        self.recording_path: Path | None = None
-        self.last_recording: RecordingResult | None = None
         self._rec_clock = QElapsedTimer()
-        self._rate_mark: tuple[float, int] | None = None
-        self._rate_hz = 0.0
         self._status_tick = 0.0
         self._slow_frames = 0
         self._measure_deadline: float | None = None
+        self._measure_dialog = False
+        self._pending_jump: int | None = None
+        self.last_recording: RecordingResult | None = None
+        self._follow_before_pause = True
         self.errors: list[str] = []
 
         self.plot = LivePlot()
@@ -114,8 +118,6 @@ class MainWindow(QMainWindow):
         column.addWidget(self.banner)
         column.addWidget(self.plot, 1)
         self.setCentralWidget(central)
-        self._inference: InferenceThread | None = None
-        self._retired_inference: list[InferenceThread] = []
         self._pending_arrivals: list[float] = []
         self.model_info: dict[str, object] = {}
         self.plot.follow_changed.connect(self._follow_changed)
@@ -151,17 +153,18 @@ class MainWindow(QMainWindow):
 
         self.undo_stack = QUndoStack(self)
         self._labels: LabelHistory | None = None
-        self._anchor: tuple[str, float] | None = None  # (recording, its first sample's time)
-        self._pending_span: tuple[float, float] | None = None
         self._shown_anchor: tuple[str, float] | None = None
+        self._pending_span: tuple[float, float] | None = None
         self.selected_label: int | None = None
         self.labels_panel = LabelsPanel()
         self.labels_panel.jump_requested.connect(self.jump_to_label)
         self.labels_panel.delete_requested.connect(self.delete_label)
-        dock = QDockWidget("Labels", self)
-        dock.setObjectName("labels-dock")
-        dock.setWidget(self.labels_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.labels_dock = QDockWidget("Labels", self)
+        self.labels_dock.setObjectName("labels-dock")
+        self.labels_dock.setWidget(self.labels_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.labels_dock)
+        # The plots get the space: the labels list starts a few rows high.
+        self.resizeDocks([self.labels_dock], [150], Qt.Orientation.Vertical)
         self.plot.label_span_drawn.connect(self._span_drawn)
         self.plot.label_edited.connect(self._label_edited)
         self.plot.label_selected.connect(self._label_selected)
@@ -177,6 +180,20 @@ class MainWindow(QMainWindow):
         self.timer.start()
         if settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
+        self._open_label_store()
+
+    # -- read-only views of the session (for panels, tests and tools) --------------------
+    @property
+    def spec(self) -> str:
+        return self.session.spec if self.session is not None else ""
+
+    @property
+    def acq(self) -> Acquisition | None:
+        return self.session.acq if isinstance(self.session, LiveSession) else None
+
+    @property
+    def recording_path(self) -> Path | None:
+        return self.session.recording_path if isinstance(self.session, LiveSession) else None
 
     # -- actions, menus, shortcuts ---------------------------------------------------------
     def _action(self, text: str, shortcut: str | None, slot: Callable[..., object],
@@ -255,7 +272,9 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addAction(self._action("Open recording…", "Ctrl+O", self._open_recording))
+        file_menu.addAction(self._action("Open recording…", "Ctrl+O", self._open_recording,
+                                         tip="Open a recording (Parquet, CSV, .mat) to view, "
+                                         "label and judge"))
         file_menu.addAction(self._action("Choose recordings folder…", None,
                                          self._choose_folder))
         file_menu.addSeparator()
@@ -284,112 +303,162 @@ class MainWindow(QMainWindow):
         self.record_label = QLabel("")
         for w in (self.state_label, self.rate_label, self.counter_label):
             bar.addWidget(w)
+        # Long jobs of the session (opening a file, judging a whole file): progress + Cancel.
+        self.job_progress = QProgressBar()
+        self.job_progress.setRange(0, 1000)
+        self.job_progress.setMaximumWidth(220)
+        self.job_progress.setTextVisible(True)
+        self.job_cancel = QPushButton("Cancel")
+        self.job_cancel.setToolTip("Cancel the running job (Esc)")
+        self.job_cancel.clicked.connect(self.cancel_job)
+        for w in (self.job_progress, self.job_cancel):
+            w.setVisible(False)
+            bar.addPermanentWidget(w)
         bar.addPermanentWidget(self.record_label)
         self.setStatusBar(bar)
 
-    # -- connecting ------------------------------------------------------------------------
+    def _job_progress(self, fraction: float, message: str) -> None:
+        done = fraction >= 1.0
+        self.job_progress.setVisible(not done)
+        self.job_cancel.setVisible(not done)
+        self.job_progress.setValue(int(fraction * 1000))
+        self.job_progress.setFormat(f"{message} %p%")
+
+    def _job_done(self) -> None:
+        self.job_progress.setVisible(False)
+        self.job_cancel.setVisible(False)
+
+    def cancel_job(self) -> None:
+        """Cancel the session's running job (whole-file verdicts)."""
+        if isinstance(self.session, FileSession):
+            self.session.cancel_verdicts()
+            self.model_panel.set_status("whole-file verdicts cancelled")
+        self._job_done()
+
+    # -- sessions ----------------------------------------------------------------------------
     def refresh_ports(self) -> None:
         self.source_panel.set_ports(self.services.list_ports())
 
     def _toggle_connect(self) -> None:
-        if self._thread is not None:
+        if isinstance(self.session, LiveSession) and self.session.running:
             self.disconnect_source()
         else:
             spec, options = self.source_panel.spec_and_options()
             self.connect_source(spec, options)
 
-    def connect_source(self, spec: str, options: dict[str, object] | None = None,
-                       whole_file: bool = False) -> None:
-        """Start acquiring from ``spec``; the worker builds and opens it off this thread."""
-        self.disconnect_source()
+    def connect_source(self, spec: str, options: dict[str, object] | None = None) -> None:
+        """Start a live session on ``spec``; its worker builds and opens the source."""
         options = dict(options or {})
-        self.spec = spec
-        self._anchor = None
         self.source_panel.show_spec(spec, options)
         self.settings.last_source = spec
-        worker = AcquisitionWorker(lambda: self.services.make_source(spec, options),
-                                   None if whole_file else self.settings.history_seconds)
-        worker.opened.connect(self._opened)
-        worker.open_failed.connect(self._open_failed)
-        worker.state_changed.connect(self._state_changed)
-        worker.recording_started.connect(self._recording_started)
-        worker.recording_stopped.connect(self._recording_stopped)
-        worker.recording_failed.connect(self._recording_failed)
-        self._thread = AcquisitionThread(worker)
-        self._set_state(SourceState.CONNECTING.value, spec)
+        session = LiveSession(spec, lambda: self.services.make_source(spec, options),
+                              self.settings.history_seconds)
+        self._begin(session)
         self.source_panel.set_connected(True)
         self.act_connect.setText("Disconnect")
-        self._rate_mark = None
-        self._thread.start()
+        self.act_follow.setEnabled(True)
+        self.plot.set_follow(True)
+        session.start()
 
-    def _release_thread(self) -> AcquisitionThread | None:
-        """Stop the acquisition thread; keep a reference until it has really ended
-        (a QThread destroyed while running aborts the whole program)."""
-        thread, self._thread = self._thread, None
-        if thread is not None and not thread.stop():
-            log.warning("acquisition thread is slow to stop; keeping it until it ends")
-            self._retired.append(thread)
-        self._retired = [t for t in self._retired if t.thread.isRunning()]
-        return thread
+    def open_file(self, path: str | Path, rate: float | None = None) -> None:
+        """Open a recording as a file session: read in a worker, zoomed to fit when loaded,
+        with its labels and (when a model is selected) whole-file verdicts."""
+        session = FileSession(path, rate)
+        self._begin(session)
+        self.source_panel.set_connected(False)
+        self.act_connect.setText("Connect")
+        self.plot.set_follow(False)
+        self.act_follow.setEnabled(False)  # a file is not live
+        self._job_progress(0.0, f"opening {Path(path).name}")
+        session.start()
+
+    def _begin(self, session: Session) -> None:
+        """Make ``session`` the window's session: the old one is stopped and retired."""
+        self._end_session()
+        self.session = session
+        self.plot.clear_verdicts()
+        self.plot.wall_clock = False
+        self._set_alarm(False, "")
+        self._set_state(SourceState.CONNECTING.value if session.kind == "live" else "loading",
+                        session.spec)
+        session.opened.connect(self._opened)
+        session.open_failed.connect(self._open_failed)
+        session.state_changed.connect(self._set_state)
+        session.source_finished.connect(self._source_finished)
+        session.progress.connect(self._job_progress)
+        session.model_loaded.connect(self._model_loaded)
+        session.model_failed.connect(self._model_failed)
+        session.verdicts.connect(self._verdicts)
+        session.alarm.connect(self._set_alarm)
+        session.recording_started.connect(self._recording_started)
+        session.recording_stopped.connect(self._recording_stopped)
+        session.recording_failed.connect(self._recording_failed)
+        model = self.settings.model
+        self.model_panel.set_status("" if model else "inference off")
+        session.set_model(model, self.settings.alarm_raise_s, self.settings.alarm_clear_s)
+
+    def _end_session(self) -> None:
+        session, self.session = self.session, None
+        if session is None:
+            return
+        session.stop()
+        for signal in (session.opened, session.open_failed, session.state_changed,
+                       session.source_finished, session.progress, session.model_loaded,
+                       session.model_failed, session.verdicts, session.alarm,
+                       session.recording_started, session.recording_failed):
+            signal.disconnect()
+        # recording_stopped stays connected: the file is finalised after the stop.
+        self._retired = [s for s in self._retired if not s.closed or s is session] + [session]
+        self._job_done()
 
     def disconnect_source(self) -> None:
-        self._stop_inference()
-        thread = self._release_thread()
-        self.acq = None
+        had = self.session is not None
+        self._end_session()
         self.act_record.setEnabled(False)
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
-        if thread is not None:
+        if had:
             self._set_state(SourceState.CLOSED.value, "")
         self._set_recording_ui(False)
 
-    def _opened(self, acq: Acquisition) -> None:
-        if self._closing or self._thread is None or self._thread.worker.acquisition is not acq:
-            return  # a worker that was already replaced or stopped: not ours any more
-        self.acq = acq
-        self.act_record.setEnabled(True)
-        self._start_inference()
+    def _opened(self) -> None:
+        session = self.session
+        if self._closing or session is None:
+            return
+        self.act_record.setEnabled(session.kind == "live")
+        if session.kind == "file":
+            self._job_done()
+            self._configure_plot()
+            self.refresh_labels()
+            self.plot.zoom_to_fit()
+            self._run_pending_jump()
+
+    def _source_finished(self) -> None:
+        """A replay reached its end, or a file is wholly loaded: show all of it."""
+        if isinstance(self.session, LiveSession):
+            self.statusBar().showMessage(f"{self.spec}: end of the recording", 8000)
+
+    def _open_failed(self, message: str) -> None:
+        self.errors.append(message)
+        self._job_done()
+        self.source_panel.set_connected(False)
+        self.act_connect.setText("Connect")
+        self._set_state("failed", message)
+        self.statusBar().showMessage(message, 15000)
 
     # -- inference ---------------------------------------------------------------------------
-    def _start_inference(self) -> None:
-        """(Re)start the model on the current source; the old worker winds down by itself."""
-        self._stop_inference()
-        self.plot.clear_verdicts()
-        self._set_alarm(False, "")
-        model = self.settings.model
-        if self._closing:
-            return
-        if not model or self.acq is None:
-            self.model_panel.set_status("inference off" if not model else "")
-            return
-        acq = self.acq
-        worker = InferenceWorker(model, lambda: acq.buffer, None, self.settings.alarm_raise_s,
-                                 self.settings.alarm_clear_s)
-        worker.loaded.connect(self._model_loaded)
-        worker.failed.connect(self._model_failed)
-        worker.verdicts.connect(self._verdicts)
-        worker.alarm.connect(self._set_alarm)
-        self._inference = InferenceThread(worker)
-        self.model_panel.set_status(f"loading {model}…")
-        self._inference.start()
-
-    def _stop_inference(self) -> None:
-        thread, self._inference = self._inference, None
-        if thread is not None:
-            for signal in (thread.worker.verdicts, thread.worker.alarm, thread.worker.loaded,
-                           thread.worker.failed):
-                signal.disconnect()
-            thread.request_stop()  # no wait: it ends within one pacing period
-            self._retired_inference.append(thread)
-        self._retired_inference = [t for t in self._retired_inference if t.running]
-
     def _model_loaded(self, info: dict[str, object]) -> None:
         self.model_info = info
+        reason = f" ({info['channel_reason']})" if info.get("channel_reason") else ""
+        where = "whole file" if isinstance(self.session, FileSession) else "live"
         self.model_panel.set_status(f"{info['name']} on {str(info['device']).upper()}, "
-                                    f"channel '{info['channel']}'")
+                                    f"{where}, channel '{info['channel']}'{reason}")
+        if isinstance(self.session, FileSession):
+            self._job_done()
 
     def _model_failed(self, message: str) -> None:
         self.errors.append(message)
+        self._job_done()
         self.model_panel.set_status(f"⚠ {message}")
 
     def _verdicts(self, verdicts: list[dict]) -> None:
@@ -397,10 +466,12 @@ class MainWindow(QMainWindow):
         self._pending_arrivals.extend(v["arrived"] for v in verdicts if v.get("arrived"))
 
     def _set_alarm(self, active: bool, label: str) -> None:
+        """The banner names the class being held (it follows the alarm's class)."""
         if active:
             where = self.model_info.get("name", "model")
             self.banner.setText(f"⚠ FAULT: {label} — held for ≥ {self.settings.alarm_raise_s:g} s"
                                 f" ({where})")
+        self.banner_class = label if active else ""
         self.banner.setVisible(active)
 
     def _model_changed(self, model: str) -> None:
@@ -412,45 +483,60 @@ class MainWindow(QMainWindow):
         if self.plot.show_verdicts != bool(model):
             self.plot.show_verdicts = bool(model)
             self._reconfigure()
-        self._start_inference()
+        self._restart_model()
 
     def _alarm_times_changed(self, raise_s: float, clear_s: float) -> None:
         self.settings.alarm_raise_s, self.settings.alarm_clear_s = raise_s, clear_s
-        self._start_inference()
+        self._restart_model()
 
-    def _open_failed(self, message: str) -> None:
-        self.errors.append(message)
-        self._release_thread()
-        self.source_panel.set_connected(False)
-        self.act_connect.setText("Connect")
-        self._set_state("failed", message)
-        self.statusBar().showMessage(message, 15000)
-
-    def _state_changed(self, state: str, detail: str) -> None:
-        self._set_state(state, detail)
+    def _restart_model(self) -> None:
+        self.plot.clear_verdicts()
+        self._set_alarm(False, "")
+        model = self.settings.model
+        self.model_panel.set_status(f"loading {model}…" if model else "inference off")
+        if self.session is not None:
+            if isinstance(self.session, FileSession) and model and self.session.loaded:
+                self._job_progress(0.0, f"judging with {model}")
+            self.session.set_model(model, self.settings.alarm_raise_s,
+                                   self.settings.alarm_clear_s)
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state, self.state_detail = state, detail
         colours = {"connected": "#2e7d32", "lost": "#c62828", "reconnecting": "#ef6c00",
-                   "failed": "#c62828", "connecting": "#ef6c00", "finished": "#1565c0"}
-        text = {"closed": "not connected", "failed": "could not connect"}.get(state, state)
+                   "failed": "#c62828", "connecting": "#ef6c00", "finished": "#1565c0",
+                   "loading": "#ef6c00"}
+        text = {"closed": "not connected", "failed": "could not open",
+                "finished": "end of file" if isinstance(self.session, LiveSession)
+                else "opened"}.get(state, state)
         if detail and state in ("lost", "failed", "reconnecting", "finished"):
             text += f": {detail}"
         colour = colours.get(state)
         style = f"color: white; background: {colour}; padding: 1px 6px;" if colour else ""
         self.state_label.setStyleSheet(style)
-        self.state_label.setText(f"{self.spec}  {text}" if self.spec else text)
+        shown = (Path(self.spec[5:]).name if self.spec.startswith("file:") else self.spec)
+        self.state_label.setText(f"{shown}  {text}" if shown else text)
+        self.state_label.setToolTip(f"{self.spec}  {text}" if self.spec else text)
 
     # -- per-source view settings ------------------------------------------------------------
     def _view_state(self) -> dict[str, object]:
         return self.settings.views.setdefault(self.spec, {})
 
     def _configure_plot(self) -> None:
-        assert self.acq is not None and self.acq.buffer is not None
+        session = self.session
+        assert session is not None and session.buffer is not None
+        buffer = session.buffer
         view = self._view_state()
         mode = str(view.get("mode", self.settings.plot_mode))
-        self.plot.sample_rate = self.acq.buffer.sample_rate
-        self.plot.configure(self.acq.buffer.channels, mode,
+        self.plot.sample_rate = buffer.sample_rate
+        self.plot.wall_clock = session.wall_clock
+        if session.kind == "file":
+            # A file's axis: seconds from its first sample, or wall-clock time.
+            anchor = session.label_anchor()
+            self.plot.x_offset = 0.0 if session.wall_clock or anchor is None else anchor[1]
+            self.plot.axis_title = "time (s from the start of the recording)"
+        else:
+            self.plot.axis_title = ""
+        self.plot.configure(buffer.channels, mode,
                             dict(view.get("colours", {})),  # type: ignore[arg-type]
                             dict(view.get("visible", {})))  # type: ignore[arg-type]
         self.act_overlay.blockSignals(True)
@@ -501,7 +587,7 @@ class MainWindow(QMainWindow):
         self._reconfigure()
 
     def _reconfigure(self) -> None:
-        if self.acq is not None and self.acq.buffer is not None:
+        if self.session is not None and self.session.buffer is not None:
             self._configure_plot()
 
     def _span_changed(self, value: float) -> None:
@@ -518,6 +604,13 @@ class MainWindow(QMainWindow):
         self.act_follow.blockSignals(False)
 
     def _pause(self, on: bool) -> None:
+        # A paused view does not follow live; resuming follows again if it did before.
+        if on:
+            self._follow_before_pause = self.plot.follow
+            if self.plot.follow:
+                self.plot.set_follow(False)
+        elif self._follow_before_pause and isinstance(self.session, LiveSession):
+            self.plot.set_follow(True)
         self.plot.paused = on
         self.statusBar().showMessage(
             "View paused: acquisition and recording continue" if on else "", 4000)
@@ -538,28 +631,27 @@ class MainWindow(QMainWindow):
             self.settings.recordings_folder = folder
 
     def toggle_recording(self) -> None:
-        if self._thread is None or self.acq is None:
+        session = self.session
+        if not isinstance(session, LiveSession) or session.acq is None:
             return
-        worker = self._thread.worker
-        if self.recording_path is not None:
-            worker.request_stop_recording()
+        if session.recording_path is not None:
+            session.stop_recording()
             self.act_record.setEnabled(False)  # until the file is finalised
             return
         self.start_recording()
 
     def start_recording(self, backfill_from: float | None = None) -> None:
-        if self._thread is None:
+        session = self.session
+        if not isinstance(session, LiveSession):
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.spec).strip("_") or "source"
-        path = self.recordings_folder() / f"{safe}-{stamp}.parquet"
-        self._thread.worker.request_recording(path, backfill_from)
+        session.start_recording(self.recordings_folder() / f"{safe}-{stamp}.parquet",
+                                backfill_from)
 
     def _recording_started(self, path: str) -> None:
-        self.recording_path = Path(path)
         self._rec_clock.start()
         self._set_recording_ui(True)
-        self._anchor = None
         if self._pending_span is not None:
             start, end = self._pending_span
             self._pending_span = None
@@ -567,8 +659,6 @@ class MainWindow(QMainWindow):
 
     def _recording_stopped(self, result: RecordingResult) -> None:
         self.last_recording = result
-        self._anchor = None  # new labels need a new recording
-        self.recording_path = None
         self._set_recording_ui(False)
         self.act_record.setEnabled(self.acq is not None)
         note = f"Saved {result.samples:,} samples to {result.out}"
@@ -576,7 +666,6 @@ class MainWindow(QMainWindow):
 
     def _recording_failed(self, message: str) -> None:
         self.errors.append(message)
-        self.recording_path = None
         self._set_recording_ui(False)
         self.act_record.setEnabled(self.acq is not None)
         self.record_label.setText(f"⚠ {message}")
@@ -622,34 +711,33 @@ class MainWindow(QMainWindow):
         self._model_changed(name)
 
     # -- labels ------------------------------------------------------------------------------
+    def _open_label_store(self) -> None:
+        """Open the store at start-up, so stored events are listed (and drawn when their
+        recording is opened) from the first moment; a damaged file is reported."""
+        try:
+            self.label_history()
+        except LinewatchError as exc:
+            self.errors.append(str(exc))
+            self.statusBar().showMessage(f"labels: {exc}", 15000)
+            return
+        self.refresh_labels()
+
     def label_history(self) -> LabelHistory:
-        """The label store, opened on first use (a damaged file is reported, not raised)."""
+        """The label store with its undo history."""
         if self._labels is None:
             self._labels = LabelHistory(LabelStore(), self.refresh_labels)
         return self._labels
 
     def _label_anchor(self) -> tuple[str, float] | None:
-        """(recording, time of its first sample): labels store times from the recording's
-        start, so they stay valid when the file is replayed or opened elsewhere."""
-        if self._anchor is not None:
-            return self._anchor
-        acq = self.acq
-        if acq is None:
-            return None
-        rec = acq.recording
-        if rec is not None and self.recording_path is not None and rec.first_time is not None:
-            self._anchor = (str(self.recording_path), rec.first_time)
-        elif self.spec.startswith("replay:") and acq.buffer is not None:
-            first = acq.buffer.sample_at(float("-inf"))
-            if first is not None and acq.buffer.written == (acq.source.total_samples or -1):
-                self._anchor = (self.spec.partition(":")[2], first[0])
-        return self._anchor
+        """(recording, time of its first sample on the plot's axis): labels store times
+        from the recording's start, so they stay valid wherever the file is opened."""
+        return self.session.label_anchor() if self.session is not None else None
 
     def _span_drawn(self, start: float, end: float) -> None:
         if self._label_anchor() is not None:
             self._ask_label(start, end)
             return
-        if self.acq is None:
+        if not isinstance(self.session, LiveSession) or self.session.acq is None:
             return
         answer = QMessageBox.question(
             self, "Start recording?",
@@ -667,14 +755,17 @@ class MainWindow(QMainWindow):
         classes = list(dict.fromkeys(
             [name for name, _ in self.label_history().store.labels()]
             + list(self.model_info.get("classes", []))))  # type: ignore[arg-type]
-        dialog = LabelDialog(classes, start, end, self)
+        anchor = self._label_anchor()
+        t0 = anchor[1] if anchor is not None else 0.0
+        # The dialog shows what the store will keep: seconds from the recording's start.
+        dialog = LabelDialog(classes, start - t0, end - t0, self)
         if dialog.exec() == LabelDialog.DialogCode.Accepted and dialog.label.currentText():
             self.create_label(start, end, dialog.label.currentText().strip(),
                               dialog.note.text().strip())
 
     def create_label(self, start: float, end: float, label: str, note: str = "",
                      channel: str = "") -> LabelEvent | None:
-        """Label ``[start, end]`` (signal times of this window) in the current recording."""
+        """Label ``[start, end]`` (times on the plot's axis) in the current recording."""
         anchor = self._label_anchor()
         if anchor is None:
             self.statusBar().showMessage("Labels need a recording: press Record first", 8000)
@@ -716,36 +807,44 @@ class MainWindow(QMainWindow):
 
     def refresh_labels(self) -> None:
         """Redraw regions for this recording and the panel's list of all events."""
-        store = self.label_history().store
-        events = store.list()
+        if self._labels is None:
+            return
+        events = self._labels.store.list()
         self.labels_panel.set_events(events)
         anchor = self._label_anchor()
+        self._shown_anchor = anchor
         shown = {}
         if anchor is not None:
             recording, t0 = anchor
+            same = _same_file(recording)
             shown = {int(e.id): (e.start_s + t0, e.end_s + t0, e.label)
-                     for e in events if e.recording == recording}
+                     for e in events if same(e.recording)}
         self.plot.labels.set_events(shown)
 
     def jump_to_label(self, event_id: int) -> None:
+        """Show an event; its recording is opened first when it is not the one shown."""
         event = self.label_history().store.get(self.label_history().resolve(event_id))
         self.selected_label = event.id
         anchor = self._label_anchor()
-        if anchor is not None and anchor[0] == event.recording:
+        if anchor is not None and _same_file(anchor[0])(event.recording):
             self.plot.show_span(event.start_s + anchor[1], event.end_s + anchor[1])
             return
         if Path(event.recording).exists():
+            self._pending_jump = int(event.id)  # done when the file session has opened
             self.open_file(event.recording)
-            QTimer.singleShot(800, lambda: self.jump_to_label(int(event.id)))
         else:
             self.statusBar().showMessage(f"{event.recording} is not on this PC", 8000)
+
+    def _run_pending_jump(self) -> None:
+        event_id, self._pending_jump = self._pending_jump, None
+        if event_id is not None:
+            self.jump_to_label(event_id)
 
     # -- the frame ---------------------------------------------------------------------------
     def _frame(self) -> None:
         started = time.perf_counter()
         drew = False
-        acq = self.acq
-        buffer = acq.buffer if acq is not None else None
+        buffer = self.session.buffer if self.session is not None else None
         if buffer is not None:
             if buffer.channels != self.plot.channels:
                 self._configure_plot()
@@ -777,28 +876,35 @@ class MainWindow(QMainWindow):
             if cost_ms < 0.3 * TARGET_INTERVAL_MS and interval > TARGET_INTERVAL_MS:
                 self.timer.setInterval(max(TARGET_INTERVAL_MS, interval - 1))
 
+    def rate_text(self) -> str:
+        """The status bar's rate: ``12,000 Hz × 2 ch``; ``≈`` marks a measured estimate."""
+        session = self.session
+        if session is None or session.buffer is None:
+            return ""
+        rate = session.sample_rate()
+        n_ch = len(session.buffer.channels)
+        if not rate:
+            return f"rate unknown × {n_ch} ch"
+        return f"{'≈' if session.rate_is_estimate else ''}{rate:,.0f} Hz × {n_ch} ch"
+
     def _update_status(self) -> None:
         if self._labels is not None and self._label_anchor() != self._shown_anchor:
-            self._shown_anchor = self._label_anchor()
             self.refresh_labels()
-        acq = self.acq
-        if acq is None:
-            self.rate_label.setText("")
+        session = self.session
+        counters = session.counters if session is not None else None
+        self.rate_label.setText(self.rate_text())
+        if session is not None and session.rate_is_estimate:
+            self.rate_label.setToolTip("Estimated from the samples' times (the source states "
+                                       "no rate)")
+        if counters is None:
             self.counter_label.setText("")
             return
-        counters = acq.counters
-        now = time.perf_counter()
-        if self._rate_mark is not None and now > self._rate_mark[0]:
-            inst = (counters.received - self._rate_mark[1]) / (now - self._rate_mark[0])
-            self._rate_hz = inst if self._rate_hz == 0 else 0.7 * self._rate_hz + 0.3 * inst
-        self._rate_mark = (now, counters.received)
-        n_ch = len(acq.buffer.channels) if acq.buffer is not None else 0
-        self.rate_label.setText(f"{self._rate_hz:,.0f} Hz × {n_ch} ch")
         bad = ", ".join(f"{k} {v}" for k, v in sorted(counters.malformed_by_kind.items()))
         self.counter_label.setText(
             f"received {counters.received:,} · malformed {counters.malformed:,}"
             + (f" ({bad})" if bad else "") + f" · dropped {counters.dropped:,}")
-        rec = acq.recording
+        acq = self.acq
+        rec = acq.recording if acq is not None else None
         if rec is not None and self.recording_path is not None:
             secs = self._rec_clock.elapsed() / 1000.0
             self.record_label.setText(
@@ -814,18 +920,24 @@ class MainWindow(QMainWindow):
         """
         self.stats = FrameStats(started)
         self._measure_dialog = show_dialog
-        self._measure_deadline = (started or time.perf_counter()) + seconds
+        # The window runs ``seconds`` from now (start-up before it is not counted twice).
+        self._measure_deadline = time.perf_counter() + seconds
         if show_dialog:
             self.statusBar().showMessage(f"Measuring for {seconds:g} s…", int(seconds * 1000))
 
     def measurement(self) -> dict[str, object]:
+        """Figures for ``--measure`` and Diagnostics; strict JSON (None, never NaN)."""
         result: dict[str, object] = dict(self.stats.summary())
-        counters = self.acq.counters if self.acq is not None else None
+        session = self.session
+        counters = session.counters if session is not None else None
+        rate = session.sample_rate() if session is not None else None
         result.update({
             "received": counters.received if counters else 0,
             "dropped": counters.dropped if counters else 0,
             "malformed": counters.malformed if counters else 0,
             "source": self.spec,
+            "sample_rate": round(rate, 3) if rate else None,
+            "labels_shown": self.plot.labels.count(),
             "model": self.settings.model or None,
             "timer_interval_ms": self.timer.interval(),
         })
@@ -835,8 +947,9 @@ class MainWindow(QMainWindow):
         self._measure_deadline = None
         result = self.measurement()
         self.measure_finished.emit(result)
-        if getattr(self, "_measure_dialog", False):
-            QMessageBox.information(self, "Diagnostics", json.dumps(result, indent=2))
+        if self._measure_dialog:
+            QMessageBox.information(self, "Diagnostics",
+                                    json.dumps(result, indent=2, allow_nan=False))
 
     # -- help --------------------------------------------------------------------------------
     def about_text(self) -> str:
@@ -852,26 +965,17 @@ class MainWindow(QMainWindow):
     # -- open a file -------------------------------------------------------------------------
     def _open_recording(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", str(self.recordings_folder()),
-                                              "Recordings (*.parquet *.csv *.tsv *.txt)")
+                                              RECORDING_FILTER)
         if path:
             self.open_file(path)
-
-    def open_file(self, path: str) -> None:
-        """Load a whole recording for viewing: replayed flat out into a big enough history."""
-        self.connect_source(f"replay:{path}", {"speed": "max"}, whole_file=True)
-        self.plot.set_follow(False)
-        QTimer.singleShot(500, self._zoom_fit)
 
     # -- closing -----------------------------------------------------------------------------
     def closeEvent(self, event: object) -> None:
         self._closing = True  # late signals from winding-down workers are ignored from here
         self.timer.stop()
         self.disconnect_source()
-        # An inference thread may still be importing torch or loading weights; Qt aborts the
-        # process if a running QThread is destroyed, so wait for each one to wind down.
-        for thread in self._retired_inference:
-            if not thread.wait(30_000):
-                log.error("inference thread did not stop within 30 s")
+        for session in self._retired:
+            session.wait(30_000)
         self.settings.window_geometry = bytes(
             self.saveGeometry().toBase64().data()).decode()
         try:
@@ -879,3 +983,15 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             log.warning("could not save settings: %s", exc)
         super().closeEvent(event)  # type: ignore[arg-type]
+
+
+def _same_file(recording: str) -> Callable[[str], bool]:
+    """A test for "this label's recording is that file" (same path, however written)."""
+    def resolved(text: str) -> str:
+        try:
+            return str(Path(text).expanduser().resolve())
+        except OSError:
+            return text
+
+    target = resolved(recording)
+    return lambda other: other == recording or resolved(other) == target

@@ -36,7 +36,7 @@ class InferenceWorker(QObject):
     def __init__(self, model: str, get_buffer: Callable[[], RingBuffer | None],
                  channel: str | None = None, raise_after_s: float = 2.0,
                  clear_after_s: float = 5.0, period_s: float = 0.1, max_batch: int = 64,
-                 device: str | None = None) -> None:
+                 device: str | None = None, source_kind: str = "") -> None:
         super().__init__()
         self.model = model
         self._get_buffer = get_buffer
@@ -45,6 +45,7 @@ class InferenceWorker(QObject):
         self._period_s = period_s
         self._max_batch = max_batch
         self._device = device
+        self._source_kind = source_kind
         self._stop = threading.Event()
 
     def request_stop(self) -> None:
@@ -77,8 +78,7 @@ class InferenceWorker(QObject):
                 if engine is None:
                     rate = buffer.sample_rate
                     if not rate:
-                        self.failed.emit(f"model {card.name} needs a fixed sample rate; this "
-                                         "source has none (give the serial source a rate)")
+                        self.failed.emit(no_rate_message(card.name, self._source_kind))
                         return
                     names = [c.name for c in buffer.channels]
                     channel_index = (names.index(self._channel) if self._channel in names
@@ -103,14 +103,24 @@ class InferenceWorker(QObject):
                                     "probability": v.probability, "location": v.location,
                                     "arrived": buffer.arrival_time(live.end_index - 1)})
                     event = self._alarm.update(v)
-                    if event is not None:
-                        self.alarm.emit(event == "raised", self._alarm.label)
+                    if event is not None:  # raised, changed (another class held) or cleared
+                        self.alarm.emit(event != "cleared", self._alarm.label)
                 self.verdicts.emit(payload)
         except Exception as exc:
             log.exception("inference loop failed")
             self.failed.emit(f"inference stopped: {exc!r}")
         finally:
             self.finished.emit()
+
+
+def no_rate_message(model: str, source_kind: str) -> str:
+    """Why a model cannot run on a source without a fixed rate, and what to do, in the
+    words of that kind of source."""
+    what = {"serial": "this serial device sends no timestamps and no rate is set: enter "
+                      "its rate in the source panel (Rate) or use --rate HZ",
+            "replay": "this file states no sample rate and has no time column: open it with "
+                      "--rate HZ"}.get(source_kind, "this source has no fixed sample rate")
+    return f"model {model} needs a fixed sample rate; {what}"
 
 
 class InferenceThread(WorkerThread):

@@ -11,10 +11,21 @@ from desktop.ml import versions
 from desktop.sources.demo import DemoRigSource
 from desktop.streams.acquisition import Acquisition
 
-# The demo loop: normal [0, 3) s, inner_007 [3, 7), ball_007 [7, 11), outer_007 [11, 15).
-SPANS = [("normal", 0.2, 1.4), ("normal", 1.6, 2.8), ("inner_007", 3.2, 4.8),
-         ("inner_007", 5.2, 6.8), ("ball_007", 7.2, 8.8), ("ball_007", 9.2, 10.8),
-         ("outer_007", 11.2, 12.8), ("outer_007", 13.2, 14.8)]
+
+def _demo_spans() -> list[tuple[str, float, float]]:
+    """Two labelled spans inside each of the demo loop's first four segments (healthy,
+    inner, ball, outer race), taken from the rig itself rather than hard-coded times."""
+    rig = DemoRigSource()
+    spans = []
+    for seg in rig.segments[:4]:
+        t0, t1 = seg.start / rig.sample_rate, seg.stop / rig.sample_rate
+        mid = (t0 + t1) / 2
+        spans += [(seg.label, t0 + 0.2, min(mid - 0.2, t0 + 1.8)),
+                  (seg.label, mid + 0.2, min(t1 - 0.2, mid + 1.8))]
+    return spans
+
+
+SPANS = _demo_spans()
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +34,8 @@ def demo_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     acq = Acquisition(DemoRigSource(speed=float("inf")), history_s=30)
     acq.open()
     acq.start_recording(out)
-    while acq.counters.received < 12_000 * 16:
+    end_s = max(end for _, _, end in SPANS) + 1.0
+    while acq.counters.received < 12_000 * end_s:
         acq.step()
     acq.close()
     return out

@@ -20,6 +20,14 @@ from tests.support.streams import SensorStream
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def strict_json(text: str) -> dict:
+    """json.loads that refuses NaN/Infinity (Python's json accepts them by default)."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def wait_state(qtbot, window, state: str, timeout: int = 10_000) -> None:
     qtbot.waitUntil(lambda: window.state == state, timeout=timeout)
 
@@ -56,7 +64,7 @@ def test_serial_session_record_pause_cursors_unplug_and_resume(qtbot, make_windo
         # Record.
         window.toggle_recording()
         qtbot.waitUntil(lambda: window.recording_path is not None, timeout=5000)
-        assert "REC" in window.record_label.text() or window.record_label.text() == ""
+        qtbot.waitUntil(lambda: "REC" in window.record_label.text(), timeout=5000)
         device.write(stream.lines(3000))
         qtbot.waitUntil(lambda: window.acq.counters.received >= 5000, timeout=10_000)
 
@@ -156,14 +164,16 @@ def test_measure_prints_frame_figures(tmp_path: Path) -> None:
                LINEWATCH_HOME=str(tmp_path))
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "desktop", "--source", "synth:4x2000",
-                           "--measure", "4"], capture_output=True, text=True, env=env,
+                           "--measure", "6"], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = strict_json(done.stdout.strip().splitlines()[-1])
     for key in ("frames", "frame_ms_p50", "frame_ms_p95", "frame_ms_p99", "first_draw_s",
-                "received", "dropped", "malformed", "peak_rss_mb"):
+                "received", "dropped", "malformed", "peak_rss_mb", "sample_rate",
+                "labels_shown"):
         assert key in figures, key
     assert figures["frames"] > 5 and figures["received"] > 1000
+    assert figures["sample_rate"] == 2000.0 and figures["labels_shown"] == 0
     assert figures["dropped"] == 0 and time.monotonic() - started < 30
 
 
@@ -181,8 +191,11 @@ def test_measure_on_an_opened_recording_exits_cleanly(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=90)
     assert done.returncode == 0, done.stderr
     assert "Destroyed while thread" not in done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert 0 <= figures["received"] <= 2000 and figures["source"] == f"replay:{recording}"
+    figures = strict_json(done.stdout.strip().splitlines()[-1])
+    # A file session: the whole file, its own rate, never a replay through the live path.
+    samples = read_recording(recording).samples
+    assert figures["received"] == samples and figures["source"] == f"file:{recording}"
+    assert figures["sample_rate"] == 2000.0
 
 
 def test_real_versions_name_the_compute_device(qtbot) -> None:

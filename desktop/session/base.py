@@ -1,0 +1,88 @@
+"""What every session offers the window: one read interface and one set of signals.
+
+A *live session* streams from a source; a *file session* shows an opened recording. Both
+hand the plots a :class:`~desktop.streams.ring.RingBuffer` (``view(t0, t1, pixels)``,
+``latest``, ``sample_at``), so a plot does not care where samples come from, and both
+announce the same events. Times everywhere are the signal's own seconds; labels are kept
+as seconds from their recording's first sample, and :meth:`Session.label_anchor` says
+which recording and where its first sample sits on this session's time axis.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.streams.acquisition import Counters
+from desktop.streams.ring import RingBuffer
+
+#: Epoch seconds above this are wall-clock time (1973-03-03): such files get a date axis.
+WALL_CLOCK_MIN_S = 1e8
+
+
+class Session(QObject):
+    """Base class: signals and the small read interface the window uses."""
+
+    kind = "session"
+
+    opened = Signal()  # data is available: ``buffer`` is set
+    open_failed = Signal(str)
+    state_changed = Signal(str, str)  # state, detail
+    source_finished = Signal()  # a finite source (a replay, a file) has delivered everything
+    progress = Signal(float, str)  # a long job of this session (loading, whole-file verdicts)
+    model_loaded = Signal(dict)  # name, classes, device, channel, channel_reason
+    model_failed = Signal(str)
+    verdicts = Signal(list)  # dicts: start_s, end_s, class, probability, location, arrived
+    alarm = Signal(bool, str)  # active, the class being held
+    recording_started = Signal(str)
+    recording_stopped = Signal(object)  # RecordingResult
+    recording_failed = Signal(str)
+
+    def __init__(self, spec: str) -> None:
+        super().__init__()
+        self.spec = spec
+        self.closed = False
+
+    @property
+    def buffer(self) -> RingBuffer | None:
+        """The samples to draw (None until :attr:`opened`)."""
+        return None
+
+    @property
+    def counters(self) -> Counters | None:
+        return None
+
+    def sample_rate(self) -> float | None:
+        """Samples per second as the status bar shows it (nominal, else measured)."""
+        return None
+
+    @property
+    def rate_is_estimate(self) -> bool:
+        """True when :meth:`sample_rate` is measured from arrivals, not stated by the source."""
+        return False
+
+    @property
+    def wall_clock(self) -> bool:
+        """True when times are Unix epoch seconds (draw a date-time axis)."""
+        buffer = self.buffer
+        if buffer is None or buffer.written == 0:
+            return False
+        first = buffer.sample_at(float("-inf"))
+        return first is not None and first[0] >= WALL_CLOCK_MIN_S
+
+    def label_anchor(self) -> tuple[str, float] | None:
+        """(recording path, its first sample's time on this session's axis), or None when
+        there is no recording to attach labels to."""
+        return None
+
+    def set_model(self, name: str, raise_after_s: float, clear_after_s: float) -> None:
+        """Judge this session's signal with model ``name`` ("" = off)."""
+
+    def start(self) -> None:
+        """Begin (acquire, or load the file) off the UI thread."""
+
+    def stop(self) -> None:
+        """Stop every thread of this session without blocking the UI for long."""
+        self.closed = True
+
+    def wait(self, ms: int = 30_000) -> None:
+        """Block until every thread of this session has ended (on close)."""
