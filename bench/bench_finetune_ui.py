@@ -30,8 +30,15 @@ from desktop.sources.serial_port import available_ports  # noqa: E402
 from desktop.streams.acquisition import Acquisition  # noqa: E402
 from desktop.ui.main_window import MainWindow, WindowServices  # noqa: E402
 
-SPANS = [("normal", 0.2, 2.8), ("inner_007", 3.2, 6.8), ("ball_007", 7.2, 10.8),
-         ("outer_007", 11.2, 14.8), ("outer_021", 15.2, 18.8)]
+
+def _demo_spans() -> list[tuple[str, float, float]]:
+    """One span inside each segment of the demo loop, from the rig's own layout."""
+    rig = DemoRigSource()
+    return [(seg.label, seg.start / rig.sample_rate + 0.2, seg.stop / rig.sample_rate - 0.2)
+            for seg in rig.segments]
+
+
+SPANS = _demo_spans()
 
 
 def pump(app: QApplication, seconds: float) -> None:
@@ -49,7 +56,7 @@ def main() -> None:
     acq = Acquisition(DemoRigSource(speed=float("inf")), history_s=30)
     acq.open()
     acq.start_recording(rec)
-    while acq.counters.received < 12_000 * 19:
+    while acq.counters.received < 12_000 * (SPANS[-1][2] + 0.5):
         acq.step()
     acq.close()
 

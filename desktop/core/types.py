@@ -85,6 +85,11 @@ class MalformedCounter(Counter):
         return int(sum(self.values()))
 
 
+#: Times at or above this many seconds are Unix epoch (wall-clock) times, 1973-03-03 on:
+#: recordings keep them as they are and the window draws a date-time axis for them.
+WALL_CLOCK_MIN_S = 1e8
+
+
 @dataclass
 class Recording:
     """A recording in memory: what every reader returns and what replay plays back.

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from desktop.core.errors import RecordingError
-from desktop.core.types import ChannelSpec
+from desktop.core.types import WALL_CLOCK_MIN_S, ChannelSpec
 from desktop.recording.journal import iter_journal_batches, journal_schema
 from desktop.recording.schema import JOURNAL_SUFFIX, TIME_COLUMN, build_schema
 
@@ -85,7 +85,8 @@ class RecordingWriter:
         self._file = None
         self._stream: pa.ipc.RecordBatchStreamWriter | None = None
         self.samples_written = 0  # flushed to the journal
-        self.first_time: float | None = None
+        self.first_time: float | None = None  # the source's time of the first sample
+        self.time_origin = 0.0  # subtracted from every time written (see write)
         self.last_time: float | None = None
         self.closed = False
         try:
@@ -158,6 +159,9 @@ class RecordingWriter:
         if len(times):
             if self.first_time is None:
                 self.first_time = float(times[0])
+                # One time convention: a recording's time_s counts from its first sample
+                # (labels use the same seconds); wall-clock (epoch) times are kept as is.
+                self.time_origin = 0.0 if self.first_time >= WALL_CLOCK_MIN_S else self.first_time
             self.last_time = float(times[-1])
             self._pending_t.append(np.asarray(times, dtype=np.float64))
             self._pending_v.append(np.asarray(values, dtype=np.float64))
@@ -178,7 +182,7 @@ class RecordingWriter:
         self._last_flush = self._clock()
         if not self._pending_t or self.closed:
             return
-        t = np.concatenate(self._pending_t)
+        t = np.concatenate(self._pending_t) - self.time_origin
         v = np.concatenate(self._pending_v, axis=0)
         self._pending_t.clear()
         self._pending_v.clear()

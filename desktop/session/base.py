@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.types import WALL_CLOCK_MIN_S
 from desktop.streams.acquisition import Counters
 from desktop.streams.ring import RingBuffer
-
-#: Epoch seconds above this are wall-clock time (1973-03-03): such files get a date axis.
-WALL_CLOCK_MIN_S = 1e8
 
 
 class Session(QObject):
