@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QWidget,
 )
 
@@ -45,7 +46,12 @@ class ModelPanel(QWidget):
         for box in (self.raise_s, self.clear_s):
             box.editingFinished.connect(self._times_changed)
         self.status = QLabel("")
+        # Warnings can be long (why a model cannot run here): wrap them in full, let the
+        # user select and copy them, and keep the whole text in the tooltip as well.
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                  QSizePolicy.Policy.MinimumExpanding)
         form = QFormLayout(self)
         form.addRow("Model", self.model)
         form.addRow("Alarm after", self.raise_s)
@@ -61,6 +67,7 @@ class ModelPanel(QWidget):
         row.addWidget(history)
         form.addRow(row)
         form.addRow(self.status)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
     def set_models(self, models: list[str], current: str) -> None:
         """Refill the list (a new model was made) without announcing a change."""
@@ -78,6 +85,7 @@ class ModelPanel(QWidget):
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
+        self.status.setToolTip(text)
 
 
 def _seconds(value: float, tip: str) -> QDoubleSpinBox:
