@@ -38,6 +38,7 @@ class LabelsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)  # one line per event; full texts are in tooltips
         self.table.cellDoubleClicked.connect(lambda row, _c: self._emit(row, self.jump_requested))
         delete = QPushButton("Delete")
         delete.setToolTip("Delete the selected event (Del); undo with Ctrl+Z")
@@ -65,6 +66,7 @@ class LabelsPanel(QWidget):
                 elif col == NOTE_COLUMN:
                     item.setToolTip(str(value))
                 self.table.setItem(row, col, item)
+        self.table.resizeColumnsToContents()
         self._apply_filter(self.filter.text())
 
     def _apply_filter(self, text: str) -> None:

@@ -210,8 +210,10 @@ class LivePlot(QWidget):
         """Signal time of a position on the plot's x axis."""
         return x + self.x_offset
 
-    def zoom_to_fit(self) -> None:
-        """Show the whole history and autoscale every lane."""
+    def zoom_to_fit(self, buffer: RingBuffer | None = None) -> None:
+        """Show the whole history (of ``buffer``, else the last one drawn) and autoscale."""
+        if buffer is not None:
+            self._buffer = buffer
         buffer = self._buffer
         if buffer is None or not self.lanes or buffer.written == 0:
             return

@@ -365,6 +365,7 @@ class MainWindow(QMainWindow):
         with its labels and (when a model is selected) whole-file verdicts."""
         session = FileSession(path, rate)
         self._begin(session)
+        self.source_panel.show_spec(f"replay:{path}", {})  # Connect = replay it live
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
         self.plot.set_follow(False)
@@ -430,7 +431,7 @@ class MainWindow(QMainWindow):
             self._job_done()
             self._configure_plot()
             self.refresh_labels()
-            self.plot.zoom_to_fit()
+            self.plot.zoom_to_fit(session.buffer)
             self._run_pending_jump()
 
     def _source_finished(self) -> None:
@@ -617,7 +618,7 @@ class MainWindow(QMainWindow):
 
     def _zoom_fit(self) -> None:
         self.plot.set_follow(False)
-        self.plot.zoom_to_fit()
+        self.plot.zoom_to_fit(self.session.buffer if self.session is not None else None)
 
     # -- recording ---------------------------------------------------------------------------
     def recordings_folder(self) -> Path:
