@@ -32,15 +32,16 @@ def _err(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------- record
-def _add_source_options(p: argparse.ArgumentParser) -> None:
+def _add_source_options(p: argparse.ArgumentParser, default_text: str = "demo") -> None:
     p.add_argument("--source", default="demo",
-                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE (default: demo)")
+                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE "
+                        f"(default: {default_text})")
     p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     p.add_argument("--speed", default="1",
                    help="replay/demo/synth speed: 1 = real time, 10 = ten times, max = flat out")
     p.add_argument("--rate", type=float, default=None,
                    help="nominal sample rate in Hz for sources whose lines carry no timestamp")
-    p.add_argument("--format", dest="line_format", default="auto",
+    p.add_argument("--format", dest="line_format", default="auto", metavar="FORMAT",
                    help="serial line format: auto (default) or ascii")
 
 
@@ -226,14 +227,33 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- main
+GUI_USAGE = ("linewatch [FILE] [--source SOURCE] [--measure SECONDS]\n"
+             "                 [--baud BAUD] [--speed SPEED] [--rate RATE] [--format FORMAT]")
+
+
+def _window_options_help() -> str:
+    """The window's arguments, formatted as argparse would, for the top-level help."""
+    gui = build_gui_parser()
+    formatter = argparse.HelpFormatter(prog="linewatch")
+    formatter.start_section("window options (linewatch [FILE] [options], no COMMAND)")
+    formatter.add_arguments([a for a in gui._actions if not isinstance(a, argparse._HelpAction)])
+    formatter.end_section()
+    return formatter.format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linewatch",
+        usage=f"{GUI_USAGE}\n       linewatch [--version] [--verbose] COMMAND [options]",
         description="Linewatch: live sensor feeds, recordings and fault models for plant "
-                    "engineers.")
+                    "engineers.\nWithout a COMMAND it opens the live workbench window; "
+                    "`linewatch COMMAND --help`\nexplains each command.",
+        epilog=_window_options_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"linewatch {__version__}")
     parser.add_argument("--verbose", action="store_true", help="echo info logs to stderr")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                title="commands (headless)")
 
     rec = sub.add_parser("record", help="record a source to a Parquet file, headless")
     _add_source_options(rec)
@@ -275,11 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
 def build_gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linewatch",
+        usage=GUI_USAGE,
         description="Open the live workbench window (default: the last source, first run: "
-                    "the demo rig). Headless commands: linewatch {record,sources,info,"
-                    "recover} --help.")
-    parser.add_argument("file", nargs="?", help="a recording to open instead of a live source")
-    _add_source_options(parser)
+                    "the demo rig). Headless commands: linewatch --help.")
+    parser.add_argument("file", nargs="?", metavar="FILE",
+                        help="a recording to open instead of a live source")
+    _add_source_options(parser, default_text="the last source; demo on first run")
     parser.set_defaults(source=None)
     parser.add_argument("--measure", type=float, metavar="SECONDS", default=None,
                         help="run the window this long, then print frame figures as one "
