@@ -107,16 +107,14 @@ def cmd_record(args: argparse.Namespace) -> int:
     acq.open()
     started = time.monotonic()
     try:
-        acq.start_recording(out)
+        # --seconds is signal time, not wall time: a busy machine reads later, not less.
+        acq.start_recording(out, span_s=args.seconds)
     except LinewatchError:
         acq.close()
         raise
     show_progress = sys.stderr.isatty() and not args.json
     next_progress = started + 1.0
-    deadline = None if args.seconds is None else started + args.seconds
-    while not stop():
-        if deadline is not None and time.monotonic() >= deadline:
-            break
+    while not stop() and not acq.recording_full:
         acq.step()
         if source.state is SourceState.FINISHED or acq.recording is None:
             break  # replay done, or the disk gave up (already reported)
@@ -124,7 +122,8 @@ def cmd_record(args: argparse.Namespace) -> int:
             next_progress += 1.0
             rec = acq.recording
             size = rec.bytes_on_disk / 1e6 if rec else 0.0
-            print(f"\r{time.monotonic() - started:7.1f} s  {acq.counters.received:>12,} samples"
+            recorded = rec.duration_s if rec else 0.0
+            print(f"\r{recorded:7.1f} s  {acq.counters.received:>12,} samples"
                   f"  {size:8.1f} MB", end="", file=sys.stderr, flush=True)
     if show_progress:
         print(file=sys.stderr)
@@ -259,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_options(rec)
     rec.add_argument("--out", required=True, help="recording to write (.parquet)")
     rec.add_argument("--seconds", type=float, default=None,
-                     help="stop after this many seconds (default: until Ctrl-C or the end "
+                     help="stop once this many seconds of signal are recorded (the samples' "
+                          "own time span, not wall time; default: until Ctrl-C or the end "
                           "of a replay)")
     rec.add_argument("--history", type=float, default=60.0,
                      help="seconds of history kept in memory (default 60)")
