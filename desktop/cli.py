@@ -32,15 +32,16 @@ def _err(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------- record
-def _add_source_options(p: argparse.ArgumentParser) -> None:
+def _add_source_options(p: argparse.ArgumentParser, default_text: str = "demo") -> None:
     p.add_argument("--source", default="demo",
-                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE (default: demo)")
+                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE "
+                        f"(default: {default_text})")
     p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     p.add_argument("--speed", default="1",
                    help="replay/demo/synth speed: 1 = real time, 10 = ten times, max = flat out")
     p.add_argument("--rate", type=float, default=None,
                    help="nominal sample rate in Hz for sources whose lines carry no timestamp")
-    p.add_argument("--format", dest="line_format", default="auto",
+    p.add_argument("--format", dest="line_format", default="auto", metavar="FORMAT",
                    help="serial line format: auto (default) or ascii")
 
 
@@ -106,16 +107,14 @@ def cmd_record(args: argparse.Namespace) -> int:
     acq.open()
     started = time.monotonic()
     try:
-        acq.start_recording(out)
+        # --seconds is signal time, not wall time: a busy machine reads later, not less.
+        acq.start_recording(out, span_s=args.seconds)
     except LinewatchError:
         acq.close()
         raise
     show_progress = sys.stderr.isatty() and not args.json
     next_progress = started + 1.0
-    deadline = None if args.seconds is None else started + args.seconds
-    while not stop():
-        if deadline is not None and time.monotonic() >= deadline:
-            break
+    while not stop() and not acq.recording_full:
         acq.step()
         if source.state is SourceState.FINISHED or acq.recording is None:
             break  # replay done, or the disk gave up (already reported)
@@ -123,7 +122,8 @@ def cmd_record(args: argparse.Namespace) -> int:
             next_progress += 1.0
             rec = acq.recording
             size = rec.bytes_on_disk / 1e6 if rec else 0.0
-            print(f"\r{time.monotonic() - started:7.1f} s  {acq.counters.received:>12,} samples"
+            recorded = rec.duration_s if rec else 0.0
+            print(f"\r{recorded:7.1f} s  {acq.counters.received:>12,} samples"
                   f"  {size:8.1f} MB", end="", file=sys.stderr, flush=True)
     if show_progress:
         print(file=sys.stderr)
@@ -226,20 +226,40 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- main
+GUI_USAGE = ("linewatch [FILE] [--source SOURCE] [--measure SECONDS]\n"
+             "                 [--baud BAUD] [--speed SPEED] [--rate RATE] [--format FORMAT]")
+
+
+def _window_options_help() -> str:
+    """The window's arguments, formatted as argparse would, for the top-level help."""
+    gui = build_gui_parser()
+    formatter = argparse.HelpFormatter(prog="linewatch")
+    formatter.start_section("window options (linewatch [FILE] [options], no COMMAND)")
+    formatter.add_arguments([a for a in gui._actions if not isinstance(a, argparse._HelpAction)])
+    formatter.end_section()
+    return formatter.format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linewatch",
+        usage=f"{GUI_USAGE}\n       linewatch [--version] [--verbose] COMMAND [options]",
         description="Linewatch: live sensor feeds, recordings and fault models for plant "
-                    "engineers.")
+                    "engineers.\nWithout a COMMAND it opens the live workbench window; "
+                    "`linewatch COMMAND --help`\nexplains each command.",
+        epilog=_window_options_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"linewatch {__version__}")
     parser.add_argument("--verbose", action="store_true", help="echo info logs to stderr")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                title="commands (headless)")
 
     rec = sub.add_parser("record", help="record a source to a Parquet file, headless")
     _add_source_options(rec)
     rec.add_argument("--out", required=True, help="recording to write (.parquet)")
     rec.add_argument("--seconds", type=float, default=None,
-                     help="stop after this many seconds (default: until Ctrl-C or the end "
+                     help="stop once this many seconds of signal are recorded (the samples' "
+                          "own time span, not wall time; default: until Ctrl-C or the end "
                           "of a replay)")
     rec.add_argument("--history", type=float, default=60.0,
                      help="seconds of history kept in memory (default 60)")
@@ -275,11 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
 def build_gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linewatch",
+        usage=GUI_USAGE,
         description="Open the live workbench window (default: the last source, first run: "
-                    "the demo rig). Headless commands: linewatch {record,sources,info,"
-                    "recover} --help.")
-    parser.add_argument("file", nargs="?", help="a recording to open instead of a live source")
-    _add_source_options(parser)
+                    "the demo rig). Headless commands: linewatch --help.")
+    parser.add_argument("file", nargs="?", metavar="FILE",
+                        help="a recording to open instead of a live source")
+    _add_source_options(parser, default_text="the last source; demo on first run")
     parser.set_defaults(source=None)
     parser.add_argument("--measure", type=float, metavar="SECONDS", default=None,
                         help="run the window this long, then print frame figures as one "

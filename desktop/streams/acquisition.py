@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import RecordingError
-from desktop.core.types import Block, SourceState
+from desktop.core.types import Block, ChannelSpec, SourceState
 from desktop.recording.writer import RecordingWriter
 from desktop.sources.base import SampleSource
 from desktop.streams.ring import RingBuffer
@@ -71,6 +71,9 @@ class Acquisition:
         self._index = 0  # samples received since start (for rate-based time)
         self._rec_lock = threading.Lock()
         self._recorder: RecordingWriter | None = None
+        self._rec_span: float | None = None  # stop writing after this much signal time
+        self._rec_end: float | None = None  # first signal time past the span
+        self._rec_full = False
         self.recording_error: str | None = None
         self._on_recording_error = on_recording_error
         self.last_result: RecordingResult | None = None
@@ -91,17 +94,30 @@ class Acquisition:
     def recording(self) -> RecordingWriter | None:
         return self._recorder
 
-    def start_recording(self, out: Path, backfill_from: float | None = None
-                        ) -> RecordingWriter:
+    @property
+    def recording_full(self) -> bool:
+        """True once a recording started with ``span_s`` holds that much signal time."""
+        return self._rec_full
+
+    def start_recording(self, out: Path, backfill_from: float | None = None,
+                        span_s: float | None = None) -> RecordingWriter:
         """Begin writing every new sample to ``out`` (raises RecordingError if impossible).
 
         ``backfill_from`` (a signal time) first writes the history still in the ring buffer
         from that time on: an engineer who marks an event and only then starts recording
         still gets the signal the label describes (at the buffer's float32 precision).
+
+        ``span_s`` limits the recording to that much *signal* time (the samples' own time
+        axis: timestamps, index over rate, or arrival stamps), however long the reads took:
+        samples at or past the first sample's time + ``span_s`` are not written, and
+        :attr:`recording_full` turns True. The recording stays open until stopped.
         """
+        if span_s is not None and not span_s > 0:
+            raise ValueError("span_s must be positive")
         with self._rec_lock:
             if self._recorder is not None:
                 raise RecordingError("already recording")
+            self._rec_span, self._rec_end, self._rec_full = span_s, None, False
             self.recording_error = None
             channels = self.buffer.channels if self.buffer is not None else self.source.channels
             recorder = RecordingWriter(out, channels, self.source.sample_rate,
@@ -109,7 +125,8 @@ class Acquisition:
             if backfill_from is not None and self.buffer is not None:
                 history = self.buffer.since(self.buffer.index_at_time(backfill_from))
                 if history.times.size:
-                    recorder.write(history.times, history.values, history.channels)
+                    self._write_limited(recorder, history.times, history.values,
+                                        history.channels)
             self._recorder = recorder
             return recorder
 
@@ -145,13 +162,36 @@ class Acquisition:
             if recorder is None:
                 return
             try:
-                recorder.write(times, block.values, block.channels)
+                self._write_limited(recorder, times, block.values, block.channels)
             except RecordingError as exc:
                 # The disk gave up; acquisition and the live view carry on.
                 self._recorder = None
                 self.last_result = RecordingResult(recorder.out, recorder.samples_written,
                                                    len(recorder.channels), str(exc))
                 self._report_recording_error(str(exc))
+
+    def _write_limited(self, recorder: RecordingWriter, times: np.ndarray,
+                       values: np.ndarray, channels: tuple[ChannelSpec, ...]) -> None:
+        """Write the samples that still fit the span (all of them without one)."""
+        if self._rec_span is None:
+            recorder.write(times, values, channels)
+            return
+        if self._rec_full:
+            times, values = times[:0], values[:0]  # still lets the writer flush on time
+        elif times.size:
+            if self._rec_end is None:
+                first = recorder.first_time
+                first = float(times[0]) if first is None else first
+                # A hair short of the span, so float rounding in t0 + k/rate cannot let
+                # sample N+1 in (or keep sample N out).
+                self._rec_end = first + self._rec_span * (1.0 - 1e-9)
+            past = np.flatnonzero(times >= self._rec_end)
+            if past.size:
+                times, values = times[: past[0]], values[: past[0]]
+                self._rec_full = True
+        recorder.write(times, values, channels)
+        if recorder.duration_s >= self._rec_span * (1.0 - 1e-9):
+            self._rec_full = True  # no need to wait for the next sample to know
 
     # -- the loop ---------------------------------------------------------------------
     def open(self) -> None:
