@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from desktop.labels.event import LabelEvent
-from desktop.ml import versions
+from desktop.ml.model_files import versions
 from desktop.sources.demo import DemoRigSource
 from desktop.streams.acquisition import Acquisition
 

@@ -11,11 +11,11 @@ import shutil
 import pytest
 
 from desktop.core import paths
-from desktop.ml import versions
-from desktop.ml.card import ModelCard
 from desktop.ml.errors import ModelError
-from desktop.ml.inference import load_predictor
-from desktop.ml.registry import list_models, resolve
+from desktop.ml.inference.predictors import load_predictor
+from desktop.ml.model_files import versions
+from desktop.ml.model_files.card import ModelCard
+from desktop.ml.model_files.registry import list_models, resolve
 
 
 def publish_copy(name: str) -> int:

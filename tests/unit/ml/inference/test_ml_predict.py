@@ -19,9 +19,9 @@ from scipy.signal import resample_poly
 
 from desktop.core.errors import LinewatchError
 from desktop.ml.cli_ml import add_ml_commands
-from desktop.ml.inference import load_predictor
+from desktop.ml.inference.predictors import load_predictor
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "cwru_excerpt.npz"
+FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "cwru_excerpt.npz"
 LOCATION = {"normal": "normal", "ball_007": "ball", "inner_021": "inner_race",
             "outer_007": "outer_race"}
 

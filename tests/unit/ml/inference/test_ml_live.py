@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from desktop.ml.inference import WindowVerdict, load_predictor
-from desktop.ml.live import AlarmHysteresis, LiveInference, pick_channel
+from desktop.ml.inference.live import AlarmHysteresis, LiveInference
+from desktop.ml.inference.predictors import WindowVerdict, load_predictor
 from desktop.sources.demo import DemoRigSource
 
 
@@ -80,9 +80,3 @@ def test_alarm_raises_after_hold_and_clears_after_normal_hold() -> None:
     assert raised == [10]  # 4 windows of 0.5 s: a blip of two windows never raised it
     assert cleared == [len(labels) - 3] and not alarm.active
     assert alarm.label == "inner_007"
-
-
-def test_pick_channel_matches_hints() -> None:
-    assert pick_channel(["FE accel", "DE accel"], ["DE_time"]) == 1
-    assert pick_channel(["a", "b"], ["DE_time"]) == 0
-    assert pick_channel(["x", "DE_time"], ["DE_time"]) == 1

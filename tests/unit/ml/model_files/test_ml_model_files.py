@@ -12,11 +12,11 @@ import torch
 
 from desktop.core.errors import LinewatchError
 from desktop.ml import architectures
-from desktop.ml.card import CARD_FILE, WEIGHTS_FILE, ModelCard
 from desktop.ml.errors import ModelError
-from desktop.ml.inference import load_predictor
-from desktop.ml.registry import list_models, resolve, user_models_dir
-from desktop.ml.weights import read_header, save_model_folder
+from desktop.ml.inference.predictors import load_predictor
+from desktop.ml.model_files.card import CARD_FILE, WEIGHTS_FILE, ModelCard
+from desktop.ml.model_files.registry import list_models, resolve, user_models_dir
+from desktop.ml.model_files.weights import read_header, save_model_folder
 
 SMALL = {"channels": [4, 8], "fc": 8, "input_length": 256, "n_classes": 3,
          "first_kernel": 16, "first_stride": 4, "first_padding": 6}
@@ -81,7 +81,7 @@ def test_weights_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     predictor = load_predictor(folder, device="cpu")
     x = torch.randn(5, 256).numpy()
     with torch.no_grad():
-        from desktop.ml.windows import zscore
+        from desktop.analysis.windows import zscore
         want = torch.softmax(reference(torch.from_numpy(zscore(x)).unsqueeze(1)), 1).numpy()
     assert predictor.predict_windows(x) == pytest.approx(want, abs=1e-6)
     header = read_header(folder / WEIGHTS_FILE)
@@ -158,7 +158,7 @@ def test_weights_that_do_not_match_the_card_are_refused(tmp_path: Path) -> None:
     folder2 = make_folder(tmp_path, name="other")
     card = ModelCard.load(folder2)
     torch.manual_seed(1)
-    from desktop.ml.weights import save_tensors
+    from desktop.ml.model_files.weights import save_tensors
     save_tensors(folder2 / WEIGHTS_FILE, architectures.build("wdcnn", SMALL).state_dict())
     assert ModelCard.load(folder2) == card
     with pytest.raises(ModelError, match="SHA-256"):
@@ -198,7 +198,7 @@ def test_registry_lists_shipped_and_user_models(tmp_path: Path) -> None:
 
 
 def test_device_choice() -> None:
-    from desktop.ml.inference import resolve_device
+    from desktop.ml.inference.predictors import resolve_device
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in {"cpu", "cuda"}
     if not torch.cuda.is_available():
