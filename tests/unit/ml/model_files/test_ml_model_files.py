@@ -204,3 +204,26 @@ def test_device_choice() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ModelError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def test_shipped_cards_have_structured_splits_and_describe_their_replay_set() -> None:
+    from desktop.core import paths
+    from desktop.ml.constants import REPLAY_FILE
+    from desktop.ml.model_files.weights import sha256_of
+
+    fault = resolve("fault-cwru")
+    td = fault.card.training_data
+    split = td["split"]
+    assert split["train"]["loads_hp"] == [0, 1] and split["train"]["region"] == [0.0, 0.8]
+    assert split["validation"]["region"] == [0.8, 1.0]
+    assert split["train"]["files"] == split["validation"]["files"] == td["files"]
+    replay = td["replay_set"]
+    path = fault.folder / REPLAY_FILE
+    assert replay["file"] == REPLAY_FILE and replay["sha256"] == sha256_of(path)
+    assert path.stat().st_size <= 3_000_000 and replay["dtype"] == "float16"
+    assert max(replay["windows_per_class"]["train"].values()) <= 300
+    assert set(replay["windows_per_class"]["train"]) == set(fault.card.classes)
+    anomaly = resolve("anomaly-cwru").card.training_data["split"]
+    assert anomaly["train"]["region"] == [0.0, 0.55] and anomaly["test"]["region"] == [0.7, 1.0]
+    for name in ("fault-cwru", "anomaly-cwru"):  # no developer-machine paths in the data
+        assert "/work/" not in (paths.shipped_models_dir() / name / CARD_FILE).read_text()

@@ -217,3 +217,48 @@ def test_cli_train_base_json_then_predict_and_models(recordings, tmp_path, capsy
     assert "v1 is active" in run_cli(["models", "promote", "cli-rig"], capsys)
     assert "versions 1*" in run_cli(["models", "list"], capsys)
     assert {e.name for e in list_models()} >= {"fault-cwru", "anomaly-cwru", "cli-rig"}
+
+
+def test_one_event_per_class_gives_uniform_rows_and_an_unchecked_result(recordings,
+                                                                         tmp_path) -> None:
+    task, reports = recorder()
+    spans = [span(str(path), 0.0, 0.512, k) for k, path in recordings.items()]
+    r = finetune("fault-cwru", spans, "one-event", mode="head", epochs=2, rate=RATE,
+                 replay_data=no_replay(tmp_path), task=task)
+    rows = [info["history"] for _, info in reports if "history" in info]
+    assert len(rows) == 2 and all(set(row) == set(HISTORY_KEYS) for row in rows)
+    assert all(row["val_loss"] is None and row["val_accuracy"] is None for row in rows)
+    assert not r.checked and r.heldout is None and r.to_json()["checked"] is False
+    assert any(n.startswith("no held-out events: the result is not checked") for n in r.notes)
+
+
+def test_shipped_replay_set_is_used_and_travels_with_the_new_version(recordings) -> None:
+    from desktop.ml.constants import REPLAY_FILE
+
+    r = finetune("fault-cwru", make_spans(recordings), "replayed", mode="head", epochs=2,
+                 rate=RATE)
+    assert r.replay["used"] and r.replay["source"] == "replay set"
+    assert r.replay["windows"] > 400 and len(r.replay["files"]) == 19
+    assert r.original_classes_accuracy is not None and r.base_original_classes_accuracy >= 0.9
+    shipped = resolve("fault-cwru")
+    assert (r.folder / REPLAY_FILE).read_bytes() == (shipped.folder / REPLAY_FILE).read_bytes()
+    # A fine-tune of the fine-tuned version replays the same set.
+    again = finetune("replayed", make_spans(recordings), "replayed-2", mode="head", epochs=1,
+                     rate=RATE)
+    assert again.replay["source"] == "replay set" and again.original_classes_accuracy is not None
+
+
+def test_a_swapped_replay_set_is_refused(recordings, tmp_path) -> None:
+    import shutil
+
+    from desktop.core import paths
+    from desktop.ml.constants import REPLAY_FILE
+    from desktop.ml.errors import ModelError
+
+    folder = tmp_path / "copy"
+    shutil.copytree(paths.shipped_models_dir() / "fault-cwru", folder)
+    data = bytearray((folder / REPLAY_FILE).read_bytes())
+    data[-1] ^= 0xFF
+    (folder / REPLAY_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="replay set"):
+        finetune(str(folder), make_spans(recordings), "bad", mode="head", epochs=1, rate=RATE)
