@@ -165,13 +165,17 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
         raise InputError(f"replay must be in [0, 1), got {replay}")
     if epochs < 1:
         raise InputError("epochs must be at least 1")
-    last_report = [0.0]
+    last = [0.0, 0.0]  # fraction, time of the last report
 
     def report(fraction: float, message: str, force: bool = True, **info: Any) -> None:
+        """Monotonic progress; unforced reports at most every REPORT_INTERVAL_S (every
+        call is a cancellation point either way)."""
+        fraction = max(last[0], min(1.0, fraction))
+        last[0] = fraction
         now = time.perf_counter()
-        if force or now - last_report[0] >= REPORT_INTERVAL_S:
+        if force or now - last[1] >= REPORT_INTERVAL_S:
             task.report(fraction, message, **info)
-            last_report[0] = now
+            last[1] = now
         else:
             task.check()
 
