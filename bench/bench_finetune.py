@@ -159,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data} not found: this bench needs the CWRU files", file=sys.stderr)
         return 2
     os.environ["LINEWATCH_HOME"] = tempfile.mkdtemp(prefix="lw-bench-ft-home-")
-    os.environ["LINEWATCH_CWRU_DIR"] = str(args.data)
     import torch
 
     torch.set_num_threads(args.threads)
