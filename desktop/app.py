@@ -165,14 +165,14 @@ def versions() -> dict[str, str]:
 
 def model_names() -> list[str]:
     """Usable models (shipped and user), for the model panel; broken folders are left out."""
-    from desktop.ml.registry import list_models
+    from desktop.ml.model_files.registry import list_models
 
     return [entry.name for entry in list_models() if entry.card is not None]
 
 
 def compute_device() -> str:
     """CUDA GPU when torch sees one, else CPU (asked through ml/, the torch layer)."""
-    from desktop.ml.inference import resolve_device
+    from desktop.ml.inference.predictors import resolve_device
 
     return "CUDA GPU" if resolve_device(None) == "cuda" else "CPU"
 
@@ -195,7 +195,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Linewatch")
     settings = load_settings()
-    from desktop.ml import versions as model_versions
+    from desktop.ml.model_files import versions as model_versions
 
     live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
     if live:
@@ -204,7 +204,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
         # Import torch here, before the window draws: imported by the inference thread
         # instead, it holds the GIL for ~1.5 s and the first seconds of plotting stutter
         # (frames of 100-250 ms). The window appears that much later, then runs smoothly.
-        import desktop.ml.inference  # noqa: F401
+        import desktop.ml.inference.predictors  # noqa: F401
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
                                                  versions, model_names,
                                                  model_versions.set_live_model),

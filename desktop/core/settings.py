@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import paths
+from desktop.core.atomic import atomic_write_text
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
@@ -96,9 +97,7 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    """Write atomically (:func:`desktop.core.atomic.atomic_write_text`) so a crash never
+    leaves half a file."""
     path = path or settings_path()
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(settings.to_json_dict(), indent=2, sort_keys=True),
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(settings.to_json_dict(), indent=2, sort_keys=True))

@@ -1,4 +1,4 @@
-"""Open any recording (Parquet, CSV, a crash journal) as one in-memory type.
+"""Open any recording (Parquet, CSV, MATLAB .mat, a crash journal) as one in-memory type.
 
 Every reader returns a :class:`~desktop.core.types.Recording`, so replay, plotting and
 the models never care which format a file came in. CSV goes through the same ASCII
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".dat", ".log"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+MAT_SUFFIXES = {".mat"}
 _FOREIGN_TIME_NAMES = {"time_s", "time", "t", "timestamp", "seconds"}
 _CSV_CHUNK = 1 << 20
 
@@ -62,7 +63,7 @@ class RecordingSummary:
 
 
 def _resolve(path: Path) -> tuple[Path, str]:
-    """Find what to read and how: ``parquet``, ``csv`` or ``journal``.
+    """Find what to read and how: ``parquet``, ``csv``, ``mat`` or ``journal``.
 
     A recording whose process was killed has no Parquet file yet, only its journal; asking
     for ``rec.parquet`` then reads ``rec.parquet.journal`` so the user need not know.
@@ -81,6 +82,8 @@ def _resolve(path: Path) -> tuple[Path, str]:
         return path, "parquet"
     if suffix in CSV_SUFFIXES:
         return path, "csv"
+    if suffix in MAT_SUFFIXES:
+        return path, "mat"
     with open(path, "rb") as fh:
         if fh.read(4) == b"PAR1":
             return path, "parquet"
@@ -194,6 +197,10 @@ def read_recording(path: Path | str, rate: float | None = None) -> Recording:
         return read_journal(resolved, rate)
     if kind == "parquet":
         return read_parquet(resolved, rate)
+    if kind == "mat":
+        from desktop.recording.mat import read_mat
+
+        return read_mat(resolved, rate)
     return read_csv(resolved, rate)
 
 

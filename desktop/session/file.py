@@ -125,7 +125,9 @@ class FileSession(Session):
         name = self._model[0]
         if self.closed or not name or self.loaded is None:
             return
-        from desktop.ml.file_verdicts import judge_recording  # torch: only when a model runs
+        from desktop.ml.inference.file_verdicts import (
+            judge_recording,  # torch: only when a model runs
+        )
 
         job = self._run(judge_recording, name, self.loaded.recording,
                         self.loaded.first_time, name="file-verdicts")

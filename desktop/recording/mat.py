@@ -1,10 +1,11 @@
-"""Reading a file to predict on: CSV and Parquet via :mod:`desktop.recording`, MATLAB here.
+"""MATLAB ``.mat`` files as recordings (read only).
 
-Why MATLAB lives in the model layer: ``.mat`` is how published vibration data sets (CWRU
-and most others) are distributed, so it matters for trying a model on a file, but it is not
-a recording format the app writes. Channels are the numeric vector variables of the file
-(``X105_DE_time``); scalars such as ``X105RPM`` are metadata, not channels. v5 files are read
-with :func:`scipy.io.loadmat`, v7.3 (HDF5) with h5py; neither unpickles anything.
+``.mat`` is how published vibration data sets (CWRU and most others) are distributed, so
+``linewatch info``, ``replay:FILE`` and ``linewatch predict`` read it through
+:func:`desktop.recording.readers.read_recording`; the app never writes it. Channels are the
+numeric vector variables of the file (``X105_DE_time``); scalars such as ``X105RPM`` are
+metadata, not channels. v5 files are read with :func:`scipy.io.loadmat`, v7.3 (HDF5) with
+h5py; neither unpickles anything.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import numpy as np
 
 from desktop.core.errors import RecordingError
 from desktop.core.types import ChannelSpec, Recording
-from desktop.ml.errors import InputError
 
 _RATE_NAMES = {"fs", "sample_rate", "samplerate", "sampling_rate", "sr", "rate"}
 #: CWRU's own naming: ``12k_Drive_End_…`` files are 12 kHz, ``48k_…`` 48 kHz.
@@ -28,18 +28,10 @@ _CWRU_SIGNAL = re.compile(r"^X\d+_(DE|FE|BA)_time$")
 CWRU_NORMAL_RATE = 48000.0
 
 
-def read_input(path: Path | str, rate: float | None = None) -> Recording:
-    """Any file ``linewatch predict`` accepts, as a :class:`Recording`."""
-    path = Path(path)
-    if path.suffix.lower() == ".mat":
-        return read_mat(path, rate)
-    from desktop.recording.readers import read_recording
-
-    return read_recording(path, rate)
-
-
 def read_mat(path: Path, rate: float | None = None) -> Recording:
-    """A MATLAB file's numeric vectors as channels (NaN-padded to the longest).
+    """A MATLAB file's numeric vectors as channels ``values (n, channels)`` float64,
+    NaN-padded to the longest; raises :class:`RecordingError` for a missing, unreadable or
+    signal-less file.
 
     The rate is, in order: ``rate``; a scalar variable named like ``fs``/``sample_rate``;
     the CWRU file-name prefix (``12k_``); a CWRU normal-baseline file (48 kHz, said in the
@@ -115,30 +107,3 @@ def _load_v73(path: Path) -> dict[str, np.ndarray]:
     except OSError as exc:
         raise RecordingError(f"{path} is not a readable MATLAB file: {exc}") from exc
     return out
-
-
-def pick_channel(rec: Recording, wanted: str | None, hints: list[str]) -> int:
-    """Index of the channel to feed the model.
-
-    ``wanted`` (``--channel``) matches a name exactly, else as a case-insensitive part of a
-    name (``DE_time`` → ``X105_DE_time``). Without it the card's hints are tried the same
-    way, then the first channel is used.
-    """
-    names = [c.name for c in rec.channels]
-    if wanted:
-        idx = _match(names, wanted)
-        if idx is None:
-            raise InputError(f"no channel '{wanted}' (channels: {', '.join(names)})")
-        return idx
-    for hint in hints:
-        idx = _match(names, hint)
-        if idx is not None:
-            return idx
-    return 0
-
-
-def _match(names: list[str], wanted: str) -> int | None:
-    if wanted in names:
-        return names.index(wanted)
-    low = wanted.lower()
-    return next((i for i, n in enumerate(names) if low in n.lower()), None)

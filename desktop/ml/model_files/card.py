@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.core.atomic import atomic_write_text
 from desktop.ml.errors import ModelError
 
 CARD_FILE = "card.json"
@@ -125,10 +127,8 @@ class ModelCard:
         """Write ``card.json`` (sorted keys, so a rerun diffs cleanly)."""
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / CARD_FILE
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n",
-                       encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        os.chmod(path, 0o644)  # the temp file was private; a model folder is shareable
         return path
 
     @classmethod

@@ -14,10 +14,12 @@ sees; the engineer looks at the side-by-side metrics and *then* promotes a versi
 go back (:func:`rollback`) if the live verdicts disagree with the numbers.
 
 Why one small JSON pointer file: switching the active model must be a single atomic step
-(write a temp file, ``os.replace``), so a crash leaves the old or the new pointer, never
-half of each; the model folders themselves are never edited after they are published.
-Read-modify-write of the pointer file happens under a lock file (``O_CREAT | O_EXCL``, works
-on Windows too) so the app and a ``linewatch models`` command cannot lose each other's change.
+(:func:`desktop.core.atomic.atomic_open`), so a crash leaves the old or the new pointer,
+never half of each; the model folders themselves are never edited after they are published.
+Read-modify-write of the pointer file happens under an OS file lock
+(:class:`filelock.FileLock`: ``flock`` on POSIX, ``LockFileEx`` on Windows) so the app and a
+``linewatch models`` command cannot lose each other's change. The OS releases the lock when
+its process dies, so a crashed or killed process never blocks the next one.
 """
 
 from __future__ import annotations
@@ -28,24 +30,24 @@ import os
 import re
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from desktop.core import paths
-from desktop.ml.card import CARD_FILE, ModelCard
+from desktop.core.atomic import atomic_write_text
 from desktop.ml.errors import ModelError
+from desktop.ml.model_files.card import CARD_FILE, ModelCard
 
 STATE_FILE = "active.json"
 STATE_FORMAT = 1
 _LOCK_FILE = ".active.lock"
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: A lock older than this belongs to a process that died holding it.
-_STALE_LOCK_S = 30.0
 
 
 def user_models_dir() -> Path:
@@ -119,48 +121,27 @@ def read_state() -> dict[str, Any]:
 
 
 def _write_state(state: dict[str, Any]) -> None:
-    path = _state_path()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".active-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(_state_path(), json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager
 def _locked(timeout_s: float = 10.0) -> Iterator[dict[str, Any]]:
-    """Hold the pointer-file lock and yield the state; it is written back on success."""
-    lock = user_models_dir() / _LOCK_FILE
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.close(fd)
-            break
-        except FileExistsError:
-            try:
-                if time.time() - lock.stat().st_mtime > _STALE_LOCK_S:
-                    lock.unlink(missing_ok=True)
-                    continue
-            except FileNotFoundError:
-                continue
-            if time.monotonic() > deadline:
-                raise ModelError(f"{lock} is held by another Linewatch process; try again "
-                                 f"(delete the file if no other Linewatch is running)") from None
-            time.sleep(0.05)
+    """Hold the pointer-file lock and yield the state; it is written back on success.
+
+    Raises :class:`ModelError` when another live process holds the lock for ``timeout_s``.
+    """
+    lock = FileLock(str(user_models_dir() / _LOCK_FILE))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout:
+        raise ModelError(f"the model registry ({user_models_dir()}) is busy: another "
+                         f"Linewatch process is changing it; try again") from None
     try:
         state = read_state()
         yield state
         _write_state(state)
     finally:
-        lock.unlink(missing_ok=True)
+        lock.release()
 
 
 def _record(state: dict[str, Any], name: str) -> dict[str, Any]:
@@ -292,9 +273,16 @@ def rollback(name: str) -> int:
                          f"(active: v{rec['active']})")
 
 
+def _refuse_shipped(name: str) -> None:
+    if (paths.shipped_models_dir() / name / CARD_FILE).exists():
+        raise ModelError(f"'{name}' ships with Linewatch and cannot be removed (only models "
+                         f"you trained or fine-tuned can)")
+
+
 def remove(name: str, version: int) -> None:
     """Delete one version; the active version is refused (promote or roll back first)."""
     version = int(version)
+    _refuse_shipped(name)
     found = versions_of(name)
     if version not in found:
         raise ModelError(f"'{name}' has no version {version}"
@@ -317,6 +305,38 @@ def remove(name: str, version: int) -> None:
                 state["live"] = None
             with contextlib.suppress(OSError):
                 (user_models_dir() / name).rmdir()
+
+
+def removal_plan(name: str) -> list[Path]:
+    """The folders :func:`remove_model` would delete (the versions, or a flat folder).
+
+    Raises :class:`ModelError` for a shipped model or a name with no user model.
+    """
+    _refuse_shipped(name)
+    root = user_models_dir() / check_name(name)
+    if (root / CARD_FILE).exists():
+        return [root]
+    found = [version_folder(name, v) for v in versions_of(name)]
+    if not found:
+        raise ModelError(f"no user model named '{name}'")
+    return found
+
+
+def remove_model(name: str) -> list[Path]:
+    """Delete a whole user model: every version (the active one too) and its registry
+    record; the live window falls back to the default model if it used ``name``. Returns
+    the folders removed. Shipped models are refused."""
+    plan = removal_plan(name)
+    root = user_models_dir() / name
+    with _locked() as state:
+        state["models"].pop(name, None)
+        if state.get("live") == name:
+            state["live"] = None
+        # Rename first: the model disappears in one step even if deleting files fails.
+        trash = root.with_name(f".removed-{name}-{uuid.uuid4().hex[:8]}")
+        os.replace(root, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    return plan
 
 
 def next_version(name: str) -> int:
@@ -375,7 +395,7 @@ def live_model() -> str | None:
 def set_live_model(name: str | None) -> None:
     """Choose the live window's model by name (None: back to the default)."""
     if name is not None:
-        from desktop.ml.registry import resolve
+        from desktop.ml.model_files.registry import resolve
 
         resolve(name)  # refuse a name that does not resolve now
     with _locked() as state:

@@ -1,9 +1,9 @@
 """Training a window classifier: a plain function, runnable and testable without Qt.
 
-``train(segments, config, progress=..., cancel=...)`` draws class-balanced random windows
+``train(segments, n_classes, config, task=TaskState())`` draws class-balanced random windows
 from labelled signal segments, augments them, and fits the network the config names. Every
-progress report is also a cancellation point (ARCHITECTURE.md): a worker can stop a job
-within one report interval, and the function raises :class:`TrainingCancelled`.
+``task.report`` is also a cancellation point (ARCHITECTURE.md): a worker can stop a job
+within one report interval, and the function raises :class:`~desktop.core.tasks.Cancelled`.
 
 Why draw windows at random instead of pre-cutting them: the healthy class has ~3 s of
 signal against ~10 s for each fault, so a fixed set of windows would be heavily imbalanced;
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -24,13 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from desktop.analysis.windows import zscore
+from desktop.core.tasks import TaskState
 from desktop.ml import architectures
-from desktop.ml.data_cwru import Segment
-from desktop.ml.errors import TrainingCancelled
-from desktop.ml.windows import zscore
-
-Progress = Callable[[float, str], None]
-Cancel = Callable[[], bool]
+from desktop.ml.training.data_cwru import Segment
 
 
 @dataclass
@@ -135,17 +132,19 @@ class WindowSampler:
 
 def train(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
           validation: tuple[np.ndarray, np.ndarray] | None = None,
-          device: str = "cpu", progress: Progress | None = None,
-          cancel: Cancel | None = None) -> TrainResult:
+          device: str = "cpu", task: TaskState | None = None) -> TrainResult:
     """Fit a fresh network on ``segments``; deterministic for a given seed and device.
 
     ``validation`` is ``(windows (n, L) raw, labels (n,))``: its accuracy is recorded per
     epoch in the history; it never steers training (no early stopping, no model pick), so
-    it stays an honest estimate. Raises :class:`TrainingCancelled` when ``cancel()`` says so.
+    it stays an honest estimate. Progress goes to ``task`` every 20 steps and at the end of
+    every epoch; raises :class:`~desktop.core.tasks.Cancelled` at the first report after
+    ``task.cancel()``.
     """
+    task = task if task is not None else TaskState()
     if config.members > 1:
         return _train_ensemble(segments, n_classes, config, validation=validation,
-                               device=device, progress=progress, cancel=cancel)
+                               device=device, task=task)
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -162,12 +161,7 @@ def train(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
     if validation is not None:
         val_x = normalise(validation[0], config.normalisation)
 
-    def report(fraction: float, message: str) -> None:
-        if progress is not None:
-            progress(fraction, message)
-        if cancel is not None and cancel():
-            raise TrainingCancelled("training cancelled")
-
+    report = task.report
     report(0.0, "starting")
     step = 0
     for epoch in range(config.epochs):
@@ -201,7 +195,7 @@ def train(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
 
 def _train_ensemble(segments: Sequence[Segment], n_classes: int, config: TrainConfig, *,
                     validation: tuple[np.ndarray, np.ndarray] | None, device: str,
-                    progress: Progress | None, cancel: Cancel | None) -> TrainResult:
+                    task: TaskState) -> TrainResult:
     """Train ``config.members`` networks one after another, each exactly as a single-model
     run with its own seed, and wrap them in a :class:`WDCNNEnsemble`."""
     if config.architecture != "wdcnn":
@@ -210,13 +204,10 @@ def _train_ensemble(segments: Sequence[Segment], n_classes: int, config: TrainCo
     n = config.members
     results: list[TrainResult] = []
     for i in range(n):
-        def member_progress(fraction: float, message: str, i: int = i) -> None:
-            if progress is not None:
-                progress((i + fraction) / n, f"member {i + 1}/{n}: {message}")
-
         single = replace(config, seed=config.seed + i, members=1)
         results.append(train(segments, n_classes, single, validation=validation,
-                             device=device, progress=member_progress, cancel=cancel))
+                             device=device,
+                             task=task.part(i / n, (i + 1) / n, f"member {i + 1}/{n}: ")))
     model = architectures.WDCNNEnsemble([r.model for r in results]).eval()
     history = [{**row, "member": i} for i, r in enumerate(results) for row in r.history]
     return TrainResult(model, config, history, time.perf_counter() - t0,

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from desktop.analysis.windows import frame, zscore
 from desktop.ml import architectures
-from desktop.ml.card import ModelCard, now_iso
 from desktop.ml.errors import ModelError
-from desktop.ml.finetune import fine_tunable
-from desktop.ml.inference import load_predictor
-from desktop.ml.train import card_architecture, predict_proba, train
-from desktop.ml.weights import save_model_folder
-from desktop.ml.windows import frame, zscore
-from tests.unit.ml.test_ml_training import TINY, segments  # noqa: F401 - fixture
+from desktop.ml.inference.predictors import load_predictor
+from desktop.ml.model_files.card import ModelCard, now_iso
+from desktop.ml.model_files.weights import save_model_folder
+from desktop.ml.training.finetune import fine_tunable
+from desktop.ml.training.train import card_architecture, predict_proba, train
+from tests.unit.ml.training.test_ml_training import TINY, segments  # noqa: F401 - fixture
 
 SMALL = {"channels": [8, 16], "fc": 12, "n_classes": 3, "input_length": 512}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.ml.errors import InputError
-from desktop.ml.windows import resample
+from desktop.analysis.windows import resample
+from desktop.core.errors import InputError
 
 RATE = 12000.0
 CLASSES: tuple[str, ...] = ("normal", "ball_007", "ball_014", "ball_021", "inner_007",

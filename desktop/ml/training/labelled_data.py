@@ -10,102 +10,38 @@ so neighbouring windows share three quarters of their samples. A validation spli
 window would put near-copies of training windows into validation and report accuracy on
 memorised signal. :func:`split_by_event` therefore assigns whole events to one side.
 
-Label rows are plain data (a CSV with the header ``recording,start_s,end_s,label,channel,
-note`` or a list of :class:`LabelSpan`): the label store is a separate package, and the model
-layer must not depend on it.
+Labels are :class:`~desktop.labels.event.LabelEvent` objects, as the label store holds them,
+or a label file read by :func:`desktop.labels.io.import_file` (CSV or JSON; a relative
+``recording`` path in a label file is relative to the label file's folder).
 """
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from desktop.core.errors import LinewatchError
+from desktop.analysis.channels import pick_channel
+from desktop.analysis.windows import frame, resample
+from desktop.core.errors import InputError, LinewatchError
+from desktop.core.tasks import TaskState
 from desktop.core.types import Recording
-from desktop.labels.io import CSV_COLUMNS
-from desktop.ml.errors import InputError
-from desktop.ml.inputs import pick_channel, read_input
-from desktop.ml.windows import frame, resample
-
-#: The label CSV's columns, as the label store exports and imports them (one format).
-CSV_HEADER = CSV_COLUMNS
-
-Check = Callable[[float, str], None]
+from desktop.labels.event import LabelEvent
+from desktop.labels.io import import_file
+from desktop.recording.readers import read_recording
 
 
-@dataclass(frozen=True)
-class LabelSpan:
-    """One labelled event: ``label`` holds from ``start_s`` to ``end_s`` in ``recording``."""
-
-    recording: str
-    start_s: float
-    end_s: float
-    label: str
-    channel: str = ""
-    note: str = ""
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-
-def read_labels_csv(path: Path | str) -> list[LabelSpan]:
-    """Label rows from a CSV export; relative recording paths are relative to the CSV.
-
-    Why relative to the CSV: a labels file copied together with its recordings to another
-    PC must still find them. Rows are checked here so that a typo is reported with its line
-    number instead of as a missing window far away.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such labels file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} cannot be read as a labels CSV: {exc}") from exc
-    reader = csv.DictReader(text.splitlines())
-    fields = [f.strip() for f in (reader.fieldnames or [])]
-    missing = [h for h in ("recording", "start_s", "end_s", "label") if h not in fields]
-    if missing:
-        raise InputError(f"{path}: labels CSV needs the header {','.join(CSV_HEADER)} "
-                         f"(missing: {', '.join(missing)})")
-    spans = []
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-        if not any(row.values()):
-            continue
-        try:
-            start, end = float(row["start_s"]), float(row["end_s"])
-        except ValueError:
-            raise InputError(f"{path}:{line}: start_s/end_s must be numbers") from None
-        rec = row["recording"]
-        if not rec or not row["label"]:
-            raise InputError(f"{path}:{line}: recording and label must not be empty")
-        rec_path = Path(rec).expanduser()
-        if not rec_path.is_absolute():
-            rec_path = path.parent / rec_path
-        spans.append(LabelSpan(str(rec_path), start, end, row["label"],
-                               row.get("channel", ""), row.get("note", "")))
-    if not spans:
+def read_label_file(path: Path | str) -> list[LabelEvent]:
+    """Every labelled event of a ``.csv`` or ``.json`` label file (via :mod:`desktop.labels.io`,
+    the one reader); raises :class:`~desktop.labels.event.LabelError` naming bad rows, or
+    :class:`InputError` when the file holds no rows."""
+    events = import_file(Path(path))
+    if not events:
         raise InputError(f"{path} holds no label rows")
-    return spans
-
-
-def write_labels_csv(path: Path | str, spans: Iterable[LabelSpan]) -> Path:
-    """The inverse of :func:`read_labels_csv` (used by tests and the bench)."""
-    path = Path(path)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_HEADER)
-        for s in spans:
-            w.writerow([s.recording, repr(float(s.start_s)), repr(float(s.end_s)), s.label,
-                        s.channel, s.note])
-    return path
+    return events
 
 
 @dataclass
@@ -116,7 +52,7 @@ class WindowSet:
     labels: np.ndarray  # (n,) index into ``classes``
     events: np.ndarray  # (n,) index into ``spans``
     classes: list[str]
-    spans: list[LabelSpan]
+    spans: list[LabelEvent]
     #: per span: windows it gave (0 when too short or all touching gaps)
     windows_per_span: list[int] = field(default_factory=list)
     skipped_windows: int = 0  # windows dropped because they touch a NaN gap
@@ -145,7 +81,7 @@ class WindowSet:
         return sorted({self.spans[i].recording for i in used})
 
 
-def class_list(base_classes: Sequence[str], spans: Iterable[LabelSpan]) -> list[str]:
+def class_list(base_classes: Sequence[str], spans: Iterable[LabelEvent]) -> list[str]:
     """The base model's classes in their order, then new ones in order of first appearance.
 
     Why keep the base order: the fine-tuned head copies the base rows by position, so the
@@ -158,9 +94,9 @@ def class_list(base_classes: Sequence[str], spans: Iterable[LabelSpan]) -> list[
     return classes
 
 
-def build_windows(spans: Sequence[LabelSpan], classes: Sequence[str], sample_rate: float,
+def build_windows(spans: Sequence[LabelEvent], classes: Sequence[str], sample_rate: float,
                   window: int, hop: int | None = None, channel_hints: Sequence[str] = (),
-                  rate: float | None = None, check: Check | None = None) -> WindowSet:
+                  rate: float | None = None, task: TaskState | None = None) -> WindowSet:
     """Cut every span into windows of ``window`` samples at ``sample_rate`` Hz.
 
     Each recording is read once and each used channel resampled once (resampling a whole
@@ -168,8 +104,10 @@ def build_windows(spans: Sequence[LabelSpan], classes: Sequence[str], sample_rat
     else the first of ``channel_hints`` found, else the recording's first. ``rate`` stands
     in for recordings that do not state theirs. ``hop`` defaults to ``window // 4``: the
     overlap multiplies the few labelled seconds into many slightly shifted windows.
-    Windows touching a non-finite sample are dropped, as at inference. ``check(fraction,
-    message)`` is called between recordings (a progress report and cancellation point).
+    Windows touching a non-finite sample are dropped, as at inference. ``task`` gets a
+    report (a cancellation point) before each recording. Returns windows ``(n, window)``
+    float64; raises :class:`InputError` for unknown labels, bad spans, unreadable
+    recordings, a missing rate, or when no span gives a whole window.
     """
     hop = hop or max(1, window // 4)
     index = {c: i for i, c in enumerate(classes)}
@@ -191,10 +129,10 @@ def build_windows(spans: Sequence[LabelSpan], classes: Sequence[str], sample_rat
     per_span = [0] * len(spans)
     skipped = 0
     for done, (path, idxs) in enumerate(by_recording.items()):
-        if check is not None:
-            check(done / len(by_recording), f"reading {Path(path).name}")
+        if task is not None:
+            task.report(done / len(by_recording), f"reading {Path(path).name}")
         try:
-            rec = read_input(path, rate)
+            rec = read_recording(path, rate)
         except InputError:
             raise
         except LinewatchError as exc:
@@ -205,7 +143,8 @@ def build_windows(spans: Sequence[LabelSpan], classes: Sequence[str], sample_rat
         channels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for i in idxs:
             s = spans[i]
-            ch = pick_channel(rec, s.channel or None, list(channel_hints))
+            ch = pick_channel([c.name for c in rec.channels], s.channel or None,
+                              channel_hints, wanted_from="the label's channel").index
             if ch not in channels:
                 x = rec.values[:, ch]
                 bad = ~np.isfinite(x)
@@ -238,7 +177,7 @@ def build_windows(spans: Sequence[LabelSpan], classes: Sequence[str], sample_rat
                      list(classes), list(spans), per_span, skipped)
 
 
-def _span_indices(rec: Recording, s: LabelSpan, rate: float) -> tuple[int, int]:
+def _span_indices(rec: Recording, s: LabelEvent, rate: float) -> tuple[int, int]:
     """Sample indices of a span: by timestamps when the recording has them, else by rate."""
     n = rec.samples
     if rec.timestamps is not None and rec.timestamps.shape[0] == n and n > 1:

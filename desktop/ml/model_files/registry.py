@@ -7,9 +7,9 @@ folder. A shipped name wins over a user model of the same name, so ``fault-cwru`
 means the model that came with the program; the listing shows both.
 
 User models made by fine-tuning are versioned (``<name>/v<k>/``, see
-:mod:`desktop.ml.versions`): their name resolves to the *active* version, or to the latest
-while none has been promoted, and ``name@k`` picks one version. Older flat folders
-(``<name>/card.json``) keep working unversioned.
+:mod:`desktop.ml.model_files.versions`): their name resolves to the *active* version, or to
+the latest while none has been promoted, and ``name@k`` picks one version. Older flat
+folders (``<name>/card.json``) keep working unversioned.
 
 Listing never fails because one folder is broken: the entry carries the problem instead,
 so a models panel can show it greyed out with the reason.
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core import paths
-from desktop.ml.card import CARD_FILE, ModelCard
 from desktop.ml.errors import ModelError
-from desktop.ml.versions import (
+from desktop.ml.model_files.card import CARD_FILE, ModelCard
+from desktop.ml.model_files.versions import (
     active_version,
     is_versioned,
     parse_ref,

@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from desktop.analysis.windows import frame, resample, zscore
+from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
 from desktop.ml import anomaly
-from desktop.ml.card import WEIGHTS_FILE, ModelCard
-from desktop.ml.errors import InputError, ModelError
-from desktop.ml.registry import ModelEntry, resolve
-from desktop.ml.weights import load_arrays, sha256_of
-from desktop.ml.windows import frame, resample, zscore
+from desktop.ml.errors import ModelError
+from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard
+from desktop.ml.model_files.registry import ModelEntry, resolve
+from desktop.ml.model_files.weights import load_arrays, sha256_of
 
 DEFAULT_BATCH = 256
 
@@ -184,7 +185,7 @@ class FaultPredictor(Predictor):
         import torch
 
         from desktop.ml import architectures
-        from desktop.ml.weights import expected_from_state_dict, load_tensors
+        from desktop.ml.model_files.weights import expected_from_state_dict, load_tensors
 
         if threads:
             # Process-wide in torch: one thread keeps a GUI responsive beside inference.

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from desktop.core.atomic import atomic_write_bytes
 from desktop.ml.errors import ModelError
 
 #: Our models are kilobytes to a few megabytes; the header of a sane file is far smaller.
@@ -149,29 +150,29 @@ def load_arrays(path: Path, expected: Mapping[str, TensorSpec]) -> dict[str, Any
 
 def save_tensors(path: Path, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None
                  ) -> str:
-    """Write atomically (temp file + rename) and return the file's SHA-256.
+    """Write atomically (:func:`desktop.core.atomic.atomic_write_bytes`) and return the
+    file's SHA-256.
 
-    Accepts torch tensors or numpy arrays (not mixed). The rename means a crash mid-write
-    never leaves a truncated ``weights.safetensors`` behind a valid card.
+    Accepts torch tensors or numpy arrays (not mixed). The atomic replace means a crash
+    mid-write never leaves a truncated ``weights.safetensors`` behind a valid card.
+    Raises ``OSError`` when the folder cannot be written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     first = next(iter(tensors.values()))
     meta = dict(metadata or {})
     if hasattr(first, "detach"):
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp),
-                  metadata=meta)
+        data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+                    metadata=meta)
     else:
         import numpy as np
-        from safetensors.numpy import save_file as save_np
+        from safetensors.numpy import save as save_np
 
-        save_np({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
-                metadata=meta)
-    os.chmod(tmp, 0o644)  # the writer's temp file is private; a model folder is shareable
-    os.replace(tmp, path)
-    return sha256_of(path)
+        data = save_np({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=meta)
+    atomic_write_bytes(path, data)
+    os.chmod(path, 0o644)  # the temp file was private; a model folder is shareable
+    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_of(path: Path) -> str:
@@ -199,7 +200,7 @@ def save_model_folder(folder: Path, card: Any, tensors: Mapping[str, Any]) -> Pa
     The card is written last so that a folder with a card always has its weights; the
     checksum in the card makes a later swap of the weights file detectable.
     """
-    from desktop.ml.card import WEIGHTS_FILE
+    from desktop.ml.model_files.card import WEIGHTS_FILE
 
     sha = save_tensors(folder / WEIGHTS_FILE, tensors)
     card.training_data = {**card.training_data, "weights_sha256": sha}

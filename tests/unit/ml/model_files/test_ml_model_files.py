@@ -12,11 +12,11 @@ import torch
 
 from desktop.core.errors import LinewatchError
 from desktop.ml import architectures
-from desktop.ml.card import CARD_FILE, WEIGHTS_FILE, ModelCard
 from desktop.ml.errors import ModelError
-from desktop.ml.inference import load_predictor
-from desktop.ml.registry import list_models, resolve, user_models_dir
-from desktop.ml.weights import read_header, save_model_folder
+from desktop.ml.inference.predictors import load_predictor
+from desktop.ml.model_files.card import CARD_FILE, WEIGHTS_FILE, ModelCard
+from desktop.ml.model_files.registry import list_models, resolve, user_models_dir
+from desktop.ml.model_files.weights import read_header, save_model_folder
 
 SMALL = {"channels": [4, 8], "fc": 8, "input_length": 256, "n_classes": 3,
          "first_kernel": 16, "first_stride": 4, "first_padding": 6}
@@ -81,7 +81,7 @@ def test_weights_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     predictor = load_predictor(folder, device="cpu")
     x = torch.randn(5, 256).numpy()
     with torch.no_grad():
-        from desktop.ml.windows import zscore
+        from desktop.analysis.windows import zscore
         want = torch.softmax(reference(torch.from_numpy(zscore(x)).unsqueeze(1)), 1).numpy()
     assert predictor.predict_windows(x) == pytest.approx(want, abs=1e-6)
     header = read_header(folder / WEIGHTS_FILE)
@@ -158,7 +158,7 @@ def test_weights_that_do_not_match_the_card_are_refused(tmp_path: Path) -> None:
     folder2 = make_folder(tmp_path, name="other")
     card = ModelCard.load(folder2)
     torch.manual_seed(1)
-    from desktop.ml.weights import save_tensors
+    from desktop.ml.model_files.weights import save_tensors
     save_tensors(folder2 / WEIGHTS_FILE, architectures.build("wdcnn", SMALL).state_dict())
     assert ModelCard.load(folder2) == card
     with pytest.raises(ModelError, match="SHA-256"):
@@ -198,9 +198,32 @@ def test_registry_lists_shipped_and_user_models(tmp_path: Path) -> None:
 
 
 def test_device_choice() -> None:
-    from desktop.ml.inference import resolve_device
+    from desktop.ml.inference.predictors import resolve_device
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in {"cpu", "cuda"}
     if not torch.cuda.is_available():
         with pytest.raises(ModelError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def test_shipped_cards_have_structured_splits_and_describe_their_replay_set() -> None:
+    from desktop.core import paths
+    from desktop.ml.constants import REPLAY_FILE
+    from desktop.ml.model_files.weights import sha256_of
+
+    fault = resolve("fault-cwru")
+    td = fault.card.training_data
+    split = td["split"]
+    assert split["train"]["loads_hp"] == [0, 1] and split["train"]["region"] == [0.0, 0.8]
+    assert split["validation"]["region"] == [0.8, 1.0]
+    assert split["train"]["files"] == split["validation"]["files"] == td["files"]
+    replay = td["replay_set"]
+    path = fault.folder / REPLAY_FILE
+    assert replay["file"] == REPLAY_FILE and replay["sha256"] == sha256_of(path)
+    assert path.stat().st_size <= 3_000_000 and replay["dtype"] == "float16"
+    assert max(replay["windows_per_class"]["train"].values()) <= 300
+    assert set(replay["windows_per_class"]["train"]) == set(fault.card.classes)
+    anomaly = resolve("anomaly-cwru").card.training_data["split"]
+    assert anomaly["train"]["region"] == [0.0, 0.55] and anomaly["test"]["region"] == [0.7, 1.0]
+    for name in ("fault-cwru", "anomaly-cwru"):  # no developer-machine paths in the data
+        assert "/work/" not in (paths.shipped_models_dir() / name / CARD_FILE).read_text()

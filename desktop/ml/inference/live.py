@@ -15,19 +15,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
-from desktop.ml.inference import Predictor, WindowVerdict
-
-
-def pick_channel(names: list[str], hints: list[str]) -> int:
-    """Index of the live channel a model wants: a hint like ``DE_time`` matches a channel
-    whose name contains ``DE`` (the part before the underscore) as a word; else the first."""
-    lowered = [n.lower() for n in names]
-    for hint in hints:
-        for probe in (hint.lower(), hint.split("_")[0].lower()):
-            for i, name in enumerate(lowered):
-                if probe == name or probe in name.replace("-", " ").replace("_", " ").split():
-                    return i
-    return 0
+from desktop.ml.inference.predictors import Predictor, WindowVerdict
 
 
 @dataclass

@@ -19,9 +19,9 @@ from scipy.signal import resample_poly
 
 from desktop.core.errors import LinewatchError
 from desktop.ml.cli_ml import add_ml_commands
-from desktop.ml.inference import load_predictor
+from desktop.ml.inference.predictors import load_predictor
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "cwru_excerpt.npz"
+FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "cwru_excerpt.npz"
 LOCATION = {"normal": "normal", "ball_007": "ball", "inner_021": "inner_race",
             "outer_007": "outer_race"}
 
@@ -165,3 +165,33 @@ def test_cli_models_list(capsys) -> None:
     doc = json.loads(run_cli(["models", "list", "--json"], capsys))
     names = {m["name"]: m for m in doc["models"]}
     assert names["fault-cwru"]["shipped"] and names["anomaly-cwru"]["kind"] == "anomaly"
+
+
+def test_predict_says_why_it_chose_the_channel(tmp_path: Path, excerpts, capsys) -> None:
+    path = tmp_path / "12k_Drive_End_IR021_1_210.mat"
+    savemat(path, {"X210_FE_time": excerpts["normal"][:, None],
+                   "X210_DE_time": excerpts["inner_021"][:, None]})
+    parser = argparse.ArgumentParser()
+    add_ml_commands(parser.add_subparsers())
+    args = parser.parse_args(["predict", str(path), "--json"])
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    assert ("channel X210_DE_time: first channel whose name contains 'DE_time'"
+            in captured.err)
+    summary = json.loads(captured.out)["summary"]
+    assert summary["channel_reason"] == "first channel whose name contains 'DE_time'"
+    args = parser.parse_args(["predict", str(path), "--channel", "X210_FE_time"])
+    args.func(args)
+    assert "matched --channel X210_FE_time" in capsys.readouterr().err
+
+
+def test_mat_files_read_like_any_recording(tmp_path: Path, excerpts) -> None:
+    """``info``, ``replay:`` and predict share read_recording, which reads .mat too."""
+    from desktop.recording.readers import read_recording, summarize_recording
+
+    path = tmp_path / "12k_Drive_End_B007_1_119.mat"
+    savemat(path, {"X119_DE_time": excerpts["ball_007"][:, None], "X119RPM": np.array([[1772]])})
+    rec = read_recording(path)
+    assert [c.name for c in rec.channels] == ["X119_DE_time"] and rec.sample_rate == 12000
+    summary = summarize_recording(path)
+    assert summary.samples == excerpts["ball_007"].shape[0] and summary.sample_rate == 12000

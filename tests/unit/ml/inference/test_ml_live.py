@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from desktop.ml.inference import WindowVerdict, load_predictor
-from desktop.ml.live import AlarmHysteresis, LiveInference, pick_channel
+from desktop.ml.inference.live import AlarmHysteresis, LiveInference
+from desktop.ml.inference.predictors import WindowVerdict, load_predictor
 from desktop.sources.demo import DemoRigSource
 
 
@@ -128,8 +128,3 @@ def test_rename_counts_time_with_overlapping_windows() -> None:
                                               (13, "changed", "ball_021")]
     assert alarm.label == "ball_021"
 
-
-def test_pick_channel_matches_hints() -> None:
-    assert pick_channel(["FE accel", "DE accel"], ["DE_time"]) == 1
-    assert pick_channel(["a", "b"], ["DE_time"]) == 0
-    assert pick_channel(["x", "DE_time"], ["DE_time"]) == 1

@@ -11,11 +11,11 @@ import shutil
 import pytest
 
 from desktop.core import paths
-from desktop.ml import versions
-from desktop.ml.card import ModelCard
 from desktop.ml.errors import ModelError
-from desktop.ml.inference import load_predictor
-from desktop.ml.registry import list_models, resolve
+from desktop.ml.inference.predictors import load_predictor
+from desktop.ml.model_files import versions
+from desktop.ml.model_files.card import ModelCard
+from desktop.ml.model_files.registry import list_models, resolve
 
 
 def publish_copy(name: str) -> int:
@@ -100,3 +100,68 @@ def test_damaged_pointer_file_falls_back_to_latest() -> None:
     (versions.user_models_dir() / versions.STATE_FILE).write_text("{not json")
     assert resolve("rig").folder.name == "v2"
     assert versions.promote("rig", 1) == 1 and resolve("rig").folder.name == "v1"
+
+
+def test_a_lock_held_by_a_killed_process_does_not_block_promote(linewatch_home) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    publish_copy("rig")
+    root = Path(__file__).resolve().parents[4]
+    holder = ("import sys, time\n"
+              "from desktop.ml.model_files import versions\n"
+              "with versions._locked():\n"
+              "    print('locked', flush=True)\n"
+              "    time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True,
+                             cwd=root, env={**os.environ, "PYTHONPATH": str(root),
+                                            "LINEWATCH_HOME": str(linewatch_home)})
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+        started = time.monotonic()
+        assert versions.promote("rig", 1) == 1
+        assert time.monotonic() - started < 1.0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+
+
+def test_remove_a_whole_user_model_but_never_a_shipped_one(capsys) -> None:
+    import argparse
+
+    from desktop.ml.cli_ml import add_ml_commands
+
+    for _ in range(2):
+        publish_copy("rig")
+    versions.promote("rig", 2)
+    versions.set_live_model("rig")
+    parser = argparse.ArgumentParser()
+    add_ml_commands(parser.add_subparsers())
+
+    def run(*argv: str) -> int:
+        args = parser.parse_args(["models", "remove", *argv])
+        return args.func(args)
+
+    assert run("rig") == 1  # no --yes: say what would go, remove nothing
+    out = capsys.readouterr().out
+    assert "would remove the user model 'rig'" in out and "v1" in out and "v2" in out
+    assert versions.versions_of("rig") == [1, 2]
+    assert run("rig", "--yes") == 0
+    assert versions.versions_of("rig") == [] and versions.live_model() is None
+    assert "rig" not in versions.read_state()["models"]
+    with pytest.raises(ModelError, match="no model named 'rig'"):
+        resolve("rig")
+    with pytest.raises(ModelError, match="ships with Linewatch and cannot be removed"):
+        run("fault-cwru", "--yes")
+    with pytest.raises(ModelError, match="ships with Linewatch"):
+        run("fault-cwru", "--version", "1")
+    with pytest.raises(ModelError, match="no user model named 'nope'"):
+        run("nope")
+    assert resolve("fault-cwru").shipped

@@ -2,7 +2,8 @@
 
 ``fault-cwru`` is the recipe behind ``models/fault-cwru``; :func:`cross_load_eval` is the
 honest check used while developing it: train on some motor loads, test on another load the
-network never saw. Both are plain functions with ``progress``/``cancel`` like all long work.
+network never saw. Both are plain functions taking a ``task``
+(:class:`~desktop.core.tasks.TaskState`) like all long work.
 
 The healthy class has one recording only (0 hp, ~3 s at 12 kHz), so it cannot be held out
 by load: it is split by time instead (first part for training, the end for testing). Its
@@ -22,8 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from desktop.ml.card import WEIGHTS_FILE, ModelCard, now_iso
-from desktop.ml.data_cwru import (
+from desktop.analysis.windows import frame
+from desktop.core.tasks import TaskState
+from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard, now_iso
+from desktop.ml.model_files.weights import save_tensors
+from desktop.ml.training.data_cwru import (
     CLASSES,
     LOCATION_NAMES,
     LOCATIONS,
@@ -33,9 +37,7 @@ from desktop.ml.data_cwru import (
     list_files,
     load_segments,
 )
-from desktop.ml.train import (
-    Cancel,
-    Progress,
+from desktop.ml.training.train import (
     TrainConfig,
     TrainResult,
     adapt_batchnorm,
@@ -44,8 +46,6 @@ from desktop.ml.train import (
     predict_proba,
     train,
 )
-from desktop.ml.weights import save_tensors
-from desktop.ml.windows import frame
 
 #: Healthy file: training part [0, NORMAL_TRAIN_END), test part [NORMAL_TRAIN_END, 1).
 NORMAL_TRAIN_END = 0.7
@@ -122,8 +122,7 @@ def _split_normal(files: list[CwruFile], train_part: bool) -> list[Segment]:
 
 def cross_load_eval(data_dir: Path, train_loads: tuple[int, ...], test_loads: tuple[int, ...],
                     config: TrainConfig, adabn_modes: Sequence[str] = ("none",),
-                    device: str = "cpu", progress: Progress | None = None,
-                    cancel: Cancel | None = None) -> dict[str, Any]:
+                    device: str = "cpu", task: TaskState | None = None) -> dict[str, Any]:
     """Train on fault files at ``train_loads`` (+ healthy first 70 %), test on fault files at
     ``test_loads`` (+ healthy last 30 %). Returns metrics per AdaBN mode and the history."""
     files = list_files(data_dir)
@@ -133,8 +132,7 @@ def cross_load_eval(data_dir: Path, train_loads: tuple[int, ...], test_loads: tu
     test_segs = load_segments([f for f in faults if f.load_hp in test_loads])
     test_segs += _split_normal(files, train_part=False)
     test = EvalSet.from_segments(test_segs, config.window, EVAL_HOP)
-    result = train(train_segs, len(CLASSES), config, device=device, progress=progress,
-                   cancel=cancel)
+    result = train(train_segs, len(CLASSES), config, device=device, task=task)
     return {"train_loads": list(train_loads), "test_loads": list(test_loads),
             "seconds": round(result.seconds, 1), "parameters": result.n_parameters,
             "final_loss": result.history[-1]["loss"],
@@ -144,8 +142,7 @@ def cross_load_eval(data_dir: Path, train_loads: tuple[int, ...], test_loads: tu
 def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU,
                      loads: tuple[int, ...] = (0, 1), val_fraction: float = 0.2,
                      cross_load: dict[str, Any] | None = None, command: str | None = None,
-                     device: str = "cpu", progress: Progress | None = None,
-                     cancel: Cancel | None = None) -> ModelCard:
+                     device: str = "cpu", task: TaskState | None = None) -> ModelCard:
     """The shipped fault model: train on the first ``1 - val_fraction`` of every 10-class
     file at ``loads``, validate on the last ``val_fraction`` (time split, no overlap), and
     write ``weights.safetensors`` + ``card.json`` into ``out``.
@@ -158,8 +155,7 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
     train_segs = load_segments(files, 0.0, cut)
     val_segs = load_segments(files, cut, 1.0)
     val = EvalSet.from_segments(val_segs, config.window, EVAL_HOP)
-    result = train(train_segs, len(CLASSES), config, device=device, progress=progress,
-                   cancel=cancel)
+    result = train(train_segs, len(CLASSES), config, device=device, task=task)
     val_metrics = evaluate(result, val, "none")
     model = result.model
     hp = {**config.hyper_parameters, "n_classes": len(CLASSES), "in_channels": 1,
@@ -179,8 +175,7 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
             "channel": "DE_time (drive-end accelerometer, g)",
             "loads_hp": list(loads),
             "files": [f.path.name for f in files],
-            "split": f"by time inside every file: first {cut:.0%} training, last "
-                     f"{val_fraction:.0%} validation (no window spans the cut)",
+            "split": time_split(files, loads, cut),
             "normal_resampling": "normal_0_97_part1.mat 48 kHz → 12 kHz with "
                                  "scipy.signal.resample_poly(x, 1, 4)",
             "train_config": config.to_json(),
@@ -202,6 +197,16 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
     return card
 
 
+def time_split(files: Sequence[CwruFile], loads: Sequence[int], cut: float) -> dict[str, Any]:
+    """The card's structured split for "by time inside every file, first ``cut`` trains"."""
+    names = [f.path.name for f in files]
+    return {"method": "time",
+            "train": {"loads_hp": list(loads), "files": names, "region": [0.0, round(cut, 4)]},
+            "validation": {"loads_hp": list(loads), "files": names,
+                           "region": [round(cut, 4), 1.0]},
+            "note": "regions are fractions of every file's length; no window spans the cut"}
+
+
 def _full_hp(name: str, hp: dict[str, Any]) -> dict[str, Any]:
     from desktop.ml.architectures import defaults
 
@@ -216,7 +221,7 @@ ANOMALY_TRAIN_HOP = 256
 
 def train_anomaly_cwru(data_dir: Path, out: Path, n_bands: int = 10, shrinkage: float = 0.3,
                        margin: float = 1.5, window: int = 2048, command: str | None = None,
-                       progress: Progress | None = None, cancel: Cancel | None = None
+                       task: TaskState | None = None
                        ) -> ModelCard:
     """Healthy-only detector from the 0 hp healthy file; judged against fault files.
 
@@ -225,17 +230,11 @@ def train_anomaly_cwru(data_dir: Path, out: Path, n_bands: int = 10, shrinkage: 
     10 classes). There is no 1 hp healthy recording, so healthy-at-another-load is not
     measured: the false-alarm rate on other loads is unknown.
     """
+    from desktop.analysis.features import feature_names
     from desktop.ml import anomaly
-    from desktop.ml.data_cwru import load_signal, parse_name, split_region
+    from desktop.ml.training.data_cwru import load_signal, parse_name, split_region
 
-    def report(fraction: float, message: str) -> None:
-        if progress is not None:
-            progress(fraction, message)
-        if cancel is not None and cancel():
-            from desktop.ml.errors import TrainingCancelled
-
-            raise TrainingCancelled("training cancelled")
-
+    report = (task if task is not None else TaskState()).report
     report(0.0, "loading healthy data")
     files = list_files(data_dir)
     normal = next(f for f in files if f.label == "normal")
@@ -287,11 +286,20 @@ def train_anomaly_cwru(data_dir: Path, out: Path, n_bands: int = 10, shrinkage: 
             "source": "CWRU Bearing Data Center, healthy baseline (file 97, 0 hp)",
             "channel": "DE_time (drive-end accelerometer, g)",
             "files": [normal.path.name],
-            "split": f"by time: fit on the first {ANOMALY_FIT_END:.0%} "
-                     f"({fit_w.shape[0]} windows, hop {ANOMALY_TRAIN_HOP}), threshold from "
-                     f"{ANOMALY_FIT_END:.0%}-{ANOMALY_CAL_END:.0%} (margin {margin} x max "
-                     f"score), test on the last {1 - ANOMALY_CAL_END:.0%}",
-            "features": anomaly.feature_names(n_bands),
+            "split": {
+                "method": "time",
+                "train": {"files": [normal.path.name], "loads_hp": [normal.load_hp],
+                          "region": [0.0, ANOMALY_FIT_END], "windows": int(fit_w.shape[0]),
+                          "hop": ANOMALY_TRAIN_HOP},
+                "calibration": {"files": [normal.path.name], "loads_hp": [normal.load_hp],
+                                "region": [ANOMALY_FIT_END, ANOMALY_CAL_END],
+                                "windows": int(cal_w.shape[0]), "margin": margin},
+                "test": {"files": [normal.path.name], "loads_hp": [normal.load_hp],
+                         "region": [ANOMALY_CAL_END, 1.0], "windows": int(test_w.shape[0])},
+                "note": "regions are fractions of the file's length: fit on the first, "
+                        "threshold = margin x the largest calibration score, test on the "
+                        "last"},
+            "features": feature_names(n_bands),
             "weights_sha256": sha,
         },
         training_command=command or shlex.join([Path(sys.executable).name, *sys.argv]),

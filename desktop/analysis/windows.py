@@ -1,4 +1,4 @@
-"""Cutting signals into model windows, converting rates, normalising.
+"""Cutting signals into model windows, converting rates, normalising (numpy/scipy only).
 
 Shared by training and inference on purpose: a model only sees at run time what it saw in
 training if both go through the same few functions.
@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
-from desktop.ml.errors import InputError
+from desktop.core.errors import InputError
 
 
 def resample(x: np.ndarray, rate: float, target: float) -> np.ndarray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from desktop.analysis.channels import pick_channel
+from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
 from desktop.core.types import Recording
-from desktop.ml.errors import InputError
-from desktop.ml.inference import load_predictor
-from desktop.ml.inputs import pick_channel
+from desktop.ml.inference.predictors import load_predictor
 
 
 def judge_recording(model: str, recording: Recording, first_time: float = 0.0,
@@ -20,14 +20,15 @@ def judge_recording(model: str, recording: Recording, first_time: float = 0.0,
     verdict times line up with the plotted signal. Returns ``{"info": {name, kind,
     classes, device, channel}, "verdicts": [{start_s, end_s, class, probability,
     location, score}], "skipped": n}`` (times in seconds on the caller's axis).
-    Raises :class:`~desktop.ml.errors.InputError` (no rate, too short) or
+    Raises :class:`~desktop.core.errors.InputError` (no rate, too short) or
     :class:`~desktop.ml.errors.ModelError`; :class:`~desktop.core.tasks.Cancelled`.
     """
     task = task or TaskState()
     task.report(0.0, f"loading {model}")
     predictor = load_predictor(model, device=device, threads=1)
     card = predictor.card
-    idx = pick_channel(recording, channel, card.input_channels)
+    idx, reason = pick_channel([c.name for c in recording.channels], channel,
+                               card.input_channels)
     rate = recording.effective_rate()
     if not rate:
         raise InputError("this file states no sample rate and has no time column: "
@@ -36,7 +37,7 @@ def judge_recording(model: str, recording: Recording, first_time: float = 0.0,
                                         task=task)
     info = {"name": card.name, "kind": card.kind, "classes": list(card.classes),
             "device": getattr(predictor, "device", "cpu"),
-            "channel": recording.channels[idx].name}
+            "channel": recording.channels[idx].name, "channel_reason": reason}
     rows = [{"start_s": v.start_s, "end_s": v.end_s, "class": v.label,
              "probability": v.probability, "location": v.location, "score": v.score,
              "arrived": None} for v in verdicts]
