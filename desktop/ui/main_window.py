@@ -683,7 +683,7 @@ class MainWindow(QMainWindow):
     # -- fine-tuning and versions ------------------------------------------------------------
     def open_finetune(self) -> QDialog:
         """The fine-tune dialog (non-modal: the live view keeps running beside it)."""
-        # Imported here: it pulls in torch, which would add seconds to every start-up.
+        # Imported on first use: the dialog and its plots are not needed at start-up.
         from desktop.ui.finetune_dialog import FinetuneDialog
 
         events = self.label_history().store.list()
