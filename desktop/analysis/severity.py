@@ -71,9 +71,8 @@ def parse_unit(unit: str) -> tuple[str, float]:
     """
     key = "".join(unit.split()).lower()
     if key not in UNITS:
-        shown = f"'{unit}'" if unit else "not given"
-        raise AnalysisError(f"channel unit {shown} is not one of g, m/s2, mm/s; "
-                            "give it with --unit g|m/s2|mm/s")
+        said = f"is '{unit}', not one of g, m/s2, mm/s" if unit else "is not in the file"
+        raise AnalysisError(f"the channel's unit {said}; give it with --unit g|m/s2|mm/s")
     return UNITS[key]
 
 
