@@ -35,7 +35,7 @@ import numpy as np
 from scipy import signal
 
 from desktop.analysis.errors import AnalysisError
-from desktop.analysis.spectrum import Spectrum, amplitude_spectrum, check_signal
+from desktop.analysis.spectrum import CHUNK_SAMPLES, Spectrum, amplitude_spectrum, check_signal
 
 #: Window lengths tried by :func:`kurtogram` (samples).
 DEFAULT_WINDOWS = (16, 32, 64, 128, 256, 512)
@@ -118,12 +118,24 @@ def kurtogram(x: np.ndarray, fs: float, *, windows: tuple[int, ...] = DEFAULT_WI
         raise AnalysisError(f"signal too short for a kurtogram: {a.shape[0]} samples, need "
                             f"{8 * used[-1]}")
     for nw in used:
-        f, _, z = signal.stft(a, fs=fs, window="hann", nperseg=nw, noverlap=nw - nw // 4,
-                              boundary=None, padded=False, detrend=False)
-        p = np.abs(z) ** 2
-        m2 = p.mean(axis=1)
+        hop = nw // 4
+        s2 = np.zeros(nw // 2 + 1)
+        s4 = np.zeros(nw // 2 + 1)
+        frames = 0
+        # Chunks of whole frames (bounded memory on long recordings; the same frames).
+        step = max(1, CHUNK_SAMPLES // hop) * hop
+        for c0 in range(0, a.shape[0] - nw + 1, step):
+            chunk = a[c0: c0 + step + nw - hop]
+            f, _, z = signal.stft(chunk, fs=fs, window="hann", nperseg=nw,
+                                  noverlap=nw - hop, boundary=None, padded=False,
+                                  detrend=False)
+            p = np.abs(z) ** 2
+            s2 += p.sum(axis=1)
+            s4 += (p**2).sum(axis=1)
+            frames += p.shape[1]
+        m2 = s2 / frames
         with np.errstate(invalid="ignore", divide="ignore"):
-            sk = (p**2).mean(axis=1) / m2**2 - 2.0
+            sk = (s4 / frames) / m2**2 - 2.0
         lo, hi = _band_of(f, nw, fs)
         ok = (lo >= max(fmin, 0.0)) & (lo > 0) & (hi < fs / 2) & (hi - lo >= min_bandwidth_hz)
         ok &= m2 > 0

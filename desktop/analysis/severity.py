@@ -151,8 +151,10 @@ class Severity:
 
 def severity(x: np.ndarray, fs: float, unit: str, group: int, foundation: str,
              block_s: float = 10.0, band_hz: tuple[float, float] = ISO_BAND_HZ) -> Severity:
-    """ISO 20816-3 evaluation of ``x`` ``(n,)`` in ``unit`` at ``fs`` Hz: overall and per
-    ``block_s``-second block (:func:`~desktop.analysis.trend.block_bounds`).
+    """ISO 20816-3 evaluation of ``x`` ``(n,)`` in ``unit`` at ``fs`` Hz: per
+    ``block_s``-second block (:func:`~desktop.analysis.trend.block_bounds`), and overall as
+    the time-weighted energy mean of the blocks, ``sqrt(Σ nᵢ·vᵢ² / Σ nᵢ)`` (an RMS over
+    the whole span, without transforming an hours-long recording at once).
 
     Raises :class:`AnalysisError` as :func:`velocity_rms`, and for an unknown
     group/foundation.
@@ -160,10 +162,12 @@ def severity(x: np.ndarray, fs: float, unit: str, group: int, foundation: str,
     limits = zone_limits(group, foundation)
     parse_unit(unit)
     a = check_signal(x, fs)
-    overall = velocity_rms(a, fs, unit, band_hz)
     blocks = []
+    energy = 0.0
     for i0, i1 in block_bounds(a.shape[0], fs, block_s):
         v = velocity_rms(a[i0:i1], fs, unit, band_hz)
+        energy += v * v * (i1 - i0)
         blocks.append(SeverityBlock(i0 / fs, i1 / fs, v, zone_of(v, limits)))
+    overall = math.sqrt(energy / a.shape[0])
     return Severity(overall, zone_of(overall, limits), int(group), foundation.lower(), limits,
                     (float(band_hz[0]), min(float(band_hz[1]), fs / 2)), blocks)

@@ -26,6 +26,8 @@ from desktop.analysis.errors import AnalysisError
 
 #: Default spectral resolution (Hz) when neither ``nperseg`` nor ``resolution_hz`` is given.
 DEFAULT_RESOLUTION_HZ = 1.0
+#: Long signals are transformed this many samples at a time (bounds memory, same result).
+CHUNK_SAMPLES = 1 << 21
 
 
 def check_signal(x: np.ndarray, fs: float, min_samples: int = 16) -> np.ndarray:
@@ -85,10 +87,20 @@ def amplitude_spectrum(x: np.ndarray, fs: float, *, resolution_hz: float | None 
         raise AnalysisError(f"overlap must be in [0, 1), got {overlap}")
     seg = segment_length(a.shape[0], fs, resolution_hz, nperseg)
     noverlap = int(overlap * seg)
-    f, p = signal.welch(a, fs=fs, window=window, nperseg=seg, noverlap=noverlap,
-                        detrend="constant", scaling="spectrum", average="mean")
-    segments = 1 + (a.shape[0] - seg) // (seg - noverlap)
-    return Spectrum(f, np.sqrt(p), fs / seg, window, segments)
+    step = seg - noverlap
+    segments = 1 + (a.shape[0] - seg) // step
+    # Long recordings in chunks of whole segments (the same segments welch would take, so
+    # the same mean), keeping memory near CHUNK_SAMPLES instead of segments x nperseg.
+    per_chunk = max(1, CHUNK_SAMPLES // seg)
+    total = None
+    for first in range(0, segments, per_chunk):
+        k = min(per_chunk, segments - first)
+        chunk = a[first * step: (first + k - 1) * step + seg]
+        f, p = signal.welch(chunk, fs=fs, window=window, nperseg=seg, noverlap=noverlap,
+                            detrend="constant", scaling="spectrum", average="mean")
+        total = p * k if total is None else total + p * k
+    assert total is not None
+    return Spectrum(f, np.sqrt(total / segments), fs / seg, window, segments)
 
 
 @dataclass(frozen=True)

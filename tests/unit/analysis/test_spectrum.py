@@ -82,3 +82,22 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         amplitude_spectrum(np.zeros(100), 0.0)
     with pytest.raises(AnalysisError, match="too short"):
         amplitude_spectrum(np.zeros(4), FS)
+
+
+def test_long_signals_in_chunks_give_welchs_own_answer(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    from scipy import signal
+
+    import desktop.analysis.envelope as envelope_mod
+    import desktop.analysis.spectrum as spectrum_mod
+
+    x = np.random.default_rng(5).standard_normal(50_001)
+    whole = envelope_mod.kurtogram(x, FS, windows=(16, 64))
+    monkeypatch.setattr(spectrum_mod, "CHUNK_SAMPLES", 3000)
+    monkeypatch.setattr(envelope_mod, "CHUNK_SAMPLES", 3000)
+    spec = amplitude_spectrum(x, FS, nperseg=1024)
+    _, p = signal.welch(x, fs=FS, nperseg=1024, noverlap=512, scaling="spectrum")
+    np.testing.assert_allclose(spec.amplitude, np.sqrt(p), rtol=1e-10)
+    chunked = envelope_mod.kurtogram(x, FS, windows=(16, 64))
+    for a, b in zip(whole.kurtosis, chunked.kurtosis, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
