@@ -288,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.labels.cli_labels import add_labels_commands
 
     add_labels_commands(sub)
+    from desktop.cli_analysis import add_analysis_commands
+
+    add_analysis_commands(sub)
     parser.command_names = set(sub.choices)  # type: ignore[attr-defined]
     return parser
 
