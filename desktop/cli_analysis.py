@@ -54,42 +54,18 @@ class ChannelData:
 def _read_file(path: Path, rate: float | None) -> tuple[Any, dict[str, float]]:
     """The one place that opens files: ``(Recording, scalar variables)``.
 
-    ``.mat`` goes through the model layer's MATLAB reader (moving to
-    ``desktop.recording.mat``); its scalars (``X106RPM``) are not channels, so they are read
-    here from the recording's metadata when the reader keeps them, else from the file.
+    Every format goes through :func:`desktop.recording.readers.read_recording`; a MATLAB
+    file's scalar variables (``X106RPM``) are not channels and come back in its metadata.
     """
-    if path.suffix.lower() == ".mat":
-        from desktop.ml.inputs import read_input
-
-        rec = read_input(path, rate)
-        if rec.metadata.get("rate_note"):
-            _note(str(rec.metadata["rate_note"]))
-        scalars = rec.metadata.get("scalars")
-        if not isinstance(scalars, dict):
-            scalars = _mat_scalars(path)
-        return rec, {str(k): float(v) for k, v in scalars.items()}
     from desktop.recording.readers import read_recording
 
-    return read_recording(path, rate), {}
-
-
-def _mat_scalars(path: Path) -> dict[str, float]:
-    """Numeric 1×1 variables of a v5 MATLAB file (empty for v7.3 or on any problem)."""
-    from scipy.io import loadmat, whosmat
-
-    try:
-        names = [n for n, shape, _ in whosmat(str(path)) if tuple(shape) == (1, 1)]
-        if not names:
-            return {}
-        data = loadmat(str(path), variable_names=names)
-    except (NotImplementedError, ValueError, OSError, TypeError):
-        return {}
-    out = {}
-    for name in names:
-        a = np.asarray(data.get(name))
-        if a.dtype.kind in "fiu" and a.size == 1:
-            out[name] = float(a.ravel()[0])
-    return out
+    rec = read_recording(path, rate)
+    if rec.metadata.get("rate_note"):
+        _note(str(rec.metadata["rate_note"]))
+    scalars = rec.metadata.get("scalars")
+    if not isinstance(scalars, dict):
+        return rec, {}
+    return rec, {str(k): float(v) for k, v in scalars.items()}
 
 
 def _pick_channel(names: list[str], wanted: str) -> int:

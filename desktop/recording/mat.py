@@ -63,7 +63,7 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
     for i, v in enumerate(vectors.values()):
         values[: v.shape[0], i] = v
     found_rate = rate or _rate_from(scalars, path)
-    metadata = {"format": "matlab"}
+    metadata: dict[str, object] = {"format": "matlab", "scalars": scalars}  # e.g. X106RPM
     if (found_rate is None and _CWRU_NORMAL.match(path.name)
             and any(_CWRU_SIGNAL.match(k) for k in vectors)):
         found_rate = CWRU_NORMAL_RATE
