@@ -40,7 +40,6 @@ from desktop.ml.tabular.process import (  # noqa: E402
     Detector,
     FaultClassifier,
     ProcessModel,
-    n_of_m,
     out_of_block_t2,
     save_process,
 )
@@ -68,7 +67,7 @@ def load_runs(folder: Path, rows: int | None = None):
 
 def cut(x: np.ndarray, frac: float, held: str):
     """(train, test): ``held`` = "late" holds out the last ``frac``, "onset" the first."""
-    n = int(round(len(x) * (1 - frac)))
+    n = round(len(x) * (1 - frac))
     if held == "late":
         return x[:n], x[n:]
     m = len(x) - n
@@ -122,7 +121,7 @@ def evaluate(normal, faults, s: dict, held: str, frac: float = 0.3) -> dict:
     ftr, fte = {}, {}
     for k, x in faults.items():
         ftr[k], fte[k] = cut(x, frac, held)
-    model, limit = build(ntr, ftr, s)
+    model, _ = build(ntr, ftr, s)
     res: dict = {"held_out": held, "normal_train": len(ntr), "normal_test": len(nte),
                  "fault_test_samples": len(fte[1])}
     a = model.analyse(nte)

@@ -83,10 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="tiny settings (tests): 20 trees, 20 MLP epochs")
     args = ap.parse_args(argv)
 
+    import torch
     from sklearn.model_selection import train_test_split
     from threadpoolctl import threadpool_limits
-
-    import torch
 
     torch.set_num_threads(1)  # shared machines: one core
     t_start = time.monotonic()
