@@ -1,10 +1,10 @@
 """The card of a tabular model (``kind`` ``quality`` or ``process``).
 
-The same idea as :mod:`desktop.ml.card` (a JSON file beside the numbers, validated field by
-field before anything else is read), with the fields a table model needs: named input
-columns instead of channels/sample rate/window, and the files that hold the numbers. It is
-a separate class because the signal-model card requires a sample rate and window; the
-registry can tell the two apart by ``kind``.
+The same idea as :mod:`desktop.ml.model_files.card` (a JSON file beside the numbers,
+validated field by field before anything else is read), with the fields a table model
+needs: named input columns instead of channels/sample rate/window, and the files that
+hold the numbers. It is a separate class because the signal-model card requires a sample
+rate and window; the registry can tell the two apart by ``kind``.
 """
 
 from __future__ import annotations

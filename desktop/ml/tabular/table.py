@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.ml.errors import InputError
+from desktop.core.errors import InputError
 
 ID_NAMES = ("id", "part_id", "part", "plate_id", "sample_id", "row_id", "serial", "time",
             "timestamp", "sample")
