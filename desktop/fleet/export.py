@@ -5,7 +5,9 @@ for files without a time column), so a span cut at 10–12 s still says 10–12 
 with labels made on the whole file. Parquet selections carry the full description (units,
 rate, source) and where they came from (``selection``); CSV is the plain
 ``time_s,<channels>`` table that Linewatch and any spreadsheet read back with the same
-numbers (values written with 17 significant digits, exactly as stored).
+numbers (values written with 17 significant digits, exactly as stored). A gap (NaN) is an
+empty CSV field; Linewatch's CSV reader skips such a row as malformed, so a span with gaps
+keeps them only in Parquet.
 
 Labels already export with ``linewatch labels export`` (:mod:`desktop.labels.io`); this
 module does not repeat it.
@@ -82,7 +84,10 @@ def select(file: str | Path, start: float | None = None, end: float | None = Non
     if not (lo >= 0 and hi > lo and lo < duration):
         raise InputError(f"--start/--end must satisfy 0 <= START < END and START < "
                          f"{duration:.3f} s (the file's length)")
-    keep = (rel >= lo) & (rel < hi)
+    # Times a device clock counted from far away lose bits when the first is subtracted:
+    # a sample stamped exactly at --start must not fall out for a rounding error.
+    eps = 4 * float(np.spacing(np.max(np.abs(times)))) if times.size else 0.0
+    keep = (rel >= lo - eps) & (rel < hi - eps)
     if not keep.any():
         raise InputError(f"no samples between {lo:g} and {hi:g} s")
     i0 = int(np.argmax(keep))
