@@ -47,6 +47,8 @@ OUT_SUFFIXES = (".parquet", ".csv", ".json")
 CONNECT_TIMEOUT_S = 20
 
 _GLOB_CHARS = set("*?[")
+#: glibc's mmap threshold for local workers (see :func:`dask_client`), bytes.
+MMAP_THRESHOLD = 32 << 20
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -191,7 +193,15 @@ def warm_worker(options: JudgeOptions) -> dict[str, Any]:
     """Run on every worker before the files: load the model (torch, weights) once, so the
     first file is not slower than the rest, and say which model it got, or why not."""
     try:
-        return cached_predictor(options)[1]
+        predictor, fingerprint = cached_predictor(options)
+        # The first forward pass and the readers' imports (scipy.io, h5py) cost as much as
+        # a file: pay them here, not on the first file.
+        import numpy as np
+
+        import desktop.recording.mat  # noqa: F401
+
+        predictor.predict_windows(np.zeros((1, predictor.card.window)))
+        return fingerprint
     except Exception as exc:
         return {"error": str(exc) if isinstance(exc, LinewatchError)
                 else f"{type(exc).__name__}: {exc}"}
@@ -322,9 +332,16 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[tuple[Any, str]
         finally:
             client.close()
         return
+    import dask
+
     # processes=True: torch and the readers hold the GIL, so threads would not add cores.
     # The nanny's shutdown chatter ("still alive after 4 s, killing") is not the user's news.
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which pins glibc's mmap
+    # threshold at 128 KiB: every window array is then a fresh mmap and page faults, and a
+    # file took 2-3x as long as in one process. 32 MiB (glibc's own upper bound) restores it.
     with _quiet_logs("distributed"), \
+            dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_":
+                             MMAP_THRESHOLD}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                          host="127.0.0.1", dashboard_address=None,
                          silence_logs=logging.ERROR) as cluster, \
@@ -422,9 +439,10 @@ def write_table(columns: dict[str, list[Any]], description: dict[str, Any], out:
                 for values in zip(*columns.values(), strict=True)]
         atomic_write_text(out, json.dumps({**description, "verdicts": rows}) + "\n")
         return
-    types = {"file": pa.string(), "class": pa.string(), "location": pa.string()}
-    table = pa.table({c: pa.array(v, type=types.get(c, pa.float64()))
-                      for c, v in columns.items()})
+    types = {"file": pa.string(), "class": pa.string(), "location": pa.string(),
+             "start_s": pa.float64(), "end_s": pa.float64(), "probability": pa.float64(),
+             "score": pa.float64()}
+    table = pa.table({c: pa.array(v, type=types.get(c)) for c, v in columns.items()})
     if suffix == ".csv":
         import pyarrow.csv as pacsv
 
