@@ -326,7 +326,8 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[tuple[Any, str]
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc} (is "
-                             "`dask scheduler` running there, and port 8786 open?)") from exc
+                             "`dask scheduler` running there, its port open in the "
+                             "firewall?)") from exc
         try:
             yield client, scheduler
         finally:
