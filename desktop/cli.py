@@ -291,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.cli_analysis import add_analysis_commands
 
     add_analysis_commands(sub)
+    from desktop.fleet.cli_fleet import add_fleet_commands
+
+    add_fleet_commands(sub)
     parser.command_names = set(sub.choices)  # type: ignore[attr-defined]
     return parser
 

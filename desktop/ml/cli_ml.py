@@ -29,6 +29,7 @@ from desktop.ml.constants import (
     MODES,
     UNCHECKED_NOTE,
 )
+from desktop.ml.inference.batch import add_batch_arguments
 
 if TYPE_CHECKING:
     from desktop.core.tasks import TaskState
@@ -38,10 +39,14 @@ RECIPES = ("fault-cwru", "anomaly-cwru")
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a fault or anomaly model over a recording",
+    p = subparsers.add_parser("predict", help="run a fault or anomaly model over recordings",
                               description="Per-window verdicts of a model for one channel of "
-                                          "a CSV, Parquet or MATLAB .mat file.")
-    p.add_argument("file", type=Path, help="recording: .csv, .parquet or .mat (v5 or v7.3)")
+                                          "a CSV, Parquet or MATLAB .mat file; for a folder, "
+                                          "a quoted 'GLOB' or several files, one --out table "
+                                          "judged on Dask workers.")
+    p.add_argument("file", type=Path, nargs="+", metavar="FILE",
+                   help="recording: .csv, .parquet or .mat (v5 or v7.3); or a folder, a "
+                        "quoted 'GLOB', several files (with --out)")
     p.add_argument("--model", default=None,
                    help="model name (see `linewatch models list`) or folder "
                         "(default: fault-cwru)")
@@ -56,6 +61,7 @@ def add_ml_commands(subparsers: Any) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_batch_arguments(p)
     p.set_defaults(func=cmd_predict)
 
     t = subparsers.add_parser("train", help="fine-tune a model on labels, or reproduce a "
@@ -128,10 +134,14 @@ def add_ml_commands(subparsers: Any) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.analysis.channels import pick_channel
     from desktop.core.errors import InputError
+    from desktop.ml.inference.batch import looks_like_batch, run_predict_batch
     from desktop.ml.inference.predictors import load_predictor, summarize
     from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL
     from desktop.recording.readers import read_recording
 
+    if args.out is not None or looks_like_batch(args.file):
+        return run_predict_batch(args)
+    args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     predictor = load_predictor(args.model or DEFAULT_FAULT_MODEL, device=args.device,
