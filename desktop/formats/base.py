@@ -75,8 +75,9 @@ class FrameParser(Protocol):
         """Consume the next chunk and return the rows it completed."""
         ...
 
-    def finish(self) -> ParsedBlock:
-        """End of stream: decode a trailing unterminated line/frame if it looks whole."""
+    def finish(self, trust_tail: bool = True) -> ParsedBlock:
+        """End of stream: decode what is still held. A trailing unterminated line/frame is
+        decoded if it looks whole and ``trust_tail`` (a file); else counted ``torn``."""
         ...
 
     def resync(self) -> None:
@@ -90,6 +91,11 @@ class FrameParser(Protocol):
     @property
     def channel_names(self) -> list[str]:
         """Names of the channels known so far (may grow for self-describing formats)."""
+        ...
+
+    @property
+    def channel_units(self) -> list[str]:
+        """Units of the channels known so far (``""`` when the format names none)."""
         ...
 
     @property

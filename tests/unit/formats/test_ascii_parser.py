@@ -430,8 +430,11 @@ def test_make_parser_gives_the_ascii_parser_and_rejects_unknown_kinds() -> None:
     parser = make_parser("auto", delimiter=",")
     assert isinstance(parser, AsciiLineParser) and isinstance(parser, FrameParser)
     assert isinstance(make_parser("ascii"), AsciiLineParser)
+    assert make_parser("ascii:decimal=,").dialect is None
     with pytest.raises(ValueError, match="unknown line format"):
-        make_parser("binary")
+        make_parser("morse")
+    with pytest.raises(ValueError, match="no channels"):
+        make_parser("binary:sync=AA55")
 
 
 def test_parsed_block_converts_to_a_core_block() -> None:
