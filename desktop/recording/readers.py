@@ -408,10 +408,23 @@ def _collect(block: Any, values: list[np.ndarray], times: list[np.ndarray],
         times.append(block.timestamps)
 
 
+_DEFAULT_DECIMAL: str | None = None
+
+
+def use_decimal(mark: str | None) -> None:
+    """The decimal mark text files get when a caller does not say (``linewatch FILE
+    --decimal ,`` sets it for the window's process); None: detect."""
+    global _DEFAULT_DECIMAL
+    if mark not in (None, ".", ","):
+        raise ValueError(f"decimal must be '.' or ',', got {mark!r}")
+    _DEFAULT_DECIMAL = mark
+
+
 def read_recording(path: Path | str, rate: float | None = None,
                    decimal: str | None = None) -> Recording:
     """Open a recording of any supported kind. ``rate`` overrides the stored rate;
     ``decimal`` fixes the decimal mark of a text file (``"."`` or ``","``)."""
+    decimal = decimal or _DEFAULT_DECIMAL
     resolved, kind = _resolve(Path(path))
     if kind == "journal":
         log.warning("%s: reading the crash journal %s", path, resolved)
