@@ -359,6 +359,7 @@ class BinaryFrameParser:
         names = ("", "sync", "length", "checksum")
         if starts.size and gaps[0] == 0:
             self._close_gap()  # a gap from an earlier call ended at the first frame
+            self._torn = False  # the stream starts at a frame: nothing was torn
         for i in np.flatnonzero(gaps).tolist():
             at = int(prev_end[i])
             self._add_gap(int(gaps[i]), self._kind_at(failed, failed_kind, names, at))
@@ -422,6 +423,7 @@ class BinaryFrameParser:
                 self._close_gap()
             elif s == 0:
                 self._close_gap()
+                self._torn = False
         return rows, buf[int(zeros[-1]) + 1:]
 
 

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import serial
 from serial.tools import list_ports
 
@@ -154,8 +155,31 @@ class SerialSource(SampleSource):
         return Block.empty(self.channels, self.parser.timestamped)
 
     def drain(self) -> Block:
-        """Lines the parser still holds, parsed; a partial last line is counted ``torn``."""
-        return self._to_block(self.parser.finish(trust_tail=False))
+        """What arrived but was not read yet, and the lines the parser still holds; a
+        partial last line is counted ``torn``."""
+        blocks = []
+        ser = self._serial
+        if ser is not None:
+            try:
+                ser.timeout = 0
+                while waiting := ser.in_waiting:
+                    blocks.append(self._to_block(self.parser.feed(ser.read(waiting))))
+            except (serial.SerialException, OSError, TypeError) as exc:
+                log.info("serial %s: nothing more to read on close (%s)", self.port, exc)
+        blocks.append(self._to_block(self.parser.finish(trust_tail=False)))
+        blocks = [b for b in blocks if len(b)]
+        if not blocks:
+            return self._empty()
+        if len(blocks) == 1:
+            return blocks[0]
+        width = len(self.channels)
+        values = np.concatenate([
+            np.hstack([b.values, np.full((len(b), width - b.values.shape[1]), np.nan)])
+            for b in blocks])
+        times = None
+        if all(b.timestamps is not None for b in blocks):
+            times = np.concatenate([b.timestamps for b in blocks])  # type: ignore[misc]
+        return Block(values, self.channels, times)
 
     def close(self) -> None:
         self._drop_port()
