@@ -5,6 +5,14 @@ data) and decides layout, delimiter, field count, header and timestamp column on
 stream is then parsed in that dialect for good, so a garbage line later can never switch
 the delimiter or the column set.
 
+Why our own detector rather than a well-kept one: ``clevercsv`` 0.8.5 (its Sniffer) was
+measured on the shared field cases and their generated twins (12 inputs). It found the same
+delimiter as this module on all 12, in 0.1–3.5 ms against 0.6–21 ms here; but it knows no
+decimal marks (``level`` over ``21,5`` became two columns, where this reads one number
+21.5), no headers with units, no time columns, no trailing-delimiter rows, and it sniffs a
+whole text, where a serial stream must be decided at its first data line. Everything it
+would add is the part this module already agrees on, so no dependency was added.
+
 To teach it something new (a decimal comma, a time unit in a header, an encoding), add a
 field to :class:`Dialect` with a default that means "as before", decide it in
 :func:`detect_dialect`, and let the parse paths read it from the dialect.
