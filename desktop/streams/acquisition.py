@@ -237,8 +237,11 @@ class Acquisition:
         n = len(block)
         if n:
             self._take(self._finite(block))
-        elif self._recorder is not None:
-            self._record(np.empty(0), block)  # lets the writer flush on time while idle
+        else:
+            if self._held:  # a start-up burst whose wait for a rate estimate is over
+                self._release(self._arrival.poll(self._clock() - self._t_start))
+            if self._recorder is not None:
+                self._record(np.empty(0), block)  # lets the writer flush on time while idle
         return n
 
     def _take(self, block: Block) -> None:

@@ -60,6 +60,12 @@ class ArrivalClock:
             return []
         return self.flush()
 
+    def poll(self, now: float) -> list[np.ndarray]:
+        """Nothing new arrived by ``now``: release held blocks whose wait is over."""
+        if self._queue and now - self._queue[0][1] >= HOLD_S:
+            return self.flush()
+        return []
+
     def flush(self) -> list[np.ndarray]:
         """Stamp every held block now (end of stream, or the estimate came)."""
         out = []
