@@ -289,12 +289,12 @@ class BinaryFrameParser:
             self._gap_kind = kind
         self._gap += nbytes
 
-    def _verdicts(self, frames: np.ndarray) -> np.ndarray:
+    def _verdicts(self, frames: np.ndarray, sync_checked: bool = False) -> np.ndarray:
         """Per frame: 0 valid, 1 bad sync, 2 bad length, 3 bad checksum."""
         sp = self.spec
         verdict = np.zeros(frames.shape[0], dtype=np.uint8)
         k = len(sp.sync)
-        for j, byte in enumerate(sp.sync):
+        for j, byte in enumerate(() if sync_checked else sp.sync):
             verdict[(frames[:, j] != byte) & (verdict == 0)] = 1
         if sp.length_bytes:
             field = frames[:, k:k + sp.length_bytes].astype(np.int64)
@@ -343,8 +343,10 @@ class BinaryFrameParser:
         cand = np.flatnonzero(a[: last_start + 1] == sync[0])
         for j in range(1, len(sync)):
             cand = cand[a[cand + j] == sync[j]]
-        frames = a[cand[:, None] + np.arange(size)]
-        verdict = self._verdicts(frames)
+        # Rows of a strided view: the candidate frames are copied once, without an index
+        # array twelve times their size.
+        frames = np.lib.stride_tricks.sliding_window_view(a, size)[cand]
+        verdict = self._verdicts(frames, sync_checked=True)
         good = verdict == 0
         starts = cand[good]
         frames = frames[good]
@@ -357,13 +359,31 @@ class BinaryFrameParser:
         failed = cand[~good]
         failed_kind = verdict[~good]
         names = ("", "sync", "length", "checksum")
+        gap_idx = np.flatnonzero(gaps)
         if starts.size and gaps[0] == 0:
             self._close_gap()  # a gap from an earlier call ended at the first frame
             self._torn = False  # the stream starts at a frame: nothing was torn
-        for i in np.flatnonzero(gaps).tolist():
-            at = int(prev_end[i])
-            self._add_gap(int(gaps[i]), self._kind_at(failed, failed_kind, names, at))
+        elif gap_idx.size:
+            # The first run may continue one from an earlier call: it is counted alone.
+            first = int(gap_idx[0])
+            at = int(prev_end[first])
+            self._add_gap(int(gaps[first]), self._kind_at(failed, failed_kind, names, at))
             self._close_gap()
+            gap_idx = gap_idx[1:]
+        if gap_idx.size:
+            # Every other run at once: its kind from the candidate at its first byte, its
+            # count the frames it could have held.
+            at = prev_end[gap_idx]
+            i = np.minimum(np.searchsorted(failed, at), max(failed.size - 1, 0))
+            kind = np.ones(at.size, dtype=np.int64)  # "sync" unless a candidate failed there
+            if failed.size:
+                hit = failed[i] == at
+                kind[hit] = failed_kind[i[hit]]
+            count = np.maximum(1, np.rint(gaps[gap_idx] / size).astype(np.int64))
+            totals = np.bincount(kind, weights=count, minlength=4)
+            for k in (1, 2, 3):
+                if totals[k]:
+                    self._malformed[names[k]] += int(totals[k])
         done = int(ends[-1]) if ends.size else 0
         keep_from = n if final else max(done, last_start + 1)
         if keep_from > done:
