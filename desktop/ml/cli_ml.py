@@ -55,6 +55,8 @@ def add_ml_commands(subparsers: Any) -> None:
                         "the model's channel hint, else the first channel")
     p.add_argument("--rate", type=float, default=None,
                    help="sample rate of the file in Hz, when the file does not say")
+    p.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark of a text file: '.' or ',' (default: detected)")
     p.add_argument("--hop", type=int, default=None,
                    help="samples (at the model's rate) between window starts "
                         "(default: the model's hop)")
@@ -147,7 +149,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.model or DEFAULT_FAULT_MODEL, device=args.device,
                                threads=args.threads)
     card = predictor.card
-    rec = read_recording(args.file, args.rate)
+    rec = read_recording(args.file, args.rate, decimal=args.decimal)
     if rec.metadata.get("rate_note"):
         print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
     idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
