@@ -1,4 +1,5 @@
-"""Open any recording (Parquet, CSV, MATLAB .mat, a crash journal) as one in-memory type.
+"""Open any recording (Parquet, CSV, MATLAB .mat, WAV, NI TDMS, Excel .xlsx, Arrow/Feather,
+a crash journal) as one in-memory type.
 
 Every reader returns a :class:`~desktop.core.types.Recording`, so replay, plotting and
 the models never care which format a file came in. CSV goes through the same ASCII
@@ -63,7 +64,8 @@ class RecordingSummary:
 
 
 def _resolve(path: Path) -> tuple[Path, str]:
-    """Find what to read and how: ``parquet``, ``csv``, ``mat`` or ``journal``.
+    """Find what to read and how: ``parquet``, ``csv``, ``mat``, ``wav``, ``tdms``, ``xlsx``,
+    ``arrow`` or ``journal``.
 
     A recording whose process was killed has no Parquet file yet, only its journal; asking
     for ``rec.parquet`` then reads ``rec.parquet.journal`` so the user need not know.
@@ -84,10 +86,26 @@ def _resolve(path: Path) -> tuple[Path, str]:
         return path, "csv"
     if suffix in MAT_SUFFIXES:
         return path, "mat"
+    kind = _other_kind(suffix)  # WAV, TDMS, Excel, Arrow IPC / Feather
+    if kind:
+        return path, kind
     with open(path, "rb") as fh:
         if fh.read(4) == b"PAR1":
             return path, "parquet"
     return path, "csv"
+
+
+def _other_kind(suffix: str) -> str | None:
+    from desktop.recording.arrow_chunks import ARROW_SUFFIXES
+    from desktop.recording.tdms import TDMS_SUFFIXES
+    from desktop.recording.wav import WAV_SUFFIXES
+    from desktop.recording.xlsx import XLSX_SUFFIXES
+
+    for kind, suffixes in (("wav", WAV_SUFFIXES), ("tdms", TDMS_SUFFIXES | {".tdms_index"}),
+                           ("xlsx", XLSX_SUFFIXES | {".xls"}), ("arrow", ARROW_SUFFIXES)):
+        if suffix in suffixes:
+            return kind
+    return None
 
 
 def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | None,
@@ -201,7 +219,27 @@ def read_recording(path: Path | str, rate: float | None = None) -> Recording:
         from desktop.recording.mat import read_mat
 
         return read_mat(resolved, rate)
+    if kind in ("wav", "tdms", "xlsx", "arrow"):
+        return _read_other(resolved, kind, rate)
     return read_csv(resolved, rate)
+
+
+def _read_other(path: Path, kind: str, rate: float | None) -> Recording:
+    if kind == "wav":
+        from desktop.recording.wav import read_wav
+
+        return read_wav(path, rate)
+    if kind == "tdms":
+        from desktop.recording.tdms import read_tdms
+
+        return read_tdms(path, rate)
+    if kind == "xlsx":
+        from desktop.recording.xlsx import read_xlsx
+
+        return read_xlsx(path, rate)
+    from desktop.recording.arrow_chunks import read_arrow
+
+    return read_arrow(path, rate)
 
 
 def summarize_recording(path: Path | str) -> RecordingSummary:

@@ -158,8 +158,10 @@ class ActionsMixin:
         self.job_cancel.setVisible(False)
 
     def cancel_job(self) -> None:
-        """Cancel the session's running job (whole-file verdicts)."""
-        if isinstance(self.session, FileSession):
+        """Cancel the session's running job (indexing a file, or whole-file verdicts)."""
+        if isinstance(self.session, FileSession) and self.session.indexing:
+            self.session.cancel_indexing()
+        elif isinstance(self.session, FileSession):
             self.session.cancel_verdicts()
             self.model_panel.set_status("whole-file verdicts cancelled")
         self._job_done()
