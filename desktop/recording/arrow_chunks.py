@@ -57,12 +57,13 @@ def _open_ipc(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch], int]:
     try:
         reader = pa.ipc.open_file(source)
         n = reader.num_record_batches
+        rows = sum(reader.get_batch(i).num_rows for i in range(n))  # mapped: no copy
 
         def batches() -> Iterator[pa.RecordBatch]:
             for i in range(n):
                 yield reader.get_batch(i)
 
-        return reader.schema, batches(), n
+        return reader.schema, batches(), rows
     except pa.ArrowInvalid:
         source.seek(0)
         try:
@@ -87,7 +88,7 @@ def arrow_stream(path: Path, kind: str, rate: float | None = None,
         schema = journal_schema(path)
         batches = iter_journal_batches(path)
     else:
-        schema, batches, _count = _open_ipc(path)
+        schema, batches, total = _open_ipc(path)
     meta = read_meta(schema)
     channels, time_name = _layout(schema, meta, path)
     names = tuple(ch.name for ch in channels)

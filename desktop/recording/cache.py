@@ -105,11 +105,11 @@ def _jsonable(value: object) -> object:
 class SegmentWriter:
     """Collects rows and writes a segment file each time ~``SEGMENT_BYTES`` are held."""
 
-    def __init__(self, folder: Path, channels: int, segment_bytes: int = SEGMENT_BYTES) -> None:
+    def __init__(self, folder: Path, channels: int, segment_bytes: int | None = None) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.channels = channels
-        self.segment_bytes = segment_bytes
+        self.segment_bytes = segment_bytes or SEGMENT_BYTES
         self._times: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
         self._held = 0
@@ -124,9 +124,8 @@ class SegmentWriter:
                         for v in self._values]
         self.channels += extra
 
-    def add(self, times: np.ndarray, values: np.ndarray
-            ) -> list[tuple[list[Any], np.ndarray]]:
-        """Hold rows; returns the segments this completed: ([name, rows, t0, t1], values)."""
+    def add(self, times: np.ndarray, values: np.ndarray) -> list[list[Any]]:
+        """Hold rows; returns the segments this completed: ``[name, rows, t0, t1]``."""
         self._times.append(np.asarray(times, dtype=np.float64))
         self._values.append(np.asarray(values, dtype=np.float64))
         self._held += len(times)
@@ -135,25 +134,43 @@ class SegmentWriter:
             out.append(self._write(self.segment_rows))
         return out
 
-    def close(self) -> list[tuple[list[Any], np.ndarray]]:
+    def close(self) -> list[list[Any]]:
         return [self._write(self._held)] if self._held else []
 
-    def _write(self, rows: int) -> tuple[list[Any], np.ndarray]:
-        times = np.concatenate(self._times)
-        values = np.concatenate(self._values)
-        t, v = times[:rows], values[:rows]
-        self._times, self._values = [times[rows:]], [values[rows:]]
-        self._held = len(times) - rows
+    def _take(self, parts: list[np.ndarray], rows: int) -> tuple[list[np.ndarray],
+                                                                 list[np.ndarray]]:
+        """Split held pieces into the first ``rows`` rows and the rest (views, no copy)."""
+        taken, rest, need = [], [], rows
+        for p in parts:
+            if need >= p.shape[0]:
+                taken.append(p)
+                need -= p.shape[0]
+            elif need > 0:
+                taken.append(p[:need])
+                rest.append(p[need:])
+                need = 0
+            else:
+                rest.append(p)
+        return taken, rest
+
+    def _write(self, rows: int) -> list[Any]:
+        t_parts, self._times = self._take(self._times, rows)
+        v_parts, self._values = self._take(self._values, rows)
+        self._held -= rows
         name = f"seg-{self.count:06d}.arrow"
         self.count += 1
-        arrays = [pa.array(t)] + [pa.array(np.ascontiguousarray(v[:, j]))
-                                  for j in range(v.shape[1])]
-        names = [TIME] + [f"c{j}" for j in range(v.shape[1])]
+        # One column at a time: the segment is never copied whole.
+        arrays = [pa.array(np.concatenate(t_parts))]
+        arrays += [pa.array(np.concatenate([v[:, j] for v in v_parts]))
+                   for j in range(self.channels)]
+        names = [TIME] + [f"c{j}" for j in range(self.channels)]
         batch = pa.record_batch(arrays, names=names)
         with pa.OSFile(str(self.folder / name), "wb") as sink, \
                 pa.ipc.new_file(sink, batch.schema) as writer:
             writer.write_batch(batch)
-        return [name, int(rows), float(t[0]), float(t[-1])], v
+        t0 = float(t_parts[0][0])
+        t1 = float(t_parts[-1][-1])
+        return [name, int(rows), t0, t1]
 
 
 class Segments:

@@ -285,10 +285,8 @@ def index_file(path: Path | str, rate: float | None = None,
     rows = 0
     timed = False
 
-    def publish(done: list[tuple[list[Any], np.ndarray]]) -> None:
-        nonlocal view
-        for (name, n, t0, t1), values in done:
-            view.pyramid.add(values)  # type: ignore[union-attr]
+    def publish(done: list[list[Any]]) -> None:
+        for name, n, t0, t1 in done:
             view.segments.append(name, n, t0, t1)  # type: ignore[union-attr]
 
     for chunk in stream.chunks:
@@ -319,6 +317,9 @@ def index_file(path: Path | str, rate: float | None = None,
             (rows + np.arange(values.shape[0], dtype=np.float64)) / float(stream.sample_rate))
         rows += values.shape[0]
         had = view.segments.rows
+        # The pyramid may run ahead of the published segments: views only ask for rows
+        # that are published.
+        view.pyramid.add(values)
         publish(writer.add(times, values))
         if had == 0 and view.segments.rows and skim is None:
             task.report(0.0, f"indexing {path.name}", view=view)
