@@ -223,6 +223,11 @@ class LivePlot(QWidget):
             self._set_x(oldest[0] - self.x_offset, float(snap.times[-1]) - self.x_offset)
         self.set_autoscale(True)
 
+    def set_view_range(self, x0: float, x1: float) -> None:
+        """Show ``[x0, x1]`` (plot x) and autoscale: the overview strip's "go there"."""
+        self._set_x(x0, x1)
+        self.set_autoscale(True)
+
     def _set_x(self, x0: float, x1: float) -> None:
         self._applying_range = True
         try:

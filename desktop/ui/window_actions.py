@@ -102,8 +102,8 @@ class ActionsMixin:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self._action("Open recording…", "Ctrl+O", self._open_recording,
-                                         tip="Open a recording (Parquet, CSV, .mat) to view, "
-                                         "label and judge"))
+                                         tip="Open a recording (CSV, Parquet, .mat, WAV, "
+                                         "TDMS, .xlsx, Arrow) to view, label and judge"))
         file_menu.addAction(self._action("Choose recordings folder…", None,
                                          self._choose_folder))
         file_menu.addSeparator()

@@ -107,7 +107,7 @@ def test_arrow_and_feather_files(tmp_path: Path) -> None:
     rec = read_recording(tmp_path / "x.feather")
     assert [c.name for c in rec.channels] == ["a", "b"]
     assert np.array_equal(rec.timestamps, np.arange(1000) / 100.0)
-    values, times = _streamed(tmp_path / "x.feather")
+    values, _times = _streamed(tmp_path / "x.feather")
     assert np.array_equal(values, rec.values)
 
 
