@@ -47,7 +47,7 @@ class FileSession(Session):
 
     # -- the read interface ----------------------------------------------------------
     @property
-    def buffer(self) -> FileView | None:  # type: ignore[override]
+    def buffer(self) -> FileView | None:
         return self.view
 
     @property

@@ -346,8 +346,9 @@ def index_file(path: Path | str, rate: float | None = None,
 
 def _new_view(path: Path, folder: Path, channels: tuple[ChannelSpec, ...],
               rate: float | None, timed: bool, skim: Skim | None) -> FileView:
+    expected = int(1.05 * skim.estimated_rows) if skim is not None else 0  # no regrowth
     return FileView(path, folder, channels, rate, timed, Segments(folder, len(channels)),
-                    MinMaxPyramid(len(channels)), skim)
+                    MinMaxPyramid(len(channels), expected), skim)
 
 
 def _segment_rows(segments: Segments) -> list[tuple[str, int, float, float]]:
