@@ -90,15 +90,26 @@ class MinMaxPyramid:
         cap = max(1024, expected_rows // BUCKET + 1)
         self._lo: list[_Grow] = [_Grow(self.channels, cap)]
         self._hi: list[_Grow] = [_Grow(self.channels, cap)]
+        # First and last time of every level-0 bucket (when rows come with times): a
+        # zoomed-out view then needs no row at all, not even its time.
+        self._t = _Grow(2, cap)
+        self._carry_t = np.empty(0)
 
     # -- building -------------------------------------------------------------------------
-    def add(self, values: np.ndarray) -> None:
-        """Append rows ``(n, channels)`` (any n; the last < BUCKET rows wait for more)."""
+    def add(self, values: np.ndarray, times: np.ndarray | None = None) -> None:
+        """Append rows ``(n, channels)`` (any n; the last < BUCKET rows wait for more)
+        and, if given, their times (then bucket times are kept: :meth:`group_times`)."""
         values = np.asarray(values, dtype=np.float64)
         if values.shape[1] != self.channels:
             raise ValueError(f"{values.shape[1]} columns, the pyramid has {self.channels}")
-        block = np.concatenate([self._carry, values]) if self._carry.size else values
+        block = np.concatenate([self._carry, values]) if self._carry.shape[0] else values
         full = (block.shape[0] // BUCKET) * BUCKET
+        if times is not None:
+            tblock = np.concatenate([self._carry_t, times]) if self._carry_t.size else times
+            if full:
+                self._t.append(np.column_stack([tblock[:full:BUCKET],
+                                                tblock[BUCKET - 1:full:BUCKET]]))
+            self._carry_t = np.array(tblock[full:], dtype=np.float64)
         if full:
             lo, hi = _reduce(block[:full], BUCKET)
             self._lo[0].append(lo)
@@ -124,6 +135,9 @@ class MinMaxPyramid:
             self._lo[0].append(lo)
             self._hi[0].append(hi)
             self._carry = np.empty((0, self.channels))
+            if self._carry_t.size:
+                self._t.append(np.array([[self._carry_t[0], self._carry_t[-1]]]))
+                self._carry_t = np.empty(0)
         self._climb(final=True)
         with self._lock:
             self.finished = True
@@ -166,6 +180,9 @@ class MinMaxPyramid:
             name = f"pyr-{level}.npy"
             np.save(folder / name, np.stack([lo.view, hi.view]))
             names.append(name)
+        if self._t.n == self._lo[0].n:
+            np.save(folder / "pyr-t.npy", self._t.view)
+            names.append("pyr-t.npy")
         return names
 
     @classmethod
@@ -174,6 +191,9 @@ class MinMaxPyramid:
         pyr = cls(channels)
         pyr._lo, pyr._hi = [], []
         for name in names:
+            if name == "pyr-t.npy":
+                pyr._t = _Grow.of(np.load(folder / name, mmap_mode="r"))
+                continue
             both = np.load(folder / name, mmap_mode="r")
             pyr._lo.append(_Grow.of(both[0]))
             pyr._hi.append(_Grow.of(both[1]))
@@ -181,6 +201,27 @@ class MinMaxPyramid:
         return pyr
 
     # -- queries ----------------------------------------------------------------------------
+    def group_times(self, starts: np.ndarray, ends: np.ndarray,
+                    raw_times: Callable[[np.ndarray], np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Times of rows ``starts`` and ``ends - 1`` (what :meth:`columns` returns): from
+        the bucket times where a row opens or closes a level-0 bucket, else from
+        ``raw_times(rows)`` (the two exact ends of a span)."""
+        with self._lock:
+            t, nt, rows, finished = self._t.arr, self._t.n, self.rows, self.finished
+        t = t[:nt]
+        starts, last = np.asarray(starts), np.asarray(ends) - 1
+        t0, t1 = np.empty(starts.shape), np.empty(last.shape)
+        a = (starts % BUCKET == 0) & (starts // BUCKET < nt)
+        b = (((last + 1) % BUCKET == 0) | (finished & (last + 1 == rows))) & (
+            last // BUCKET < nt)
+        t0[a], t1[b] = t[starts[a] // BUCKET, 0], t[last[b] // BUCKET, 1]
+        need = np.concatenate([starts[~a], last[~b]])
+        if need.size:
+            got = raw_times(need)
+            t0[~a], t1[~b] = got[:(~a).sum()], got[(~a).sum():]
+        return t0, t1
+
     def _published(self) -> tuple[int, bool, list[tuple[np.ndarray, np.ndarray]]]:
         with self._lock:
             levels = [(lo.arr, hi.arr, min(lo.n, hi.n))

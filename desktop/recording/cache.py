@@ -35,7 +35,7 @@ from desktop.core.types import ChannelSpec
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SEGMENT_BYTES = 32 << 20
 TIME = "time_s"
 #: Memory maps kept open (LRU). A mapped page the plots touched counts in the process's

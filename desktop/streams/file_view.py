@@ -190,10 +190,9 @@ class FileView:
             times, cols = self.segments.read(i0, i1)
             return decimate_columns(times, cols, columns)
         starts, ends, lo, hi = groups
-        edge_t = self.segments.times_at(np.concatenate([starts, ends - 1]))
         k = starts.size
         t = np.empty(2 * k)
-        t[0::2], t[1::2] = edge_t[:k], edge_t[k:]
+        t[0::2], t[1::2] = self.pyramid.group_times(starts, ends, self.segments.times_at)
         v = np.empty((2 * k, lo.shape[1]))
         v[0::2], v[1::2] = lo, hi
         return t, v
@@ -319,7 +318,7 @@ def index_file(path: Path | str, rate: float | None = None,
         had = view.segments.rows
         # The pyramid may run ahead of the published segments: views only ask for rows
         # that are published.
-        view.pyramid.add(values)
+        view.pyramid.add(values, times)
         publish(writer.add(times, values))
         if had == 0 and view.segments.rows and skim is None:
             task.report(0.0, f"indexing {path.name}", view=view)

@@ -31,11 +31,16 @@ def _signal(draw: st.DrawFn) -> tuple[np.ndarray, list[int], bool]:
     return x, cuts, draw(st.booleans())
 
 
+def _times(n: int) -> np.ndarray:
+    return np.cumsum(np.random.default_rng(n).uniform(0.5, 1.5, n))  # uneven, increasing
+
+
 def _build(x: np.ndarray, cuts: list[int], finish: bool) -> MinMaxPyramid:
     pyr = MinMaxPyramid(x.shape[1])
+    t = _times(x.shape[0])
     for a, b in zip([0, *cuts], [*cuts, x.shape[0]], strict=True):
         if b > a:
-            pyr.add(x[a:b])
+            pyr.add(x[a:b], t[a:b])
     if finish:
         pyr.finish()
     return pyr
@@ -69,6 +74,13 @@ def test_any_span_has_the_exact_min_and_max(signal, data) -> None:
                 elo, ehi = _expected(x[starts[k]:ends[k]])
                 assert np.array_equal(glo[k], elo, equal_nan=True)
                 assert np.array_equal(ghi[k], ehi, equal_nan=True)
+            # Their times: from the bucket times, raw rows only for the two exact ends.
+            t = _times(n)
+            asked: list[int] = []
+            t0, t1 = pyr.group_times(
+                starts, ends, lambda rows, t=t, asked=asked: asked.append(rows.size) or t[rows])
+            assert np.array_equal(t0, t[starts]) and np.array_equal(t1, t[ends - 1])
+            assert sum(asked) <= 4
     # Raw rows are only read at the ends of a span: never much more than 2 buckets a level.
     if finish:
         assert max(raw_rows, default=0) < 2 * BUCKET
