@@ -41,7 +41,7 @@ TIME = "time_s"
 #: Memory maps kept open (LRU). A mapped page the plots touched counts in the process's
 #: RSS until its segment is unmapped (it is clean page cache, but users read RSS), so only
 #: a few segments stay mapped; mapping one again costs ~0.1 ms.
-OPEN_SEGMENTS = 8
+OPEN_SEGMENTS = 4
 
 
 def cache_folder(path: Path, rate: float | None = None) -> Path:

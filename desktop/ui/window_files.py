@@ -30,8 +30,17 @@ class FilesMixin:
         self.setAcceptDrops(True)
         self.recent_menu = QMenu("Open recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu = self.menuBar().actions()[0].menu()
+        menus = {a.text(): a.menu() for a in self.menuBar().actions()}
+        file_menu = menus["&File"]
         file_menu.insertMenu(file_menu.actions()[1], self.recent_menu)
+        self.act_goto = self._action("Go to time…", "Ctrl+G", self._focus_goto,
+                                     tip="Type a time to jump to in an opened file")
+        menus["&View"].addAction(self.act_goto)
+
+    def _focus_goto(self) -> None:
+        if self.overview.isVisible():
+            self.overview.goto.setFocus()
+            self.overview.goto.selectAll()
 
     # -- drag and drop ----------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
