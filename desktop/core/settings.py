@@ -41,6 +41,8 @@ class Settings:
     alarm_clear_s: float = 5.0  # and normal this long to clear it
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Recordings opened lately, newest first (File → Open recent).
+    recent_files: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Non-default values only, plus the schema version."""

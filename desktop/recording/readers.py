@@ -1,5 +1,5 @@
-"""Open any recording (Parquet, Arrow/Feather, CSV, MATLAB .mat, a crash journal) as one
-in-memory type.
+"""Open any recording (Parquet, CSV, MATLAB .mat, WAV, NI TDMS, Excel .xlsx, Arrow/Feather,
+a crash journal) as one in-memory type.
 
 Every reader returns a :class:`~desktop.core.types.Recording`, so replay, plotting and
 the models never care which format a file came in. CSV goes through the same ASCII
@@ -80,7 +80,8 @@ class RecordingSummary:
 
 
 def _resolve(path: Path) -> tuple[Path, str]:
-    """Find what to read and how: ``parquet``, ``arrow``, ``csv``, ``mat`` or ``journal``.
+    """Find what to read and how: ``parquet``, ``csv``, ``mat``, ``wav``, ``tdms``, ``xlsx``,
+    ``arrow`` or ``journal``.
 
     A recording whose process was killed has no Parquet file yet, only its journal; asking
     for ``rec.parquet`` then reads ``rec.parquet.journal`` so the user need not know.
@@ -103,6 +104,9 @@ def _resolve(path: Path) -> tuple[Path, str]:
         return path, "csv"
     if suffix in MAT_SUFFIXES:
         return path, "mat"
+    kind = _other_kind(suffix)  # WAV, TDMS, Excel
+    if kind:
+        return path, kind
     with open(path, "rb") as fh:
         magic = fh.read(6)
     if magic[:4] == b"PAR1":
@@ -110,6 +114,19 @@ def _resolve(path: Path) -> tuple[Path, str]:
     if magic == b"ARROW1" or magic[:4] == b"FEA1":
         return path, "arrow"
     return path, "csv"
+
+
+def _other_kind(suffix: str) -> str | None:
+    from desktop.recording.arrow_chunks import ARROW_SUFFIXES
+    from desktop.recording.tdms import TDMS_SUFFIXES
+    from desktop.recording.wav import WAV_SUFFIXES
+    from desktop.recording.xlsx import XLSX_SUFFIXES
+
+    for kind, suffixes in (("wav", WAV_SUFFIXES), ("tdms", TDMS_SUFFIXES | {".tdms_index"}),
+                           ("xlsx", XLSX_SUFFIXES | {".xls"}), ("arrow", ARROW_SUFFIXES)):
+        if suffix in suffixes:
+            return kind
+    return None
 
 
 def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | None,
@@ -367,24 +384,24 @@ def read_csv(path: Path, rate: float | None = None, line_format: str = "auto",
                      metadata={"malformed": dict(malformed), "format": parser.description})
 
 
-def _text_chunks(path: Path) -> Iterator[bytes]:
+def _text_chunks(path: Path, chunk_bytes: int = _CSV_CHUNK) -> Iterator[bytes]:
     """The file's bytes as UTF-8: UTF-16 (with a BOM, or detected from its NUL bytes) is
     transcoded chunk by chunk; anything else is passed through (a UTF-8 BOM is dropped by
     the parser)."""
     with open(path, "rb") as fh:
-        head = fh.read(_CSV_CHUNK)
+        head = fh.read(chunk_bytes)
         encoding = _utf16_of(head)
         if encoding is None:
             chunk = head
             while chunk:
                 yield chunk
-                chunk = fh.read(_CSV_CHUNK)
+                chunk = fh.read(chunk_bytes)
             return
         decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         chunk = head
         while chunk:
             yield decoder.decode(chunk).encode("utf-8")
-            chunk = fh.read(_CSV_CHUNK)
+            chunk = fh.read(chunk_bytes)
         yield decoder.decode(b"", final=True).encode("utf-8")
 
 
@@ -429,7 +446,23 @@ def read_recording(path: Path | str, rate: float | None = None,
         return read_mat(resolved, rate)
     if kind == "arrow":
         return read_arrow(resolved, rate)
+    if kind in ("wav", "tdms", "xlsx"):
+        return _read_other(resolved, kind, rate)
     return read_csv(resolved, rate, decimal=decimal)
+
+
+def _read_other(path: Path, kind: str, rate: float | None) -> Recording:
+    if kind == "wav":
+        from desktop.recording.wav import read_wav
+
+        return read_wav(path, rate)
+    if kind == "tdms":
+        from desktop.recording.tdms import read_tdms
+
+        return read_tdms(path, rate)
+    from desktop.recording.xlsx import read_xlsx
+
+    return read_xlsx(path, rate)
 
 
 def summarize_recording(path: Path | str, decimal: str | None = None) -> RecordingSummary:

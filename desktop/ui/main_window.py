@@ -49,6 +49,7 @@ from desktop.ui.live_plot import LivePlot
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
 from desktop.ui.window_actions import ActionsMixin
+from desktop.ui.window_files import FilesMixin
 from desktop.ui.window_labels import LabelsMixin
 from desktop.ui.window_view import ViewMixin
 
@@ -56,7 +57,8 @@ log = logging.getLogger(__name__)
 
 TARGET_INTERVAL_MS = 16  # ~60 Hz
 SLOWEST_INTERVAL_MS = 50  # 20 Hz under load
-RECORDING_FILTER = "Recordings (*.parquet *.csv *.tsv *.txt *.mat);;All files (*)"
+RECORDING_FILTER = ("Recordings (*.parquet *.csv *.tsv *.txt *.dat *.log *.mat *.wav *.flac *.tdms"
+                    " *.xlsx *.arrow *.feather);;All files (*)")
 
 
 @dataclass
@@ -71,7 +73,7 @@ class WindowServices:
     remember_model: Callable[[str | None], None] = lambda _name: None
 
 
-class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
+class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
     """The window a plant engineer keeps open beside the line or at a desk."""
 
     measure_finished = Signal(dict)
@@ -164,6 +166,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
         self.plot.label_selected.connect(self._label_selected)
 
         self._build_actions()
+        self._build_files(column)  # overview strip, drag and drop, Open recent
         self._build_status_bar()
         self.refresh_ports()
 
@@ -220,6 +223,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
         with its labels and (when a model is selected) whole-file verdicts."""
         session = FileSession(path, rate, decimal)
         self._begin(session)
+        self._remember_recent(path)
         self.source_panel.show_spec(f"replay:{path}", {})  # Connect = replay it live
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
@@ -232,6 +236,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
         """Make ``session`` the window's session: the old one is stopped and retired."""
         self._end_session()
         self.session = session
+        self._files_closed()
         self.plot.clear_verdicts()
         self.plot.wall_clock = False
         self._set_alarm(False, "")
@@ -287,6 +292,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
             self._configure_plot()
             self.refresh_labels()
             self.plot.zoom_to_fit(session.buffer)
+            self._file_opened()
             self._run_pending_jump()
 
     def _source_finished(self) -> None:
@@ -358,6 +364,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state, self.state_detail = state, detail
+        if isinstance(self.session, FileSession) and not self.session.busy:
+            self._job_done()
         colours = {"connected": "#2e7d32", "lost": "#c62828", "reconnecting": "#ef6c00",
                    "failed": "#c62828", "connecting": "#ef6c00", "finished": "#1565c0",
                    "loading": "#ef6c00"}
@@ -473,6 +481,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, QMainWindow):
             if buffer.channels != self.plot.channels:
                 self._configure_plot()
             drew = self.plot.draw(buffer)
+            self._files_tick()
             if drew and self._pending_arrivals:
                 now = time.monotonic()
                 self.stats.verdict_latency_ms.extend(

@@ -102,8 +102,8 @@ class ActionsMixin:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self._action("Open recording…", "Ctrl+O", self._open_recording,
-                                         tip="Open a recording (Parquet, CSV, .mat) to view, "
-                                         "label and judge"))
+                                         tip="Open a recording (CSV, Parquet, .mat, WAV, "
+                                         "TDMS, .xlsx, Arrow) to view, label and judge"))
         file_menu.addAction(self._action("Choose recordings folder…", None,
                                          self._choose_folder))
         file_menu.addSeparator()
@@ -147,6 +147,9 @@ class ActionsMixin:
         self.setStatusBar(bar)
 
     def _job_progress(self, fraction: float, message: str) -> None:
+        session = self.session
+        if isinstance(session, FileSession) and not session.busy and fraction > 0:
+            return  # progress queued before a Cancel or the end: the job is over
         done = fraction >= 1.0
         self.job_progress.setVisible(not done)
         self.job_cancel.setVisible(not done)
@@ -158,8 +161,10 @@ class ActionsMixin:
         self.job_cancel.setVisible(False)
 
     def cancel_job(self) -> None:
-        """Cancel the session's running job (whole-file verdicts)."""
-        if isinstance(self.session, FileSession):
+        """Cancel the session's running job (indexing a file, or whole-file verdicts)."""
+        if isinstance(self.session, FileSession) and self.session.indexing:
+            self.session.cancel_indexing()
+        elif isinstance(self.session, FileSession):
             self.session.cancel_verdicts()
             self.model_panel.set_status("whole-file verdicts cancelled")
         self._job_done()

@@ -17,7 +17,7 @@ from desktop.app import SourceOptions, create_source
 from desktop.cli import main
 from desktop.core.errors import RecordingError
 from desktop.recording.readers import read_recording, summarize_recording
-from desktop.streams.file_buffer import load_file
+from desktop.streams.file_view import index_file
 from tests.field.support import field_case
 
 
@@ -36,7 +36,7 @@ def _check_timestamp_file(path: Path, rate: float, samples: int, channel: str) -
     while not source.finished:
         got += len(source.read(0.0))
     assert got == samples
-    assert load_file(path).buffer.written == samples
+    assert index_file(path).written == samples  # what the window opens
     assert read_recording(path).samples == samples  # what `predict` reads too
 
 

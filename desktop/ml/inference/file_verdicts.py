@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from desktop.analysis.channels import pick_channel
 from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
-from desktop.core.types import Recording
+from desktop.core.types import ChannelSpec, Recording
 from desktop.ml.inference.predictors import load_predictor
 
 
-def judge_recording(model: str, recording: Recording, first_time: float = 0.0,
+class ChannelReader(Protocol):
+    """A recording that hands out one channel at a time (an opened file read from its
+    cache: the whole file never needs to be in memory, only the channel judged)."""
+
+    @property
+    def channels(self) -> tuple[ChannelSpec, ...]: ...
+
+    def effective_rate(self) -> float | None: ...
+
+    def channel(self, index: int) -> np.ndarray: ...
+
+
+def _channel(recording: Recording | ChannelReader, index: int) -> np.ndarray:
+    if isinstance(recording, Recording):
+        return recording.values[:, index]
+    return recording.channel(index)
+
+
+def judge_recording(model: str, recording: Recording | ChannelReader, first_time: float = 0.0,
                     channel: str | None = None, device: str | None = None,
                     task: TaskState | None = None) -> dict[str, Any]:
-    """Run ``model`` over every whole window of ``recording``.
+    """Run ``model`` over every whole window of ``recording`` (in memory, or a reader
+    that loads the one channel judged: 8 bytes per sample, ~80 MB for a 1 GB CSV).
 
     ``first_time`` is the time of the recording's first sample on the caller's axis, so
     verdict times line up with the plotted signal. Returns ``{"info": {name, kind,
@@ -33,7 +54,7 @@ def judge_recording(model: str, recording: Recording, first_time: float = 0.0,
     if not rate:
         raise InputError("this file states no sample rate and has no time column: "
                          "open it with --rate HZ")
-    verdicts = predictor.predict_signal(recording.values[:, idx], rate, start_s=first_time,
+    verdicts = predictor.predict_signal(_channel(recording, idx), rate, start_s=first_time,
                                         task=task)
     info = {"name": card.name, "kind": card.kind, "classes": list(card.classes),
             "device": getattr(predictor, "device", "cpu"),
