@@ -38,9 +38,11 @@ RECIPES = ("fault-cwru", "anomaly-cwru")
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a fault or anomaly model over a recording",
+    p = subparsers.add_parser("predict", help="run a model over a recording or a table of parts/samples",
                               description="Per-window verdicts of a model for one channel of "
-                                          "a CSV, Parquet or MATLAB .mat file.")
+                                          "a CSV, Parquet or MATLAB .mat file; for a table "
+                                          "model (quality-steel, process-tep) one verdict "
+                                          "per row of a CSV whose columns are the model's.")
     p.add_argument("file", type=Path, help="recording: .csv, .parquet or .mat (v5 or v7.3)")
     p.add_argument("--model", default=None,
                    help="model name (see `linewatch models list`) or folder "
@@ -132,10 +134,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL
     from desktop.recording.readers import read_recording
 
+    from desktop.ml.model_files.registry import resolve
+
+    entry = resolve(args.model or DEFAULT_FAULT_MODEL)
+    if entry.tabular:  # quality / process: a table, one verdict per row
+        from desktop.ml.cli_tabular import cmd_predict_table
+
+        return cmd_predict_table(args, entry)
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
-    predictor = load_predictor(args.model or DEFAULT_FAULT_MODEL, device=args.device,
-                               threads=args.threads)
+    predictor = load_predictor(entry, device=args.device, threads=args.threads)
     card = predictor.card
     rec = read_recording(args.file, args.rate)
     if rec.metadata.get("rate_note"):
@@ -358,7 +366,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
              "problem": e.problem,
              "versions": list(e.versions), "active_version": e.active_version,
              "parent": e.card.parent if e.card else None,
-             "live": e.name == live} for e in entries], "live": live}))
+             "live": e.name == live,
+             **(_table_fields(e) if e.tabular else {})} for e in entries], "live": live}))
         return 0
     if not entries:
         print("no models")
@@ -367,6 +376,11 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         where = "shipped" if e.shipped else "user"
         if e.card is None:
             print(f"{e.name:<20} {where:<8} UNUSABLE: {e.problem}")
+            continue
+        if e.tabular:
+            from desktop.ml.cli_tabular import list_line
+
+            print(list_line(e, where, live))
             continue
         c = e.card
         acc = c.metrics.get("validation", {}).get("accuracy")
@@ -382,6 +396,12 @@ def cmd_models_list(args: argparse.Namespace) -> int:
               + (f"  val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
               + ("  [live]" if e.name == live else ""))
     return 0
+
+
+def _table_fields(entry: Any) -> dict[str, Any]:
+    from desktop.ml.cli_tabular import card_summary
+
+    return card_summary(entry.card)
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:
