@@ -38,7 +38,7 @@ RECIPES = ("fault-cwru", "anomaly-cwru")
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a model over a recording or a table of parts/samples",
+    p = subparsers.add_parser("predict", help="run a model over a recording or a table",
                               description="Per-window verdicts of a model for one channel of "
                                           "a CSV, Parquet or MATLAB .mat file; for a table "
                                           "model (quality-steel, process-tep) one verdict "
@@ -131,10 +131,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.analysis.channels import pick_channel
     from desktop.core.errors import InputError
     from desktop.ml.inference.predictors import load_predictor, summarize
-    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL
+    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
     from desktop.recording.readers import read_recording
-
-    from desktop.ml.model_files.registry import resolve
 
     entry = resolve(args.model or DEFAULT_FAULT_MODEL)
     if entry.tabular:  # quality / process: a table, one verdict per row

@@ -86,20 +86,20 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     print(f"input {args.file}: {len(rows)} rows")
     ident = doc.get("id_column")
     if card.kind == "quality":
-        print(f"{'row':>5}  {str(ident or ''):<12} {'class':<14} {'prob':>6}  top features "
+        print(f"{'row':>5}  {ident or ''!s:<12} {'class':<14} {'prob':>6}  top features "
               f"(value, share of the probability)")
         for i, r in enumerate(rows, 1):
             feats = ", ".join(f"{f['feature']}={_value(f['value'])} ({f['contribution']:+.2f})"
                               for f in r["top_features"])
-            print(f"{i:>5}  {str(r.get('id', '')):<12} {r['class']:<14} "
+            print(f"{i:>5}  {r.get('id', '')!s:<12} {r['class']:<14} "
                   f"{r['probability']:6.3f}  {feats}")
         shares = ", ".join(f"{c} {n}" for c, n in summary["class_counts"].items() if n)
         print(f"summary: {len(rows)} parts; {shares}")
         return 0
-    print(f"{'row':>5}  {str(ident or ''):<12} {'score':>7}  {'alarm':<5}  {'fault':<8} "
+    print(f"{'row':>5}  {ident or ''!s:<12} {'score':>7}  {'alarm':<5}  {'fault':<8} "
           f"contributors (strongest first)")
     for i, r in enumerate(rows, 1):
-        print(f"{i:>5}  {str(r.get('id', '')):<12} {r['score']:7.2f}  "
+        print(f"{i:>5}  {r.get('id', '')!s:<12} {r['score']:7.2f}  "
               f"{'ALARM' if r['alarm'] else '-':<5}  {r['fault'] or '-':<8} "
               f"{', '.join(r['contributors'])}")
     first = summary["first_alarm_row"]

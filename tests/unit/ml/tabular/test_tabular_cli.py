@@ -112,7 +112,7 @@ def test_process_predict_headerless_52_columns_with_a_notice(tmp_path: Path) -> 
     (lambda df: df.rename(columns={"X_Minimum": "Xmin"}),
      "missing column(s): X_Minimum; unexpected column(s): Xmin — if a column was renamed"),
     (lambda df: df.astype({"Edges_Index": object}).assign(
-        Edges_Index=lambda d: ["0.2x"] + list(d["Edges_Index"][1:])),
+        Edges_Index=lambda d: ["0.2x", *list(d["Edges_Index"][1:])]),
      "non-numeric values in column(s): Edges_Index (row 1: '0.2x')"),
 ])
 def test_column_mismatch_is_one_clear_line(tmp_path: Path, change, message: str) -> None:
