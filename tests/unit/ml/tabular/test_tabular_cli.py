@@ -16,7 +16,7 @@ import pytest
 from desktop.ml.tabular.process import TEP_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[4]
-STEEL = Path("/work/shared/data/steel_plates/steel_plates_dev.csv")
+FIXTURE = ROOT / "tests" / "fixtures" / "steel_excerpt.csv"
 QUALITY_COLUMNS = json.loads((ROOT / "models/quality-steel/card.json").read_text())[
     "input_columns"]
 
@@ -30,13 +30,11 @@ def linewatch(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def plates(n: int = 12) -> pd.DataFrame:
-    """Plate-like rows: the real file when the shared data is here, else the model's medians."""
-    if STEEL.exists():
-        return pd.read_csv(STEEL).head(n)
-    with np.load(ROOT / "models/quality-steel/preprocess.npz") as z:
-        med = z["median"]
-    rng = np.random.default_rng(0)
-    return pd.DataFrame(med * rng.uniform(0.8, 1.2, (n, len(med))), columns=QUALITY_COLUMNS)
+    """Real plates (tests/fixtures/steel_excerpt.csv, see tabular_excerpts.json), every
+    class in turn, without the fixture's part_id."""
+    df = pd.read_csv(FIXTURE).drop(columns=["part_id"])
+    order = np.argsort(np.arange(len(df)) % 20, kind="stable")  # one of each class in turn
+    return df.iloc[order[:n]].reset_index(drop=True)
 
 
 def test_models_list_shows_the_table_models_as_usable() -> None:
