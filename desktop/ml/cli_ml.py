@@ -71,7 +71,8 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--base", default=None, help="fine-tune: model name or folder to start from")
     t.add_argument("--labels", type=Path, default=None,
                    help="fine-tune: label file, .csv (recording,start_s,end_s,label,channel,"
-                        "note) or .json; relative recording paths are relative to its folder")
+                        "note) or .json; relative recording paths are relative to its folder; "
+                        "for a quality model a parts CSV (its columns + label)")
     t.add_argument("--name", default=None, help="fine-tune: name of the new model")
     t.add_argument("--mode", choices=MODES, default=None,
                    help="fine-tune: which weights learn (default: full)")
@@ -254,6 +255,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     if args.labels is None or args.name is None:
         raise InputError("fine-tuning needs --labels CSV and --name NEW")
+    from desktop.ml.model_files.registry import resolve
+
+    base = resolve(args.base)
+    if base.tabular:  # a quality model: refit on its replay set + the labelled parts
+        from desktop.ml.cli_tabular import cmd_finetune_table
+
+        return cmd_finetune_table(args, base)
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     mode = args.mode or DEFAULT_MODE

@@ -130,4 +130,65 @@ def _value(v: float | None) -> str:
     return "empty" if v is None else f"{v:g}"
 
 
-__all__ = ["card_summary", "cmd_predict_table", "list_line", "summarize"]
+
+def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
+    """``linewatch train --base quality-steel --labels parts.csv --name my-line``."""
+    import shlex
+
+    from desktop.core.errors import InputError
+    from desktop.ml.model_files.versions import promote
+    from desktop.ml.tabular.finetune import finetune_quality
+
+    card = entry.card
+    if card.kind != "quality":
+        raise InputError(f"'{entry.name}' is a {card.kind} model; only quality models are "
+                         f"fine-tuned from labelled parts")
+    for attr, flag in (("mode", "--mode"), ("rate", "--rate"), ("replay", "--replay"),
+                       ("replay_data", "--replay-data"), ("epochs", "--epochs")):
+        if getattr(args, attr, None) is not None:
+            note(f"{flag} is for signal models; ignored for '{entry.name}'")
+    ref = entry.name if entry.shipped or not entry.versions else f"{entry.name}@{card.version}"
+    parts = ["linewatch", "train", "--base", str(args.base), "--labels", str(args.labels),
+             "--name", args.name]
+    if args.seed is not None:
+        parts += ["--seed", str(args.seed)]
+    if args.val_fraction != 0.25:
+        parts += ["--val-fraction", str(args.val_fraction)]
+    result = finetune_quality(entry.folder, ref, args.labels, args.name,
+                              val_fraction=args.val_fraction, seed=args.seed or 0,
+                              command=shlex.join(parts))
+    if args.promote:
+        promote(args.name, result.version)
+    if args.json:
+        print(json.dumps({**result.to_json(), "promoted": bool(args.promote)}))
+        return 0
+    print(f"wrote {result.folder} ({args.name} v{result.version}, parent {result.parent}) in "
+          f"{result.seconds:.1f} s: {result.train_parts} labelled parts + "
+          f"{result.replay_rows} replay rows")
+    for text in result.notes:
+        print(f"note: {text}")
+    held, base = result.heldout, result.base_heldout
+    if held is not None and base is not None:
+        print(f"held-out parts: {held['parts']}; accuracy new {held['accuracy']:.2%}, base "
+              + ("n/a" if base["accuracy"] is None else f"{base['accuracy']:.2%}")
+              + " on the classes it knows"
+              + (f", {base['accuracy_all_parts']:.2%} counting new classes as wrong"
+                 if base["parts_known_classes"] != base["parts"] else ""))
+        print(f"{'class':<20} {'parts':>5} {'recall new':>10} {'base':>6}")
+        for c, m in held["per_class"].items():
+            b = base["per_class"].get(c, {}).get("recall")
+            print(f"{c:<20} {m['parts']:>5} {m['recall']:>10.2f} "
+                  + (f"{b:>6.2f}" if b is not None else f"{'-':>6}"))
+    if not result.checked:
+        print(f"WARNING: only {result.heldout_parts} held-out parts: the comparison says "
+              f"little; promote only if you have checked it yourself")
+    if args.promote:
+        print(f"promoted: {args.name} now means v{result.version}")
+    else:
+        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
+              f"active: linewatch models promote {args.name} --version {result.version}")
+    return 0
+
+
+__all__ = ["card_summary", "cmd_finetune_table", "cmd_predict_table", "list_line",
+           "summarize"]

@@ -10,6 +10,7 @@ registry can tell the two apart by ``kind``.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class TabularCard:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / CARD_FILE
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        os.chmod(path, 0o644)  # the temp file was private; a model folder is shareable
         return path
 
     @classmethod
