@@ -114,7 +114,7 @@ def split_heldout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         rng.shuffle(idx)
-        k = int(round(len(idx) * fraction)) if len(idx) > 1 else 0
+        k = round(len(idx) * fraction) if len(idx) > 1 else 0
         k = min(max(k, 1 if len(idx) > 1 and fraction > 0 else 0), len(idx) - 1)
         held += idx[:k].tolist()
         train += idx[k:].tolist()
