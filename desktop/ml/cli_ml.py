@@ -29,6 +29,7 @@ from desktop.ml.constants import (
     MODES,
     UNCHECKED_NOTE,
 )
+from desktop.ml.inference.batch import add_batch_arguments
 
 if TYPE_CHECKING:
     from desktop.core.tasks import TaskState
@@ -38,12 +39,16 @@ RECIPES = ("fault-cwru", "anomaly-cwru")
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a model over a recording or a table",
+    p = subparsers.add_parser("predict", help="run a model over recordings or a table",
                               description="Per-window verdicts of a model for one channel of "
-                                          "a CSV, Parquet or MATLAB .mat file; for a table "
-                                          "model (quality-steel, process-tep) one verdict "
-                                          "per row of a CSV whose columns are the model's.")
-    p.add_argument("file", type=Path, help="recording: .csv, .parquet or .mat (v5 or v7.3)")
+                                          "a CSV, Parquet or MATLAB .mat file; for a folder, "
+                                          "a quoted 'GLOB' or several files, one --out table "
+                                          "judged on Dask workers. For a table model "
+                                          "(quality-steel, process-tep): one verdict per row "
+                                          "of a CSV whose columns are the model's.")
+    p.add_argument("file", type=Path, nargs="+", metavar="FILE",
+                   help="recording: .csv, .parquet or .mat (v5 or v7.3); or a folder, a "
+                        "quoted 'GLOB', several files (with --out); a table for a table model")
     p.add_argument("--model", default=None,
                    help="model name (see `linewatch models list`) or folder "
                         "(default: fault-cwru)")
@@ -52,12 +57,15 @@ def add_ml_commands(subparsers: Any) -> None:
                         "the model's channel hint, else the first channel")
     p.add_argument("--rate", type=float, default=None,
                    help="sample rate of the file in Hz, when the file does not say")
+    p.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark of a text file: '.' or ',' (default: detected)")
     p.add_argument("--hop", type=int, default=None,
                    help="samples (at the model's rate) between window starts "
                         "(default: the model's hop)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_batch_arguments(p)
     p.set_defaults(func=cmd_predict)
 
     t = subparsers.add_parser("train", help="fine-tune a model on labels, or reproduce a "
@@ -131,6 +139,7 @@ def add_ml_commands(subparsers: Any) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.analysis.channels import pick_channel
     from desktop.core.errors import InputError
+    from desktop.ml.inference.batch import looks_like_batch, run_predict_batch
     from desktop.ml.inference.predictors import load_predictor, summarize
     from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
     from desktop.recording.readers import read_recording
@@ -139,12 +148,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if entry.tabular:  # quality / process: a table, one verdict per row
         from desktop.ml.cli_tabular import cmd_predict_table
 
+        if args.out is not None or looks_like_batch(args.file):
+            raise InputError(f"'{entry.name}' is a table model: give it one table file "
+                             f"(folders, patterns and --out are for signal models)")
+        args.file = args.file[0]
         return cmd_predict_table(args, entry)
+    if args.out is not None or looks_like_batch(args.file):
+        return run_predict_batch(args)
+    args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     predictor = load_predictor(entry, device=args.device, threads=args.threads)
     card = predictor.card
-    rec = read_recording(args.file, args.rate)
+    rec = read_recording(args.file, args.rate, decimal=args.decimal)
     if rec.metadata.get("rate_note"):
         print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
     idx, reason = pick_channel([c.name for c in rec.channels], args.channel,

@@ -20,7 +20,8 @@ from typing import Any
 from desktop.ml.model_files.registry import ModelEntry
 
 #: ``linewatch predict`` options that only mean something for signal models.
-SIGNAL_OPTIONS = (("channel", "--channel"), ("rate", "--rate"), ("hop", "--hop"))
+SIGNAL_OPTIONS = (("channel", "--channel"), ("rate", "--rate"), ("hop", "--hop"),
+                  ("decimal", "--decimal"))
 
 
 def card_summary(card: Any) -> dict[str, Any]:

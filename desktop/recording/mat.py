@@ -10,6 +10,7 @@ h5py; neither unpickles anything.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -26,12 +27,13 @@ _NAME_RATE = re.compile(r"^(\d+)k_", re.IGNORECASE)
 _CWRU_NORMAL = re.compile(r"^normal_\d+_\d+", re.IGNORECASE)
 _CWRU_SIGNAL = re.compile(r"^X\d+_(DE|FE|BA)_time$")
 CWRU_NORMAL_RATE = 48000.0
+log = logging.getLogger(__name__)
 
 
 def read_mat(path: Path, rate: float | None = None) -> Recording:
-    """A MATLAB file's numeric vectors as channels ``values (n, channels)`` float64,
-    NaN-padded to the longest; raises :class:`RecordingError` for a missing, unreadable or
-    signal-less file.
+    """A MATLAB file's numeric vectors as channels ``values (n, channels)`` float64 (see
+    :func:`_choose_vectors`: never NaN-padded); raises :class:`RecordingError` for a
+    missing, unreadable or signal-less file.
 
     The rate is, in order: ``rate``; a scalar variable named like ``fs``/``sample_rate``;
     the CWRU file-name prefix (``12k_``); a CWRU normal-baseline file (48 kHz, said in the
@@ -58,10 +60,11 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
                 vectors[f"{name}[{i}]"] = m[:, i].astype(np.float64)
     if not vectors:
         raise RecordingError(f"{path} holds no numeric signal arrays")
-    n = max(v.shape[0] for v in vectors.values())
-    values = np.full((n, len(vectors)), np.nan)
+    vectors = _choose_vectors(vectors, path)
+    n = next(iter(vectors.values())).shape[0]
+    values = np.empty((n, len(vectors)))
     for i, v in enumerate(vectors.values()):
-        values[: v.shape[0], i] = v
+        values[:, i] = v
     found_rate = rate or _rate_from(scalars, path)
     metadata: dict[str, object] = {"format": "matlab", "scalars": scalars}  # e.g. X106RPM
     if (found_rate is None and _CWRU_NORMAL.match(path.name)
@@ -71,6 +74,46 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
                                  "baseline file); give --rate HZ if it is not")
     return Recording(tuple(ChannelSpec(k) for k in vectors), values, found_rate,
                      source=f"file:{path.name}", metadata=metadata)
+
+
+_NUMBERED = re.compile(r"^X(\d+)_(.+)$")
+_FILE_NUMBER = re.compile(r"(\d+)")
+
+
+def _choose_vectors(vectors: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+    """The channels to keep, all of one length: never pad one array to another's.
+
+    CWRU files may hold a signal twice under different recording numbers (``99.mat``:
+    ``X098_DE_time`` and ``X099_DE_time``, of different lengths). For each signal with
+    several numbered candidates the one carrying the file's own number wins; without one,
+    the file is refused with the candidates listed. Vectors of another length than the
+    longest kept are left out (named in the log), not NaN-padded.
+    """
+    groups: dict[str, list[str]] = {}
+    for name in vectors:
+        m = _NUMBERED.match(name)
+        groups.setdefault(m.group(2) if m else name, []).append(name)
+    numbers = [int(n) for n in _FILE_NUMBER.findall(path.stem)]
+    chosen: dict[str, np.ndarray] = {}
+    for signal, names in groups.items():
+        if len(names) == 1:
+            chosen[names[0]] = vectors[names[0]]
+            continue
+        own = [n for n in names if int(_NUMBERED.match(n).group(1)) in numbers]  # type: ignore[union-attr]
+        if len(own) != 1:
+            listed = ", ".join(f"{n} ({vectors[n].shape[0]:,} samples)" for n in names)
+            raise RecordingError(
+                f"{path}: several variables hold {signal} ({listed}) and none carries the "
+                f"file's own number; rename the file after the one to use (e.g. "
+                f"{int(_NUMBERED.match(names[0]).group(1))}.mat) or save only that variable")  # type: ignore[union-attr]
+        chosen[own[0]] = vectors[own[0]]
+    n = max(v.shape[0] for v in chosen.values())
+    kept = {k: v for k, v in chosen.items() if v.shape[0] == n}
+    left = [f"{k} ({v.shape[0]:,} samples)" for k, v in chosen.items() if v.shape[0] != n]
+    if left:
+        log.warning("%s: left out variables shorter than %d samples: %s", path, n,
+                    ", ".join(left))
+    return kept
 
 
 def _rate_from(scalars: dict[str, float], path: Path) -> float | None:

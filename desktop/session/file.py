@@ -23,14 +23,17 @@ log = logging.getLogger(__name__)
 
 
 class FileSession(Session):
-    """Shows ``path``; ``rate`` overrides/sets the rate of a file that states none."""
+    """Shows ``path``; ``rate`` overrides/sets the rate of a file that states none;
+    ``decimal`` (``"."``/``","``) fixes the decimal mark of a text file."""
 
     kind = "file"
 
-    def __init__(self, path: Path | str, rate: float | None = None) -> None:
+    def __init__(self, path: Path | str, rate: float | None = None,
+                 decimal: str | None = None) -> None:
         super().__init__(f"file:{path}")
         self.path = Path(path)
         self.rate = rate
+        self.decimal = decimal
         self.loaded: LoadedFile | None = None
         self._jobs: list[Job] = []
         self._judge_job: Job | None = None
@@ -75,7 +78,7 @@ class FileSession(Session):
         return job
 
     def start(self) -> None:
-        job = self._run(load_file, self.path, self.rate, name="open-file")
+        job = self._run(load_file, self.path, self.rate, self.decimal, name="open-file")
         job.worker.succeeded.connect(self._loaded)
         job.worker.failed.connect(self._failed)
         job.start()

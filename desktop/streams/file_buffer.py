@@ -49,9 +49,10 @@ def time_axis(rec: Recording) -> tuple[np.ndarray, bool]:
     return np.arange(rec.samples, dtype=np.float64) / rate, True
 
 
-def load_file(path: Path | str, rate: float | None = None,
+def load_file(path: Path | str, rate: float | None = None, decimal: str | None = None,
               task: TaskState | None = None) -> LoadedFile:
-    """Read ``path`` (any format :func:`read_recording` knows) into a whole-file buffer.
+    """Read ``path`` (any format :func:`read_recording` knows) into a whole-file buffer;
+    ``decimal`` fixes a text file's decimal mark (None: detected).
 
     Raises :class:`~desktop.core.errors.LinewatchError` subclasses for unreadable files,
     :class:`~desktop.core.tasks.Cancelled` when ``task`` was cancelled.
@@ -61,7 +62,7 @@ def load_file(path: Path | str, rate: float | None = None,
     task = task or TaskState()
     path = Path(path)
     task.report(0.0, f"reading {path.name}")
-    rec = read_recording(path, rate=rate)
+    rec = read_recording(path, rate=rate, decimal=decimal)
     if rec.samples == 0:
         raise RecordingError(f"{path} holds no samples")
     try:

@@ -216,10 +216,11 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, PartsMixin, QMainWindow):
         self.plot.set_follow(True)
         session.start()
 
-    def open_file(self, path: str | Path, rate: float | None = None) -> None:
+    def open_file(self, path: str | Path, rate: float | None = None,
+                  decimal: str | None = None) -> None:
         """Open a recording as a file session: read in a worker, zoomed to fit when loaded,
         with its labels and (when a model is selected) whole-file verdicts."""
-        session = FileSession(path, rate)
+        session = FileSession(path, rate, decimal)
         self._begin(session)
         self.source_panel.show_spec(f"replay:{path}", {})  # Connect = replay it live
         self.source_panel.set_connected(False)

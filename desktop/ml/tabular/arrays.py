@@ -16,7 +16,6 @@ numbers, so it is stored as numbers:
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,7 +39,6 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     atomic_write_bytes(path, buf.getvalue())
-    os.chmod(path, 0o644)  # the temp file was private; a model folder is shareable
 
 
 def load_arrays(path: Path, expected: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:

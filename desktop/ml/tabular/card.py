@@ -1,16 +1,15 @@
 """The card of a tabular model (``kind`` ``quality`` or ``process``).
 
-The same idea as :mod:`desktop.ml.card` (a JSON file beside the numbers, validated field by
-field before anything else is read), with the fields a table model needs: named input
-columns instead of channels/sample rate/window, and the files that hold the numbers. It is
-a separate class because the signal-model card requires a sample rate and window; the
-registry can tell the two apart by ``kind``.
+The same idea as :mod:`desktop.ml.model_files.card` (a JSON file beside the numbers,
+validated field by field before anything else is read), with the fields a table model
+needs: named input columns instead of channels/sample rate/window, and the files that
+hold the numbers. It is a separate class because the signal-model card requires a sample
+rate and window; the registry can tell the two apart by ``kind``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +76,6 @@ class TabularCard:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / CARD_FILE
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        os.chmod(path, 0o644)  # the temp file was private; a model folder is shareable
         return path
 
     @classmethod
