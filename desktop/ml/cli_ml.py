@@ -39,14 +39,16 @@ RECIPES = ("fault-cwru", "anomaly-cwru")
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a fault or anomaly model over recordings",
+    p = subparsers.add_parser("predict", help="run a model over recordings or a table",
                               description="Per-window verdicts of a model for one channel of "
                                           "a CSV, Parquet or MATLAB .mat file; for a folder, "
                                           "a quoted 'GLOB' or several files, one --out table "
-                                          "judged on Dask workers.")
+                                          "judged on Dask workers. For a table model "
+                                          "(quality-steel, process-tep): one verdict per row "
+                                          "of a CSV whose columns are the model's.")
     p.add_argument("file", type=Path, nargs="+", metavar="FILE",
                    help="recording: .csv, .parquet or .mat (v5 or v7.3); or a folder, a "
-                        "quoted 'GLOB', several files (with --out)")
+                        "quoted 'GLOB', several files (with --out); a table for a table model")
     p.add_argument("--model", default=None,
                    help="model name (see `linewatch models list`) or folder "
                         "(default: fault-cwru)")
@@ -77,7 +79,8 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--base", default=None, help="fine-tune: model name or folder to start from")
     t.add_argument("--labels", type=Path, default=None,
                    help="fine-tune: label file, .csv (recording,start_s,end_s,label,channel,"
-                        "note) or .json; relative recording paths are relative to its folder")
+                        "note) or .json; relative recording paths are relative to its folder; "
+                        "for a quality model a parts CSV (its columns + label)")
     t.add_argument("--name", default=None, help="fine-tune: name of the new model")
     t.add_argument("--mode", choices=MODES, default=None,
                    help="fine-tune: which weights learn (default: full)")
@@ -138,16 +141,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.core.errors import InputError
     from desktop.ml.inference.batch import looks_like_batch, run_predict_batch
     from desktop.ml.inference.predictors import load_predictor, summarize
-    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL
+    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
     from desktop.recording.readers import read_recording
 
+    entry = resolve(args.model or DEFAULT_FAULT_MODEL)
+    if entry.tabular:  # quality / process: a table, one verdict per row
+        from desktop.ml.cli_tabular import cmd_predict_table
+
+        if args.out is not None or looks_like_batch(args.file):
+            raise InputError(f"'{entry.name}' is a table model: give it one table file "
+                             f"(folders, patterns and --out are for signal models)")
+        args.file = args.file[0]
+        return cmd_predict_table(args, entry)
     if args.out is not None or looks_like_batch(args.file):
         return run_predict_batch(args)
     args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
-    predictor = load_predictor(args.model or DEFAULT_FAULT_MODEL, device=args.device,
-                               threads=args.threads)
+    predictor = load_predictor(entry, device=args.device, threads=args.threads)
     card = predictor.card
     rec = read_recording(args.file, args.rate, decimal=args.decimal)
     if rec.metadata.get("rate_note"):
@@ -260,6 +271,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     if args.labels is None or args.name is None:
         raise InputError("fine-tuning needs --labels CSV and --name NEW")
+    from desktop.ml.model_files.registry import resolve
+
+    base = resolve(args.base)
+    if base.tabular:  # a quality model: refit on its replay set + the labelled parts
+        from desktop.ml.cli_tabular import cmd_finetune_table
+
+        return cmd_finetune_table(args, base)
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     mode = args.mode or DEFAULT_MODE
@@ -370,7 +388,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
              "problem": e.problem,
              "versions": list(e.versions), "active_version": e.active_version,
              "parent": e.card.parent if e.card else None,
-             "live": e.name == live} for e in entries], "live": live}))
+             "live": e.name == live,
+             **(_table_fields(e) if e.tabular else {})} for e in entries], "live": live}))
         return 0
     if not entries:
         print("no models")
@@ -379,6 +398,11 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         where = "shipped" if e.shipped else "user"
         if e.card is None:
             print(f"{e.name:<20} {where:<8} UNUSABLE: {e.problem}")
+            continue
+        if e.tabular:
+            from desktop.ml.cli_tabular import list_line
+
+            print(list_line(e, where, live))
             continue
         c = e.card
         acc = c.metrics.get("validation", {}).get("accuracy")
@@ -394,6 +418,12 @@ def cmd_models_list(args: argparse.Namespace) -> int:
               + (f"  val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
               + ("  [live]" if e.name == live else ""))
     return 0
+
+
+def _table_fields(entry: Any) -> dict[str, Any]:
+    from desktop.ml.cli_tabular import card_summary
+
+    return card_summary(entry.card)
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:

@@ -268,6 +268,11 @@ def load_predictor(model: str | Path | ModelEntry, device: str | None = None,
     """
     entry = model if isinstance(model, ModelEntry) else resolve(model)
     assert entry.card is not None
+    if entry.tabular:
+        raise ModelError(f"'{entry.name}' is a {entry.card.kind} model: it reads tables (one "
+                         f"row of named columns per part or sample), not a signal channel; "
+                         f"run it with `linewatch predict TABLE.csv --model {entry.name}` or "
+                         f"live on a source that sends its columns")
     card = entry.card
     if card.kind == "anomaly":
         if card.architecture != anomaly.ARCHITECTURE:

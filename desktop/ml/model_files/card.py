@@ -168,3 +168,31 @@ def _positive_number(value: object) -> bool:
 
 def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+#: Kinds whose folders hold a table model (:class:`desktop.ml.tabular.card.TabularCard`).
+TABULAR_KINDS = ("quality", "process")
+
+
+def declared_kind(folder: Path) -> str | None:
+    """The ``kind`` a folder's card.json states, or None when it cannot be read."""
+    path = Path(folder) / CARD_FILE
+    try:
+        if path.stat().st_size > MAX_CARD_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def load_any_card(folder: Path):
+    """The card of any model folder: a :class:`ModelCard` (signal models: fault, anomaly)
+    or a :class:`~desktop.ml.tabular.card.TabularCard` (table models: quality, process),
+    chosen by the card's ``kind``; a bad card raises :class:`ModelError` either way."""
+    if declared_kind(folder) in TABULAR_KINDS:
+        from desktop.ml.tabular.card import TabularCard
+
+        return TabularCard.load(Path(folder))
+    return ModelCard.load(Path(folder))
