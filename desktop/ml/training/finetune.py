@@ -329,6 +329,9 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
         },
         training_command=command, metrics=metrics, version="0", parent=parent,
         created=now_iso(),
+        # The input domain (rate, band, units, no-signal) is the base's; its open-set
+        # calibration belonged to the base's classes and data, so it does not carry over.
+        domain={k: v for k, v in card.domain.items() if k != "ood"},
         description=f"{card.description or card.name}; "
                     + ("its first member " if start_model is not base_model else "")
                     + f"fine-tuned ({mode}) on {len(spans)} labelled events from {parent}",
