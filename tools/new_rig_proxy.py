@@ -8,8 +8,8 @@ outer race, other loads) — the real judge is a different rig:
 - sensor: the **fan-end** accelerometer (``FE_time``), never seen by the model;
 - rate: resampled 12 kHz → 48,828 Hz and stored as .mat with ``fs`` (the model takes it
   back to 12 kHz through the normal input path);
-- classes: ``inner`` = IR007/014/021/028, ``outer`` = OR007/OR021 at **@3 and @12**
-  (positions and the 0.028 in size the model never saw); two new class names;
+- classes: ``inner`` = IR007/014/021 (IR028 has no fan-end channel), ``outer`` =
+  OR007/OR021 at **@3 and @12** (positions the model never saw); two new class names;
 - labels: 9 spans of 1 s per class, all at 0 hp (spread over the class's files, from the
   first 60 % of each); test: every window of the 1 hp files (the other load) and, apart,
   the last 40 % of the 0 hp files.
@@ -52,7 +52,9 @@ def build_rig(data: Path, out: Path) -> list[dict]:
             for p in sorted(data.glob(f"12k_Drive_End_{kind}_*.mat")):
                 load = int(p.stem.split("_")[-2])
                 d = loadmat(str(p))
-                key = next(k for k in d if k.endswith("FE_time"))
+                key = next((k for k in d if k.endswith("FE_time")), None)
+                if key is None:  # a few CWRU files carry no fan-end channel
+                    continue
                 x = resample(np.asarray(d[key], float).ravel(), 12000.0, RIG_RATE)
                 dst = out / f"rig_{kind.replace('@', 'at')}_{load}hp.mat"
                 savemat(str(dst), {"FE_accel": x[:, None], "fs": RIG_RATE})
@@ -110,6 +112,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--model", default="fault-cwru")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--only", default=None, help="run only the fine-tunes whose tag has this")
+    ap.add_argument("--skip-calibration", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("LINEWATCH_HOME", tempfile.mkdtemp(prefix="lw-rig-"))
     import torch
@@ -126,6 +130,8 @@ def main() -> None:
     results["base"] = score(args.model, files)
     print("base", results["base"], flush=True)
     for which, sel in (("rig-all", lambda f: True), ("labelled-load", lambda f: f["load"] == 0)):
+        if args.skip_calibration and which != "rig-all":
+            continue
         sig = np.concatenate([read_recording(Path(f["path"])).values[:, 0]
                               for f in files if sel(f)])
         t0 = time.perf_counter()
@@ -134,9 +140,14 @@ def main() -> None:
         results[f"calibrated_{which}"] = {**score(name, files),
                                           "seconds": round(time.perf_counter() - t0, 1)}
         print(which, results[f"calibrated_{which}"], flush=True)
-    for tag, base in (("finetuned", args.model), ("calibrated_rig-all_then_finetuned",
-                                                   "rig-cal-rig-all")):
-        r = finetune(base, ev, f"rig-{tag}", seed=0)
+    for tag, base, aug in (("finetuned", args.model, False),
+                           ("finetuned_augmented", args.model, True),
+                           ("calibrated_rig-all_then_finetuned", "rig-cal-rig-all", False),
+                           ("calibrated_rig-all_then_finetuned_augmented", "rig-cal-rig-all",
+                            True)):
+        if args.only and args.only not in tag:
+            continue
+        r = finetune(base, ev, f"rig-{tag}", seed=0, augment=aug)
         results[tag] = {**score(f"rig-{tag}", [f for f in files]), "train_seconds":
                         round(r.seconds, 1), "heldout": r.heldout and r.heldout["accuracy"]}
         print(tag, results[tag], flush=True)

@@ -117,6 +117,9 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--replay-data", type=Path, default=None, metavar="DIR",
                    help="fine-tune: folder holding the base model's original training "
                         "recordings (default: the replay set shipped beside its weights)")
+    t.add_argument("--augment", action="store_true",
+                   help="fine-tune: speed (±4 %%) and noise augmentation of the labelled "
+                        "windows (docs/finetune.md)")
     t.add_argument("--promote", action="store_true",
                    help="fine-tune: make the new version active right away")
     t.add_argument("--json", action="store_true", help="fine-tune: print one JSON document")
@@ -402,7 +405,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                       task=_task(args.quiet),
                       replay=DEFAULT_REPLAY if args.replay is None else args.replay,
                       seed=args.seed or 0, rate=args.rate, replay_data=args.replay_data,
-                      command=shlex.join(parts))
+                      command=shlex.join(parts + (["--augment"] if args.augment else [])),
+                      augment=args.augment)
     if args.promote:
         promote(args.name, result.version)
     if args.json:

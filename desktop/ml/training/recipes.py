@@ -52,6 +52,10 @@ NORMAL_TRAIN_END = 0.7
 #: Test windows overlap by half inside a test region (never across the split).
 EVAL_HOP = 1024
 
+#: The shipped model's card version: 2 = trained with noise, with a domain and an open set
+#: (issue 12); 1 was the clean-trained ensemble. A shipped model has no parent.
+FAULT_CWRU_VERSION, FAULT_CWRU_PARENT = "2", None
+
 FAULT_CWRU = TrainConfig(
     architecture="wdcnn", hyper_parameters={}, window=2048, epochs=30, steps_per_epoch=80,
     batch_size=64, learning_rate=3e-3, weight_decay=1e-4, normalisation="per_window_zscore",
@@ -203,7 +207,7 @@ def write_fault_card(result: TrainResult, files: list[CwruFile], out: Path,
                  "open_set": open_set,
                  **({"cross_load": cross_load} if cross_load else {}),
                  "history_last": result.history[-1]},
-        version="1", parent=None, created=now_iso(), domain=domain,
+        version=FAULT_CWRU_VERSION, parent=FAULT_CWRU_PARENT, created=now_iso(), domain=domain,
         description="10-class bearing fault classifier ("
                     + (f"ensemble of {config.members} WDCNNs" if config.members > 1 else "WDCNN")
                     + ", raw drive-end vibration, 12 kHz, 2048-sample windows)",
