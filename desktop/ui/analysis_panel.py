@@ -18,6 +18,7 @@ the main window.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,8 @@ from desktop.workers.jobs import Job
 SETTLE_MS = 300
 #: How often the dock looks whether the view, cursors or session changed (ms).
 POLL_MS = 120
+#: Following a live source, the spectrum is recomputed this often (s).
+LIVE_REFRESH_S = 2.0
 CUSTOM = "custom"
 MODE_NAMES = {"envelope": "Envelope spectrum", "spectrum": "Amplitude spectrum",
               "spectrogram": "Spectrogram"}
@@ -121,6 +124,7 @@ class AnalysisPanel(QWidget):
         self._trend_job: Job | None = None
         self._jobs: list[Job] = []
         self._seen_key: object = None
+        self._requested = 0.0  # time.monotonic() of the last spectrum request
         self._trend_key: object = None
         self._channels: tuple[Any, ...] = ()
         self._marker_items: list[pg.InfiniteLine] = []
@@ -594,6 +598,10 @@ class AnalysisPanel(QWidget):
         if key != self._seen_key:
             self._seen_key = key
             self.settle.start()
+        elif (plot.follow and session is not None and session.kind == "live"
+              and self._job is None and not self.settle.isActive()
+              and time.monotonic() - self._requested > LIVE_REFRESH_S):
+            self.refresh()  # following a live source: the span's samples keep changing
         self._keep_block_marked()
         if self.tabs.currentIndex() == 1 and buffer is not None and buffer.written > 0:
             self.compute_trend(force=force_trend)
@@ -607,6 +615,7 @@ class AnalysisPanel(QWidget):
             self._say(request)
             return
         self._say(f"computing {MODE_NAMES[request.mode].lower()} of {request.channel}…")
+        self._requested = time.monotonic()
         session = self.window.session
         self._job = self._start(analyse_span, session.buffer, request, name="analysis")
 
@@ -622,8 +631,7 @@ class AnalysisPanel(QWidget):
         column = next((i for i, ch in enumerate(channels) if ch.name == name), 0)
         unit = str(self.unit.currentData() or channels[column].unit)
         key = (id(session), id(buffer), name, unit, self.block.value(),
-               self.group.currentData(), self.foundation.currentData(),
-               buffer.written if session.kind != "file" else 0)
+               self.group.currentData(), self.foundation.currentData())
         if key == self._trend_key and not force:
             return
         self._trend_key = key
