@@ -64,6 +64,7 @@ POLL_MS = 120
 #: Following a live source, the spectrum is recomputed this often (s).
 LIVE_REFRESH_S = 2.0
 CUSTOM = "custom"
+HOVER_HINT = "<span style='color:#888'>Point at a peak: its frequency and nearest marker</span>"
 MODE_NAMES = {"envelope": "Envelope spectrum", "spectrum": "Amplitude spectrum",
               "spectrogram": "Spectrogram"}
 #: Marker families: (key, button text, colour, tooltip).
@@ -215,7 +216,10 @@ class AnalysisPanel(QWidget):
         for w in (self.balls, self.ball_d, self.pitch_d, self.angle):
             figures.addWidget(w, 1)
             w.valueChanged.connect(self._geometry_edited)
-        grid.addLayout(figures, 3, 1, 1, 7)
+        self.figures = QWidget()
+        self.figures.setLayout(figures)
+        figures.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.figures, 3, 1, 1, 7)
 
         self.rpm = _spin(0, 200_000, 1, s.analysis_rpm, " rpm",
                          "Shaft speed (0: none; then only peaks are shown)")
@@ -272,7 +276,7 @@ class AnalysisPanel(QWidget):
         toggles.addWidget(self.log_y)
 
         self.plot_widget = pg.PlotWidget()
-        self.plot_widget.setMinimumHeight(220)
+        self.plot_widget.setMinimumHeight(150)
         self.splot = self.plot_widget.getPlotItem()
         self.splot.showGrid(x=True, y=True, alpha=0.25)
         self.splot.setLabel("bottom", "frequency", units="Hz")
@@ -295,7 +299,7 @@ class AnalysisPanel(QWidget):
         self.splot.getViewBox().sigResized.connect(self._declutter)
         self.splot.getAxis("left").enableAutoSIPrefix(False)
 
-        self.hover = QLabel("")
+        self.hover = QLabel(HOVER_HINT)
         self.hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info = QLabel("")
         self.info.setWordWrap(True)
@@ -305,16 +309,22 @@ class AnalysisPanel(QWidget):
         severity = QGridLayout()
         severity.setHorizontalSpacing(4)
         self.group = QComboBox()
-        self.group.addItem("group 1 (300 kW – 50 MW)", 1)
-        self.group.addItem("group 2 (15 – 300 kW)", 2)
+        self.group.addItem("group 1", 1)
+        self.group.addItem("group 2", 2)
+        self.group.setToolTip("Machine group: 1 = large machines, 300 kW – 50 MW; "
+                              "2 = medium machines, 15 – 300 kW")
+        self.group.setItemData(0, "large machines, 300 kW – 50 MW",
+                               Qt.ItemDataRole.ToolTipRole)
+        self.group.setItemData(1, "medium machines, 15 – 300 kW", Qt.ItemDataRole.ToolTipRole)
         self.group.setCurrentIndex(max(0, self.group.findData(s.analysis_group)))
         self.foundation = QComboBox()
+        self.foundation.setToolTip("Foundation of the machine set")
         for name in ("rigid", "flexible"):
             self.foundation.addItem(name, name)
         self.foundation.setCurrentIndex(max(0, self.foundation.findData(
             s.analysis_foundation)))
         self.unit = QComboBox()
-        self.unit.addItem("channel's unit", "")
+        self.unit.addItem("file's unit", "")
         for name in ("g", "m/s2", "mm/s"):
             self.unit.addItem(name, name)
         self.unit.setCurrentIndex(max(0, self.unit.findData(s.analysis_unit)))
@@ -353,6 +363,12 @@ class AnalysisPanel(QWidget):
         column.addWidget(self.info)
         column.addLayout(severity)
         column.addWidget(self.status)
+        adjust = QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        for box in page.findChildren(QComboBox):
+            # Long item texts must not widen the dock: the combos share what there is.
+            box.setSizeAdjustPolicy(adjust)
+            box.setMinimumContentsLength(5)
+            box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._bearing_changed(remember=False)
         self._band_toggled(self.band_auto.isChecked())
         return page
@@ -468,6 +484,12 @@ class AnalysisPanel(QWidget):
             self.pitch_d.setValue(preset.pitch_diameter)
             self.angle.setValue(preset.contact_angle_deg)
             self._loading = was
+        # A preset's figures are in its tooltip; your own bearing shows them to edit.
+        self.figures.setVisible(preset is None)
+        if preset is not None:
+            self.bearing.setToolTip(f"{preset.balls} balls, d {preset.ball_diameter:g}, "
+                                    f"D {preset.pitch_diameter:g}, contact angle "
+                                    f"{preset.contact_angle_deg:g}° ({preset.source})")
         if remember:
             self._changed()
 
@@ -703,7 +725,7 @@ class AnalysisPanel(QWidget):
         self.curve.setVisible(not spectrogram)
         self.peak_dots.setVisible(not spectrogram)
         self.hover_dot.setData([], [])
-        self.hover.setText("")
+        self.hover.setText(HOVER_HINT)
         self.splot.setLogMode(x=False, y=self.log_y.isChecked() and not spectrogram)
         if spectrogram:
             assert r.freqs_hz is not None and r.image_times is not None
@@ -818,27 +840,28 @@ class AnalysisPanel(QWidget):
 
     def _draw_info(self, r: SpanResult) -> None:
         req = r.request
-        parts = [f"{req.channel}: {r.samples:,} samples, {r.resolution_hz:.3g} Hz bins"]
-        if r.band_hz is not None:
-            how = (f"spectral kurtosis {r.kurtosis:.2f}" if r.band_source ==
-                   "spectral kurtosis" else "typed")
-            parts.append(f"band {r.band_hz[0]:g}–{r.band_hz[1]:g} Hz ({how})")
-        if r.rpm:
-            parts.append(f"{r.rpm:g} rpm ({r.rpm / 60:.2f} Hz, {r.rpm_source})")
-        if r.faults is not None:
-            f = r.faults
-            parts.append(f"BPFO {f.bpfo:.1f} · BPFI {f.bpfi:.1f} · BSF {f.bsf:.1f} · "
-                         f"FTF {f.ftf:.2f} Hz")
-        elif not r.rpm:
-            parts.append("type the shaft speed for fault markers")
+        parts = []
         if r.peaks and r.image is None:
             f0, _a0 = r.peaks[0]
             near = self.nearest_marker(f0)
-            parts.append(f"strongest {f0:.1f} Hz{' ≈ ' + near[0].name if near else ''}")
+            parts.append(f"<b>strongest {f0:.1f} Hz{' ≈ ' + near[0].name if near else ''}"
+                         "</b>")
+        if r.band_hz is not None:
+            how = (f"SK {r.kurtosis:.2f}" if r.band_source == "spectral kurtosis"
+                   else "typed")
+            parts.append(f"band {r.band_hz[0]:g}–{r.band_hz[1]:g} Hz ({how})")
+        if r.faults is not None:
+            f = r.faults
+            parts.append(f"BPFI {f.bpfi:.1f} · BPFO {f.bpfo:.1f} · BSF {f.bsf:.1f} · "
+                         f"FTF {f.ftf:.2f} Hz")
+        elif not r.rpm:
+            parts.append("type the shaft speed (or pick a speed channel) for fault markers")
         parts += r.notes
         self.info.setText(" · ".join(parts))
-        self._say(f"{MODE_NAMES[req.mode]} of {req.channel}, "
-                  f"{r.duration_s:.3f} s from {r.start_s - self.window.plot.x_offset:.3f} s")
+        speed = f", {r.rpm:g} rpm ({r.rpm_source})" if r.rpm else ""
+        self._say(f"{MODE_NAMES[req.mode]} of {req.channel}: {r.duration_s:.3f} s from "
+                  f"{r.start_s - self.window.plot.x_offset:.3f} s, {r.samples:,} samples, "
+                  f"{r.resolution_hz:.3g} Hz bins{speed}")
 
     def _draw_severity(self, r: SpanResult) -> None:
         if r.velocity_mm_s is None or r.limits_mm_s is None:
@@ -999,7 +1022,7 @@ def install_analysis(window: QMainWindow) -> AnalysisPanel:
     dock.setObjectName("analysis-dock")
     dock.setWidget(panel)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.resizeDocks([dock], [470], Qt.Orientation.Horizontal)
+    window.resizeDocks([dock], [440], Qt.Orientation.Horizontal)
 
     def action(text: str, shortcut: str, slot: Any, tip: str) -> QAction:
         act = QAction(text, window)
