@@ -54,6 +54,7 @@ class Settings:
     analysis_group: int = 2  # ISO 20816-3 machine group
     analysis_foundation: str = "rigid"
     analysis_block_s: float = 10.0  # trend block length
+    analysis_live_refresh: bool = False  # recompute every 2 s while following live
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -620,7 +620,8 @@ class AnalysisPanel(QWidget):
         if key != self._seen_key:
             self._seen_key = key
             self.settle.start()
-        elif (plot.follow and session is not None and session.kind == "live"
+        elif (self.settings.analysis_live_refresh and plot.follow and session is not None
+              and session.kind == "live"
               and self._job is None and not self.settle.isActive()
               and time.monotonic() - self._requested > LIVE_REFRESH_S):
             self.refresh()  # following a live source: the span's samples keep changing
@@ -1048,6 +1049,12 @@ def install_analysis(window: QMainWindow) -> AnalysisPanel:
 
     trend_act = action("Trend of the whole signal", "Ctrl+T", trend,
                        "RMS, peak, crest factor, kurtosis, velocity per block")
+    live = QAction("Keep spectra current while following live", window)
+    live.setCheckable(True)
+    live.setChecked(window.settings.analysis_live_refresh)
+    live.setToolTip(f"Recompute every {LIVE_REFRESH_S:g} s while following a live source "
+                    "(costs CPU beside the live plot)")
+    live.toggled.connect(lambda on: setattr(window.settings, "analysis_live_refresh", on))
     previous = action("◀ Alarm", "[", lambda: go_to_alarm(window, forward=False),
                       "Previous fault span of the verdicts")
     following = action("Alarm ▶", "]", lambda: go_to_alarm(window, forward=True),
@@ -1057,7 +1064,7 @@ def install_analysis(window: QMainWindow) -> AnalysisPanel:
     analysis_menu = menu.addMenu("A&nalysis")
     if help_menu is not None:
         menu.insertMenu(help_menu, analysis_menu)
-    for act in (toggle, refresh, trend_act):
+    for act in (toggle, refresh, trend_act, live):
         analysis_menu.addAction(act)
     analysis_menu.addSeparator()
     analysis_menu.addAction(previous)
