@@ -617,11 +617,19 @@ class AnalysisPanel(QWidget):
                tuple(view) if view else None,
                (cursors["t_a"], cursors["t_b"]) if cursors else None,
                None if plot.follow else plot.x_offset)
+        following = plot.follow and session is not None and session.kind == "live"
         if key != self._seen_key:
             self._seen_key = key
-            self.settle.start()
-        elif (self.settings.analysis_live_refresh and plot.follow and session is not None
-              and session.kind == "live"
+            if following and not self.settings.analysis_live_refresh:
+                # The span's samples change every frame: analyse on request only, and
+                # leave the CPU to acquisition, inference and the live plot.
+                self.settle.stop()
+                self._say(f"Following live: F6 analyses the last {plot.span_s:g} s now; "
+                          "pause (Space) or zoom to analyse a span as you move it "
+                          "(Analysis menu: keep spectra current)")
+            else:
+                self.settle.start()
+        elif (following and self.settings.analysis_live_refresh
               and self._job is None and not self.settle.isActive()
               and time.monotonic() - self._requested > LIVE_REFRESH_S):
             self.refresh()  # following a live source: the span's samples keep changing
@@ -1077,4 +1085,5 @@ def install_analysis(window: QMainWindow) -> AnalysisPanel:
     window.analysis_panel = panel  # type: ignore[attr-defined]
     window.analysis_dock = dock  # type: ignore[attr-defined]
     window.act_prev_alarm, window.act_next_alarm = previous, following  # type: ignore
+    window.analysis_refresh = refresh  # type: ignore[attr-defined]
     return panel

@@ -9,6 +9,7 @@ verdict lane and label editing are untouched: the view only moves.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,8 +97,11 @@ def go_to_alarm(window: Any, forward: bool) -> FaultSpan | None:
         return None
     plot.show_span(span.start_s, span.end_s)
     number = spans.index(span) + 1
-    shown = span.start_s - plot.x_offset
-    bar.showMessage(f"Alarm {number} of {len(spans)}: {span.label} at {shown:.2f} s, "
+    if plot.wall_clock:  # epoch seconds: say the local time
+        shown = dt.datetime.fromtimestamp(span.start_s).strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        shown = f"{span.start_s - plot.x_offset:.2f} s"
+    bar.showMessage(f"Alarm {number} of {len(spans)}: {span.label} at {shown}, "
                     f"{span.end_s - span.start_s:.2f} s long ({span.verdicts} verdicts)",
                     8000)
     return span

@@ -236,3 +236,17 @@ def test_next_alarm_goes_to_the_first_fault_verdict_of_the_model(
     assert x0 < start < x1
     assert 8.0 < start < 10.0  # the inner-race fault begins ~8.8 s into the recording
     assert window.plot.verdict_lane is not None  # the lane is still drawn
+
+
+def test_following_live_analyses_on_request(qtbot, make_window) -> None:
+    window = make_window()
+    window.settings.model = ""
+    panel = window.analysis_panel
+    window.connect_source("synth:2x2000", {})
+    qtbot.waitUntil(lambda: "Following live" in panel.status.text(), timeout=20_000)
+    assert panel.result is None and not panel.busy()  # nothing computed behind the plot
+    qtbot.waitUntil(lambda: window.session.buffer.written > 12_000, timeout=30_000)
+    window.analysis_refresh.trigger()  # F6
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.busy(), timeout=30_000)
+    assert "visible span" in panel.span_label.text() and panel.result.samples > 1000
+    assert window.analysis_refresh.shortcut().toString() == "F6"
