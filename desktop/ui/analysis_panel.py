@@ -54,6 +54,7 @@ from desktop.analysis.workbench import (
     is_speed_channel,
     trend_of,
 )
+from desktop.ui.analysis_trend import ZONE_COLOURS, TrendView
 from desktop.ui.verdict_navigation import go_to_alarm
 from desktop.workers.jobs import Job
 
@@ -74,7 +75,6 @@ FAMILIES = (("1X", "1X", "#80B1D3", "Shaft speed and its harmonics"),
             ("BPFO", "BPFO", "#E69F00", "Ball pass frequency, outer race, and harmonics"),
             ("BPFI", "BPFI", "#FB8072", "Ball pass frequency, inner race, and harmonics"),
             ("SB", "±1X", "#FB8072", "Shaft-speed sidebands of BPFI (dashed)"))
-ZONE_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#ef6c00", "D": "#c62828"}
 ZONE_MEANING = {"A": "newly commissioned", "B": "unrestricted long-term operation",
                 "C": "restricted operation: plan remedial action",
                 "D": "severe: vibration may cause damage"}
@@ -120,7 +120,6 @@ class AnalysisPanel(QWidget):
         self.settings = window.settings
         self.result: SpanResult | None = None
         self.trend: TrendResult | None = None
-        self.selected_block: int | None = None
         self._job: Job | None = None
         self._trend_job: Job | None = None
         self._jobs: list[Job] = []
@@ -129,14 +128,17 @@ class AnalysisPanel(QWidget):
         self._trend_key: object = None
         self._channels: tuple[Any, ...] = ()
         self._marker_items: list[pg.InfiniteLine] = []
-        self._block_items: list[tuple[pg.PlotItem, pg.LinearRegionItem]] = []
         self._loading = True
         self._job_result.connect(self._on_result)
         self._job_failed.connect(self._on_failed)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_spectrum_tab(), "Spectrum")
-        self.tabs.addTab(self._build_trend_tab(), "Trend")
+        self.trend_view = TrendView(window.plot, self.settings.analysis_block_s)
+        self.trend_view.compute_requested.connect(lambda: self.compute_trend(force=True))
+        self.trend_view.block_changed.connect(self._block_changed)
+        self.block = self.trend_view.block
+        self.tabs.addTab(self.trend_view, "Trend")
         self.tabs.currentChanged.connect(lambda _: self._poll(force_trend=False))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -373,64 +375,6 @@ class AnalysisPanel(QWidget):
         self._band_toggled(self.band_auto.isChecked())
         return page
 
-    def _build_trend_tab(self) -> QWidget:
-        page = QWidget()
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Block"))
-        self.block = _spin(0.05, 86_400, 2, self.settings.analysis_block_s, " s",
-                           "Length of one trend block")
-        self.block.valueChanged.connect(self._block_changed)
-        row.addWidget(self.block)
-        self.trend_button = QPushButton("Compute")
-        self.trend_button.setToolTip("Trend the whole signal of the channel (Ctrl+T)")
-        self.trend_button.clicked.connect(lambda: self.compute_trend(force=True))
-        row.addWidget(self.trend_button)
-        row.addStretch(1)
-        self.trend_graphics = pg.GraphicsLayoutWidget()
-        self.trend_plots: dict[str, pg.PlotItem] = {}
-        self.trend_dots: dict[str, pg.ScatterPlotItem] = {}
-        self.trend_curves: dict[str, pg.PlotCurveItem] = {}
-        self.trend_marks: dict[str, pg.LinearRegionItem] = {}
-        names = (("rms", "RMS"), ("peak", "peak"), ("crest_factor", "crest"),
-                 ("kurtosis", "kurtosis"), ("velocity_mm_s", "v mm/s"))
-        for i, (key, title) in enumerate(names):
-            plot = self.trend_graphics.addPlot(row=i, col=0)
-            plot.setLabel("left", title)
-            plot.getAxis("left").setWidth(52)
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setMenuEnabled(False)
-            plot.hideButtons()
-            plot.setMouseEnabled(x=True, y=False)
-            if i < len(names) - 1:
-                plot.hideAxis("bottom")
-            else:
-                plot.setLabel("bottom", "time (s)")
-            if self.trend_plots:
-                plot.setXLink(self.trend_plots["rms"])
-            curve = pg.PlotCurveItem(pen=pg.mkPen("#56B4E9", width=1))
-            dots = pg.ScatterPlotItem(size=7, brush=pg.mkBrush("#56B4E9"), pen=None,
-                                      hoverable=True, hoverSize=10)
-            dots.sigClicked.connect(self._trend_clicked)
-            mark = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 255, 102, 60),
-                                       pen=pg.mkPen("#ffff66"))
-            mark.setVisible(False)
-            for item in (curve, dots, mark):
-                plot.addItem(item)
-            self.trend_plots[key], self.trend_curves[key] = plot, curve
-            self.trend_dots[key], self.trend_marks[key] = dots, mark
-        self.trend_info = QLabel("Click a block to show it in the main plot")
-        self.trend_info.setWordWrap(True)
-        self.trend_info.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                      QSizePolicy.Policy.Preferred)
-        self.trend_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        column = QVBoxLayout(page)
-        column.setContentsMargins(2, 2, 2, 2)
-        column.addLayout(row)
-        column.addWidget(self.trend_graphics, 1)
-        column.addWidget(self.trend_info)
-        return page
-
     # -- settings follow the controls ----------------------------------------------------
     def _remember(self) -> None:
         if self._loading:
@@ -633,7 +577,7 @@ class AnalysisPanel(QWidget):
               and self._job is None and not self.settle.isActive()
               and time.monotonic() - self._requested > LIVE_REFRESH_S):
             self.refresh()  # following a live source: the span's samples keep changing
-        self._keep_block_marked()
+        self.trend_view.keep_block_marked()
         if self.tabs.currentIndex() == 1 and buffer is not None and buffer.written > 0:
             self.compute_trend(force=force_trend)
 
@@ -654,7 +598,7 @@ class AnalysisPanel(QWidget):
         session = self.window.session
         buffer = session.buffer if session is not None else None
         if buffer is None or buffer.written == 0:
-            self.trend_info.setText("Open a recording (Ctrl+O) to trend it")
+            self.trend_view.info.setText("Open a recording (Ctrl+O) to trend it")
             return
         self._sync_channels(tuple(buffer.channels))
         name = self.channel.currentData()
@@ -666,7 +610,7 @@ class AnalysisPanel(QWidget):
         if key == self._trend_key and not force:
             return
         self._trend_key = key
-        self.trend_info.setText(f"trending {name} in blocks of {self.block.value():g} s…")
+        self.trend_view.info.setText(f"trending {name} in blocks of {self.block.value():g} s…")
         self._trend_job = self._start(
             trend_of, buffer, column, channels[column].name, unit, session.sample_rate(),
             self.block.value(), int(self.group.currentData()),
@@ -692,7 +636,7 @@ class AnalysisPanel(QWidget):
         elif isinstance(result, TrendResult) and job is self._trend_job:
             self._trend_job = None
             self.trend = result
-            self._draw_trend(result)
+            self.trend_view.draw(result)
             self.trended.emit(result)
 
     def _on_failed(self, job: Job, message: str) -> None:
@@ -701,7 +645,7 @@ class AnalysisPanel(QWidget):
             self._say(f"⚠ {message}")
         elif job is self._trend_job:
             self._trend_job = None
-            self.trend_info.setText(f"⚠ {message}")
+            self.trend_view.info.setText(f"⚠ {message}")
 
     def busy(self) -> bool:
         return any(j.running for j in self._jobs)
@@ -938,89 +882,6 @@ class AnalysisPanel(QWidget):
             self.hover.setText(f"{x:.3f} s · {y:.1f} Hz")
             return
         self.hover.setText(self.describe(x))
-
-    # -- trend -----------------------------------------------------------------------------
-    def _draw_trend(self, t: TrendResult) -> None:
-        self.selected_block = None
-        offset = self.window.plot.x_offset
-        centres = np.array([0.5 * (r.start_s + r.end_s) for r in t.rows]) - offset
-        for key, plot in self.trend_plots.items():
-            y = t.column(key)
-            ok = np.isfinite(y)
-            self.trend_curves[key].setData(centres[ok], y[ok])
-            brushes = [pg.mkBrush(ZONE_COLOURS.get(r.zone, "#56B4E9")) if key ==
-                       "velocity_mm_s" else pg.mkBrush("#56B4E9") for r in t.rows]
-            self.trend_dots[key].setData(
-                x=centres[ok], y=y[ok], data=np.flatnonzero(ok),
-                brush=[b for b, good in zip(brushes, ok, strict=True) if good])
-            self.trend_marks[key].setVisible(False)
-            plot.setVisible(bool(ok.any()))
-        self.trend_plots["rms"].setLabel("left", f"RMS {t.unit}".strip())
-        self.trend_plots["peak"].setLabel("left", f"peak {t.unit}".strip())
-        if centres.size:
-            self.trend_plots["rms"].setXRange(float(t.rows[0].start_s - offset),
-                                              float(t.rows[-1].end_s - offset), padding=0.02)
-        for plot in self.trend_plots.values():
-            plot.enableAutoRange(axis="y")
-        last = "velocity_mm_s" if self.trend_plots["velocity_mm_s"].isVisible() \
-            else "kurtosis"
-        for key, plot in self.trend_plots.items():
-            if key == last:
-                plot.showAxis("bottom")
-                plot.setLabel("bottom", "time (s)")
-            else:
-                plot.hideAxis("bottom")
-        note = f" · {t.note}" if t.note else ""
-        self.trend_info.setText(f"{len(t.rows)} blocks of {t.block_s:g} s of {t.channel}; "
-                                f"click one to show it in the main plot{note}")
-
-    def _trend_clicked(self, _item: object, points: list[Any], *_: object) -> None:
-        if points:
-            self.select_block(int(points[0].data()))
-
-    def select_block(self, index: int) -> None:
-        """Show trend block ``index`` in the main plot and mark it on the signal."""
-        t = self.trend
-        if t is None or not 0 <= index < len(t.rows):
-            return
-        self.selected_block = index
-        row = t.rows[index]
-        plot = self.window.plot
-        plot.show_span(row.start_s, row.end_s)
-        offset = plot.x_offset
-        for mark in self.trend_marks.values():
-            mark.setRegion((row.start_s - offset, row.end_s - offset))
-            mark.setVisible(True)
-        self._keep_block_marked(force=True)
-        zone = f", {row.velocity_mm_s:.2f} mm/s zone {row.zone}" if row.zone else ""
-        self.trend_info.setText(
-            f"<b>block {index + 1}</b> of {len(t.rows)}: {row.start_s - offset:.2f}–"
-            f"{row.end_s - offset:.2f} s · RMS {row.rms:.4g} · peak {row.peak:.4g} · "
-            f"crest {row.crest_factor:.2f} · kurtosis {row.kurtosis:.2f}{zone}")
-
-    def _keep_block_marked(self, force: bool = False) -> None:
-        """The selected block stays drawn on the signal lanes (they are rebuilt when the
-        channels or the layout change)."""
-        plot = self.window.plot
-        lanes = list(plot.lanes)
-        current = [p for p, _ in self._block_items]
-        if not force and current == lanes and (self.selected_block is not None) == bool(
-                self._block_items):
-            return
-        for lane, region in self._block_items:
-            if region.scene() is not None:
-                lane.removeItem(region)
-        self._block_items = []
-        if self.selected_block is None or self.trend is None:
-            return
-        row = self.trend.rows[self.selected_block]
-        for lane in lanes:
-            region = pg.LinearRegionItem(
-                (row.start_s - plot.x_offset, row.end_s - plot.x_offset), movable=False,
-                brush=pg.mkBrush(255, 255, 102, 40), pen=pg.mkPen("#ffff66", width=1))
-            region.setZValue(-20)
-            lane.addItem(region, ignoreBounds=True)
-            self._block_items.append((lane, region))
 
 
 def install_analysis(window: QMainWindow) -> AnalysisPanel:

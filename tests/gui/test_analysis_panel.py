@@ -136,14 +136,19 @@ def test_trend_blocks_cover_the_file_and_a_click_shows_the_block(
     assert rows[10].kurtosis > rows[2].kurtosis + 1.0
     assert all(r.zone in "ABCD" and r.velocity_mm_s > 0 for r in rows)
 
-    point = panel.trend_dots["kurtosis"].points()[9]
-    panel._trend_clicked(panel.trend_dots["kurtosis"], [point])
-    assert panel.selected_block == 9
+    view = panel.trend_view
+    point = view.trend_dots["kurtosis"].points()[9]
+    view._clicked(view.trend_dots["kurtosis"], [point])  # what a click on the point does
+    assert view.selected_block == 9
     x0, x1 = window.plot.lanes[0].getViewBox().viewRange()[0]
     assert x0 < 9.0 and x1 > 10.0 and x1 - x0 < 2.0  # the block, framed
-    assert len(panel._block_items) == len(window.plot.lanes)
-    assert panel._block_items[0][1].getRegion() == pytest.approx((9.0, 10.0))
-    assert "block 10" in panel.trend_info.text()
+    assert len(view._block_items) == len(window.plot.lanes)
+    assert view._block_items[0][1].getRegion() == pytest.approx((9.0, 10.0))
+    assert "block 10" in view.info.text()
+    # The mark survives a rebuild of the lanes (overlay on).
+    window.act_overlay.setChecked(True)
+    qtbot.waitUntil(lambda: [lane for lane, _ in view._block_items] == window.plot.lanes,
+                    timeout=5000)
 
 
 def test_settings_are_remembered(qtbot, make_window, demo_file: Path) -> None:
