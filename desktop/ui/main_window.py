@@ -42,6 +42,7 @@ from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
+from desktop.ui.analysis_panel import install_analysis
 from desktop.ui.frame_stats import FrameStats
 from desktop.ui.label_editing import LabelHistory
 from desktop.ui.labels_panel import LabelsPanel
@@ -171,6 +172,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         self._build_files(column)  # overview strip, drag and drop, Open recent
         self._build_status_bar()
         self.refresh_ports()
+        # The Analysis dock (spectra, bearing markers, ISO severity, trend) and [ / ] alarms.
+        install_analysis(self)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
