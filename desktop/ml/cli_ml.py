@@ -369,7 +369,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             print(f"{e.name:<20} {where:<8} UNUSABLE: {e.problem}")
             continue
         c = e.card
-        acc = c.metrics.get("validation", {}).get("accuracy")
+        validation = c.metrics.get("validation")
+        acc = validation.get("accuracy") if isinstance(validation, dict) else None
         held = c.metrics.get("heldout")
         if not isinstance(acc, float) and isinstance(held, dict):
             acc = held.get("accuracy")

@@ -40,12 +40,15 @@ from filelock import FileLock, Timeout
 
 from desktop.core import paths
 from desktop.core.atomic import atomic_write_text
+from desktop.core.jsonfile import JSONProblem, read_json_file
 from desktop.ml.errors import ModelError
 from desktop.ml.model_files.card import CARD_FILE, ModelCard
 
 STATE_FILE = "active.json"
 STATE_FORMAT = 1
 _LOCK_FILE = ".active.lock"
+#: The pointer file holds a few lines per model name; a bigger one is not ours.
+MAX_STATE_BYTES = 4 << 20
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -110,8 +113,8 @@ def read_state() -> dict[str, Any]:
     falls back to each name's latest version and the next promote rewrites it.
     """
     try:
-        data = json.loads(_state_path().read_text(encoding="utf-8"))
-    except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
+        data = read_json_file(_state_path(), max_bytes=MAX_STATE_BYTES)
+    except (OSError, JSONProblem):
         data = {}
     if not isinstance(data, dict):
         data = {}
