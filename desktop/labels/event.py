@@ -11,6 +11,7 @@ exists is always one the store can hold.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import getpass
 import math
 from dataclasses import dataclass, field
@@ -49,13 +50,25 @@ def normalize_timestamp(value: str | datetime, what: str = "time") -> str:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
+        # Texts repeat (every event of an import gets the same "created"): parse once.
+        normal = _normalize_text(value)
+        if normal is None:
             raise LabelError(f"{what} {value!r} is not an ISO 8601 date and time "
-                             "(like 2024-05-01T14:30:00Z)") from None
+                             "(like 2024-05-01T14:30:00Z)")
+        return normal
     else:
         raise LabelError(f"{what} must be an ISO 8601 text, not {type(value).__name__}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalize_text(value: str) -> str | None:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -100,6 +113,10 @@ class LabelEvent:
                 raise LabelError(f"{name} must be text, not {value!r}")
         start = _seconds(self.start_s, "start_s")
         end = _seconds(self.end_s, "end_s")
+        if start < 0:
+            # Times count from the recording's first sample: before it there is no signal.
+            raise LabelError(f"start_s {start:g} s is before the recording's first sample; "
+                             "label times count from 0 s")
         if not start < end:
             raise LabelError(f"a label must end after it starts: start_s {start:g} s, "
                              f"end_s {end:g} s")
@@ -116,6 +133,20 @@ class LabelEvent:
         object.__setattr__(self, "channel", self.channel.strip())
         object.__setattr__(self, "created", normalize_timestamp(self.created, "created"))
         object.__setattr__(self, "updated", normalize_timestamp(self.updated, "updated"))
+
+    @classmethod
+    def from_store(cls, values: dict[str, object]) -> LabelEvent:
+        """An event read back from the label store, without validating it again.
+
+        The store only holds events that passed validation when they were written (and its
+        CHECK constraints), possibly under an older, looser rule (labels before 0 s were
+        once allowed): such a row must still list, export and delete, so it is not refused
+        on the way out. Editing it validates as usual.
+        """
+        event = object.__new__(cls)
+        for name in cls.__dataclass_fields__:
+            object.__setattr__(event, name, values[name])
+        return event
 
     @property
     def duration_s(self) -> float:
