@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from desktop.core.errors import RecordingError
 from desktop.core.types import ChannelSpec, MalformedCounter, Recording
 from desktop.formats.base import make_parser
-from desktop.recording.journal import iter_journal_batches, journal_schema
+from desktop.recording.journal import iter_journal_batches, journal_schema, summarize_journal
 from desktop.recording.schema import JOURNAL_SUFFIX, TIME_COLUMN, channels_from, read_meta
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | Non
     time_name = next((n for n in table.column_names
                       if n == TIME_COLUMN or (not meta and n.lower() in _FOREIGN_TIME_NAMES)),
                      None)
+    check_time_column(table.schema, time_name, path)
     channels = tuple(ch for ch in channels if ch.name != time_name)
     values = np.empty((table.num_rows, len(channels)), dtype=np.float64)
     for i, ch in enumerate(channels):
@@ -107,6 +108,19 @@ def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | Non
     return Recording(channels, values, sample_rate, times,
                      source=str(meta.get("source", "")),
                      start_time=str(meta.get("start_time", "")), metadata=meta)
+
+
+def check_time_column(schema: pa.Schema, time_name: str | None, path: Path) -> None:
+    """Refuse a time column that holds text (or anything else that is not numbers or a
+    date-time type), naming the column, before a cast fails deep inside Arrow."""
+    if time_name is None:
+        return
+    kind = schema.field(time_name).type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
+        return
+    described = "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else str(kind)
+    raise RecordingError(f"{path}: column '{time_name}' holds {described}, but a time column "
+                         "must hold numbers (seconds); fix or rename that column")
 
 
 def _column_f64(column: pa.ChunkedArray) -> np.ndarray:
@@ -126,7 +140,7 @@ def _positive_or_none(value: object) -> float | None:
 def read_parquet(path: Path, rate: float | None = None) -> Recording:
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise RecordingError(f"{path} is not a readable Parquet file: {exc}") from exc
     return _table_to_recording(table, read_meta(table.schema), rate, path)
 
@@ -210,10 +224,11 @@ def summarize_recording(path: Path | str) -> RecordingSummary:
     if kind == "parquet":
         try:
             pf = pq.ParquetFile(resolved)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowException, OSError) as exc:
             raise RecordingError(f"{resolved} is not a readable Parquet file: {exc}") from exc
         meta = read_meta(pf.schema_arrow)
         if TIME_COLUMN in pf.schema_arrow.names and meta:
+            check_time_column(pf.schema_arrow, TIME_COLUMN, resolved)
             channels = tuple(c for c in channels_from(pf.schema_arrow, meta))
             samples = pf.metadata.num_rows
             rate = _positive_or_none(meta.get("sample_rate"))
@@ -222,12 +237,32 @@ def summarize_recording(path: Path | str) -> RecordingSummary:
                 return RecordingSummary(str(resolved), list(channels), rate, duration, samples,
                                         str(meta.get("source", "")),
                                         str(meta.get("start_time", "")))
+    if kind == "journal":
+        return _summarize_journal(resolved)
     rec = read_recording(resolved)
     return RecordingSummary(
         str(resolved), list(rec.channels), rec.effective_rate(), rec.duration_s, rec.samples,
         rec.source, rec.start_time, kind == "journal",
         dict(rec.metadata.get("malformed", {})),  # type: ignore[arg-type]
     )
+
+
+def _summarize_journal(journal: Path) -> RecordingSummary:
+    """A crash journal's summary, read a batch at a time (a 3 GB journal must not be loaded
+    whole just to count it)."""
+    schema, samples, first, last = summarize_journal(journal)
+    meta = read_meta(schema)
+    rate = _positive_or_none(meta.get("sample_rate"))
+    if samples > 1 and first is not None and last is not None:
+        duration = (last - first) * samples / (samples - 1)
+    else:
+        duration = samples / rate if rate and samples else 0.0
+    if rate is None and duration > 0:
+        rate = samples / duration
+    channels = [ch for ch in channels_from(schema, meta) if ch.name != TIME_COLUMN]
+    return RecordingSummary(str(journal), channels, rate, duration, samples,
+                            str(meta.get("source", "")), str(meta.get("start_time", "")),
+                            recovered_from_journal=True)
 
 
 def _duration_from_stats(pf: pq.ParquetFile, samples: int, rate: float | None) -> float | None:
