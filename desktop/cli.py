@@ -161,6 +161,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         "out": str(out),
         "sample_rate": rate,
         "malformed_by_kind": counters.malformed_by_kind,
+        "non_finite_live": counters.non_finite,
         "error": result.error if result else acq.recording_error,
     }
     if args.json:

@@ -39,6 +39,8 @@ class Counters:
     dropped: int
     malformed: int
     malformed_by_kind: dict[str, int] = field(default_factory=dict)
+    #: values shown as NaN gaps live because float32 cannot hold them (recorded exactly)
+    non_finite: int = 0
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Acquisition:
             dropped=self.source.dropped + buffered_drops,
             malformed=self.source.malformed.total,
             malformed_by_kind=dict(self.source.malformed),
+            non_finite=self.buffer.non_finite if self.buffer is not None else 0,
         )
 
     # -- recording --------------------------------------------------------------------
