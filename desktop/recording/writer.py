@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from desktop.core.errors import RecordingError
@@ -287,21 +288,48 @@ def finalize_journal(journal: Path, out: Path, lock: JournalLock | None = None) 
     """Turn a journal folder into one Parquet file; returns the number of samples.
 
     Works on a journal left by a crash too: every complete batch is kept. Segments with
-    fewer channels than the last one get NaN in the missing columns. Memory stays bounded
-    by one batch. The journal is deleted only after the Parquet file is complete. A ``.tmp``
-    left by a finalisation that was killed is removed first (its space may be what the disk
-    lacks). ``lock``, the journal's lock held by the caller, is let go just before the
-    journal is deleted (Windows cannot delete a locked file).
+    fewer channels than the last one get NaN in the missing columns. Journal batches (one
+    per flush, a fraction of a second each) are gathered into row groups of about
+    :data:`ROW_GROUP_BYTES`, so memory stays bounded by one row group. The journal is
+    deleted only after the Parquet file is complete. A ``.tmp`` left by a finalisation that
+    was killed is removed first (its space may be what the disk lacks). ``lock``, the
+    journal's lock held by the caller, is let go just before the journal is deleted
+    (Windows cannot delete a locked file).
     """
     schema = journal_schema(journal)
     tmp = finalize_tmp_path(out)
     tmp.unlink(missing_ok=True)
+    group_rows = max(4096, ROW_GROUP_BYTES // (8 * max(1, len(schema))))
     rows = 0
+    writer: pq.ParquetWriter | None = None
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+
+    def write_pending() -> None:
+        nonlocal writer, pending_rows
+        if not pending:
+            return
+        table = pa.Table.from_batches(pending, schema=schema)
+        if writer is None:  # the first row group decides each column's encoding
+            writer = pq.ParquetWriter(tmp, schema, **parquet_options(table))
+        writer.write_table(table, row_group_size=group_rows)
+        pending.clear()
+        pending_rows = 0
+
     try:
-        with pq.ParquetWriter(tmp, schema, **parquet_options(schema)) as writer:
+        try:
             for batch in iter_journal_batches(journal):
-                writer.write_batch(_conform(batch, schema))
+                pending.append(_conform(batch, schema))
+                pending_rows += batch.num_rows
                 rows += batch.num_rows
+                if pending_rows >= group_rows:
+                    write_pending()
+            write_pending()
+            if writer is None:  # an empty journal: an empty file with the right schema
+                writer = pq.ParquetWriter(tmp, schema, **parquet_options(schema.empty_table()))
+        finally:
+            if writer is not None:
+                writer.close()
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -313,18 +341,36 @@ def finalize_journal(journal: Path, out: Path, lock: JournalLock | None = None) 
     return rows
 
 
-def parquet_options(schema: pa.Schema) -> dict[str, object]:
-    """How recordings are written: zstd, and ``BYTE_STREAM_SPLIT`` for the float columns.
+#: Target size of one Parquet row group of a recording (the memory finalising needs).
+ROW_GROUP_BYTES = 64 << 20
+#: A column whose first row group has fewer distinct values than this share of its rows
+#: is dictionary-encoded; the others are byte-stream split.
+DICTIONARY_SHARE = 0.25
 
-    Sensor samples are float64 whose exponent and high mantissa bytes change slowly from
-    one sample to the next while the low bytes are noise. Byte-stream split stores byte 0
-    of every value, then byte 1, … so zstd meets long runs of similar bytes instead of
-    8-byte values with noise in every one. Dictionary encoding is off for those columns (it
-    would be tried first and only waste time on values that rarely repeat).
+
+def parquet_options(sample: pa.Table) -> dict[str, object]:
+    """How a recording is written: zstd, and per float column the encoding that suits it,
+    judged on ``sample`` (the recording's first row group).
+
+    * Values that repeat (a sensor's ADC counts times a scale, readings with few decimals
+      from a serial line) are dictionary-encoded: each sample becomes a short index.
+    * Values that rarely repeat (full-precision floats with noise, the time column) are
+      stored ``BYTE_STREAM_SPLIT``: byte 0 of every value, then byte 1, … The sign,
+      exponent and high mantissa bytes change slowly from sample to sample while only the
+      low bytes are noise, so zstd meets long runs of similar bytes instead of 8-byte
+      values with noise in each. Dictionary encoding is off for those columns: tried first,
+      it would only fall back to plain values once its page is full.
     """
-    floats = [f.name for f in schema if pa.types.is_floating(f.type)]
-    return {"compression": "zstd", "use_dictionary": False,
-            "use_byte_stream_split": floats}
+    dictionary, split = [], []
+    for field in sample.schema:
+        if not pa.types.is_floating(field.type):
+            continue
+        column = sample.column(field.name)
+        n = len(column)
+        distinct = pc.count_distinct(column).as_py() if n else 0
+        (dictionary if n and distinct < DICTIONARY_SHARE * n else split).append(field.name)
+    return {"compression": "zstd", "use_dictionary": dictionary or False,
+            "use_byte_stream_split": split or False}
 
 
 class _JournalDeleted(OSError):
