@@ -38,7 +38,7 @@ from pathlib import Path
 
 from desktop.core.paths import data_dir
 from desktop.core.tasks import TaskState
-from desktop.labels.event import LabelError, LabelEvent, normalize_timestamp, utc_now
+from desktop.labels.event import FIELDS, LabelError, LabelEvent, normalize_timestamp, utc_now
 
 STORE_NAME = "labels.sqlite3"
 #: Seconds a writer waits for another's write lock before giving up with a clear message.
@@ -101,8 +101,7 @@ def _contains(haystack: str | None, needle: str | None) -> bool:
 def _row_to_event(row: Sequence[object]) -> LabelEvent:
     return LabelEvent.from_store(dict(zip(_COLUMNS, row, strict=True)))
 
-_INSERT_COLUMNS = ("recording", "start_s", "end_s", "label", "channel", "note", "source",
-                   "author", "created", "updated")
+_INSERT_COLUMNS = FIELDS
 _INSERT = (f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 #: The same insert, skipped when an event with this identity is already stored (forced
@@ -197,6 +196,10 @@ class LabelStore:
                 message = (f"the label store {self.path} stayed busy for more than "
                            f"{self.busy_timeout_s:g} s (another program is writing to it); "
                            "try again")
+            elif "disk is full" in text or "disk I/O error" in text:
+                message = (f"cannot {doing} the label store {self.path}: {text}; nothing of "
+                           "this change was saved and the store is intact: free some space "
+                           "on that disk and try again")
             elif "readonly" in text:
                 message = f"the label store {self.path} is read-only here ({text})"
             else:
@@ -294,13 +297,23 @@ class LabelStore:
                       task: TaskState | None = None) -> tuple[int, int]:
         """Add a stream of events in one transaction; returns (added, skipped).
 
+        See :meth:`import_rows`, which this feeds.
+        """
+        return self.import_rows((_insert_values(e) for e in events),
+                                skip_existing=skip_existing, task=task)
+
+    def import_rows(self, rows: Iterable[tuple[object, ...]], *, skip_existing: bool = True,
+                    task: TaskState | None = None) -> tuple[int, int]:
+        """Add validated rows (``FIELDS`` order, see :func:`checked_fields`) in one
+        transaction; returns (added, skipped as already stored).
+
         The bulk path of ``linewatch labels import``: rows go in ``IMPORT_BATCH`` at a time
         (``executemany``, the duplicate check inside the same statement on the identity
-        index), nothing is returned per row, so a million events take seconds and memory
-        stays one batch. ``events`` may be a lazy reader that raises :class:`LabelError`
-        after its last row (a file with bad rows): the whole transaction is then rolled
-        back and nothing is imported. ``task`` gets a report per batch (a cancellation
-        point; cancelling also rolls everything back).
+        index), nothing is returned per row, so a million events take a minute or less and
+        memory stays one batch. ``rows`` may be a lazy reader that raises
+        :class:`LabelError` after its last row (a file with bad rows): the whole transaction
+        is then rolled back and nothing is imported. ``task`` gets a report per batch (a
+        cancellation point; cancelling also rolls everything back).
         """
         sql = _INSERT_NEW if skip_existing else _INSERT
         conn = self._conn()
@@ -310,20 +323,20 @@ class LabelStore:
             previous_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
             conn.execute("PRAGMA cache_size = -65536")
         try:
-            return self._import_batches(conn, sql, events, task)
+            return self._import_batches(conn, sql, rows, task)
         finally:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute(f"PRAGMA cache_size = {int(previous_cache)}")
 
     def _import_batches(self, conn: sqlite3.Connection, sql: str,
-                        events: Iterable[LabelEvent], task: TaskState | None
+                        rows: Iterable[tuple[object, ...]], task: TaskState | None
                         ) -> tuple[int, int]:
         total = 0
         with self._write("import into"):
             before = conn.total_changes
             batch: builtins.list[tuple[object, ...]] = []
-            for event in events:
-                batch.append(_insert_values(event))
+            for row in rows:
+                batch.append(row)
                 if len(batch) >= IMPORT_BATCH:
                     conn.executemany(sql, batch)
                     total += len(batch)
