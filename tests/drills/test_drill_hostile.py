@@ -272,7 +272,8 @@ def test_predict_and_info_say_one_line(tmp_path: Path, name: str, content: bytes
         pq.write_table(pa.table({"time_s": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]}), path)
     else:
         path.write_bytes(content)
-    for command in ("info", "predict"):
+    # predict loads torch (~10 s here): run it where the drill found a traceback.
+    for command in ("info", "predict") if name != "page.mat" else ("info",):
         done = linewatch(command, str(path))
         assert done.returncode in (1, 2), done
         assert name in one_line(done.stderr)
