@@ -15,6 +15,7 @@ file name, so each caller can say which file it was and what to do about it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,6 @@ def read_json_file(path: Path, *, max_bytes: int, max_depth: int = MAX_DEPTH) ->
 
 
 def _size(fh: Any) -> int:
-    import os
-
     try:
         return os.fstat(fh.fileno()).st_size
     except OSError:
