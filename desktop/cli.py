@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from desktop import __version__
-from desktop.core.errors import LinewatchError, SourceError
+from desktop.core.errors import LinewatchError, RecordingError, SourceError
 from desktop.core.logsetup import configure_logging
 from desktop.core.types import SourceState
 
@@ -87,15 +87,33 @@ def _format_counts(counts: dict[str, int]) -> str:
 
 
 def _remove_recording(out: Path) -> None:
-    """``--overwrite``: the user asked for the old file (and any crash journal) to go."""
+    """``--overwrite``: the user asked for the old file (and any crash journal) to go.
+
+    Never the journal of a recording that is running now (its recorder holds the journal's
+    lock): that would destroy another recorder's data while it still reports success.
+    """
     import shutil
 
+    from desktop.recording.journal import JournalLock
     from desktop.recording.writer import journal_path
 
     if out.is_dir():
         raise SourceError(f"{out} is a folder; give a file name for --out")
-    out.unlink(missing_ok=True)
-    shutil.rmtree(journal_path(out), ignore_errors=True)
+    journal = journal_path(out)
+    lock = None
+    if journal.is_dir():
+        try:
+            lock = JournalLock(journal).acquire("overwrite it")
+        except LinewatchError as exc:
+            raise SourceError(f"--overwrite refused: {exc}") from None
+    try:
+        out.unlink(missing_ok=True)
+        if lock is not None:
+            lock.release()
+        shutil.rmtree(journal, ignore_errors=True)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -137,10 +155,11 @@ def cmd_record(args: argparse.Namespace) -> int:
                   f"  {size:8.1f} MB", end="", file=sys.stderr, flush=True)
     if show_progress:
         print(file=sys.stderr)
-    duration = acq.recording.duration_s if acq.recording is not None else 0.0
     result = acq.close()
     counters = acq.counters
+    # What is on disk, even after the disk filled up mid-way (then: what the journal kept).
     samples = result.samples if result else 0
+    duration = result.duration_s if result else 0.0
     channels = result.channels if result else len(source.channels)
     rate = source.sample_rate or (samples / duration if duration > 0 else None)
     summary = {
@@ -152,6 +171,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         "out": str(out),
         "sample_rate": rate,
         "malformed_by_kind": counters.malformed_by_kind,
+        "non_finite_live": counters.non_finite,
         "error": result.error if result else acq.recording_error,
     }
     if args.json:
@@ -222,7 +242,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- recover
 def cmd_recover(args: argparse.Namespace) -> int:
-    from desktop.recording.writer import finalize_journal, journal_path
+    from desktop.recording.journal import JournalLock
+    from desktop.recording.writer import describe_os_error, finalize_journal, journal_path
 
     out = Path(args.file).expanduser()
     journal = out if out.name.endswith(".journal") else journal_path(out)
@@ -232,7 +253,17 @@ def cmd_recover(args: argparse.Namespace) -> int:
         raise SourceError(f"no crash journal for {out} (looked for {journal})")
     if out.exists():
         raise SourceError(f"{out} already exists; move it away before recovering the journal")
-    rows = finalize_journal(journal, out)
+    lock = JournalLock(journal).acquire("recover it")  # refused while a recorder writes it
+    try:
+        rows = finalize_journal(journal, out, lock)
+    except OSError as exc:
+        size = sum(p.stat().st_size for p in journal.glob("segment-*.arrows")) / 1e6
+        raise RecordingError(f"cannot recover {out}: {describe_os_error(exc, out)}; the "
+                             f"journal {journal} is kept, nothing is lost: free about "
+                             f"{max(size, 1):,.0f} MB there and run `linewatch recover {out}` "
+                             "again") from None
+    finally:
+        lock.release()
     print(f"recovered {rows:,} samples -> {out}")
     return EXIT_OK
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from desktop.core import paths
 from desktop.core.atomic import atomic_write_text
+from desktop.core.jsonfile import read_json_file
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def load_settings(path: Path | None = None) -> Settings:
     """Read settings; a missing file gives defaults, a damaged one is set aside."""
     path = path or settings_path()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json_file(path, max_bytes=1 << 20)
         if not isinstance(raw, dict):
             raise ValueError("settings file does not hold a JSON object")
     except FileNotFoundError:

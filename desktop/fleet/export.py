@@ -16,7 +16,6 @@ module does not repeat it.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from desktop.core.errors import InputError
+from desktop.core.jsonfile import loads as json_limited
+from desktop.core.jsonfile import read_json_file
 
 SELECTION_SUFFIXES = (".csv", ".parquet")
 VERDICT_SUFFIXES = (".csv", ".json", ".parquet")
@@ -43,6 +44,9 @@ class Selection:
     end_s: float
     source: str
     start_time: str
+
+#: A verdict JSON (from `predict --json` or `--out x.json`) larger than this is refused.
+MAX_VERDICT_JSON_BYTES = 1 << 30
 
 
 def _pick(names: list[str], wanted: list[str]) -> list[int]:
@@ -148,7 +152,7 @@ def read_verdicts(path: Path) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = read_json_file(path, max_bytes=MAX_VERDICT_JSON_BYTES)  # size, nesting capped
         except (OSError, ValueError) as exc:
             raise InputError(f"{path} is not a JSON verdict file: {exc}") from exc
         if isinstance(doc, dict) and isinstance(doc.get("verdicts"), list):
@@ -183,7 +187,10 @@ def read_verdicts(path: Path) -> tuple[dict[str, list[Any]], dict[str, Any]]:
         if missing:
             raise InputError(f"{path} is not a verdict table (no {', '.join(missing)})")
         raw = (table.schema.metadata or {}).get(b"linewatch")
-        desc = json.loads(raw) if raw else {}
+        try:
+            desc = json_limited(raw) if raw else {}
+        except ValueError:
+            desc = {}
         return {c: table.column(c).to_pylist() for c in table.column_names}, desc
     raise InputError(f"{path}: a verdict table is .parquet, .csv or .json")
 

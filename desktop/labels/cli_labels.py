@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from desktop.labels.event import LabelError, LabelEvent
-from desktop.labels.io import export_file, file_format, import_file
+from desktop.labels.io import export_file, file_format, import_into
 from desktop.labels.store import LabelStore, default_store_path
 
 STORE_HINT = "labels.sqlite3 in the user data folder"
@@ -47,11 +47,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     source = Path(args.file).expanduser()
-    events = import_file(source)  # all validated before the store is touched
+    file_format(source)  # an unknown extension fails before the store is opened
     with LabelStore(_store_path(args)) as store:
-        added = store.add_many(events, skip_existing=not args.duplicates)
-        skipped = len(events) - len(added)
-        print(f"imported {len(added)} label event{'s' if len(added) != 1 else ''} from "
+        # Streamed in one transaction: a bad row anywhere rolls all of it back.
+        added, skipped = import_into(store, source, skip_existing=not args.duplicates)
+        print(f"imported {added} label event{'s' if added != 1 else ''} from "
               f"{source} into {store.path}"
               + (f" ({skipped} already in the store, skipped)" if skipped else ""),
               flush=True)

@@ -549,7 +549,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             print(list_line(e, where, live))
             continue
         c = e.card
-        acc = c.metrics.get("validation", {}).get("accuracy")
+        validation = c.metrics.get("validation")
+        acc = validation.get("accuracy") if isinstance(validation, dict) else None
         held = c.metrics.get("heldout")
         if not isinstance(acc, float) and isinstance(held, dict):
             acc = held.get("accuracy")

@@ -28,6 +28,9 @@ _CWRU_NORMAL = re.compile(r"^normal_\d+_\d+", re.IGNORECASE)
 _CWRU_SIGNAL = re.compile(r"^X\d+_(DE|FE|BA)_time$")
 CWRU_NORMAL_RATE = 48000.0
 log = logging.getLogger(__name__)
+#: Bigger .mat files (or contents, once decompressed) are refused before scipy/h5py read
+#: them: both load a file whole into memory.
+MAX_MAT_BYTES = 1 << 30
 
 
 def read_mat(path: Path, rate: float | None = None) -> Recording:
@@ -41,6 +44,15 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
     """
     if not path.is_file():
         raise RecordingError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise RecordingError(f"{path} is empty (0 bytes): not a MATLAB file; was it copied "
+                             "completely?")
+    if size > MAX_MAT_BYTES:
+        raise RecordingError(f"{path} is {size / 2**30:.1f} GiB; .mat files over "
+                             f"{MAX_MAT_BYTES / 2**30:.0f} GiB are not read (convert it to "
+                             "Parquet)")
+    _check_v5_unpacked_size(path)
     arrays = _load_v5(path)
     if arrays is None:
         arrays = _load_v73(path)
@@ -124,6 +136,69 @@ def _rate_from(scalars: dict[str, float], path: Path) -> float | None:
     return float(m.group(1)) * 1000.0 if m else None
 
 
+def _check_v5_unpacked_size(path: Path) -> None:
+    """Refuse a v5 file whose variables unpack to more than :data:`MAX_MAT_BYTES`.
+
+    A ``miCOMPRESSED`` element is zlib data; a few kilobytes can unpack to gigabytes, which
+    ``loadmat`` would allocate. The variable inside declares its size in its first 8 bytes:
+    a size over the limit is refused at once, and the element is then unpacked in bounded
+    pieces and only counted, so one that unpacks to more than it declared is refused as soon
+    as it does. Files that are not v5 (v7.3 is HDF5) are left to their reader.
+    """
+    import struct
+    import zlib
+
+    def damaged(exc: Exception) -> RecordingError:
+        return RecordingError(f"{path} is not a readable MATLAB file (damaged compressed "
+                              f"variable: {exc})")
+
+    too_big = RecordingError(f"{path}: its variables unpack to more than "
+                             f"{MAX_MAT_BYTES / 2**30:.0f} GiB; not read")
+    with open(path, "rb") as fh:
+        header = fh.read(128)
+        if len(header) < 128 or header[126:128] not in (b"IM", b"MI"):
+            return
+        order = "<" if header[126:128] == b"IM" else ">"
+        total = 0
+        while True:
+            tag = fh.read(8)
+            if len(tag) < 8:
+                return
+            kind, nbytes = struct.unpack(order + "II", tag)
+            if kind >> 16:  # small data element: the data sits inside the tag
+                continue
+            if kind != 15:  # not miCOMPRESSED: its size is what the file holds
+                total += nbytes
+                fh.seek(nbytes + (-nbytes % 8), 1)
+                if total > MAX_MAT_BYTES:
+                    raise too_big
+                continue
+            unpack = zlib.decompressobj()
+            left, unpacked, allowed = nbytes, 0, MAX_MAT_BYTES
+            while left > 0:
+                piece = fh.read(min(left, 1 << 16))
+                if not piece:
+                    break
+                left -= len(piece)
+                while piece:
+                    try:
+                        data = unpack.decompress(piece, 1 << 20)
+                    except zlib.error as exc:
+                        raise damaged(exc) from None
+                    if unpacked == 0 and len(data) >= 8:
+                        declared = struct.unpack(order + "II", data[:8])[1] + 8
+                        if total + declared > MAX_MAT_BYTES:
+                            raise too_big
+                        allowed = declared + 8  # the inner tag's own size, and padding
+                    unpacked += len(data)
+                    if unpacked > allowed or total + unpacked > MAX_MAT_BYTES:
+                        raise too_big if unpacked > MAX_MAT_BYTES else RecordingError(
+                            f"{path} is not a readable MATLAB file (a compressed variable "
+                            "unpacks to more than it declares)")
+                    piece = unpack.unconsumed_tail
+            total += unpacked
+
+
 def _load_v5(path: Path) -> dict[str, np.ndarray] | None:
     from scipy.io import loadmat
 
@@ -131,8 +206,14 @@ def _load_v5(path: Path) -> dict[str, np.ndarray] | None:
         data = loadmat(str(path))
     except NotImplementedError:  # v7.3: HDF5 inside
         return None
-    except (ValueError, OSError, TypeError) as exc:
-        raise RecordingError(f"{path} is not a readable MATLAB file: {exc}") from exc
+    except MemoryError:
+        raise RecordingError(f"{path} declares more data than fits in memory: not a "
+                             "readable MATLAB file") from None
+    except Exception as exc:  # a damaged file fails in many ways inside scipy
+        # (MatReadError for a truncated file, ValueError, struct.error, zlib.error, ...):
+        # each is the file's problem, said in one line.
+        raise RecordingError(f"{path} is not a readable MATLAB file "
+                             f"({type(exc).__name__}: {exc})") from None
     return {k: v for k, v in data.items() if not k.startswith("__")}
 
 
@@ -145,8 +226,15 @@ def _load_v73(path: Path) -> dict[str, np.ndarray]:
             def visit(name: str, obj: object) -> None:
                 if (isinstance(obj, h5py.Dataset) and not name.startswith("#")
                         and obj.dtype.kind in "fiu"):
+                    declared = int(obj.size) * obj.dtype.itemsize
+                    if declared > MAX_MAT_BYTES:  # a compressed dataset can claim anything
+                        raise RecordingError(f"{path}: variable {name} declares "
+                                             f"{declared / 2**30:.1f} GiB; not read")
                     out[name.replace("/", ".")] = obj[()]
             f.visititems(visit)
-    except OSError as exc:
-        raise RecordingError(f"{path} is not a readable MATLAB file: {exc}") from exc
+    except RecordingError:
+        raise
+    except Exception as exc:  # OSError, KeyError, ValueError … from h5py
+        raise RecordingError(f"{path} is not a readable MATLAB file "
+                             f"({type(exc).__name__}: {exc})") from None
     return out

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import json
 import logging
 import math
 from collections.abc import Iterator
@@ -32,10 +31,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from desktop.core.errors import RecordingError
+from desktop.core.jsonfile import loads as json_limited
 from desktop.core.types import ChannelSpec, MalformedCounter, Recording
 from desktop.formats.base import make_parser
 from desktop.formats.columns import split_unit, time_unit, to_seconds
-from desktop.recording.journal import iter_journal_batches, journal_schema
+from desktop.recording.journal import iter_journal_batches, journal_schema, summarize_journal
 from desktop.recording.schema import JOURNAL_SUFFIX, TIME_COLUMN, channels_from, read_meta
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _pandas_index_columns(schema: pa.Schema) -> list[str]:
     if not raw:
         return []
     try:
-        index = json.loads(raw).get("index_columns", [])
+        index = json_limited(raw).get("index_columns", [])  # nesting capped: hostile files
     except (ValueError, AttributeError):
         return []
     return [c for c in index if isinstance(c, str)]
@@ -224,12 +224,7 @@ def _time_column(table: pa.Table, meta: dict[str, Any], path: Path) -> str | Non
     """
     schema = table.schema
     if TIME_COLUMN in schema.names:
-        t = schema.field(TIME_COLUMN).type
-        if not (pa.types.is_floating(t) or pa.types.is_integer(t)
-                or pa.types.is_timestamp(t)):
-            raise RecordingError(
-                f"{path}: column '{TIME_COLUMN}' holds {t} values, not seconds; rewrite it "
-                f"as numbers, or rename it so the file is read without a time axis")
+        check_time_column(schema, TIME_COLUMN, path)  # one refusal, naming the column
         return TIME_COLUMN
     if meta:
         return None
@@ -281,6 +276,19 @@ def _time_values(column: pa.ChunkedArray, name: str, path: Path,
     return seconds[keep], wall_start, keep
 
 
+def check_time_column(schema: pa.Schema, time_name: str | None, path: Path) -> None:
+    """Refuse a time column that holds text (or anything else that is not numbers or a
+    date-time type), naming the column, before a cast fails deep inside Arrow."""
+    if time_name is None:
+        return
+    kind = schema.field(time_name).type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
+        return
+    described = "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else str(kind)
+    raise RecordingError(f"{path}: column '{time_name}' holds {described}, but a time column "
+                         "must hold numbers (seconds); fix or rename that column")
+
+
 def _column_f64(column: pa.ChunkedArray) -> np.ndarray:
     """float64 with nulls as NaN (gaps stay gaps); bools as 0/1."""
     if pa.types.is_boolean(column.type):
@@ -300,7 +308,7 @@ def _positive_or_none(value: object) -> float | None:
 def read_parquet(path: Path, rate: float | None = None) -> Recording:
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise RecordingError(f"{path} is not a readable Parquet file: {exc}") from exc
     return _table_to_recording(table, read_meta(table.schema), rate, path)
 
@@ -471,13 +479,12 @@ def summarize_recording(path: Path | str, decimal: str | None = None) -> Recordi
     if kind == "parquet":
         try:
             pf = pq.ParquetFile(resolved)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowException, OSError) as exc:
             raise RecordingError(f"{resolved} is not a readable Parquet file: {exc}") from exc
         meta = read_meta(pf.schema_arrow)
-        schema = pf.schema_arrow
-        if (TIME_COLUMN in schema.names and meta
-                and pa.types.is_floating(schema.field(TIME_COLUMN).type)):
-            channels = tuple(c for c in channels_from(schema, meta))
+        if TIME_COLUMN in pf.schema_arrow.names and meta:
+            check_time_column(pf.schema_arrow, TIME_COLUMN, resolved)
+            channels = tuple(c for c in channels_from(pf.schema_arrow, meta))
             samples = pf.metadata.num_rows
             rate = _positive_or_none(meta.get("sample_rate"))
             duration = _duration_from_stats(pf, samples, rate)
@@ -485,6 +492,8 @@ def summarize_recording(path: Path | str, decimal: str | None = None) -> Recordi
                 return RecordingSummary(str(resolved), list(channels), rate, duration, samples,
                                         str(meta.get("source", "")),
                                         str(meta.get("start_time", "")))
+    if kind == "journal":
+        return _summarize_journal(resolved)
     rec = read_recording(resolved, decimal=decimal)
     return RecordingSummary(
         str(resolved), list(rec.channels), rec.effective_rate(), rec.duration_s, rec.samples,
@@ -492,6 +501,24 @@ def summarize_recording(path: Path | str, decimal: str | None = None) -> Recordi
         dict(rec.metadata.get("malformed", {})),  # type: ignore[arg-type]
         list(rec.metadata.get("notes", [])),  # type: ignore[call-overload]
     )
+
+
+def _summarize_journal(journal: Path) -> RecordingSummary:
+    """A crash journal's summary, read a batch at a time (a 3 GB journal must not be loaded
+    whole just to count it)."""
+    schema, samples, first, last = summarize_journal(journal)
+    meta = read_meta(schema)
+    rate = _positive_or_none(meta.get("sample_rate"))
+    if samples > 1 and first is not None and last is not None:
+        duration = (last - first) * samples / (samples - 1)
+    else:
+        duration = samples / rate if rate and samples else 0.0
+    if rate is None and duration > 0:
+        rate = samples / duration
+    channels = [ch for ch in channels_from(schema, meta) if ch.name != TIME_COLUMN]
+    return RecordingSummary(str(journal), channels, rate, duration, samples,
+                            str(meta.get("source", "")), str(meta.get("start_time", "")),
+                            recovered_from_journal=True)
 
 
 def _duration_from_stats(pf: pq.ParquetFile, samples: int, rate: float | None) -> float | None:

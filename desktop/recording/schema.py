@@ -13,12 +13,15 @@ from typing import Any
 
 import pyarrow as pa
 
+from desktop.core.jsonfile import loads as json_loads_limited
 from desktop.core.types import ChannelSpec
 
 TIME_COLUMN = "time_s"
 META_KEY = b"linewatch"
 FORMAT_VERSION = 1
 JOURNAL_SUFFIX = ".journal"
+#: Metadata larger than this is not a Linewatch description and is ignored.
+MAX_META_BYTES = 16 << 20
 
 
 def build_schema(channels: tuple[ChannelSpec, ...], meta: dict[str, Any]) -> pa.Schema:
@@ -36,8 +39,10 @@ def read_meta(schema: pa.Schema) -> dict[str, Any]:
     raw = (schema.metadata or {}).get(META_KEY)
     if not raw:
         return {}
+    if len(raw) > MAX_META_BYTES:
+        return {}  # not ours: our description is a few kilobytes even with 1000 channels
     try:
-        meta = json.loads(raw)
+        meta = json_loads_limited(raw)
     except ValueError:
         return {}
     return meta if isinstance(meta, dict) else {}

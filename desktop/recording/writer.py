@@ -9,6 +9,12 @@ after ``kill -9`` or a power cut everything up to the last flush survives, and
 converted batch by batch (bounded memory) into ``<out>`` and removed.
 
 A new segment starts when channels appear mid-stream (Arrow streams have one schema).
+
+While it records, the writer holds the journal's OS lock (:class:`JournalLock`): another
+Linewatch cannot overwrite or ``recover`` a journal that is being written, and a journal
+deleted anyway (by hand) is noticed at the next flush instead of being written into the
+void. What a recorder reports as saved is what is on disk: the rows of the finished file,
+or the rows flushed to the journal it kept.
 """
 
 from __future__ import annotations
@@ -25,12 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from desktop.core.atomic import replace_durably
 from desktop.core.errors import RecordingError
 from desktop.core.types import WALL_CLOCK_MIN_S, ChannelSpec
-from desktop.recording.journal import iter_journal_batches, journal_schema
+from desktop.recording.journal import JournalLock, iter_journal_batches, journal_schema
 from desktop.recording.schema import JOURNAL_SUFFIX, TIME_COLUMN, build_schema
 
 log = logging.getLogger(__name__)
@@ -86,19 +93,25 @@ class RecordingWriter:
         self._file = None
         self._stream: pa.ipc.RecordBatchStreamWriter | None = None
         self.samples_written = 0  # flushed to the journal
+        #: what is really on disk once closed: the finished file's rows, or the journal's
+        self.samples_saved = 0
         self.first_time: float | None = None  # the source's time of the first sample
         self.time_origin = 0.0  # subtracted from every time written (see write)
         self.last_time: float | None = None
+        self._saved_last_time: float | None = None  # source time of the last flushed sample
         self.closed = False
+        self._lock = JournalLock(self.journal)
         try:
             if self.out.exists() or self.journal.exists():
                 raise RecordingError(
                     f"{self.out} already exists (or its journal does); pick another name")
             self.out.parent.mkdir(parents=True, exist_ok=True)
             self.journal.mkdir()
+            self._lock.acquire("start another recording into it")
             self._open_segment()
         except OSError as exc:
             self.closed = True
+            self._lock.release()
             raise RecordingError(f"cannot start recording: {describe_os_error(exc, self.out)}"
                                  ) from exc
 
@@ -138,6 +151,14 @@ class RecordingWriter:
         return (self.last_time - self.first_time) * n / (n - 1)
 
     @property
+    def saved_duration_s(self) -> float:
+        """Signal time of what was flushed to disk (what a stopped recording holds)."""
+        n = self.samples_written
+        if n < 2 or self.first_time is None or self._saved_last_time is None:
+            return 0.0
+        return (self._saved_last_time - self.first_time) * n / (n - 1)
+
+    @property
     def bytes_on_disk(self) -> int:
         """Size of what is written so far (journal or final file), for the UI."""
         if self.out.exists():
@@ -175,8 +196,11 @@ class RecordingWriter:
         except OSError as exc:
             message = describe_os_error(exc, self.out)
             self._abort()
-            raise RecordingError(f"recording stopped: {message}; "
-                                 f"{self.samples_written} samples were saved") from exc
+            self.samples_saved = self.samples_written
+            kept = (f"the {self.samples_written:,} samples before it are kept in "
+                    f"{self.journal}: free some space, then run `linewatch recover "
+                    f"{self.out}`" if self.samples_written else "nothing was saved")
+            raise RecordingError(f"recording stopped: {message}; {kept}") from exc
 
     def flush(self) -> None:
         """Write queued samples as one record batch and push it to the disk."""
@@ -191,20 +215,34 @@ class RecordingWriter:
         batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
 
         def _write() -> None:
-            assert self._stream is not None
+            assert self._stream is not None and self._file is not None
             self._stream.write_batch(batch)
             self._sync()
+            if os.fstat(self._file.fileno()).st_nlink == 0:
+                raise _JournalDeleted()
 
-        self._guard(_write)
+        try:
+            self._guard(_write)
+        except RecordingError as exc:
+            if isinstance(exc.__cause__, _JournalDeleted):
+                self.samples_saved = 0
+                raise RecordingError(
+                    f"recording stopped: its journal {self.journal} was deleted while it "
+                    f"was being written (by another program); the {self.samples_written:,} "
+                    "samples recorded before are lost") from None
+            raise
         self.samples_written += len(t)
+        self._saved_last_time = self.last_time
 
     def _abort(self) -> None:
-        """Stop after an I/O error: keep the journal (it holds the data) and let go."""
+        """Stop after an I/O error: keep the journal (it holds the data) and let go of it,
+        so ``linewatch recover`` may finish it while this process goes on."""
         self.closed = True
         self._pending_t.clear()
         self._pending_v.clear()
         with contextlib.suppress(OSError):
             self._close_segment()
+        self._lock.release()
 
     def close(self, finalize: bool = True) -> Path:
         """Flush and close the journal; with ``finalize`` also convert it to Parquet.
@@ -216,8 +254,9 @@ class RecordingWriter:
         """
         if self.closed:
             return self.out
-        self.flush()
+        self.flush()  # on an I/O error this has already aborted (journal kept, lock let go)
         self.closed = True
+        self.samples_saved = self.samples_written
         self._close_segment()
         if finalize:
             self.finalize()
@@ -226,29 +265,72 @@ class RecordingWriter:
     def finalize(self) -> None:
         """Convert the closed journal into the Parquet file (slow for long recordings)."""
         try:
-            finalize_journal(self.journal, self.out)
+            if not self.journal.is_dir():
+                self.samples_saved = 0
+                raise RecordingError(f"the journal {self.journal} was deleted while it was "
+                                     f"being written (by another program); the "
+                                     f"{self.samples_written:,} samples recorded are lost")
+            self.samples_saved = finalize_journal(self.journal, self.out, self._lock)
         except OSError as exc:
             raise RecordingError(
                 f"recording kept as a journal in {self.journal}: "
                 f"{describe_os_error(exc, self.out)}; run `linewatch recover {self.out}` "
                 "once there is room") from exc
+        finally:
+            self._lock.release()
 
 
-def finalize_journal(journal: Path, out: Path) -> int:
+def finalize_tmp_path(out: Path) -> Path:
+    """Where :func:`finalize_journal` writes before renaming (a killed one leaves it)."""
+    return out.with_name(out.name + ".tmp")
+
+
+def finalize_journal(journal: Path, out: Path, lock: JournalLock | None = None) -> int:
     """Turn a journal folder into one Parquet file; returns the number of samples.
 
     Works on a journal left by a crash too: every complete batch is kept. Segments with
-    fewer channels than the last one get NaN in the missing columns. Memory stays bounded
-    by one batch. The journal is deleted only after the Parquet file is complete.
+    fewer channels than the last one get NaN in the missing columns. Journal batches (one
+    per flush, a fraction of a second each) are gathered into row groups of about
+    :data:`ROW_GROUP_BYTES`, so memory stays bounded by one row group. The journal is
+    deleted only after the Parquet file is complete. A ``.tmp`` left by a finalisation that
+    was killed is removed first (its space may be what the disk lacks). ``lock``, the
+    journal's lock held by the caller, is let go just before the journal is deleted
+    (Windows cannot delete a locked file).
     """
     schema = journal_schema(journal)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = finalize_tmp_path(out)
+    tmp.unlink(missing_ok=True)
+    group_rows = max(4096, ROW_GROUP_BYTES // (8 * max(1, len(schema))))
     rows = 0
+    writer: pq.ParquetWriter | None = None
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+
+    def write_pending() -> None:
+        nonlocal writer, pending_rows
+        if not pending:
+            return
+        table = pa.Table.from_batches(pending, schema=schema)
+        if writer is None:  # the first row group decides each column's encoding
+            writer = pq.ParquetWriter(tmp, schema, **parquet_options(table))
+        writer.write_table(table, row_group_size=group_rows)
+        pending.clear()
+        pending_rows = 0
+
     try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        try:
             for batch in iter_journal_batches(journal):
-                writer.write_batch(_conform(batch, schema))
+                pending.append(_conform(batch, schema))
+                pending_rows += batch.num_rows
                 rows += batch.num_rows
+                if pending_rows >= group_rows:
+                    write_pending()
+            write_pending()
+            if writer is None:  # an empty journal: an empty file with the right schema
+                writer = pq.ParquetWriter(tmp, schema, **parquet_options(schema.empty_table()))
+        finally:
+            if writer is not None:
+                writer.close()
         # The Parquet file must be on disk before the journal (the only other copy) goes.
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -256,9 +338,47 @@ def finalize_journal(journal: Path, out: Path) -> int:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if lock is not None:
+        lock.release()
     shutil.rmtree(journal, ignore_errors=True)
     log.info("recording %s finalised: %d samples", out, rows)
     return rows
+
+
+#: Target size of one Parquet row group of a recording (the memory finalising needs).
+ROW_GROUP_BYTES = 64 << 20
+#: A column whose first row group has fewer distinct values than this share of its rows
+#: is dictionary-encoded; the others are byte-stream split.
+DICTIONARY_SHARE = 0.25
+
+
+def parquet_options(sample: pa.Table) -> dict[str, object]:
+    """How a recording is written: zstd, and per float column the encoding that suits it,
+    judged on ``sample`` (the recording's first row group).
+
+    * Values that repeat (a sensor's ADC counts times a scale, readings with few decimals
+      from a serial line) are dictionary-encoded: each sample becomes a short index.
+    * Values that rarely repeat (full-precision floats with noise, the time column) are
+      stored ``BYTE_STREAM_SPLIT``: byte 0 of every value, then byte 1, … The sign,
+      exponent and high mantissa bytes change slowly from sample to sample while only the
+      low bytes are noise, so zstd meets long runs of similar bytes instead of 8-byte
+      values with noise in each. Dictionary encoding is off for those columns: tried first,
+      it would only fall back to plain values once its page is full.
+    """
+    dictionary, split = [], []
+    for field in sample.schema:
+        if not pa.types.is_floating(field.type):
+            continue
+        column = sample.column(field.name)
+        n = len(column)
+        distinct = pc.count_distinct(column).as_py() if n else 0
+        (dictionary if n and distinct < DICTIONARY_SHARE * n else split).append(field.name)
+    return {"compression": "zstd", "use_dictionary": dictionary or False,
+            "use_byte_stream_split": split or False}
+
+
+class _JournalDeleted(OSError):
+    """The journal's segment file lost its last name while we wrote it."""
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

@@ -47,6 +47,8 @@ class Counters:
     dropped: int
     malformed: int
     malformed_by_kind: dict[str, int] = field(default_factory=dict)
+    #: values shown as NaN gaps live because float32 cannot hold them (recorded exactly)
+    non_finite: int = 0
 
 
 @dataclass
@@ -54,10 +56,11 @@ class RecordingResult:
     """Outcome of one recording: where it went and what it holds."""
 
     out: Path
-    samples: int
+    samples: int  # what is on disk: the finished file's rows, or the journal's after an error
     channels: int
     error: str | None = None
     writer: RecordingWriter | None = None
+    duration_s: float = 0.0  # signal time of those samples
 
 
 class Acquisition:
@@ -100,6 +103,7 @@ class Acquisition:
             dropped=self.source.dropped + buffered_drops,
             malformed=self.source.malformed.total + self._non_finite,
             malformed_by_kind=by_kind,
+            non_finite=self.buffer.non_finite if self.buffer is not None else 0,
         )
 
     # -- recording --------------------------------------------------------------------
@@ -159,15 +163,19 @@ class Acquisition:
         except RecordingError as exc:
             error = str(exc)
             self._report_recording_error(error)
-        self.last_result = RecordingResult(recorder.out, recorder.samples_written,
-                                           len(recorder.channels), error, recorder)
+        self.last_result = RecordingResult(recorder.out, recorder.samples_saved,
+                                           len(recorder.channels), error, recorder,
+                                           recorder.saved_duration_s)
         return self.last_result
 
     def _report_recording_error(self, message: str) -> None:
         self.recording_error = message
-        log.error("%s", message)
         if self._on_recording_error is not None:
+            # The listener shows it (once); the log file keeps it without a second echo.
+            log.info("recording error: %s", message)
             self._on_recording_error(message)
+        else:
+            log.error("%s", message)
 
     def _record(self, times: np.ndarray, block: Block) -> None:
         with self._rec_lock:
@@ -179,8 +187,9 @@ class Acquisition:
             except RecordingError as exc:
                 # The disk gave up; acquisition and the live view carry on.
                 self._recorder = None
-                self.last_result = RecordingResult(recorder.out, recorder.samples_written,
-                                                   len(recorder.channels), str(exc))
+                self.last_result = RecordingResult(recorder.out, recorder.samples_saved,
+                                                   len(recorder.channels), str(exc),
+                                                   recorder, recorder.saved_duration_s)
                 self._report_recording_error(str(exc))
 
     def _write_limited(self, recorder: RecordingWriter, times: np.ndarray,

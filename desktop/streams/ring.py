@@ -69,6 +69,9 @@ class RingBuffer:
         self._reserved = 0  # samples the producer may be writing right now
         self.received = 0
         self.dropped = 0  # samples lost to overrun: a block larger than the whole buffer
+        #: values the live buffer cannot hold (beyond float32's ±3.4e38, or ±inf), kept
+        #: as NaN gaps here; a recording still gets them exactly, in float64
+        self.non_finite = 0
         # (end index, monotonic time) of recent appends: when did sample i arrive?
         self._arrivals: deque[tuple[int, float]] = deque(maxlen=4096)
 
@@ -118,6 +121,7 @@ class RingBuffer:
             self.dropped += n - self.capacity
             values, times = values[-self.capacity :], times[-self.capacity :]
             start += n - self.capacity
+        values = self._fit(values)
         k = values.shape[0]
         with self._lock:
             self._reserved = start + k
@@ -133,6 +137,20 @@ class RingBuffer:
         self._arrivals.append((start + k, time.monotonic()))
         self._envelope.update(self._values, self._times, start + k)
         self.received += n
+
+    def _fit(self, values: np.ndarray) -> np.ndarray:
+        """``values`` in the buffer's dtype; those it cannot hold become NaN and are counted
+        (a ``1e308`` from a device is a gap in the live view, never ``inf`` and never
+        numpy's overflow warning on stderr)."""
+        if values.dtype == self.dtype or not np.issubdtype(self.dtype, np.floating):
+            return values
+        with np.errstate(over="ignore", invalid="ignore"):
+            fitted = values.astype(self.dtype)
+        bad = np.isinf(fitted)
+        if bad.any():
+            fitted[bad] = np.nan
+            self.non_finite += int(np.count_nonzero(bad))
+        return fitted
 
     def arrival_time(self, index: int) -> float | None:
         """``time.monotonic()`` when sample ``index`` was appended (for latency figures),

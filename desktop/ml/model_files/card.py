@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.atomic import atomic_write_text
+from desktop.core.jsonfile import JSONProblem, read_json_file
 from desktop.ml.errors import ModelError
 
 CARD_FILE = "card.json"
@@ -139,18 +140,21 @@ class ModelCard:
 
     @classmethod
     def load(cls, folder: Path) -> ModelCard:
+        """Read and validate ``folder/card.json``; a :class:`ModelError` names the file and
+        the problem (missing, over :data:`MAX_CARD_BYTES`, not JSON, nested too deeply,
+        a bad field) in one line."""
         path = folder / CARD_FILE
         try:
-            size = path.stat().st_size
+            data = read_json_file(path, max_bytes=MAX_CARD_BYTES)
         except FileNotFoundError:
             raise ModelError(f"{folder} is not a model folder (no {CARD_FILE})") from None
-        if size > MAX_CARD_BYTES:
-            raise ModelError(f"{path} is {size} bytes; a model card is at most "
-                             f"{MAX_CARD_BYTES} bytes")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{path} is not valid JSON: {exc}") from exc
+        except IsADirectoryError:
+            raise ModelError(f"{path} is a folder, not a model card") from None
+        except JSONProblem as exc:
+            raise ModelError(f"{path}, {exc}; replace the card (or the whole model "
+                             "folder) with one Linewatch wrote") from None
+        except OSError as exc:
+            raise ModelError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
             return cls.from_json(data)
         except ModelError as exc:
@@ -228,10 +232,8 @@ def declared_kind(folder: Path) -> str | None:
     """The ``kind`` a folder's card.json states, or None when it cannot be read."""
     path = Path(folder) / CARD_FILE
     try:
-        if path.stat().st_size > MAX_CARD_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = read_json_file(path, max_bytes=MAX_CARD_BYTES)  # size and nesting capped
+    except (OSError, JSONProblem):
         return None
     kind = data.get("kind") if isinstance(data, dict) else None
     return kind if isinstance(kind, str) else None

@@ -17,6 +17,7 @@ so a models panel can show it greyed out with the reason.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from desktop.ml.model_files.versions import (
     is_versioned,
     parse_ref,
     resolved_version,
+    sweep_leftovers,
     user_models_dir,
     version_folder,
     versions_of,
@@ -94,7 +96,10 @@ def _scan(root: Path, shipped: bool) -> list[ModelEntry]:
 
 
 def list_models() -> list[ModelEntry]:
-    """Shipped models first, then the user's, each sorted by name."""
+    """Shipped models first, then the user's, each sorted by name. What killed processes
+    left behind (staging folders of dead fine-tunes) is swept first."""
+    with contextlib.suppress(OSError):
+        sweep_leftovers()
     return _scan(paths.shipped_models_dir(), True) + _scan(user_models_dir(), False)
 
 

@@ -40,12 +40,15 @@ from filelock import FileLock, Timeout
 
 from desktop.core import paths
 from desktop.core.atomic import atomic_write_text
+from desktop.core.jsonfile import JSONProblem, read_json_file
 from desktop.ml.errors import ModelError
 from desktop.ml.model_files.card import CARD_FILE, ModelCard, load_any_card
 
 STATE_FILE = "active.json"
 STATE_FORMAT = 1
 _LOCK_FILE = ".active.lock"
+#: The pointer file holds a few lines per model name; a bigger one is not ours.
+MAX_STATE_BYTES = 4 << 20
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -110,8 +113,8 @@ def read_state() -> dict[str, Any]:
     falls back to each name's latest version and the next promote rewrites it.
     """
     try:
-        data = json.loads(_state_path().read_text(encoding="utf-8"))
-    except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
+        data = read_json_file(_state_path(), max_bytes=MAX_STATE_BYTES)
+    except (OSError, JSONProblem):
         data = {}
     if not isinstance(data, dict):
         data = {}
@@ -128,20 +131,96 @@ def _write_state(state: dict[str, Any]) -> None:
 def _locked(timeout_s: float = 10.0) -> Iterator[dict[str, Any]]:
     """Hold the pointer-file lock and yield the state; it is written back on success.
 
-    Raises :class:`ModelError` when another live process holds the lock for ``timeout_s``.
+    Raises :class:`ModelError` when another live process holds the lock for ``timeout_s``,
+    or when the pointer file cannot be written (disk full): then nothing changed. A temp
+    file left by a process killed mid-write is removed here, under the lock, where no one
+    else can be writing one.
     """
-    lock = FileLock(str(user_models_dir() / _LOCK_FILE))
+    folder = user_models_dir()
+    lock = FileLock(str(folder / _LOCK_FILE))
     try:
         lock.acquire(timeout=timeout_s)
     except Timeout:
-        raise ModelError(f"the model registry ({user_models_dir()}) is busy: another "
+        raise ModelError(f"the model registry ({folder}) is busy: another "
                          f"Linewatch process is changing it; try again") from None
     try:
+        for stale in folder.glob(f".{STATE_FILE}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         state = read_state()
         yield state
-        _write_state(state)
+        try:
+            _write_state(state)
+        except OSError as exc:
+            raise ModelError(f"cannot save the model registry's choice in {_state_path()}: "
+                             f"{exc.strerror or exc}; nothing was changed (free some space "
+                             "and try again)") from None
     finally:
         lock.release()
+
+
+#: A staging folder without a lock file (from an older Linewatch) is left alone this long.
+STALE_UNLOCKED_S = 3600.0
+
+
+def _staging_lock(staging: Path) -> FileLock:
+    """The lock a fine-tune holds on its staging folder while it writes it (a sibling file,
+    so :func:`publish` can rename the folder without taking the lock along)."""
+    return FileLock(str(staging.with_name(staging.name + ".lock")))
+
+
+_HELD: dict[Path, FileLock] = {}
+
+
+def sweep_leftovers() -> list[Path]:
+    """Remove what killed processes left in the user models folder: staging folders whose
+    fine-tune is gone (its lock is free) and half-deleted ``.removed-*`` folders. Returns
+    what was removed. A staging folder of a fine-tune that is still running is kept."""
+    import time
+
+    removed: list[Path] = []
+    root = user_models_dir()
+    for name_dir in root.iterdir():
+        if not name_dir.is_dir() or name_dir.name.startswith("."):
+            continue
+        for p in name_dir.iterdir():
+            if p.name.startswith(".removed-") and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+            elif p.name.startswith(".staging-") and p.is_dir():
+                lock_file = p.with_name(p.name + ".lock")
+                if not lock_file.exists():
+                    with contextlib.suppress(OSError):
+                        if time.time() - p.stat().st_mtime > STALE_UNLOCKED_S:
+                            shutil.rmtree(p, ignore_errors=True)
+                            removed.append(p)
+                    continue
+                probe = _staging_lock(p)
+                try:
+                    probe.acquire(timeout=0)
+                except (Timeout, OSError):
+                    continue  # a fine-tune is writing it now
+                try:
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+                finally:
+                    probe.release(force=True)
+                    with contextlib.suppress(OSError):
+                        lock_file.unlink()
+            elif (p.name.startswith(".staging-") and p.name.endswith(".lock")
+                  and not p.with_name(p.name[: -len(".lock")]).exists()):
+                probe = FileLock(str(p))  # a lock whose folder was published or removed
+                try:
+                    probe.acquire(timeout=0)
+                except (Timeout, OSError):
+                    continue
+                probe.release(force=True)
+                with contextlib.suppress(OSError):
+                    p.unlink()
+        with contextlib.suppress(OSError):
+            if not any(name_dir.iterdir()):
+                name_dir.rmdir()
+    return removed
 
 
 def _record(state: dict[str, Any], name: str) -> dict[str, Any]:
@@ -354,12 +433,25 @@ def staging_dir(name: str) -> Path:
     """
     root = user_models_dir() / check_name(name)
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+    lock = _staging_lock(staging)
+    lock.acquire(timeout=0)  # new and ours; held until published or discarded
+    _HELD[staging] = lock
+    return staging
+
+
+def _let_go(staging: Path) -> None:
+    lock = _HELD.pop(staging, None)
+    if lock is not None:
+        lock.release(force=True)
+        with contextlib.suppress(OSError):
+            Path(lock.lock_file).unlink()
 
 
 def discard_staging(staging: Path) -> None:
     """Remove a staging folder (after a failure) and the name's folder if it is now empty."""
     shutil.rmtree(staging, ignore_errors=True)
+    _let_go(staging)
     with contextlib.suppress(OSError):
         staging.parent.rmdir()  # only succeeds when no version exists
 
@@ -383,6 +475,7 @@ def publish(staging: Path, name: str) -> tuple[int, Path]:
             if target.exists():
                 continue
             raise
+        _let_go(staging)
         return version, target
     raise ModelError(f"could not find a free version number for '{name}'")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
 import os
 import struct
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.atomic import atomic_write_bytes
+from desktop.core.jsonfile import JSONProblem
+from desktop.core.jsonfile import loads as json_loads_limited
 from desktop.ml.errors import ModelError
 
 #: Our models are kilobytes to a few megabytes; the header of a sane file is far smaller.
@@ -60,9 +61,9 @@ def read_header(path: Path) -> dict[str, dict[str, Any]]:
                              f"(limit {MAX_HEADER_BYTES})")
         raw = fh.read(header_len)
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{path} is not a safetensors file (header is not JSON)") from None
+        header = json_loads_limited(raw)
+    except JSONProblem as exc:
+        raise ModelError(f"{path} is not a safetensors file (header {exc})") from None
     if not isinstance(header, dict):
         raise ModelError(f"{path} is not a safetensors file (header is not a JSON object)")
     header.pop("__metadata__", None)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.atomic import atomic_write_text
+from desktop.core.jsonfile import JSONProblem, read_json_file
 from desktop.ml.errors import ModelError
 
 CARD_FILE = "card.json"
@@ -88,9 +89,12 @@ class TabularCard:
         if size > MAX_CARD_BYTES:
             raise ModelError(f"{path} is {size} bytes; a card is at most {MAX_CARD_BYTES}")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{path} is not valid JSON: {exc}") from None
+            data = read_json_file(path, max_bytes=MAX_CARD_BYTES)  # size and nesting capped
+        except JSONProblem as exc:
+            raise ModelError(f"{path}, {exc}; replace the card (or the whole model folder)"
+                             " with one Linewatch wrote") from None
+        except OSError as exc:
+            raise ModelError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not isinstance(data, dict):
             raise ModelError(f"{path} must hold a JSON object")
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))

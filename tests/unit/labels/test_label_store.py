@@ -37,7 +37,7 @@ def test_file_settings_wal_full_sync_foreign_keys(store: LabelStore) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
     # The journal mode is kept in the file, so any other program's connection sees WAL too.
     with sqlite3.connect(store.path) as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -171,7 +171,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_events(tmp_path: Path) -> N
     path = tmp_path / "old.sqlite3"
     write_v1_store(path)
     with LabelStore(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         events = store.list()
         assert [(e.start_s, e.label, e.channel, e.note) for e in events] == [
             (0.5, "normal", "", ""), (2.0, "unbalance", "", "from v1")]
@@ -186,17 +186,17 @@ def test_a_version_1_store_is_migrated_and_keeps_its_events(tmp_path: Path) -> N
         assert "events_by_recording" in plan
     # Opening again applies nothing twice.
     with LabelStore(path) as store:
-        assert store.schema_version == 2 and len(store) == 3
+        assert store.schema_version == SCHEMA_VERSION and len(store) == 3
 
 
 def test_a_failing_migration_leaves_the_previous_version(store: LabelStore) -> None:
-    broken = Migration(3, "a step that fails half-way", (
+    broken = Migration(SCHEMA_VERSION + 1, "a step that fails half-way", (
         "CREATE TABLE half_done (x INTEGER)",
         "ALTER TABLE no_such_table ADD COLUMN y TEXT",
     ))
     with pytest.raises(LabelError, match="upgrade"):
         store._apply(broken)
-    assert store.schema_version == 2
+    assert store.schema_version == SCHEMA_VERSION
     tables = {row[0] for row in store._conn().execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in tables
 

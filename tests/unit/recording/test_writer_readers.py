@@ -131,9 +131,11 @@ def test_disk_full_gives_clear_error_and_keeps_what_was_flushed(tmp_path: Path) 
         with pytest.raises(RecordingError, match=r"disk .* is full") as info:
             for start in range(0, 10_000_000, 1000):
                 _write(writer, start, 1000, rate=1000.0)
-        assert "samples were saved" in str(info.value)
         saved = writer.samples_written
-        assert saved > 0 and writer.closed
+        assert f"the {saved:,} samples before it are kept in {out}.journal" in str(info.value)
+        assert f"linewatch recover {out}" in str(info.value)
+        assert saved > 0 and writer.closed and writer.samples_saved == saved
+        assert writer.saved_duration_s == pytest.approx(saved / 1000.0)
         rec = read_recording(out)
         assert rec.samples == saved
         np.testing.assert_array_equal(rec.values[:, 0], np.arange(saved))

@@ -148,3 +148,18 @@ def test_arrival_time_of_a_sample_is_its_append_time() -> None:
     ring.append(_block(100, 100))
     assert first is not None and ring.arrival_time(150) >= first
     assert ring.arrival_time(99) == first and ring.arrival_time(500) is None
+
+
+def test_values_beyond_float32_are_nan_gaps_counted_without_a_warning() -> None:
+    import warnings
+
+    channels = (ChannelSpec("a"), ChannelSpec("b"))
+    ring = RingBuffer(channels, 64, 100.0)
+    block = np.array([[1.0, 1e308], [2.0, -1e300], [3.0, np.inf], [4.0, 5.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in cast" would raise
+        ring.append(Block(block, channels, np.arange(4) / 100.0))
+    values = ring.latest().values
+    assert values[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert np.isnan(values[:3, 1]).all() and values[3, 1] == 5.0
+    assert ring.non_finite == 3

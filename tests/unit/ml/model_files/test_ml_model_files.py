@@ -227,3 +227,38 @@ def test_shipped_cards_have_structured_splits_and_describe_their_replay_set() ->
     assert anomaly["train"]["region"] == [0.0, 0.55] and anomaly["test"]["region"] == [0.7, 1.0]
     for name in ("fault-cwru", "anomaly-cwru"):  # no developer-machine paths in the data
         assert "/work/" not in (paths.shipped_models_dir() / name / CARD_FILE).read_text()
+
+
+def test_a_deeply_nested_card_is_one_unusable_entry_not_an_empty_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_folder(user_models_dir(), name="good-model")
+    deep = user_models_dir() / "deep"
+    deep.mkdir()
+    (deep / CARD_FILE).write_text("[" * 200_000)
+    entries = {e.name: e for e in list_models()}
+    assert entries["good-model"].ok and "fault-cwru" in entries
+    problem = entries["deep"].problem or ""
+    assert "card.json, line 1, column 65: nested deeper than 64 levels" in problem
+    assert "\n" not in problem
+    with pytest.raises(ModelError, match="nested deeper"):
+        resolve("deep")
+    from desktop.cli import main
+
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "good-model" in out and "deep" in out and "UNUSABLE" in out
+
+
+def test_oversized_card_and_odd_metrics_do_not_break_the_listing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = user_models_dir() / "big"
+    big.mkdir()
+    (big / CARD_FILE).write_bytes(b" " * (2 << 20) + b"{}")
+    odd = small_card("odd", metrics={"validation": ["not", "an", "object"]})
+    odd.save(user_models_dir() / "odd")
+    entries = {e.name: e for e in list_models()}
+    assert "bytes, more than the 1,048,576 bytes" in (entries["big"].problem or "")
+    from desktop.cli import main
+
+    assert main(["models", "list"]) == 0
+    assert "odd" in capsys.readouterr().out

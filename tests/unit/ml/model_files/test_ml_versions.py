@@ -165,3 +165,48 @@ def test_remove_a_whole_user_model_but_never_a_shipped_one(capsys) -> None:
     with pytest.raises(ModelError, match="no user model named 'nope'"):
         run("nope")
     assert resolve("fault-cwru").shipped
+
+
+def test_leftovers_of_killed_processes_are_swept_but_not_live_staging() -> None:
+    import os
+    import time
+
+    from filelock import FileLock
+
+    root = versions.user_models_dir()
+    live = versions.staging_dir("rig")  # a fine-tune of this process, still writing
+    dead = root / "rig" / ".staging-dead"
+    dead.mkdir()
+    (dead / "weights.safetensors").write_bytes(b"half")
+    FileLock(str(dead.with_name(dead.name + ".lock"))).acquire()  # ...and let go: "killed"
+    old = root / "rig" / ".staging-old-linewatch"  # no lock file, an hour old
+    old.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    trash = root / "rig" / ".removed-v3-abcd"
+    trash.mkdir()
+    tmp = root / f".{versions.STATE_FILE}.x1y2.tmp"  # a promote killed mid-write
+    tmp.write_text("{")
+    list_models()
+    assert live.is_dir() and not dead.exists() and not old.exists() and not trash.exists()
+    assert not dead.with_name(dead.name + ".lock").exists()
+    versions.discard_staging(live)
+    assert not live.exists() and not live.with_name(live.name + ".lock").exists()
+    publish_copy("rig")
+    versions.promote("rig", 1)
+    assert not tmp.exists()
+    assert sorted(p.name for p in (root / "rig").iterdir()) == ["v1"]
+
+
+def test_a_full_disk_during_promote_changes_nothing(monkeypatch) -> None:
+    publish_copy("rig")
+    publish_copy("rig")
+    versions.promote("rig", 1)
+
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(versions, "atomic_write_text", full)
+        with pytest.raises(ModelError, match="No space left on device; nothing was changed"):
+            versions.promote("rig", 2)
+    assert versions.active_version("rig") == 1

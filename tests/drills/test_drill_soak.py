@@ -1,0 +1,59 @@
+"""Soak: the window on ``synth:16x20000`` with inference on, off-screen, for a minute (short
+mode, so CI stays within its budget) or 30 minutes (long). Frame-time p99, RSS drift and
+open file handles are reported; none may grow beyond noise."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tests.support.drill import Child, open_files, pick, report, rss_mb
+
+
+def test_the_window_soaks_without_growing(tmp_path: Path) -> None:
+    seconds = pick(60, 1800)
+    child = Child.linewatch("--source", "synth:16x20000", "--measure", str(seconds),
+                            QT_QPA_PLATFORM="offscreen")
+    samples: list[tuple[float, float, int]] = []  # (t, rss MB, open files)
+    started = time.monotonic()
+    try:
+        while child.proc.poll() is None:
+            rss, fds = rss_mb(child.pid), open_files(child.pid)
+            if rss is not None and fds is not None:
+                samples.append((time.monotonic() - started, rss, fds))
+            time.sleep(1.0)
+            assert time.monotonic() - started < seconds + 600, "the window did not finish"
+        child.proc.wait(timeout=60)
+    finally:
+        child.close()
+    for pump in child._pumps:
+        pump.join(timeout=10)
+    assert child.proc.returncode == 0, "".join(child.stderr)
+    assert "Traceback" not in "".join(child.stderr)
+    result = json.loads(child.stdout[-1])
+    assert result["model"] and result["verdicts"] > 0, result  # inference was on
+
+    # Judge the last 70 % (start-up, model loading and the first plots are over by then).
+    t = np.array([s[0] for s in samples])
+    settled = t >= t[-1] * 0.3
+    rss = np.array([s[1] for s in samples])[settled]
+    fds = np.array([s[2] for s in samples])[settled]
+    slope_mb_per_min = float(np.polyfit(t[settled] / 60.0, rss, 1)[0]) if rss.size > 2 else 0.0
+    drift_mb = float(rss.max() - rss[0])  # the last samples may be the window closing
+    report("soak", seconds=seconds, frames=result["frames"],
+           frame_ms_p50=result["frame_ms_p50"], frame_ms_p99=result["frame_ms_p99"],
+           verdicts=result["verdicts"], peak_rss_mb=result["peak_rss_mb"],
+           rss_settled_first_mb=round(float(rss[0]), 1), rss_last_mb=round(float(rss[-1]), 1),
+           rss_slope_mb_per_min=round(slope_mb_per_min, 2),
+           open_files=f"{int(fds.min())}..{int(fds.max())}", received=result["received"],
+           dropped=result["dropped"])
+    assert result["frames"] > seconds  # it drew all along (a frozen window draws none)
+    assert fds.max() - fds[0] <= 3, fds  # no handle leak (closing only lowers the count)
+    # No growth beyond noise: a leak of a frame's worth of points per frame would be
+    # tens of MB a minute; allocator noise is a few MB.
+    assert drift_mb < pick(40, 60) and slope_mb_per_min < pick(20, 2), (drift_mb,
+                                                                       slope_mb_per_min)
+
