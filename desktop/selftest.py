@@ -12,6 +12,8 @@ Everything is data-driven, so new pieces are tested without editing this file:
   ``self_check() -> str`` to run one inference on an input of its own choosing (kinds
   whose input is not a window of samples, e.g. tabular quality/process models); otherwise
   it gets two random windows of ``card.window`` samples through ``predict_windows``;
+* training: a two-step run of the app's own trainer on random windows (fine-tuning in
+  the bundle needs torch pieces that inference does not);
 * formats: the readers' own suffix lists (``*_SUFFIXES`` in
   :mod:`desktop.recording.readers`, or its ``supported_suffixes()`` when it has one) say
   which of CSV, Parquet, ``.mat`` and WAV this build reads; the others are skipped, named.
@@ -209,6 +211,22 @@ def check_models(report: Report) -> list[str]:
     return failed
 
 
+def check_training() -> str:
+    """One short training run through the app's own trainer: fine-tuning in the window
+    needs autograd and an optimizer step, which import torch._dynamo, parts of
+    torch._inductor and torch.onnx, and sympy; a bundle that trimmed those fails here."""
+    train = _import_first("desktop.ml.train", "desktop.ml.training.train")
+    data = _import_first("desktop.ml.data_cwru", "desktop.ml.training.data_cwru")
+    rng = np.random.default_rng(0)
+    window = 2048  # the default network needs this much; 2 x 8 windows still take < 1 s
+    segments = [data.Segment(rng.standard_normal(2 * window) * (1 + k), k, f"synthetic-{k}", 0)
+                for k in range(2)]
+    config = train.TrainConfig(window=window, epochs=1, steps_per_epoch=2, batch_size=8)
+    result = train.train(segments, 2, config)
+    return (f"{config.architecture}, {result.n_parameters:,} parameters, "
+            f"{config.epochs * config.steps_per_epoch} optimizer steps")
+
+
 # --- formats: one small file of each kind the readers read ----------------------------
 def _signal() -> tuple[np.ndarray, np.ndarray]:
     t = np.arange(FORMAT_SAMPLES) / FORMAT_RATE
@@ -393,6 +411,7 @@ def run_self_test(report: Report = print) -> bool:
             return "every shipped model loaded and ran"
 
         step("models", models)
+        step("training", check_training)
         try:
             readers = importlib.import_module("desktop.recording.readers")
             suffixes = readable_suffixes(readers)
