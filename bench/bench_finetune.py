@@ -9,7 +9,7 @@ The check (docs/finetune.md):
   at 3 o'clock (``OR021@3``), so the head must grow;
 * labels: ``--spans`` (default 4) spans of 1 s per class from the *start* of each 1 hp file,
   exactly what an engineer would mark on the timeline; 25 % of the events are held out by
-  event inside :func:`desktop.ml.finetune.finetune` for early stopping;
+  event inside :func:`desktop.ml.training.finetune.finetune` for early stopping;
 * test: the **rest** of every 1 hp file (from the end of the last span), windows of 2048
   with hop 1024, through the published model folder and the normal inference path;
 * forgetting: accuracy on the base's original classes on the 0 hp validation region
@@ -43,7 +43,7 @@ EVAL_HOP = 1024
 
 def base_model(data: Path) -> Path:
     """The 0 hp-only base model, trained once with the shipped recipe and cached."""
-    from desktop.ml.recipes import FAULT_CWRU, train_fault_cwru
+    from desktop.ml.training.recipes import FAULT_CWRU, train_fault_cwru
 
     out = CACHE / f"base-0hp-x{FAULT_CWRU.members}"  # the recipe's ensemble size
     if not (out / "card.json").exists():
@@ -57,9 +57,9 @@ def base_model(data: Path) -> Path:
 
 def new_rig(data: Path, n_spans: int, channel: str = "DE_time"):
     """Label spans (first ``n_spans`` s of each 1 hp file) and the test windows (the rest)."""
-    from desktop.ml.data_cwru import list_files, load_signal, parse_name
-    from desktop.ml.labelled_data import LabelSpan
-    from desktop.ml.windows import frame
+    from desktop.analysis.windows import frame
+    from desktop.labels.event import LabelEvent
+    from desktop.ml.training.data_cwru import list_files, load_signal, parse_name
 
     files = [f for f in list_files(data, (1,)) if f.label != "normal"]
     extra = parse_name(data / NEW_CLASS_FILE)
@@ -67,7 +67,7 @@ def new_rig(data: Path, n_spans: int, channel: str = "DE_time"):
     rig = [(f, f.label) for f in files] + [(extra, NEW_CLASS)]
     spans, test = [], []
     for f, label in rig:
-        spans += [LabelSpan(str(f.path), float(i), float(i + 1), label, channel)
+        spans += [LabelEvent(None, str(f.path), float(i), float(i + 1), label, channel)
                   for i in range(n_spans)]
         x = load_signal(f, channel)
         w = frame(x[int(n_spans * 12000):], 2048, EVAL_HOP)
@@ -90,8 +90,8 @@ def scenario(args: argparse.Namespace, base_dir: Path, channel: str) -> list[dic
     """Fine-tune every mode on one sensor of the new rig; print and return the table rows."""
     import torch
 
-    from desktop.ml.finetune import DEFAULT_MODE, finetune
-    from desktop.ml.inference import load_predictor
+    from desktop.ml.inference.predictors import load_predictor
+    from desktop.ml.training.finetune import DEFAULT_MODE, finetune
 
     spans, test = new_rig(args.data, args.spans, channel)
     n_test = sum(w.shape[0] for _, w in test)
@@ -112,7 +112,7 @@ def scenario(args: argparse.Namespace, base_dir: Path, channel: str) -> list[dic
                 continue
             t0 = time.perf_counter()
             r = finetune(base_dir, spans, f"rig-{channel}-{mode}", mode=mode, epochs=args.epochs,
-                         replay=replay, seed=seed)
+                         replay=replay, seed=seed, replay_data=args.data)
             seconds = time.perf_counter() - t0
             pred = load_predictor(f"rig-{channel}-{mode}@{r.version}", device="cpu")
             rows.append({"mode": mode, "seed": seed, "acc": accuracy(pred, test),
@@ -142,7 +142,9 @@ def scenario(args: argparse.Namespace, base_dir: Path, channel: str) -> list[dic
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=Path("/work/shared/data/cwru"))
+    p.add_argument("--data", type=Path, required=True,
+                   help="folder of CWRU .mat files (e.g. ../shared/data/cwru); also the "
+                        "replay data of the 0 hp base model")
     p.add_argument("--spans", type=int, default=4, help="1 s spans labelled per class (≤ 10)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--modes", nargs="+", default=["head", "adapter", "full"])
@@ -157,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data} not found: this bench needs the CWRU files", file=sys.stderr)
         return 2
     os.environ["LINEWATCH_HOME"] = tempfile.mkdtemp(prefix="lw-bench-ft-home-")
-    os.environ["LINEWATCH_CWRU_DIR"] = str(args.data)
     import torch
 
     torch.set_num_threads(args.threads)

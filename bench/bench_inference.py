@@ -41,8 +41,8 @@ def rate(fn: Callable[[], None], windows_per_call: int, seconds: float) -> float
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from desktop.ml.inference import FaultPredictor, load_predictor
-    from desktop.ml.windows import zscore
+    from desktop.analysis.windows import zscore
+    from desktop.ml.inference.predictors import FaultPredictor, load_predictor
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="fault-cwru")

@@ -31,7 +31,8 @@ class SourceOptions:
     baud: int = 115200
     speed: float = 1.0  # replay/demo/synth pacing; math.inf = as fast as possible
     rate: float | None = None  # serial: nominal rate when lines carry no timestamp
-    line_format: str = "auto"
+    line_format: str = "auto"  # "auto", "ascii", "ascii:decimal=," or "binary:SPEC"
+    decimal: str | None = None  # text lines and files: "." or ","; None = detected
 
 
 SourceFactory = Callable[[str, SourceOptions], SampleSource]
@@ -88,7 +89,10 @@ def _serial(arg: str, options: SourceOptions) -> SampleSource:
     if not arg:
         raise SourceError("serial source needs a port, e.g. serial:/dev/ttyUSB0 or serial:COM3")
     try:
-        parser = make_parser(options.line_format)
+        extra = {"decimal": options.decimal} if options.decimal else {}
+        if options.line_format.strip().lower().startswith("binary"):
+            extra = {}
+        parser = make_parser(options.line_format, **extra)
     except ValueError as exc:
         raise SourceError(str(exc)) from exc
     return SerialSource(arg, baud=options.baud, parser=parser, rate=options.rate)
@@ -98,7 +102,7 @@ def _replay(arg: str, options: SourceOptions) -> SampleSource:
     if not arg:
         raise SourceError("replay source needs a file, e.g. replay:run.parquet")
     path = Path(arg).expanduser()
-    recording = read_recording(path, rate=options.rate)
+    recording = read_recording(path, rate=options.rate, decimal=options.decimal)
     return ReplaySource(recording, path.name, speed=options.speed)
 
 
@@ -112,7 +116,8 @@ def _synth(arg: str, options: SourceOptions) -> SampleSource:
 
 
 register_source("serial", _serial, "serial:PORT",
-                "a serial device streaming ASCII lines (--baud, --format, --rate)")
+                "a serial device streaming ASCII lines or binary frames (--baud, --format, "
+                "--rate, --decimal)")
 register_source("replay", _replay, "replay:FILE",
                 "a CSV or Parquet recording played back (--speed 1 = real time, max)")
 register_source("demo", _demo, "demo",
@@ -130,8 +135,10 @@ def source_from_options(spec: str, raw: dict[str, object]) -> SampleSource:
         rate = float(str(rate_raw)) if rate_raw not in (None, "") else None
     except ValueError as exc:
         raise SourceError(f"invalid number in the source options: {exc}") from None
+    decimal = raw.get("decimal")
     options = SourceOptions(baud=baud, speed=parse_speed(str(raw.get("speed", "1"))),
-                            rate=rate, line_format=str(raw.get("line_format", "auto")))
+                            rate=rate, line_format=str(raw.get("line_format", "auto")),
+                            decimal=str(decimal) if decimal in (".", ",") else None)
     return create_source(spec, options)
 
 
@@ -165,14 +172,14 @@ def versions() -> dict[str, str]:
 
 def model_names() -> list[str]:
     """Usable models (shipped and user), for the model panel; broken folders are left out."""
-    from desktop.ml.registry import list_models
+    from desktop.ml.model_files.registry import list_models
 
     return [entry.name for entry in list_models() if entry.card is not None]
 
 
 def compute_device() -> str:
     """CUDA GPU when torch sees one, else CPU (asked through ml/, the torch layer)."""
-    from desktop.ml.inference import resolve_device
+    from desktop.ml.inference.predictors import resolve_device
 
     return "CUDA GPU" if resolve_device(None) == "cuda" else "CPU"
 
@@ -195,7 +202,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Linewatch")
     settings = load_settings()
-    from desktop.ml import versions as model_versions
+    from desktop.ml.model_files import versions as model_versions
 
     live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
     if live:
@@ -204,7 +211,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
         # Import torch here, before the window draws: imported by the inference thread
         # instead, it holds the GIL for ~1.5 s and the first seconds of plotting stutter
         # (frames of 100-250 ms). The window appears that much later, then runs smoothly.
-        import desktop.ml.inference  # noqa: F401
+        import desktop.ml.inference.predictors  # noqa: F401
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
                                                  versions, model_names,
                                                  model_versions.set_live_model),
@@ -212,7 +219,9 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     window.show()
     if file:
         rate_raw = options.get("rate")
-        window.open_file(file, float(str(rate_raw)) if rate_raw not in (None, "") else None)
+        decimal = options.get("decimal")
+        window.open_file(file, float(str(rate_raw)) if rate_raw not in (None, "") else None,
+                         decimal=str(decimal) if decimal in (".", ",") else None)
     else:
         window.connect_source(spec or settings.last_source or "demo", options)
     exit_code = 0

@@ -42,14 +42,24 @@ def _add_source_options(p: argparse.ArgumentParser, default_text: str = "demo") 
     p.add_argument("--rate", type=float, default=None,
                    help="nominal sample rate in Hz for sources whose lines carry no timestamp")
     p.add_argument("--format", dest="line_format", default="auto", metavar="FORMAT",
-                   help="serial line format: auto (default) or ascii")
+                   help="serial line format: auto (default), ascii, or binary frames "
+                        "binary:SPEC, e.g. binary:sync=AA55,ch=4xi16le,crc=ccitt "
+                        "(see the README)")
+    _add_decimal_option(p)
+
+
+def _add_decimal_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark of text lines and files: '.' or ',' (default: "
+                        "detected; a decimal comma is read with ';', tab or blank "
+                        "separators, e.g. 0,5;21,6)")
 
 
 def _build_source(args: argparse.Namespace):
     from desktop.app import SourceOptions, create_source, parse_speed
 
     options = SourceOptions(baud=args.baud, speed=parse_speed(args.speed), rate=args.rate,
-                            line_format=args.line_format)
+                            line_format=args.line_format, decimal=args.decimal)
     return create_source(args.source, options)
 
 
@@ -187,7 +197,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from desktop.recording.readers import summarize_recording
 
-    summary = summarize_recording(Path(args.file).expanduser())
+    summary = summarize_recording(Path(args.file).expanduser(), decimal=args.decimal)
     if args.json:
         print(json.dumps(summary.to_json()))
         return EXIT_OK
@@ -205,6 +215,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"started:     {summary.start_time}")
     if summary.malformed:
         print(f"malformed:   {_format_counts(summary.malformed)}")
+    for note in summary.notes:
+        print(f"note:        {note}")
     return EXIT_OK
 
 
@@ -227,7 +239,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- main
 GUI_USAGE = ("linewatch [FILE] [--source SOURCE] [--measure SECONDS]\n"
-             "                 [--baud BAUD] [--speed SPEED] [--rate RATE] [--format FORMAT]")
+             "                 [--baud BAUD] [--speed SPEED] [--rate RATE] [--format FORMAT]"
+             " [--decimal {.,,}]")
 
 
 def _window_options_help() -> str:
@@ -276,8 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.set_defaults(func=cmd_sources)
 
     info = sub.add_parser("info", help="channels, rate, duration and samples of a recording")
-    info.add_argument("file", help="a .parquet or .csv recording (or a crash journal)")
+    info.add_argument("file", help="a .parquet, .feather/.arrow or .csv recording (or a crash "
+                                   "journal)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_decimal_option(info)
     info.set_defaults(func=cmd_info)
 
     recover = sub.add_parser("recover",
@@ -291,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.labels.cli_labels import add_labels_commands
 
     add_labels_commands(sub)
+    from desktop.cli_analysis import add_analysis_commands
+
+    add_analysis_commands(sub)
+    from desktop.fleet.cli_fleet import add_fleet_commands
+
+    add_fleet_commands(sub)
     parser.command_names = set(sub.choices)  # type: ignore[attr-defined]
     return parser
 
@@ -345,6 +366,8 @@ def gui_main(argv: Sequence[str]) -> int:
 
     options: dict[str, object] = {"baud": args.baud, "speed": args.speed,
                                   "line_format": args.line_format}
+    if args.decimal is not None:
+        options["decimal"] = args.decimal
     if args.rate is not None:
         options["rate"] = args.rate
     try:

@@ -4,7 +4,7 @@ The built-in "demo" source replays real vibration data on a fresh install with n
 hardware. This script is the only way that data gets into the tree, so anyone can see and
 repeat exactly which samples were taken:
 
-    .venv/bin/python tools/make_demo_excerpt.py --data-dir /work/shared/data/cwru
+    .venv/bin/python tools/make_demo_excerpt.py --data-dir PATH/TO/cwru
 
 Why it is cut the way it is:
 
@@ -245,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path("/work/shared/data/cwru"),
-        help="folder holding the CWRU .mat files",
+        required=True,
+        help="folder holding the CWRU .mat files (e.g. ../shared/data/cwru)",
     )
     parser.add_argument(
         "--out",

@@ -3,7 +3,8 @@
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python tools/screenshots.py
 
 Moments: the demo rig running, paused with measurement cursors, a serial device unplugged,
-labelled events on a recording, and the fine-tune dialog's result.
+labelled events on a recording, that recording opened as a file (labels and whole-file
+verdicts), and the fine-tune dialog's result.
 """
 
 from __future__ import annotations
@@ -85,22 +86,30 @@ def main() -> None:
     window.connect_source("demo", {})
     pump(app, 1.0)
     window.toggle_recording()
-    pump(app, 9.0)
+    pump(app, 20.0)  # healthy (8.8 s), inner race, ball
     t0 = window.acq.recording.first_time
     rig = window.acq.source
     for k in range(8):  # 1 s events, each named after what the rig really played then
-        a = t0 + 0.1 + k * 1.1
+        a = t0 + 0.1 + k * 2.4
         label = rig.segment_at(int((a + 0.5) * rig.sample_rate))
         if label == rig.segment_at(int(a * rig.sample_rate)) == rig.segment_at(
                 int((a + 1.0) * rig.sample_rate)):
             window.create_label(a, a + 1.0, label, "marked on the demo rig")
+    window.span.setValue(20.0)
     window.act_pause.setChecked(True)
     window.act_label_mode.setChecked(True)
     pump(app, 0.6)
     shoot(window, "labels.png")
+    window.span.setValue(10.0)
     window.act_pause.setChecked(False)
+    window.act_label_mode.setChecked(False)
     window.toggle_recording()
     pump(app, 3.0)
+    # The recording opened as a file session: its labels and whole-file verdicts.
+    if window.last_recording is not None:
+        window.open_file(str(window.last_recording.out))
+        pump(app, 8.0)
+        shoot(window, "file-session.png")
     dialog = window.open_finetune()
     dialog.resize(1000, 760)
     dialog.mode.setCurrentIndex(dialog.mode.findData("full"))

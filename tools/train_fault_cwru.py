@@ -1,6 +1,6 @@
 """Reproduce the fault model's development numbers: the cross-load ablation in docs/ml.md.
 
-    .venv/bin/python tools/train_fault_cwru.py --data /work/shared/data/cwru \
+    .venv/bin/python tools/train_fault_cwru.py --data PATH/TO/cwru \
         --seeds 0 1 2 --out docs/ml-ablation.json
 
 Each variant is trained on one motor load and tested on the other (0 → 1 hp and 1 → 0 hp;
@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from desktop.ml.recipes import FAULT_CWRU, cross_load_eval  # noqa: E402
-from desktop.ml.train import TrainConfig  # noqa: E402
+from desktop.ml.training.recipes import FAULT_CWRU, cross_load_eval  # noqa: E402
+from desktop.ml.training.train import TrainConfig  # noqa: E402
 
 SINGLE = replace(FAULT_CWRU, members=1)
 VARIANTS: dict[str, TrainConfig] = {
@@ -62,7 +62,7 @@ FIXTURE_SAMPLES, FIXTURE_END_GAP = 6144, 1024
 
 def make_fixture(data_dir: Path, out: Path) -> None:
     """Write ``out`` (.npz, float32 DE_time excerpts at 12 kHz, no pickles) + a .json note."""
-    from desktop.ml.data_cwru import load_signal, parse_name
+    from desktop.ml.training.data_cwru import load_signal, parse_name
 
     arrays, notes = {}, []
     for label, name in FIXTURE:
@@ -92,8 +92,8 @@ def stretch_check(data_dir: Path, model: str = "fault-cwru") -> None:
     the shipped model. Speed only: a real load change also changes the vibration itself."""
     from scipy.signal import resample_poly
 
-    from desktop.ml.data_cwru import list_files, load_signal
-    from desktop.ml.inference import load_predictor
+    from desktop.ml.inference.predictors import load_predictor
+    from desktop.ml.training.data_cwru import list_files, load_signal
 
     predictor = load_predictor(model, device="cpu")
     files = list_files(data_dir, (0, 1))
@@ -110,7 +110,8 @@ def stretch_check(data_dir: Path, model: str = "fault-cwru") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=Path("/work/shared/data/cwru"))
+    p.add_argument("--data", type=Path, required=True,
+                   help="folder of CWRU .mat files (e.g. ../shared/data/cwru)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=FAULT_CWRU.epochs)
     p.add_argument("--only", default="", help="run only variants whose name contains this")

@@ -17,3 +17,7 @@ class SourceError(LinewatchError):
 
 class RecordingError(LinewatchError):
     """A recording cannot be written or read (disk full, unwritable path, corrupt file)."""
+
+
+class InputError(LinewatchError):
+    """A signal cannot be used as asked: no sample rate, too short, unknown channel."""

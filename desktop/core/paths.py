@@ -80,6 +80,12 @@ def log_dir() -> Path:
     return _user_dir("logs", "user_log_dir")
 
 
+def cache_dir() -> Path:
+    """Where rebuildable caches live (the columnar copies and min/max pyramids of opened
+    recordings): deleting it loses nothing but the time to rebuild."""
+    return _user_dir("cache", "user_cache_dir")
+
+
 def recordings_dir() -> Path:
     """Default folder for recordings until the user picks one (remembered in settings)."""
     home = _home_override()

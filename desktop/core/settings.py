@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import paths
+from desktop.core.atomic import atomic_write_text
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class Settings:
     alarm_clear_s: float = 5.0  # and normal this long to clear it
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Recordings opened lately, newest first (File → Open recent).
+    recent_files: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Non-default values only, plus the schema version."""
@@ -96,9 +99,7 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    """Write atomically (:func:`desktop.core.atomic.atomic_write_text`) so a crash never
+    leaves half a file."""
     path = path or settings_path()
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(settings.to_json_dict(), indent=2, sort_keys=True),
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(settings.to_json_dict(), indent=2, sort_keys=True))

@@ -68,6 +68,21 @@ class TaskState:
         if self._cancel.is_set():
             raise Cancelled()
 
+    def finish(self, message: str = "done", **info: Any) -> None:
+        """Report progress 1.0 *without* a cancellation check: the job's result exists (it
+        was published), so a cancel that arrives now is too late to undo anything."""
+        with self._lock:
+            self.progress, self.message, self.info = 1.0, message, info
+        for listener in self._listeners:
+            listener(1.0, message, dict(info))
+
+    def part(self, start: float, stop: float, prefix: str = "", **info: Any) -> TaskState:
+        """A view for one stage of the job: its progress 0..1 is reported here as
+        ``start``..``stop``, its messages get ``prefix`` and its reports carry ``info``
+        (like ``stage="loading"``). It shares the cancel flag, so a stage function (an
+        ensemble member, reading files) takes a plain ``TaskState``."""
+        return _TaskPart(self, start, stop, prefix, info)
+
     # -- the caller's side -------------------------------------------------------------
     def cancel(self) -> None:
         self._cancel.set()
@@ -75,3 +90,30 @@ class TaskState:
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
+
+
+class _TaskPart(TaskState):
+    """One stage of a parent task (see :meth:`TaskState.part`)."""
+
+    def __init__(self, parent: TaskState, start: float, stop: float, prefix: str,
+                 info: dict[str, Any]) -> None:
+        super().__init__()
+        self._parent, self._start, self._stop, self._prefix = parent, start, stop, prefix
+        self._fixed = info
+        self._cancel = parent._cancel  # one flag: cancelling the part cancels the job
+
+    def add_listener(self, listener: ProgressListener) -> None:
+        self._parent.add_listener(listener)
+
+    def report(self, progress: float | None = None, message: str | None = None,
+               **info: Any) -> None:
+        if progress is not None:
+            progress = self._start + (self._stop - self._start) * min(1.0, max(0.0, progress))
+            self.progress = progress
+        if message is not None:
+            message = self._prefix + message
+            self.message = message
+        self._parent.report(progress, message, **{**self._fixed, **info})
+
+    def finish(self, message: str = "done", **info: Any) -> None:
+        self.report(1.0, message, **info)

@@ -75,8 +75,9 @@ class FrameParser(Protocol):
         """Consume the next chunk and return the rows it completed."""
         ...
 
-    def finish(self) -> ParsedBlock:
-        """End of stream: decode a trailing unterminated line/frame if it looks whole."""
+    def finish(self, trust_tail: bool = True) -> ParsedBlock:
+        """End of stream: decode what is still held. A trailing unterminated line/frame is
+        decoded if it looks whole and ``trust_tail`` (a file); else counted ``torn``."""
         ...
 
     def resync(self) -> None:
@@ -90,6 +91,11 @@ class FrameParser(Protocol):
     @property
     def channel_names(self) -> list[str]:
         """Names of the channels known so far (may grow for self-describing formats)."""
+        ...
+
+    @property
+    def channel_units(self) -> list[str]:
+        """Units of the channels known so far (``""`` when the format names none)."""
         ...
 
     @property
@@ -112,12 +118,31 @@ def make_parser(kind: str = "auto", **options: Any) -> FrameParser:
     """Build the parser for a wire format named in settings or on the command line.
 
     ``"auto"`` and ``"ascii"`` both mean the text-line parser (it auto-detects the line
-    layout itself); anything else is rejected here, so a typo in a setting fails loudly at
+    layout itself); ``"ascii:decimal=,"`` (or a ``decimal=","`` option) fixes a decimal
+    comma. ``"binary:SPEC"`` is a binary frame parser, e.g.
+    ``binary:sync=AA55,ch=4xi16le,crc=ccitt`` (see :mod:`desktop.formats.binary`).
+    Anything else is rejected here with ValueError, so a typo in a setting fails loudly at
     open time instead of producing an empty plot.
     """
-    if kind in ("auto", "ascii"):
+    name, _, rest = kind.strip().partition(":")
+    name = name.lower()
+    if name in ("auto", "ascii"):
         # Imported here because ascii.py imports ParsedBlock from this module.
         from desktop.formats.ascii import AsciiLineParser
 
+        if rest.strip():
+            key, _, value = rest.partition("=")
+            if key.strip() != "decimal" or value.strip() not in (".", ",", "auto"):
+                raise ValueError(f"unknown option {rest!r} in line format {kind!r} "
+                                 "(known: ascii:decimal=, or ascii:decimal=.)")
+            options.setdefault("decimal", value.strip())
+        if options.get("decimal") in ("", "auto"):
+            options["decimal"] = None
         return AsciiLineParser(**options)
-    raise ValueError(f"unknown line format {kind!r} (known: 'auto', 'ascii')")
+    if name == "binary":
+        from desktop.formats.binary import BinaryFrameParser
+
+        return BinaryFrameParser(rest)
+    raise ValueError(f"unknown line format {kind!r} (known: 'auto', 'ascii', "
+                     "'ascii:decimal=,', 'binary:SPEC' such as "
+                     "'binary:sync=AA55,ch=4xi16le,crc=ccitt')")

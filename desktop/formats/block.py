@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from desktop.core.types import MalformedCounter
+from desktop.formats.columns import to_seconds
 from desktop.formats.detect import Dialect
 from desktop.formats.lines import Rows, Verdict
 from desktop.formats.tokens import TERMINATOR
@@ -83,6 +84,7 @@ class BlockParser:
         self._trailing = dialect.trailing
         self._ncols = dialect.ncols
         self._ts = dialect.timestamp
+        self._time_index = dialect.time_index
         self._max = max_line_bytes
         self._delete = dialect.separators
         self._judge = judge
@@ -231,8 +233,9 @@ class BlockParser:
         timed = self._ts != "none"
         stamps = np.empty(0)
         if timed:
-            stamps = values[:, 0] / 1000.0 if self._ts == "ms" else values[:, 0].copy()
-            values = values[:, 1:]
+            ti = self._time_index
+            stamps = np.array(to_seconds(values[:, ti], self._ts), dtype=np.float64)
+            values = np.delete(values, ti, axis=1) if ti else values[:, 1:]
         finite = np.isfinite(values).all(axis=1)
         good = finite & np.isfinite(stamps) if timed else finite
         n_good = int(np.count_nonzero(good))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from desktop.core.types import MalformedCounter
+from desktop.formats.columns import to_seconds
 from desktop.formats.detect import Dialect
 from desktop.formats.tokens import (
     BAD_LINE,
@@ -115,20 +116,27 @@ class LineJudge:
                 return "columns" if self.header_like(fields) else "non_numeric"
         if self.header_like(fields):
             return "columns"
-        skip = 1 if d.timed else 0
+        ti = d.time_index if d.timed else -1
         row = []
-        for f in fields[skip:]:
+        finite = True
+        for i, f in enumerate(fields):
+            if i == ti:
+                continue
+            if not f:
+                row.append(math.nan)  # an empty cell is a gap in that channel
+                continue
             value = to_float(f)
             if value is None:
                 return "non_numeric"
+            finite = finite and math.isfinite(value)
             row.append(value)
-        if not all(math.isfinite(v) for v in row):
+        if not finite:
             return "non_finite"
-        if d.timestamp in ("s", "ms"):
-            stamp = to_float(fields[0])
-            if stamp is not None and d.timestamp == "ms":
-                stamp = stamp / 1000.0
-        if skip and (stamp is None or not math.isfinite(stamp)):
+        if d.timestamp not in ("none", "iso"):
+            stamp = to_float(fields[ti])
+            if stamp is not None:
+                stamp = float(to_seconds(stamp, d.timestamp))  # type: ignore[arg-type]
+        if ti >= 0 and (stamp is None or not math.isfinite(stamp)):
             return "timestamp"
         return row, stamp
 
@@ -167,8 +175,8 @@ class LineJudge:
                 stamp = parse_iso(stamp_text) if d.timestamp == "iso" else to_float(stamp_text)
             if stamp is None or not math.isfinite(stamp):
                 return "timestamp"
-            if d.timestamp == "ms":
-                stamp /= 1000.0
+            if d.timestamp != "iso":
+                stamp = float(to_seconds(stamp, d.timestamp))  # type: ignore[arg-type]
         for name, _ in values:
             if name not in self._index:  # channels appear as names appear
                 self._index[name] = len(self.names)

@@ -12,6 +12,25 @@ import re
 # A line holding a byte outside tab and printable ASCII is line noise, never data.
 BAD_LINE = re.compile(rb"[^\t\x20-\x7e]")
 TERMINATOR = re.compile(rb"[\r\n]")
+# Control bytes other than tab/CR/LF. Devices pad between lines with NUL (DMA buffers,
+# fixed-size USB packets) or send XON/XOFF, BEL, DEL: at the start or end of a line they are
+# padding and are removed; inside a line they still make it line noise.
+CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
+_CONTROL_CLASS = b"[" + re.escape(CONTROL) + b"]+"
+_CONTROL_AT_EDGES = re.compile(
+    rb"(?:^|(?<=[\r\n]))" + _CONTROL_CLASS + rb"|" + _CONTROL_CLASS + rb"(?=[\r\n]|$)"
+)
+UTF8_BOM = b"\xef\xbb\xbf"
+# Decimal comma: ',' becomes '.', and a '.' (a thousands mark in those locales: "1.013,2")
+# becomes '_', which no number may hold, so "1.013" is refused rather than read as 1.013.
+DECIMAL_COMMA = bytes.maketrans(b",.", b"._")
+
+
+def strip_control_edges(lines: bytes) -> bytes:
+    """Remove control bytes at the start and end of every line of ``lines`` (C speed)."""
+    if not lines or len(lines.translate(None, CONTROL)) == len(lines):
+        return lines
+    return _CONTROL_AT_EDGES.sub(b"", lines)
 # What float() may see: it also takes "1_000" and inner blanks, which no sensor means.
 _NUMBER_CHARS = re.compile(r"[0-9+\-.eEnNaAiIfFtTyY]+")
 ISO_PREFIX = re.compile(
@@ -22,6 +41,24 @@ _KV_SEPARATORS = re.compile(r"[,;\t]")
 _KV_BLANKS_AROUND = re.compile(r"[ \t]*([:=])[ \t]*")
 _KV_NAME_END = re.compile(r"[:=]")
 QUOTES = "\"'"
+
+
+def text_line_ok(line: bytes) -> bool:
+    """True for a line a header or banner may be: valid UTF-8 without control bytes.
+
+    Data lines must be printable ASCII (:data:`BAD_LINE`); a header may name units such as
+    ``temp [°C]`` or ``µs``, so header candidates are judged as UTF-8 text.
+    """
+    if CONTROL_RE.search(line):
+        return False
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+CONTROL_RE = re.compile(_CONTROL_CLASS)
 
 
 def to_float(text: str) -> float | None:

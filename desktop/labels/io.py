@@ -6,8 +6,16 @@ nothing: a file with any bad row imports nothing and the error lists the first f
 rows by line number, because a half-imported file is worse than none (the user cannot
 tell which half to fix and re-import without duplicates).
 
-Exports are written to a temporary file beside the target and renamed over it, so an
-interrupted export never leaves a truncated file where a good one was.
+Recording paths: a relative ``recording`` in a label file is relative to **the label file's
+folder** (not to the current directory), so a labels file copied together with its
+recordings to another PC still finds them; :func:`import_file` returns it joined to that
+folder. Absolute paths (POSIX ``/…``, Windows ``C:\\…`` or ``\\\\server\\…``) and ``~/…``
+are kept as written. Notes may hold commas, quotes and newlines; they round-trip through
+both formats unchanged.
+
+Exports are written with :func:`desktop.core.atomic.atomic_open` (a temp file beside the
+target renamed over it), so an interrupted export never leaves a truncated file where a
+good one was.
 """
 
 from __future__ import annotations
@@ -16,11 +24,11 @@ import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import IO, Any
 
+from desktop.core.atomic import atomic_open
 from desktop.labels.event import LabelError, LabelEvent
 
 CSV_COLUMNS = ("recording", "start_s", "end_s", "label", "channel", "note")
@@ -44,28 +52,18 @@ def file_format(path: Path) -> str:
 
 # ------------------------------------------------------------------------------- export
 @contextlib.contextmanager
-def _atomic_text(path: Path, newline: str | None = None) -> Iterator[object]:
+def _atomic_text(path: Path, newline: str | None = None) -> Iterator[IO[Any]]:
+    """``atomic_open`` with the checks and one-line errors of a label export."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise LabelError(f"{path} is a folder; give a file name to export to")
     if not path.parent.is_dir():
         raise LabelError(f"cannot export to {path}: folder {path.parent} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise LabelError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline=newline) as handle:
+        with atomic_open(path, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise LabelError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_csv(events: Iterable[LabelEvent], path: Path) -> int:
@@ -138,9 +136,27 @@ def _read_text(path: Path) -> str:
         raise LabelError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _make_event(fields: dict[str, object], default_source: str) -> LabelEvent:
+def resolve_recording(recording: str, label_file: Path) -> str:
+    """A label file's ``recording`` as a path: relative ones join the label file's folder.
+
+    Absolute POSIX or Windows paths and ``~/…`` are kept (``~`` expanded); text that is not
+    a string or is blank is returned unchanged so that validation reports it.
+    """
+    if not isinstance(recording, str) or not recording.strip():
+        return recording
+    if recording.startswith("~"):
+        return str(Path(recording).expanduser())
+    if PurePosixPath(recording).is_absolute() or PureWindowsPath(recording).is_absolute():
+        return recording
+    return str(Path(label_file).absolute().parent / recording)
+
+
+def _make_event(fields: dict[str, object], default_source: str,
+                label_file: Path | None = None) -> LabelEvent:
     values: dict[str, object] = {"id": None, "source": default_source}
     values.update({k: v for k, v in fields.items() if v is not None})
+    if label_file is not None and isinstance(values.get("recording"), str):
+        values["recording"] = resolve_recording(str(values["recording"]), label_file)
     return LabelEvent(**values)  # type: ignore[arg-type]
 
 
@@ -151,7 +167,7 @@ def _csv_number(text: str, name: str) -> float:
         raise LabelError(f"{name} {text!r} is not a number") from None
 
 
-def _import_csv(path: Path) -> list[LabelEvent]:
+def _import_csv(path: Path, resolve: bool = True) -> list[LabelEvent]:
     text = _read_text(path)
     # newline="": split rows on \n, \r\n or \r only (str.splitlines would also split on
     # form feeds and U+2028 inside a note), as the csv module asks.
@@ -202,7 +218,7 @@ def _import_csv(path: Path) -> list[LabelEvent]:
             for name in _CSV_OPTIONAL:
                 if name in fields and not str(fields[name]).strip():
                     fields[name] = None  # a blank optional cell: keep the default
-            events.append(_make_event(fields, default_source))
+            events.append(_make_event(fields, default_source, path if resolve else None))
         except LabelError as exc:
             problems.add(f"line {start_line}", str(exc))
     problems.raise_if_any(rows)
@@ -231,7 +247,7 @@ def _json_item_lines(text: str) -> list[int]:
     return lines
 
 
-def _import_json(path: Path) -> list[LabelEvent]:
+def _import_json(path: Path, resolve: bool = True) -> list[LabelEvent]:
     text = _read_text(path)
     try:
         data = json.loads(text)
@@ -257,20 +273,22 @@ def _import_json(path: Path) -> list[LabelEvent]:
         # The exporting store's id means nothing here; unknown keys are another tool's.
         fields = {k: v for k, v in item.items() if k in known and k != "id"}
         try:
-            events.append(_make_event(fields, default_source))
+            events.append(_make_event(fields, default_source, path if resolve else None))
         except LabelError as exc:
             problems.add(where, str(exc))
     problems.raise_if_any(len(data))
     return events
 
 
-def import_file(path: Path) -> list[LabelEvent]:
+def import_file(path: Path, *, resolve_recordings: bool = True) -> list[LabelEvent]:
     """Every event in a .csv or .json label file, validated; a :class:`LabelError` naming
     the first few bad rows (by line) if any row is bad, in which case nothing is returned.
 
     Events without a ``source`` get ``import:<file name>`` so their origin stays visible.
+    A relative ``recording`` is joined to the label file's folder (see the module text);
+    ``resolve_recordings=False`` returns it exactly as written.
     """
     path = Path(path).expanduser()
-    reader: Callable[[Path], list[LabelEvent]] = (
+    reader: Callable[[Path, bool], list[LabelEvent]] = (
         _import_csv if file_format(path) == ".csv" else _import_json)
-    return reader(path)
+    return reader(path, resolve_recordings)

@@ -6,9 +6,7 @@ faults. A handful of condition-monitoring features (level, impulsiveness, where 
 sits in frequency) with a shrunk covariance estimate is robust with ~100 windows, needs no
 torch at run time, and its score (squared Mahalanobis distance) is easy to explain.
 
-Features per 2048-sample window at 12 kHz:
-  log RMS, log kurtosis, log crest factor, log envelope kurtosis, and the log share of
-  spectral energy in ``n_bands`` equal-width bands from 0 to 5/6 of Nyquist.
+Features per window: :func:`desktop.analysis.features.vibration_features`.
 
 The threshold is the largest score on held-out healthy windows (never used for fitting)
 times a margin; the card records it with the false-alarm and detection rates it gave.
@@ -16,47 +14,18 @@ times a margin; the card records it with the false-alarm and detection rates it 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.signal import hilbert
+
+from desktop.analysis.features import vibration_features
 
 ARCHITECTURE = "gaussian-features"
 CLASSES = ["normal", "anomaly"]
-#: Bands stop at 5/6 of Nyquist (5 kHz at 12 kHz): above that the spectrum mostly shows
-#: which anti-aliasing filter a file went through (the 48 kHz healthy file is resampled,
-#: the 12 kHz fault files are not), which would make detection look better than it is.
-BAND_TOP = 5 / 6
 DEFAULTS: dict[str, Any] = {"n_bands": 10, "shrinkage": 0.3, "threshold": 1.0,
                             "score_scale": 1.0}
-
-
-def feature_names(n_bands: int) -> list[str]:
-    return (["log_rms", "log_kurtosis", "log_crest", "log_envelope_kurtosis"]
-            + [f"log_band_share_{i}" for i in range(n_bands)])
-
-
-def features(windows: np.ndarray, n_bands: int) -> np.ndarray:
-    """``(n, L)`` raw windows → ``(n, 4 + n_bands)`` float64 features."""
-    w = np.asarray(windows, dtype=np.float64)
-    w = w - w.mean(axis=1, keepdims=True)
-    var = w.var(axis=1) + 1e-20
-    rms = np.sqrt(var)
-    kurt = (w**4).mean(axis=1) / var**2
-    crest = np.abs(w).max(axis=1) / rms
-    env = np.abs(hilbert(w, axis=1))
-    env = env - env.mean(axis=1, keepdims=True)
-    env_kurt = (env**4).mean(axis=1) / ((env**2).mean(axis=1) ** 2 + 1e-30)
-    power = np.abs(np.fft.rfft(w * np.hanning(w.shape[1]), axis=1)) ** 2
-    edges = np.linspace(1, BAND_TOP * power.shape[1], n_bands + 1).astype(int)
-    bands = np.stack([power[:, a:b].sum(axis=1) for a, b in itertools.pairwise(edges)],
-                     axis=1)
-    share = bands / (bands.sum(axis=1, keepdims=True) + 1e-30)
-    return np.column_stack([np.log(rms), np.log(kurt), np.log(crest), np.log(env_kurt + 1e-12),
-                            np.log(share + 1e-12)])
 
 
 @dataclass
@@ -73,7 +42,7 @@ class GaussianModel:
     def fit(cls, healthy: np.ndarray, n_bands: int, shrinkage: float) -> GaussianModel:
         """Fit on raw healthy windows. Shrinking toward the diagonal keeps the estimate
         invertible and stable when windows are few and strongly correlated."""
-        f = features(healthy, n_bands)
+        f = vibration_features(healthy, n_bands)
         mean = f.mean(axis=0)
         cov = np.cov(f, rowvar=False)
         cov = (1 - shrinkage) * cov + shrinkage * np.diag(np.diag(cov))
@@ -82,7 +51,7 @@ class GaussianModel:
 
     def scores(self, windows: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distance of each window's features from healthy."""
-        d = features(windows, self.n_bands) - self.mean
+        d = vibration_features(windows, self.n_bands) - self.mean
         return np.einsum("ij,jk,ik->i", d, self.precision, d)
 
     def calibrate(self, healthy_held_out: np.ndarray, margin: float = 1.5) -> None:

@@ -2,7 +2,8 @@
 
 ``linewatch train`` has two forms: ``--recipe`` reproduces a shipped model from the CWRU
 data; ``--base NAME --labels labels.csv --name NEW`` fine-tunes a model on the user's own
-labelled events (:func:`desktop.ml.finetune.finetune`) and publishes a new version of NEW.
+labelled events (:func:`desktop.ml.training.finetune.finetune`) and publishes a new version
+of NEW.
 
 :func:`add_ml_commands` adds the subcommands to the main parser in ``desktop/cli.py``.
 Nothing here imports torch at module level: ``linewatch --help`` and the other commands
@@ -18,19 +19,34 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import LinewatchError
+from desktop.ml.constants import (
+    DEFAULT_EPOCHS,
+    DEFAULT_MODE,
+    DEFAULT_REPLAY,
+    MODES,
+    UNCHECKED_NOTE,
+)
+from desktop.ml.inference.batch import add_batch_arguments
+
+if TYPE_CHECKING:
+    from desktop.core.tasks import TaskState
 
 RECIPES = ("fault-cwru", "anomaly-cwru")
 
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a fault or anomaly model over a recording",
+    p = subparsers.add_parser("predict", help="run a fault or anomaly model over recordings",
                               description="Per-window verdicts of a model for one channel of "
-                                          "a CSV, Parquet or MATLAB .mat file.")
-    p.add_argument("file", type=Path, help="recording: .csv, .parquet or .mat (v5 or v7.3)")
+                                          "a CSV, Parquet or MATLAB .mat file; for a folder, "
+                                          "a quoted 'GLOB' or several files, one --out table "
+                                          "judged on Dask workers.")
+    p.add_argument("file", type=Path, nargs="+", metavar="FILE",
+                   help="recording: .csv, .parquet or .mat (v5 or v7.3); or a folder, a "
+                        "quoted 'GLOB', several files (with --out)")
     p.add_argument("--model", default=None,
                    help="model name (see `linewatch models list`) or folder "
                         "(default: fault-cwru)")
@@ -39,12 +55,15 @@ def add_ml_commands(subparsers: Any) -> None:
                         "the model's channel hint, else the first channel")
     p.add_argument("--rate", type=float, default=None,
                    help="sample rate of the file in Hz, when the file does not say")
+    p.add_argument("--decimal", choices=(".", ","), default=None,
+                   help="decimal mark of a text file: '.' or ',' (default: detected)")
     p.add_argument("--hop", type=int, default=None,
                    help="samples (at the model's rate) between window starts "
                         "(default: the model's hop)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_batch_arguments(p)
     p.set_defaults(func=cmd_predict)
 
     t = subparsers.add_parser("train", help="fine-tune a model on labels, or reproduce a "
@@ -57,19 +76,21 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--data", type=Path, default=None, help="folder of CWRU .mat files (recipe)")
     t.add_argument("--base", default=None, help="fine-tune: model name or folder to start from")
     t.add_argument("--labels", type=Path, default=None,
-                   help="fine-tune: labels CSV (recording,start_s,end_s,label,channel,note)")
+                   help="fine-tune: label file, .csv (recording,start_s,end_s,label,channel,"
+                        "note) or .json; relative recording paths are relative to its folder")
     t.add_argument("--name", default=None, help="fine-tune: name of the new model")
-    t.add_argument("--mode", choices=("head", "full", "adapter"), default=None,
+    t.add_argument("--mode", choices=MODES, default=None,
                    help="fine-tune: which weights learn (default: full)")
     t.add_argument("--rate", type=float, default=None,
                    help="fine-tune: sample rate of recordings that do not state one")
     t.add_argument("--val-fraction", type=float, default=0.25,
                    help="fine-tune: share of labelled events held out (default 0.25)")
     t.add_argument("--replay", type=float, default=None,
-                   help="fine-tune: share of each batch from the base model's training data, "
-                        "when on this PC (default 0.25; 0 turns it off)")
-    t.add_argument("--replay-data", type=Path, default=None,
-                   help="fine-tune: folder holding the base model's training recordings")
+                   help="fine-tune: share of each batch from the base model's replay data "
+                        f"(default {DEFAULT_REPLAY}; 0 turns it off)")
+    t.add_argument("--replay-data", type=Path, default=None, metavar="DIR",
+                   help="fine-tune: folder holding the base model's original training "
+                        "recordings (default: the replay set shipped beside its weights)")
     t.add_argument("--promote", action="store_true",
                    help="fine-tune: make the new version active right away")
     t.add_argument("--json", action="store_true", help="fine-tune: print one JSON document")
@@ -100,29 +121,40 @@ def add_ml_commands(subparsers: Any) -> None:
     mr = msub.add_parser("rollback", help="go back to the previously active version")
     mr.add_argument("name")
     mr.set_defaults(func=cmd_models_rollback)
-    mx = msub.add_parser("remove", help="delete one version (not the active one)")
+    mx = msub.add_parser("remove", help="delete one version (not the active one), or a whole "
+                                        "user model with --yes")
     mx.add_argument("name")
-    mx.add_argument("--version", type=int, required=True)
+    mx.add_argument("--version", type=int, default=None,
+                    help="the version to delete (default: the whole model, every version)")
+    mx.add_argument("--yes", action="store_true",
+                    help="confirm removing a whole model (without it: show what would go)")
     mx.set_defaults(func=cmd_models_remove)
     m.set_defaults(func=cmd_models_list, json=False)
 
 
 # ---------------------------------------------------------------------------- predict
 def cmd_predict(args: argparse.Namespace) -> int:
-    from desktop.ml.errors import InputError
-    from desktop.ml.inference import load_predictor, summarize
-    from desktop.ml.inputs import pick_channel, read_input
-    from desktop.ml.registry import DEFAULT_FAULT_MODEL
+    from desktop.analysis.channels import pick_channel
+    from desktop.core.errors import InputError
+    from desktop.ml.inference.batch import looks_like_batch, run_predict_batch
+    from desktop.ml.inference.predictors import load_predictor, summarize
+    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL
+    from desktop.recording.readers import read_recording
 
+    if args.out is not None or looks_like_batch(args.file):
+        return run_predict_batch(args)
+    args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     predictor = load_predictor(args.model or DEFAULT_FAULT_MODEL, device=args.device,
                                threads=args.threads)
     card = predictor.card
-    rec = read_input(args.file, args.rate)
+    rec = read_recording(args.file, args.rate, decimal=args.decimal)
     if rec.metadata.get("rate_note"):
         print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
-    idx = pick_channel(rec, args.channel, card.input_channels)
+    idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
+                               card.input_channels)
+    print(f"linewatch: channel {rec.channels[idx].name}: {reason}", file=sys.stderr)
     rate = rec.effective_rate()
     if not rate:
         raise InputError(f"{args.file} does not say its sample rate: give --rate HZ")
@@ -136,7 +168,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                "classes": card.classes,
                "windows": [v.to_json() for v in verdicts],
                "summary": {**summary, "file": str(args.file), "channel": channel,
-                           "input_rate": rate}}
+                           "channel_reason": reason, "input_rate": rate}}
         print(json.dumps(doc))
         return 0
     print(f"model {card.name} ({card.kind}, {len(card.classes)} classes, "
@@ -160,9 +192,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from desktop.ml.errors import InputError
-    from desktop.ml.inference import resolve_device
-    from desktop.ml.registry import user_models_dir
+    from desktop.core.errors import InputError
+    from desktop.ml.inference.predictors import resolve_device
+    from desktop.ml.model_files.registry import user_models_dir
 
     if getattr(args, "base", None) is not None:
         return cmd_finetune(args)
@@ -174,17 +206,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if (out / "card.json").exists() and not args.overwrite:
         raise InputError(f"{out} already holds a model; give --overwrite to replace it")
     device = resolve_device(args.device)
-    progress = None if args.quiet else _progress_printer()
+    task = _task(args.quiet)
     command = _train_command(args, out)
     if args.recipe == "anomaly-cwru":
-        from desktop.ml.recipes import train_anomaly_cwru
+        from desktop.ml.training.recipes import train_anomaly_cwru
 
-        card = train_anomaly_cwru(args.data, out, command=command, progress=progress)
+        card = train_anomaly_cwru(args.data, out, command=command, task=task)
         ev = card.metrics["evaluation"]
         print(f"wrote {out}: AUROC vs 1 hp faults {ev.get('auroc_vs_faults_1hp')}, false alarms "
               f"on held-out healthy {ev['false_alarm_rate_healthy_test']:.1%}")
         return 0
-    from desktop.ml.recipes import FAULT_CWRU, cross_load_eval, train_fault_cwru
+    from desktop.ml.training.recipes import FAULT_CWRU, cross_load_eval, train_fault_cwru
 
     config = FAULT_CWRU
     if args.epochs is not None:
@@ -195,14 +227,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     stages = [] if args.skip_cross_load else [((0,), (1,)), ((1,), (0,))]
     total = len(stages) + 1
 
-    def staged(i: int, label: str):
-        if progress is None:
-            return None
-        return lambda f, m: progress((i + f) / total, f"{label}: {m}")
+    def staged(i: int, label: str) -> TaskState:
+        return task.part(i / total, (i + 1) / total, f"{label}: ")
 
     for i, (tr, te) in enumerate(stages):
         r = cross_load_eval(args.data, tr, te, config, ("none",), device=device,
-                            progress=staged(i, f"check {tr[0]}→{te[0]} hp"))
+                            task=staged(i, f"check {tr[0]}→{te[0]} hp"))
         cross[f"{tr[0]}hp_to_{te[0]}hp"] = {
             "accuracy": r["adabn_none"]["accuracy"],
             "location_accuracy": r["adabn_none"]["location_accuracy"],
@@ -213,7 +243,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     "0 hp only)"}
     card = train_fault_cwru(args.data, out, config, loads=tuple(args.loads),
                             cross_load=cross or None, command=command, device=device,
-                            progress=staged(len(stages), "final model"))
+                            task=staged(len(stages), "final model"))
     val = card.metrics["validation"]
     print(f"wrote {out}: validation accuracy {val['accuracy']:.2%} "
           f"(location {val['location_accuracy']:.2%})"
@@ -224,9 +254,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """``linewatch train --base NAME --labels CSV --name NEW``: fine-tune, print metrics."""
-    from desktop.ml.errors import InputError
-    from desktop.ml.finetune import DEFAULT_MODE, DEFAULT_REPLAY, finetune
-    from desktop.ml.versions import promote
+    from desktop.core.errors import InputError
+    from desktop.ml.model_files.versions import promote
+    from desktop.ml.training.finetune import finetune
 
     if args.labels is None or args.name is None:
         raise InputError("fine-tuning needs --labels CSV and --name NEW")
@@ -239,11 +269,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                         ("--seed", args.seed), ("--replay", args.replay)):
         if value is not None:
             parts += [flag, str(value)]
-    progress = None if args.quiet else _progress_printer()
     result = finetune(args.base, args.labels, args.name, mode=mode,
-                      epochs=args.epochs or 30, val_fraction=args.val_fraction,
-                      progress=(lambda f, info: progress(f, info.get("message", "")))
-                      if progress else None,
+                      epochs=args.epochs or DEFAULT_EPOCHS, val_fraction=args.val_fraction,
+                      task=_task(args.quiet),
                       replay=DEFAULT_REPLAY if args.replay is None else args.replay,
                       seed=args.seed or 0, rate=args.rate, replay_data=args.replay_data,
                       command=shlex.join(parts))
@@ -257,6 +285,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
           f"(best {result.best_epoch})")
     for note in result.notes:
         print(f"note: {note}")
+    if not result.checked:
+        print(f"WARNING: {UNCHECKED_NOTE}; promote only if you have checked it yourself")
     if result.heldout is not None and result.base_heldout is not None:
         held, base = result.heldout, result.base_heldout
         print(f"held-out events: {held['windows']} windows; accuracy new "
@@ -302,24 +332,31 @@ def _train_command(args: argparse.Namespace, out: Path) -> str:
     return shlex.join(parts)
 
 
-def _progress_printer():
+def _task(quiet: bool) -> TaskState:
+    """A task whose listener prints progress on one stderr line (nothing when ``quiet``)."""
+    from desktop.core.tasks import TaskState
+
+    task = TaskState()
+    if quiet:
+        return task
     last = [-1]
 
-    def report(fraction: float, message: str) -> None:
+    def show(fraction: float, message: str, info: dict[str, Any]) -> None:
         pct = int(fraction * 100)
-        if pct != last[0]:
+        if pct != last[0] or info.get("history"):
             last[0] = pct
             print(f"\r{pct:3d} % {message:<60}", end="", file=sys.stderr, flush=True)
             if fraction >= 1:
                 print(file=sys.stderr)
 
-    return report
+    task.add_listener(show)
+    return task
 
 
 # ---------------------------------------------------------------------------- models
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from desktop.ml.registry import list_models
-    from desktop.ml.versions import live_model
+    from desktop.ml.model_files.registry import list_models
+    from desktop.ml.model_files.versions import live_model
 
     entries = list_models()
     live = live_model()
@@ -360,7 +397,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:
-    from desktop.ml.versions import promote, set_live_model
+    from desktop.ml.model_files.versions import promote, set_live_model
 
     version = promote(args.name, args.version)
     if args.live:
@@ -371,17 +408,29 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:
-    from desktop.ml.versions import rollback
+    from desktop.ml.model_files.versions import rollback
 
     print(f"{args.name}: rolled back, v{rollback(args.name)} is active")
     return 0
 
 
 def cmd_models_remove(args: argparse.Namespace) -> int:
-    from desktop.ml.versions import remove
+    from desktop.ml.model_files.versions import removal_plan, remove, remove_model
 
-    remove(args.name, args.version)
-    print(f"{args.name}: v{args.version} removed")
+    if args.version is not None:
+        remove(args.name, args.version)
+        print(f"{args.name}: v{args.version} removed")
+        return 0
+    plan = removal_plan(args.name)
+    if not args.yes:
+        print(f"would remove the user model '{args.name}' ({len(plan)} folder"
+              f"{'s' if len(plan) != 1 else ''}, the active version included):")
+        for folder in plan:
+            print(f"  {folder}")
+        print(f"run again with --yes to remove it: linewatch models remove {args.name} --yes")
+        return 1
+    removed = remove_model(args.name)
+    print(f"{args.name}: removed ({len(removed)} folder{'s' if len(removed) != 1 else ''})")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 They subclass :class:`~desktop.core.errors.LinewatchError`, so the CLI and the UI show the
 message as one line: a refused model file is the user's problem to fix (a wrong or damaged
-folder), not a bug with a traceback.
+folder), not a bug with a traceback. Input problems (no rate, unknown channel) are
+:class:`desktop.core.errors.InputError`; a cancelled job raises
+:class:`desktop.core.tasks.Cancelled`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,3 @@ from desktop.core.errors import LinewatchError
 
 class ModelError(LinewatchError):
     """A model folder cannot be used: bad card, weights that do not match it, unsafe file."""
-
-
-class TrainingCancelled(LinewatchError):
-    """Training stopped because the caller's ``cancel()`` returned True."""
-
-
-class InputError(LinewatchError):
-    """An input signal cannot be fed to a model: no rate, too short, unknown channel."""

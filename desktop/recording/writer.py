@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from desktop.core.atomic import replace_durably
 from desktop.core.errors import RecordingError
 from desktop.core.types import WALL_CLOCK_MIN_S, ChannelSpec
 from desktop.recording.journal import iter_journal_batches, journal_schema
@@ -248,7 +249,10 @@ def finalize_journal(journal: Path, out: Path) -> int:
             for batch in iter_journal_batches(journal):
                 writer.write_batch(_conform(batch, schema))
                 rows += batch.num_rows
-        os.replace(tmp, out)
+        # The Parquet file must be on disk before the journal (the only other copy) goes.
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        replace_durably(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

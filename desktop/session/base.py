@@ -1,11 +1,14 @@
 """What every session offers the window: one read interface and one set of signals.
 
 A *live session* streams from a source; a *file session* shows an opened recording. Both
-hand the plots a :class:`~desktop.streams.ring.RingBuffer` (``view(t0, t1, pixels)``,
-``latest``, ``sample_at``), so a plot does not care where samples come from, and both
-announce the same events. Times everywhere are the signal's own seconds; labels are kept
-as seconds from their recording's first sample, and :meth:`Session.label_anchor` says
-which recording and where its first sample sits on this session's time axis.
+hand the plots the same read interface (``view(t0, t1, pixels)``, ``latest``,
+``sample_at``, ``index_at_time``, ``written``, ``channels``, ``sample_rate``): a
+:class:`~desktop.streams.ring.RingBuffer` live, a lazy
+:class:`~desktop.streams.file_view.FileView` for a file, so a plot does not care where
+samples come from, and both announce the same events. Times everywhere are the signal's
+own seconds; labels are kept as seconds from their recording's first sample, and
+:meth:`Session.label_anchor` says which recording and where its first sample sits on
+this session's time axis.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core.types import WALL_CLOCK_MIN_S
 from desktop.streams.acquisition import Counters
+from desktop.streams.file_view import FileView
 from desktop.streams.ring import RingBuffer
 
 
@@ -41,7 +45,7 @@ class Session(QObject):
         self.closed = False
 
     @property
-    def buffer(self) -> RingBuffer | None:
+    def buffer(self) -> RingBuffer | FileView | None:
         """The samples to draw (None until :attr:`opened`)."""
         return None
 

@@ -1,9 +1,16 @@
-"""A file session: one opened recording, its whole-file verdicts and its labels.
+"""A file session: one opened recording, read lazily from disk, its whole-file verdicts
+and its labels.
 
-It never pretends to be a live stream: the file is read once by a worker job into a
-buffer the plots draw from, its sample rate is the file's own (what ``linewatch info``
-reports), its labels are anchored at its first sample, and a selected model judges the
-whole file in a second job (progress, Cancel) that fills the verdict lane end to end.
+It never pretends to be a live stream. Opening runs :func:`index_file` as a job
+(progress and Cancel in the status bar): the file is converted once into a columnar
+cache with a min/max pyramid (reopened instantly the next time), and the view is handed
+to the plots as soon as something can be drawn — for a big text file a skim of the whole
+file within a second or two, sharpening while the index is built. ``buffer`` is a
+:class:`~desktop.streams.file_view.FileView`, which offers the ring buffer's read
+interface, so the plots do not care. Its sample rate is the file's own (what
+``linewatch info`` reports), its labels are anchored at its first sample, and once the
+file is indexed a selected model judges the whole file in a second job that fills the
+verdict lane end to end (it reads the one channel it needs from the cache).
 """
 
 from __future__ import annotations
@@ -15,24 +22,27 @@ from typing import Any
 from desktop.core.types import SourceState
 from desktop.session.base import Session
 from desktop.streams.acquisition import Counters
-from desktop.streams.file_buffer import LoadedFile, load_file
-from desktop.streams.ring import RingBuffer
+from desktop.streams.file_view import FileView, index_file
 from desktop.workers.jobs import Job
 
 log = logging.getLogger(__name__)
 
 
 class FileSession(Session):
-    """Shows ``path``; ``rate`` overrides/sets the rate of a file that states none."""
+    """Shows ``path``; ``rate`` overrides/sets the rate of a file that states none;
+    ``decimal`` (``"."``/``","``) fixes the decimal mark of a text file."""
 
     kind = "file"
 
-    def __init__(self, path: Path | str, rate: float | None = None) -> None:
+    def __init__(self, path: Path | str, rate: float | None = None,
+                 decimal: str | None = None) -> None:
         super().__init__(f"file:{path}")
         self.path = Path(path)
         self.rate = rate
-        self.loaded: LoadedFile | None = None
+        self.decimal = decimal
+        self.view: FileView | None = None
         self._jobs: list[Job] = []
+        self._index_job: Job | None = None
         self._judge_job: Job | None = None
         self._model: tuple[str, float, float] = ("", 2.0, 5.0)
         self.state = "loading"
@@ -40,57 +50,109 @@ class FileSession(Session):
 
     # -- the read interface ----------------------------------------------------------
     @property
-    def buffer(self) -> RingBuffer | None:
-        return self.loaded.buffer if self.loaded is not None else None
+    def buffer(self) -> FileView | None:
+        return self.view
+
+    @property
+    def loaded(self) -> FileView | None:
+        """The file once wholly indexed (whole-file verdicts need all of it), else None."""
+        return self.view if self.view is not None and self.view.complete else None
+
+    @property
+    def indexing(self) -> bool:
+        return self._index_job is not None
+
+    @property
+    def busy(self) -> bool:
+        """A job of this session (indexing, whole-file verdicts) is running."""
+        return self._index_job is not None or self._judge_job is not None
 
     @property
     def counters(self) -> Counters | None:
-        if self.loaded is None:
+        view = self.view
+        if view is None:
             return None
-        rec = self.loaded.recording
-        malformed = rec.metadata.get("malformed", 0)
-        by_kind = rec.metadata.get("malformed_by_kind", {})
-        return Counters(received=rec.samples, dropped=0,
-                        malformed=int(malformed) if isinstance(malformed, int | float) else 0,
-                        malformed_by_kind=dict(by_kind) if isinstance(by_kind, dict) else {})
+        malformed = view.metadata.get("malformed", {})
+        by_kind = malformed if isinstance(malformed, dict) else {}
+        return Counters(received=view.rows, dropped=0,
+                        malformed=int(sum(by_kind.values())),
+                        malformed_by_kind=dict(by_kind))
 
     def sample_rate(self) -> float | None:
-        return self.loaded.recording.effective_rate() if self.loaded is not None else None
+        return self.view.effective_rate() if self.view is not None else None
 
     @property
     def rate_is_estimate(self) -> bool:
         """A file without a nominal rate: the rate is the mean of its time column."""
-        return self.loaded is not None and not self.loaded.recording.sample_rate
+        return self.view is not None and not self.view.nominal_rate
 
     def label_anchor(self) -> tuple[str, float] | None:
-        if self.loaded is None:
+        if self.view is None:
             return None
-        return (str(self.path), self.loaded.first_time)
+        return (str(self.path), self.view.first_time)
 
     # -- lifecycle -------------------------------------------------------------------
     def _run(self, fn: Any, *args: Any, name: str, **kwargs: Any) -> Job:
         job = Job(fn, *args, name=name, **kwargs)
-        job.worker.progress.connect(lambda p, m, _info: self.progress.emit(p, m))
+
+        def relay(fraction: float, message: str, _info: dict) -> None:
+            # Progress queued before a Cancel arrives after it: never re-show the bar.
+            if not job.task.cancelled and not self.closed:
+                self.progress.emit(fraction, message)
+
+        job.worker.progress.connect(relay)
         self._jobs = [j for j in self._jobs if j.running] + [job]
         return job
 
     def start(self) -> None:
-        job = self._run(load_file, self.path, self.rate, name="open-file")
-        job.worker.succeeded.connect(self._loaded)
+        job = self._run(index_file, self.path, self.rate, self.decimal, name="open-file")
+        job.worker.progress.connect(self._index_progress)
+        job.worker.succeeded.connect(self._indexed)
         job.worker.failed.connect(self._failed)
+        job.worker.cancelled.connect(self._index_cancelled)
+        self._index_job = job
         job.start()
 
-    def _loaded(self, loaded: LoadedFile) -> None:
+    def _index_progress(self, _fraction: float, _message: str, info: dict[str, Any]) -> None:
+        """The first drawable view arrives while indexing goes on: show it now."""
+        view = info.get("view")
+        if self.closed or self.view is not None or not isinstance(view, FileView):
+            return
+        self.view = view
+        self.state = "indexing"
+        self.opened.emit()
+
+    def _indexed(self, view: FileView) -> None:
+        self._index_job = None
         if self.closed:
             return
-        self.loaded = loaded
+        first = self.view is None
+        self.view = view
         self.state = SourceState.FINISHED.value
-        self.opened.emit()
-        self.state_changed.emit(self.state, f"{loaded.recording.samples:,} samples")
+        if first:
+            self.opened.emit()
+        self.state_changed.emit(self.state, f"{view.rows:,} samples")
         self.source_finished.emit()
         self._judge()
 
+    def _index_cancelled(self) -> None:
+        self._index_job = None
+        if self.closed:
+            return
+        if self.view is None:
+            self.state = "failed"
+            self.open_failed.emit(f"opening {self.path.name} was cancelled")
+            return
+        self.state = SourceState.FINISHED.value
+        self.state_changed.emit(self.state, f"indexing cancelled at {self.view.rows:,} samples"
+                                " (the rest is a coarse preview)")
+
+    def cancel_indexing(self) -> None:
+        if self._index_job is not None:
+            self._index_job.cancel()
+
     def _failed(self, message: str) -> None:
+        self._index_job = None
         if self.closed:
             return
         self.state = "failed"
@@ -123,12 +185,14 @@ class FileSession(Session):
         self.cancel_verdicts()
         self.verdict_rows = []
         name = self._model[0]
-        if self.closed or not name or self.loaded is None:
+        view = self.loaded
+        if self.closed or not name or view is None:
             return
-        from desktop.ml.file_verdicts import judge_recording  # torch: only when a model runs
+        from desktop.ml.inference.file_verdicts import (
+            judge_recording,  # torch: only when a model runs
+        )
 
-        job = self._run(judge_recording, name, self.loaded.recording,
-                        self.loaded.first_time, name="file-verdicts")
+        job = self._run(judge_recording, name, view, view.first_time, name="file-verdicts")
         job.worker.succeeded.connect(lambda result, job=job: self._judged(job, result))
         job.worker.failed.connect(
             lambda message, job=job: job is self._judge_job and self.model_failed.emit(message))

@@ -70,6 +70,11 @@ class SampleSource(abc.ABC):
         ``timeout`` seconds for some. Never raises for device trouble: a lost device is
         a state change, and the source keeps trying to come back."""
 
+    def drain(self) -> Block:
+        """Samples still held inside the source (a parser's pending lines), taken once just
+        before :meth:`close`; nothing for most sources."""
+        return Block.empty(self.channels)
+
     @abc.abstractmethod
     def close(self) -> None:
         """Disconnect and release the device; safe to call twice."""

@@ -7,7 +7,10 @@ serial code knows nothing about the line format.
 Unplugging is a state change, not an error: CONNECTED → LOST → RECONNECTING, then the same
 port path is retried with back-off until it comes back (a ``/dev/serial/by-id/…`` link
 reappears when the device is plugged in again) and reading resumes → CONNECTED. After
-every (re)open the parser drops the first line, which may start mid-line.
+every (re)open the parser distrusts the first line, which may start mid-line: it is kept
+when it parses (a board that resets on open prints its header first) and counted ``torn``
+when it does not. On close, lines the parser still holds are handed over (:meth:`drain`);
+a partial last line is counted ``torn``, never guessed at.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import serial
 from serial.tools import list_ports
 
@@ -140,7 +144,9 @@ class SerialSource(SampleSource):
     def _to_block(self, parsed: object) -> Block:
         names = parsed.channel_names  # type: ignore[attr-defined]
         if len(names) != len(self.channels):
-            self.channels = tuple(ChannelSpec(n) for n in names)
+            units = list(getattr(self.parser, "channel_units", []))
+            units += [""] * (len(names) - len(units))
+            self.channels = tuple(ChannelSpec(n, u) for n, u in zip(names, units, strict=False))
         self.malformed.clear()
         self.malformed.update(self.parser.malformed)
         return Block(parsed.values, self.channels, parsed.timestamps)  # type: ignore[attr-defined]
@@ -148,8 +154,34 @@ class SerialSource(SampleSource):
     def _empty(self) -> Block:
         return Block.empty(self.channels, self.parser.timestamped)
 
+    def drain(self) -> Block:
+        """What arrived but was not read yet, and the lines the parser still holds; a
+        partial last line is counted ``torn``."""
+        blocks = []
+        ser = self._serial
+        if ser is not None:
+            try:
+                ser.timeout = 0
+                while waiting := ser.in_waiting:
+                    blocks.append(self._to_block(self.parser.feed(ser.read(waiting))))
+            except (serial.SerialException, OSError, TypeError) as exc:
+                log.info("serial %s: nothing more to read on close (%s)", self.port, exc)
+        blocks.append(self._to_block(self.parser.finish(trust_tail=False)))
+        blocks = [b for b in blocks if len(b)]
+        if not blocks:
+            return self._empty()
+        if len(blocks) == 1:
+            return blocks[0]
+        width = len(self.channels)
+        values = np.concatenate([
+            np.hstack([b.values, np.full((len(b), width - b.values.shape[1]), np.nan)])
+            for b in blocks])
+        times = None
+        if all(b.timestamps is not None for b in blocks):
+            times = np.concatenate([b.timestamps for b in blocks])  # type: ignore[misc]
+        return Block(values, self.channels, times)
+
     def close(self) -> None:
-        # A partial line still in the parser is torn by definition: it is not kept.
         self._drop_port()
         self._set_state(SourceState.CLOSED)
 

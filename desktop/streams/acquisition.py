@@ -2,8 +2,15 @@
 
 This is the one place where samples get their time: the source's own timestamps when it
 has them, else the absolute sample index over the nominal rate, else (a serial device
-with no timestamp column and no configured rate) the host clock at arrival, spread evenly
-over the block. Everything downstream — plots, recordings, models — sees the same times.
+with no timestamp column and no configured rate) the arrival clock
+(:mod:`desktop.streams.arrival`): the device rate estimated over a sliding window of
+arrivals, each burst spread evenly, time strictly increasing. Everything downstream —
+plots, recordings, models — sees the same times.
+
+It is also where samples enter: ``±inf`` (a Parquet file or a device can carry them)
+becomes NaN, a gap for drawing and autoscale, counted under ``non_finite``. On close,
+whatever the source still holds (a parser's pending lines) is taken in before the
+recording is closed, so stopping never loses a line that arrived.
 
 It owns no thread. The CLI calls :meth:`Acquisition.run` on the main thread; the Qt
 worker calls it on a QThread. Recording is started and stopped from any thread.
@@ -24,6 +31,7 @@ from desktop.core.errors import RecordingError
 from desktop.core.types import Block, ChannelSpec, SourceState
 from desktop.recording.writer import RecordingWriter
 from desktop.sources.base import SampleSource
+from desktop.streams.arrival import ArrivalClock
 from desktop.streams.ring import RingBuffer
 
 log = logging.getLogger(__name__)
@@ -67,7 +75,9 @@ class Acquisition:
         self.buffer: RingBuffer | None = None
         self._clock = clock
         self._t_start = clock()
-        self._last_arrival: float | None = None
+        self._arrival = ArrivalClock(0.0)
+        self._held: list[Block] = []  # blocks waiting for the arrival clock's estimate
+        self._non_finite = 0  # ±inf samples turned into gaps
         self._index = 0  # samples received since start (for rate-based time)
         self._rec_lock = threading.Lock()
         self._recorder: RecordingWriter | None = None
@@ -82,11 +92,14 @@ class Acquisition:
     @property
     def counters(self) -> Counters:
         buffered_drops = self.buffer.dropped if self.buffer is not None else 0
+        by_kind = dict(self.source.malformed)
+        if self._non_finite:
+            by_kind["non_finite"] = by_kind.get("non_finite", 0) + self._non_finite
         return Counters(
             received=self._index,
             dropped=self.source.dropped + buffered_drops,
-            malformed=self.source.malformed.total,
-            malformed_by_kind=dict(self.source.malformed),
+            malformed=self.source.malformed.total + self._non_finite,
+            malformed_by_kind=by_kind,
         )
 
     # -- recording --------------------------------------------------------------------
@@ -197,17 +210,7 @@ class Acquisition:
     def open(self) -> None:
         self.source.open()
         self._t_start = self._clock()
-
-    def _times_for(self, block: Block) -> np.ndarray:
-        n = len(block)
-        if block.timestamps is not None:
-            return block.timestamps
-        if self.source.sample_rate:
-            return (self._index + np.arange(n, dtype=np.float64)) / self.source.sample_rate
-        now = self._clock() - self._t_start
-        prev = self._last_arrival if self._last_arrival is not None else now
-        # Spread the block evenly between the previous arrival and this one.
-        return np.linspace(prev, now, n + 1, dtype=np.float64)[1:]
+        self._arrival = ArrivalClock(0.0)
 
     def _make_buffer(self, block: Block) -> RingBuffer:
         """History of ``history_s`` seconds, or the whole of a finite source when None."""
@@ -217,21 +220,62 @@ class Acquisition:
         return RingBuffer.for_seconds(block.channels, self.source.sample_rate,
                                       self.history_s or 60.0)
 
+    def _finite(self, block: Block) -> Block:
+        """``±inf`` samples become NaN (gaps), counted under ``non_finite``."""
+        values = block.values
+        if values.size == 0:
+            return block
+        infinite = np.isinf(values)
+        if not infinite.any():
+            return block
+        self._non_finite += int(np.count_nonzero(infinite))
+        return Block(np.where(infinite, np.nan, values), block.channels, block.timestamps)
+
     def step(self, timeout: float = READ_TIMEOUT_S) -> int:
         """One read from the source; returns the number of samples it brought."""
         block = self.source.read(timeout)
         n = len(block)
         if n:
-            times = self._times_for(block)
-            self._last_arrival = float(times[-1]) if block.timestamps is None else None
-            if self.buffer is None:
-                self.buffer = self._make_buffer(block)
-            self.buffer.append(Block(block.values, block.channels, times))
-            self._index += n
-            self._record(times, block)
-        elif self._recorder is not None:
-            self._record(np.empty(0), block)  # lets the writer flush on time while idle
+            self._take(self._finite(block))
+        else:
+            if self._held:  # a start-up burst whose wait for a rate estimate is over
+                self._release(self._arrival.poll(self._clock() - self._t_start))
+            if self._recorder is not None:
+                self._record(np.empty(0), block)  # lets the writer flush on time while idle
         return n
+
+    def _take(self, block: Block) -> None:
+        """Give a block its times (see the module doc) and pass it on."""
+        n = len(block)
+        if block.timestamps is not None:
+            self._ingest(block, block.timestamps)
+        elif self.source.sample_rate:
+            times = (self._index + np.arange(n, dtype=np.float64)) / self.source.sample_rate
+            self._ingest(block, times)
+        else:
+            self._held.append(block)
+            released = self._arrival.push(n, self._clock() - self._t_start)
+            self._release(released)
+
+    def _release(self, stamped: list[np.ndarray]) -> None:
+        for times in stamped:
+            self._ingest(self._held.pop(0), times)
+
+    def _ingest(self, block: Block, times: np.ndarray) -> None:
+        if self.buffer is None:
+            self.buffer = self._make_buffer(block)
+        self.buffer.append(Block(block.values, block.channels, times))
+        self._index += len(block)
+        self._record(times, block)
+
+    def drain(self) -> int:
+        """Take in what the source still holds (call once, before closing); sample count."""
+        before = self._index
+        block = self.source.drain()
+        if len(block):
+            self._take(self._finite(block))
+        self._release(self._arrival.flush())
+        return self._index - before
 
     def run(
         self,
@@ -248,7 +292,11 @@ class Acquisition:
                 break
 
     def close(self) -> RecordingResult | None:
-        """Stop recording (if any) and release the source."""
+        """Take in what the source still holds, stop recording (if any), release the source."""
+        try:
+            self.drain()
+        except Exception:  # closing must not fail on a last odd block; it is logged
+            log.exception("taking in the source's last samples failed")
         result = self.stop_recording()
         self.source.close()
         return result

@@ -1,9 +1,14 @@
 """Fine-tune… : teach a model from the labelled events, see the result, promote or discard.
 
-The dialog only collects choices and draws: the job runs in a FinetuneWorker thread,
-reports progress and a history row per epoch (drawn as loss/accuracy curves), and can be
-cancelled within a second. At the end the held-out numbers of the new model and of its
-base on the same held-out events are shown side by side, with the confusion matrix.
+The dialog only collects choices and draws: the job (:func:`desktop.ml.training.finetune.
+finetune`) runs on the generic :class:`~desktop.workers.jobs.Job` worker, reports progress
+and a history row per epoch (drawn as loss/accuracy curves), and can be cancelled within a
+second. At the end the held-out numbers of the new model and of its base on the same
+held-out events are shown side by side, with the confusion matrix.
+
+Without held-out events (one labelled event per class) nothing checks the result: the
+dialog plots the training accuracy, says so, and Promote asks for an explicit confirmation
+(default No). Torch is imported only when a run starts.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -31,16 +37,16 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.labels.event import LabelEvent
-from desktop.ml import versions
-from desktop.ml.finetune import DEFAULT_MODE, MODES
-from desktop.ml.labelled_data import LabelSpan
-from desktop.workers.finetune_worker import FinetuneWorker
-from desktop.workers.threads import WorkerThread
-
-MODE_HELP = {"full": "all weights (default: best on a new sensor position, with replay "
-                     "against forgetting)",
-             "head": "only the classifier head (fastest)",
-             "adapter": "low-rank adapters on the last layers"}
+from desktop.ml.constants import (
+    DEFAULT_EPOCHS,
+    DEFAULT_MODE,
+    DEFAULT_VAL_FRACTION,
+    MODE_HELP,
+    MODES,
+    UNCHECKED_NOTE,
+)
+from desktop.ml.model_files import versions
+from desktop.workers.jobs import Job
 
 
 def _checklist(items: list[str]) -> QListWidget:
@@ -72,7 +78,8 @@ class FinetuneDialog(QDialog):
         self.events = events
         self.result: dict | None = None
         self.progress_log: list[tuple[float, dict]] = []
-        self._thread: WorkerThread | None = None
+        self.history: list[dict] = []
+        self._job: Job | None = None
 
         self.base = QComboBox()
         self.base.addItems(models)
@@ -88,12 +95,12 @@ class FinetuneDialog(QDialog):
         self.mode.setCurrentIndex(list(MODES).index(DEFAULT_MODE))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
-        self.epochs.setValue(30)
+        self.epochs.setValue(DEFAULT_EPOCHS)
         self.epochs.setToolTip("Upper limit; training stops early when validation loss stalls")
         self.val_fraction = QDoubleSpinBox()
         self.val_fraction.setRange(0.1, 0.5)
         self.val_fraction.setSingleStep(0.05)
-        self.val_fraction.setValue(0.25)
+        self.val_fraction.setValue(DEFAULT_VAL_FRACTION)
         self.val_fraction.setToolTip("Share of labelled EVENTS held out (never windows of one "
                                      "event on both sides)")
         form = QFormLayout()
@@ -152,53 +159,71 @@ class FinetuneDialog(QDialog):
         layout.addLayout(results)
 
     # -- the job -----------------------------------------------------------------------------
-    def spans(self) -> list[LabelSpan]:
+    def spans(self) -> list[LabelEvent]:
+        """The labelled events of the ticked classes and recordings."""
         classes, recordings = _checked(self.classes), _checked(self.recordings)
-        return [LabelSpan(e.recording, e.start_s, e.end_s, e.label, e.channel, e.note)
-                for e in self.events if e.label in classes and e.recording in recordings]
+        return [e for e in self.events if e.label in classes and e.recording in recordings]
 
     def start_training(self) -> None:
         spans = self.spans()
         if not spans:
             self.status.setText("Tick at least one class and one recording.")
             return
-        worker = FinetuneWorker(self.base.currentText(), spans, self.name.text().strip(),
-                                self.mode.currentData(), self.epochs.value(),
-                                self.val_fraction.value())
+        # Imported here: the fine-tune code pulls in torch, which the window does not need
+        # until a run starts.
+        from desktop.ml.training.finetune import finetune
+
+        job = Job(finetune, self.base.currentText(), spans, self.name.text().strip(),
+                  name="fine-tune", mode=self.mode.currentData(), epochs=self.epochs.value(),
+                  val_fraction=self.val_fraction.value(),
+                  command="Fine-tune dialog of the Linewatch window")
+        worker = job.worker
+        # Bound methods, not lambdas: a lambda would run on the worker's thread.
         worker.progress.connect(self._progress)
         worker.succeeded.connect(self._succeeded)
-        # Bound methods, not lambdas: a lambda would run on the worker's thread.
         worker.cancelled.connect(self._cancelled)
         worker.failed.connect(self._failed)
         self.progress_log.clear()
-        self.history: list[dict] = []
+        self.history = []
         self.result = None
-        self._thread = WorkerThread(worker, "linewatch-finetune")
+        for curve in (self.loss_curve, self.val_loss_curve, self.acc_curve,
+                      self.val_acc_curve):
+            curve.setData([], [])
+        self._job = job
         self.start.setEnabled(False)
         self.cancel.setEnabled(True)
         self.promote.setEnabled(False)
         self.discard.setEnabled(False)
         self.status.setText(f"Training on {len(spans)} labelled events…")
-        self._thread.start()
+        job.start()
 
     def cancel_training(self) -> None:
-        if self._thread is not None:
+        if self._job is not None:
             self.status.setText("Cancelling…")
-            self._thread.request_stop()
+            self._job.cancel()
 
-    def _progress(self, fraction: float, info: dict) -> None:
-        self.progress_log.append((fraction, info))
+    def _progress(self, fraction: float, message: str, info: dict) -> None:
+        self.progress_log.append((fraction, {**info, "message": message}))
         self.bar.setValue(int(fraction * 1000))
-        if info.get("message"):
-            self.status.setText(str(info["message"]))
+        if message:
+            self.status.setText(message)
         row = info.get("history")
         if row:
             self.history.append(row)
-            epochs = [r["epoch"] for r in self.history]
-            self.loss_curve.setData(epochs, [r["loss"] for r in self.history])
-            self.val_loss_curve.setData(epochs, [r["val_loss"] for r in self.history])
-            self.acc_curve.setData(epochs, [r["acc"] for r in self.history])
-            self.val_acc_curve.setData(epochs, [r["val_acc"] for r in self.history])
+            self._draw_history()
+
+    def _draw_history(self) -> None:
+        """Loss and accuracy per epoch; held-out curves only where held-out values exist."""
+        rows = self.history
+        epochs = [r["epoch"] for r in rows]
+        self.loss_curve.setData(epochs, [r["loss"] for r in rows])
+        self.acc_curve.setData(epochs, [r["accuracy"] for r in rows])
+        held = [r for r in rows if r.get("val_loss") is not None]
+        self.val_loss_curve.setData([r["epoch"] for r in held], [r["val_loss"] for r in held])
+        self.val_acc_curve.setData([r["epoch"] for r in held],
+                                   [r["val_accuracy"] for r in held])
+        if rows and not held:
+            self.status.setText(f"{self.status.text()} ({UNCHECKED_NOTE})")
 
     def _cancelled(self) -> None:
         self._ended("Cancelled: nothing was saved, the active model is unchanged.")
@@ -210,25 +235,33 @@ class FinetuneDialog(QDialog):
         self.status.setText(message)
         self.start.setEnabled(True)
         self.cancel.setEnabled(False)
-        if self._thread is not None:
-            self._thread.request_stop()  # quits the thread's loop once run() has returned
-            self._thread.wait(5000)
-            self._thread = None
+        if self._job is not None:
+            self._job.request_stop()  # quits the thread's loop once run() has returned
+            self._job.wait(5000)
+            self._job = None
 
-    def _succeeded(self, result: dict) -> None:
-        self.result = result
-        self._ended(f"Done in {result['seconds']:.1f} s: {result['model']} "
-                    f"v{result['version']} ({result['mode']}, {result['epochs_run']} epochs). "
-                    + " ".join(result.get("notes", [])))
+    def _succeeded(self, result: object) -> None:
+        data = result.to_json()  # type: ignore[attr-defined]
+        self.result = data
+        checked = bool(data.get("checked"))
+        self._ended(f"Done in {data['seconds']:.1f} s: {data['model']} "
+                    f"v{data['version']} ({data['mode']}, {data['epochs_run']} epochs). "
+                    + ("" if checked else f"⚠ {UNCHECKED_NOTE}. ")
+                    + " ".join(n for n in data.get("notes", []) if not n.startswith(
+                        UNCHECKED_NOTE)))
         self.promote.setEnabled(True)
+        self.promote.setToolTip("" if checked else f"{UNCHECKED_NOTE}: promoting asks for a "
+                                                   "confirmation")
         self.discard.setEnabled(True)
-        self._show_metrics(result)
+        self._show_metrics(data)
 
     # -- results -----------------------------------------------------------------------------
     def _show_metrics(self, result: dict) -> None:
         new, base = result.get("heldout") or {}, result.get("base_heldout") or {}
         rows: list[tuple[str, str, str]] = [
-            ("held-out accuracy", _pct(new.get("accuracy")), _pct(base.get("accuracy"))),
+            ("held-out accuracy",
+             _pct(new.get("accuracy")) if new else "not checked (no held-out events)",
+             _pct(base.get("accuracy"))),
             ("original classes (forgetting)", _pct(result.get("original_classes_accuracy")),
              _pct(result.get("base_original_classes_accuracy")))]
         per_new, per_base = new.get("per_class", {}), base.get("per_class", {})
@@ -270,8 +303,22 @@ class FinetuneDialog(QDialog):
                     text.setPos(j + 0.5, i + 0.5)
                     plot.addItem(text)
 
+    def confirm_unchecked(self) -> bool:
+        """Ask before promoting a version no held-out event checked (default: No)."""
+        answer = QMessageBox.question(
+            self, "Promote an unchecked model?",
+            f"{UNCHECKED_NOTE}: no labelled event was kept out of training, so nothing "
+            f"measured how well {self.result['model']} v{self.result['version']} "
+            "works.\n\nMake it the active model anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def promote_result(self) -> None:
         if self.result is None:
+            return
+        if not self.result.get("checked") and not self.confirm_unchecked():
+            self.status.setText("Not promoted: the active model is unchanged.")
             return
         versions.promote(self.result["model"], int(self.result["version"]))
         self.status.setText(f"{self.result['model']} v{self.result['version']} is now active.")
@@ -289,9 +336,10 @@ class FinetuneDialog(QDialog):
         self.discard.setEnabled(False)
 
     def closeEvent(self, event: object) -> None:
-        if self._thread is not None:
-            self._thread.request_stop()
-            self._thread.wait(10_000)
+        if self._job is not None:
+            self._job.cancel()
+            self._job.request_stop()
+            self._job.wait(10_000)
         super().closeEvent(event)  # type: ignore[arg-type]
 
 

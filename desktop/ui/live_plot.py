@@ -218,10 +218,14 @@ class LivePlot(QWidget):
         if buffer is None or not self.lanes or buffer.written == 0:
             return
         snap = buffer.latest(1)
-        oldest = buffer.latest()
-        if snap.times.size and oldest.times.size:
-            self._set_x(float(oldest.times[0]) - self.x_offset,
-                        float(snap.times[-1]) - self.x_offset)
+        oldest = buffer.sample_at(float("-inf"))  # not latest(): a file may hold 10 GB
+        if snap.times.size and oldest is not None:
+            self._set_x(oldest[0] - self.x_offset, float(snap.times[-1]) - self.x_offset)
+        self.set_autoscale(True)
+
+    def set_view_range(self, x0: float, x1: float) -> None:
+        """Show ``[x0, x1]`` (plot x) and autoscale: the overview strip's "go there"."""
+        self._set_x(x0, x1)
         self.set_autoscale(True)
 
     def _set_x(self, x0: float, x1: float) -> None:

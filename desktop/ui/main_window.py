@@ -20,22 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
-    QColorDialog,
     QDialog,
     QDockWidget,
-    QDoubleSpinBox,
     QFileDialog,
     QLabel,
     QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QStatusBar,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -44,25 +37,28 @@ from desktop.core import paths
 from desktop.core.errors import LinewatchError
 from desktop.core.settings import Settings, save_settings
 from desktop.core.types import SourceState
-from desktop.labels.event import LabelEvent
-from desktop.labels.store import LabelStore
 from desktop.session.base import Session
 from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.frame_stats import FrameStats
-from desktop.ui.label_editing import AddLabel, DeleteLabel, EditLabel, LabelDialog, LabelHistory
+from desktop.ui.label_editing import LabelHistory
 from desktop.ui.labels_panel import LabelsPanel
 from desktop.ui.live_plot import LivePlot
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
+from desktop.ui.window_actions import ActionsMixin
+from desktop.ui.window_files import FilesMixin
+from desktop.ui.window_labels import LabelsMixin
+from desktop.ui.window_view import ViewMixin
 
 log = logging.getLogger(__name__)
 
 TARGET_INTERVAL_MS = 16  # ~60 Hz
 SLOWEST_INTERVAL_MS = 50  # 20 Hz under load
-RECORDING_FILTER = "Recordings (*.parquet *.csv *.tsv *.txt *.mat);;All files (*)"
+RECORDING_FILTER = ("Recordings (*.parquet *.csv *.tsv *.txt *.dat *.log *.mat *.wav *.flac *.tdms"
+                    " *.xlsx *.arrow *.feather);;All files (*)")
 
 
 @dataclass
@@ -77,7 +73,7 @@ class WindowServices:
     remember_model: Callable[[str | None], None] = lambda _name: None
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
     """The window a plant engineer keeps open beside the line or at a desk."""
 
     measure_finished = Signal(dict)
@@ -170,6 +166,7 @@ class MainWindow(QMainWindow):
         self.plot.label_selected.connect(self._label_selected)
 
         self._build_actions()
+        self._build_files(column)  # overview strip, drag and drop, Open recent
         self._build_status_bar()
         self.refresh_ports()
 
@@ -194,146 +191,6 @@ class MainWindow(QMainWindow):
     @property
     def recording_path(self) -> Path | None:
         return self.session.recording_path if isinstance(self.session, LiveSession) else None
-
-    # -- actions, menus, shortcuts ---------------------------------------------------------
-    def _action(self, text: str, shortcut: str | None, slot: Callable[..., object],
-                checkable: bool = False, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else (tip or text))
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        self.act_connect = self._action("Connect", "F5", self._toggle_connect,
-                                        tip="Connect / disconnect the source")
-        self.act_record = self._action("● Record", "Ctrl+R", self.toggle_recording,
-                                       tip="Start / stop recording to the recordings folder")
-        self.act_record.setEnabled(False)
-        self.act_pause = self._action("Pause view", "Space", self._pause, checkable=True,
-                                      tip="Freeze the plots; acquisition and recording go on")
-        self.act_follow = self._action("Follow live", "L", self.plot.set_follow,
-                                       checkable=True)
-        self.act_follow.setChecked(True)
-        self.act_fit = self._action("Zoom to fit", "Ctrl+0", self._zoom_fit)
-        self.act_cursors = self._action("Cursors", "C", self.plot.set_cursors, checkable=True,
-                                        tip="Two measurement cursors: Δt, 1/Δt, values")
-        self.act_overlay = self._action("Overlay channels", "O", self._set_overlay,
-                                        checkable=True, tip="All channels in one lane")
-        self.act_autoscale = self._action("Autoscale Y", "A", self.plot.set_autoscale,
-                                          checkable=True)
-        self.act_autoscale.setChecked(True)
-
-        self.act_label_mode = self._action("Label mode", "E", self.plot.set_label_mode,
-                                           checkable=True,
-                                           tip="Drag across a lane to label an event")
-        self.act_undo = self.undo_stack.createUndoAction(self, "Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_redo = self.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.act_undo, self.act_redo):
-            self.addAction(action)
-        self.act_delete_label = self._action("Delete label", "Del",
-                                             lambda: self.selected_label is not None
-                                             and self.delete_label(self.selected_label))
-        for k in range(1, 10):
-            self._action(f"Quick class {k}", str(k), lambda _=False, k=k: self.quick_class(k))
-
-        toolbar = QToolBar("Main", self)
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setMovable(False)
-        for action in (self.act_connect, self.act_record, self.act_pause, self.act_follow,
-                       self.act_fit, self.act_cursors, self.act_overlay, self.act_autoscale,
-                       self.act_label_mode):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addWidget(QLabel(" Span "))
-        self.span = QDoubleSpinBox()
-        self.span.setRange(0.01, 3600.0)
-        self.span.setDecimals(2)
-        self.span.setSuffix(" s")
-        self.span.setValue(10.0)
-        self.span.setToolTip("Visible time span while following live")
-        self.span.valueChanged.connect(self._span_changed)
-        toolbar.addWidget(self.span)
-        toolbar.addWidget(QLabel(" History "))
-        self.history = QDoubleSpinBox()
-        self.history.setRange(1.0, 3600.0)
-        self.history.setDecimals(0)
-        self.history.setSuffix(" s")
-        self.history.setValue(self.settings.history_seconds)
-        self.history.setToolTip("Seconds kept in memory per channel (applies on next connect)")
-        self.history.valueChanged.connect(self._history_changed)
-        toolbar.addWidget(self.history)
-        self.addToolBar(toolbar)
-
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self._action("Open recording…", "Ctrl+O", self._open_recording,
-                                         tip="Open a recording (Parquet, CSV, .mat) to view, "
-                                         "label and judge"))
-        file_menu.addAction(self._action("Choose recordings folder…", None,
-                                         self._choose_folder))
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("Quit", "Ctrl+Q", self.close))
-        acq_menu = menu.addMenu("&Acquisition")
-        for action in (self.act_connect, self.act_record):
-            acq_menu.addAction(action)
-        edit_menu = menu.addMenu("&Edit")
-        for action in (self.act_undo, self.act_redo, self.act_label_mode,
-                       self.act_delete_label):
-            edit_menu.addAction(action)
-        view_menu = menu.addMenu("&View")
-        for action in (self.act_pause, self.act_follow, self.act_fit, self.act_cursors,
-                       self.act_overlay, self.act_autoscale):
-            view_menu.addAction(action)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("Diagnostics (5 s measurement)", None,
-                                         lambda: self.start_measure(5.0, show_dialog=True)))
-        help_menu.addAction(self._action("About Linewatch", None, self.show_about))
-
-    def _build_status_bar(self) -> None:
-        bar = QStatusBar(self)
-        self.state_label = QLabel("not connected")
-        self.rate_label = QLabel("")
-        self.counter_label = QLabel("")
-        self.record_label = QLabel("")
-        for w in (self.state_label, self.rate_label, self.counter_label):
-            bar.addWidget(w)
-        # Long jobs of the session (opening a file, judging a whole file): progress + Cancel.
-        self.job_progress = QProgressBar()
-        self.job_progress.setRange(0, 1000)
-        self.job_progress.setMaximumWidth(220)
-        self.job_progress.setTextVisible(True)
-        self.job_cancel = QPushButton("Cancel")
-        self.job_cancel.setToolTip("Cancel the running job (Esc)")
-        self.job_cancel.clicked.connect(self.cancel_job)
-        for w in (self.job_progress, self.job_cancel):
-            w.setVisible(False)
-            bar.addPermanentWidget(w)
-        bar.addPermanentWidget(self.record_label)
-        self.setStatusBar(bar)
-
-    def _job_progress(self, fraction: float, message: str) -> None:
-        done = fraction >= 1.0
-        self.job_progress.setVisible(not done)
-        self.job_cancel.setVisible(not done)
-        self.job_progress.setValue(int(fraction * 1000))
-        self.job_progress.setFormat(f"{message} %p%")
-
-    def _job_done(self) -> None:
-        self.job_progress.setVisible(False)
-        self.job_cancel.setVisible(False)
-
-    def cancel_job(self) -> None:
-        """Cancel the session's running job (whole-file verdicts)."""
-        if isinstance(self.session, FileSession):
-            self.session.cancel_verdicts()
-            self.model_panel.set_status("whole-file verdicts cancelled")
-        self._job_done()
 
     # -- sessions ----------------------------------------------------------------------------
     def refresh_ports(self) -> None:
@@ -360,11 +217,13 @@ class MainWindow(QMainWindow):
         self.plot.set_follow(True)
         session.start()
 
-    def open_file(self, path: str | Path, rate: float | None = None) -> None:
+    def open_file(self, path: str | Path, rate: float | None = None,
+                  decimal: str | None = None) -> None:
         """Open a recording as a file session: read in a worker, zoomed to fit when loaded,
         with its labels and (when a model is selected) whole-file verdicts."""
-        session = FileSession(path, rate)
+        session = FileSession(path, rate, decimal)
         self._begin(session)
+        self._remember_recent(path)
         self.source_panel.show_spec(f"replay:{path}", {})  # Connect = replay it live
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
@@ -377,6 +236,7 @@ class MainWindow(QMainWindow):
         """Make ``session`` the window's session: the old one is stopped and retired."""
         self._end_session()
         self.session = session
+        self._files_closed()
         self.plot.clear_verdicts()
         self.plot.wall_clock = False
         self._set_alarm(False, "")
@@ -432,6 +292,7 @@ class MainWindow(QMainWindow):
             self._configure_plot()
             self.refresh_labels()
             self.plot.zoom_to_fit(session.buffer)
+            self._file_opened()
             self._run_pending_jump()
 
     def _source_finished(self) -> None:
@@ -503,6 +364,8 @@ class MainWindow(QMainWindow):
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state, self.state_detail = state, detail
+        if isinstance(self.session, FileSession) and not self.session.busy:
+            self._job_done()
         colours = {"connected": "#2e7d32", "lost": "#c62828", "reconnecting": "#ef6c00",
                    "failed": "#c62828", "connecting": "#ef6c00", "finished": "#1565c0",
                    "loading": "#ef6c00"}
@@ -517,108 +380,6 @@ class MainWindow(QMainWindow):
         shown = (Path(self.spec[5:]).name if self.spec.startswith("file:") else self.spec)
         self.state_label.setText(f"{shown}  {text}" if shown else text)
         self.state_label.setToolTip(f"{self.spec}  {text}" if self.spec else text)
-
-    # -- per-source view settings ------------------------------------------------------------
-    def _view_state(self) -> dict[str, object]:
-        return self.settings.views.setdefault(self.spec, {})
-
-    def _configure_plot(self) -> None:
-        session = self.session
-        assert session is not None and session.buffer is not None
-        buffer = session.buffer
-        view = self._view_state()
-        mode = str(view.get("mode", self.settings.plot_mode))
-        self.plot.sample_rate = buffer.sample_rate
-        self.plot.wall_clock = session.wall_clock
-        if session.kind == "file":
-            # A file's axis: seconds from its first sample, or wall-clock time.
-            anchor = session.label_anchor()
-            self.plot.x_offset = 0.0 if session.wall_clock or anchor is None else anchor[1]
-            self.plot.axis_title = "time (s from the start of the recording)"
-        else:
-            self.plot.axis_title = ""
-        self.plot.configure(buffer.channels, mode,
-                            dict(view.get("colours", {})),  # type: ignore[arg-type]
-                            dict(view.get("visible", {})))  # type: ignore[arg-type]
-        self.act_overlay.blockSignals(True)
-        self.act_overlay.setChecked(self.plot.mode == "overlay")
-        self.act_overlay.blockSignals(False)
-        if "span_s" in view:
-            self.span.setValue(float(view["span_s"]))  # type: ignore[arg-type]
-        self._fill_channel_list()
-
-    def _fill_channel_list(self) -> None:
-        self.channel_list.blockSignals(True)
-        self.channel_list.clear()
-        for ch in self.plot.channels:
-            item = QListWidgetItem(f"{ch.name} [{ch.unit}]" if ch.unit else ch.name)
-            item.setData(Qt.ItemDataRole.UserRole, ch.name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if self.plot.visible[ch.name]
-                               else Qt.CheckState.Unchecked)
-            pix = QPixmap(12, 12)
-            pix.fill(QColor(self.plot.colours[ch.name]))
-            item.setIcon(QIcon(pix))
-            self.channel_list.addItem(item)
-        self.channel_list.blockSignals(False)
-
-    def _channel_toggled(self, item: QListWidgetItem) -> None:
-        name = item.data(Qt.ItemDataRole.UserRole)
-        visible = dict(self.plot.visible)
-        visible[name] = item.checkState() == Qt.CheckState.Checked
-        self._view_state()["visible"] = visible
-        self._reconfigure()
-
-    def set_channel_colour(self, name: str, colour: str) -> None:
-        colours = dict(self.plot.colours)
-        colours[name] = colour
-        self._view_state()["colours"] = colours
-        self._reconfigure()
-
-    def _pick_colour(self, item: QListWidgetItem) -> None:
-        name = item.data(Qt.ItemDataRole.UserRole)
-        colour = QColorDialog.getColor(QColor(self.plot.colours.get(name, "#ffffff")), self)
-        if colour.isValid():
-            self.set_channel_colour(name, colour.name())
-
-    def _set_overlay(self, on: bool) -> None:
-        mode = "overlay" if on else "lanes"
-        self.settings.plot_mode = mode
-        self._view_state()["mode"] = mode
-        self._reconfigure()
-
-    def _reconfigure(self) -> None:
-        if self.session is not None and self.session.buffer is not None:
-            self._configure_plot()
-
-    def _span_changed(self, value: float) -> None:
-        self.plot.span_s = value
-        if self.spec:
-            self._view_state()["span_s"] = value
-
-    def _history_changed(self, value: float) -> None:
-        self.settings.history_seconds = float(value)
-
-    def _follow_changed(self, on: bool) -> None:
-        self.act_follow.blockSignals(True)
-        self.act_follow.setChecked(on)
-        self.act_follow.blockSignals(False)
-
-    def _pause(self, on: bool) -> None:
-        # A paused view does not follow live; resuming follows again if it did before.
-        if on:
-            self._follow_before_pause = self.plot.follow
-            if self.plot.follow:
-                self.plot.set_follow(False)
-        elif self._follow_before_pause and isinstance(self.session, LiveSession):
-            self.plot.set_follow(True)
-        self.plot.paused = on
-        self.statusBar().showMessage(
-            "View paused: acquisition and recording continue" if on else "", 4000)
-
-    def _zoom_fit(self) -> None:
-        self.plot.set_follow(False)
-        self.plot.zoom_to_fit(self.session.buffer if self.session is not None else None)
 
     # -- recording ---------------------------------------------------------------------------
     def recordings_folder(self) -> Path:
@@ -683,7 +444,7 @@ class MainWindow(QMainWindow):
     # -- fine-tuning and versions ------------------------------------------------------------
     def open_finetune(self) -> QDialog:
         """The fine-tune dialog (non-modal: the live view keeps running beside it)."""
-        # Imported here: it pulls in torch, which would add seconds to every start-up.
+        # Imported on first use: the dialog and its plots are not needed at start-up.
         from desktop.ui.finetune_dialog import FinetuneDialog
 
         events = self.label_history().store.list()
@@ -711,136 +472,6 @@ class MainWindow(QMainWindow):
         self.model_panel.set_models(self.services.list_models(), name)
         self._model_changed(name)
 
-    # -- labels ------------------------------------------------------------------------------
-    def _open_label_store(self) -> None:
-        """Open the store at start-up, so stored events are listed (and drawn when their
-        recording is opened) from the first moment; a damaged file is reported."""
-        try:
-            self.label_history()
-        except LinewatchError as exc:
-            self.errors.append(str(exc))
-            self.statusBar().showMessage(f"labels: {exc}", 15000)
-            return
-        self.refresh_labels()
-
-    def label_history(self) -> LabelHistory:
-        """The label store with its undo history."""
-        if self._labels is None:
-            self._labels = LabelHistory(LabelStore(), self.refresh_labels)
-        return self._labels
-
-    def _label_anchor(self) -> tuple[str, float] | None:
-        """(recording, time of its first sample on the plot's axis): labels store times
-        from the recording's start, so they stay valid wherever the file is opened."""
-        return self.session.label_anchor() if self.session is not None else None
-
-    def _span_drawn(self, start: float, end: float) -> None:
-        if self._label_anchor() is not None:
-            self._ask_label(start, end)
-            return
-        if not isinstance(self.session, LiveSession) or self.session.acq is None:
-            return
-        answer = QMessageBox.question(
-            self, "Start recording?",
-            "A label without its signal is useless for training: labels are kept with the "
-            "recording they describe.\n\nStart recording now? (The history still in memory "
-            "from just before this event is saved too.)")
-        if answer == QMessageBox.StandardButton.Yes:
-            self._pending_span = (start, end)
-            self.start_recording(backfill_from=start - 1.0)
-        else:
-            self.statusBar().showMessage("Not labelled: start recording to label live events",
-                                         8000)
-
-    def _ask_label(self, start: float, end: float) -> None:
-        classes = list(dict.fromkeys(
-            [name for name, _ in self.label_history().store.labels()]
-            + list(self.model_info.get("classes", []))))  # type: ignore[arg-type]
-        anchor = self._label_anchor()
-        t0 = anchor[1] if anchor is not None else 0.0
-        # The dialog shows what the store will keep: seconds from the recording's start.
-        dialog = LabelDialog(classes, start - t0, end - t0, self)
-        if dialog.exec() == LabelDialog.DialogCode.Accepted and dialog.label.currentText():
-            self.create_label(start, end, dialog.label.currentText().strip(),
-                              dialog.note.text().strip())
-
-    def create_label(self, start: float, end: float, label: str, note: str = "",
-                     channel: str = "") -> LabelEvent | None:
-        """Label ``[start, end]`` (times on the plot's axis) in the current recording."""
-        anchor = self._label_anchor()
-        if anchor is None:
-            self.statusBar().showMessage("Labels need a recording: press Record first", 8000)
-            return None
-        recording, t0 = anchor
-        try:
-            event = LabelEvent(id=None, recording=recording, start_s=start - t0,
-                               end_s=end - t0, label=label, channel=channel, note=note,
-                               source=self.spec)
-        except LinewatchError as exc:
-            self.statusBar().showMessage(str(exc), 8000)
-            return None
-        command = AddLabel(self.label_history(), event)
-        self.undo_stack.push(command)
-        self.selected_label = command.event.id
-        return command.event
-
-    def delete_label(self, event_id: int) -> None:
-        self.undo_stack.push(DeleteLabel(self.label_history(), event_id))
-        self.selected_label = None
-
-    def quick_class(self, k: int) -> None:
-        """Keys 1–9: give the selected event the k-th most used class."""
-        if self.selected_label is None:
-            return
-        ranked = [name for name, _ in self.label_history().store.labels()]
-        if k <= len(ranked):
-            self.undo_stack.push(EditLabel(self.label_history(), self.selected_label,
-                                           label=ranked[k - 1]))
-
-    def _label_edited(self, event_id: int, start: float, end: float) -> None:
-        anchor = self._label_anchor()
-        t0 = anchor[1] if anchor else 0.0
-        self.undo_stack.push(EditLabel(self.label_history(), event_id, start_s=start - t0,
-                                       end_s=end - t0))
-
-    def _label_selected(self, event_id: int) -> None:
-        self.selected_label = event_id
-
-    def refresh_labels(self) -> None:
-        """Redraw regions for this recording and the panel's list of all events."""
-        if self._labels is None:
-            return
-        events = self._labels.store.list()
-        self.labels_panel.set_events(events)
-        anchor = self._label_anchor()
-        self._shown_anchor = anchor
-        shown = {}
-        if anchor is not None:
-            recording, t0 = anchor
-            same = _same_file(recording)
-            shown = {int(e.id): (e.start_s + t0, e.end_s + t0, e.label)
-                     for e in events if same(e.recording)}
-        self.plot.labels.set_events(shown)
-
-    def jump_to_label(self, event_id: int) -> None:
-        """Show an event; its recording is opened first when it is not the one shown."""
-        event = self.label_history().store.get(self.label_history().resolve(event_id))
-        self.selected_label = event.id
-        anchor = self._label_anchor()
-        if anchor is not None and _same_file(anchor[0])(event.recording):
-            self.plot.show_span(event.start_s + anchor[1], event.end_s + anchor[1])
-            return
-        if Path(event.recording).exists():
-            self._pending_jump = int(event.id)  # done when the file session has opened
-            self.open_file(event.recording)
-        else:
-            self.statusBar().showMessage(f"{event.recording} is not on this PC", 8000)
-
-    def _run_pending_jump(self) -> None:
-        event_id, self._pending_jump = self._pending_jump, None
-        if event_id is not None:
-            self.jump_to_label(event_id)
-
     # -- the frame ---------------------------------------------------------------------------
     def _frame(self) -> None:
         started = time.perf_counter()
@@ -850,6 +481,7 @@ class MainWindow(QMainWindow):
             if buffer.channels != self.plot.channels:
                 self._configure_plot()
             drew = self.plot.draw(buffer)
+            self._files_tick()
             if drew and self._pending_arrivals:
                 now = time.monotonic()
                 self.stats.verdict_latency_ms.extend(
@@ -984,15 +616,3 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             log.warning("could not save settings: %s", exc)
         super().closeEvent(event)  # type: ignore[arg-type]
-
-
-def _same_file(recording: str) -> Callable[[str], bool]:
-    """A test for "this label's recording is that file" (same path, however written)."""
-    def resolved(text: str) -> str:
-        try:
-            return str(Path(text).expanduser().resolve())
-        except OSError:
-            return text
-
-    target = resolved(recording)
-    return lambda other: other == recording or resolved(other) == target

@@ -65,8 +65,12 @@ class SourcePanel(QWidget):
         self.baud.setCurrentText("115200")
         form.addRow("Baud", self.baud)
         self.line_format = QComboBox()
+        self.line_format.setEditable(True)  # a typed binary:SPEC is taken as it is
         self.line_format.addItem("Auto-detect", "auto")
         self.line_format.addItem("ASCII lines", "ascii")
+        self.line_format.addItem("ASCII lines, decimal comma", "ascii:decimal=,")
+        self.line_format.setToolTip("Or type binary frames, e.g. "
+                                    "binary:sync=AA55,ch=4xi16le,crc=ccitt")
         form.addRow("Format", self.line_format)
 
         replay = QWidget()
@@ -124,14 +128,21 @@ class SourcePanel(QWidget):
         key = self.kind.currentData()
         options: dict[str, object] = {}
         if key == "serial":
-            options = {"baud": self.baud.currentText(),
-                       "line_format": self.line_format.currentData()}
+            options = {"baud": self.baud.currentText(), "line_format": self.format_spec()}
             return f"serial:{self.port.currentText().strip()}", options
         if key == "replay":
             return f"replay:{self.file.text().strip()}", {"speed": self.speed.currentText()}
         if key == "synth":
             return f"synth:{self.synth_spec.text().strip()}", {}
         return "demo", {}
+
+    def format_spec(self) -> str:
+        """The chosen line format: a listed one's key, or the typed text (``binary:…``)."""
+        text = self.line_format.currentText().strip()
+        index = self.line_format.findText(text)
+        if index >= 0:
+            return str(self.line_format.itemData(index))
+        return text or "auto"
 
     def show_spec(self, spec: str, options: dict[str, object]) -> None:
         """Reflect a spec chosen elsewhere (command line, remembered settings)."""
@@ -142,6 +153,12 @@ class SourcePanel(QWidget):
             self.port.setEditText(arg)
             if "baud" in options:
                 self.baud.setCurrentText(str(options["baud"]))
+            fmt = str(options.get("line_format", "auto"))
+            index = self.line_format.findData(fmt)
+            if index >= 0:
+                self.line_format.setCurrentIndex(index)
+            else:
+                self.line_format.setEditText(fmt)
         elif kind == "replay":
             self.file.setText(arg)
             if "speed" in options:

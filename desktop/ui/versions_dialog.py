@@ -1,4 +1,8 @@
-"""Model versions: compare them side by side, promote one, roll back, remove."""
+"""Model versions: compare them side by side, promote one, roll back, remove.
+
+A model without user versions (a shipped model not fine-tuned yet, an unversioned folder)
+shows an empty table with a hint saying why and what to do.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import LinewatchError
-from desktop.ml import versions
+from desktop.ml.model_files import versions
 
 COLUMNS = ["version", "active", "parent", "created", "mode", "labelled events", "classes",
            "held-out accuracy"]
@@ -54,6 +58,8 @@ class VersionsDialog(QDialog):
 
     def refresh(self) -> None:
         infos = versions.list_versions(self.name)
+        if not infos:
+            self.status.setText(empty_hint(self.name))
         self.table.setRowCount(len(infos))
         for row, info in enumerate(infos):
             data = info.to_json()
@@ -104,3 +110,14 @@ class VersionsDialog(QDialog):
 
     def remove(self) -> None:
         self._do("remove")
+
+
+def empty_hint(name: str) -> str:
+    """Why ``name`` has no versions to list, and how to get one."""
+    from desktop.core import paths
+
+    if (paths.shipped_models_dir() / name / "card.json").exists():
+        return (f"{name} is a shipped model with no fine-tuned versions yet: use Fine-tune… "
+                "to make one")
+    return (f"{name} has no fine-tuned versions: use Fine-tune… to make one (each run of a "
+            "name adds a version)")

@@ -93,6 +93,10 @@ class AcquisitionWorker(QObject):
             log.exception("acquisition loop failed")
             self.state_changed.emit(SourceState.LOST.value, f"internal error: {exc!r}")
         finally:
+            try:
+                acq.drain()  # lines the parser still holds reach the view and the file
+            except Exception:
+                log.exception("taking in the source's last samples failed")
             self._finish_recording(acq)
             try:
                 source.close()

@@ -15,9 +15,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop.analysis.channels import pick_channel
 from desktop.core.errors import LinewatchError
-from desktop.ml.inference import load_predictor
-from desktop.ml.live import AlarmHysteresis, LiveInference, pick_channel
+from desktop.ml.inference.live import AlarmHysteresis, LiveInference
+from desktop.ml.inference.predictors import load_predictor
 from desktop.streams.ring import RingBuffer
 from desktop.workers.threads import WorkerThread
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 class InferenceWorker(QObject):
     """Emits verdicts (dicts with times, class, probability, location, arrival) in order."""
 
-    loaded = Signal(dict)  # name, kind, classes, device, channel
+    loaded = Signal(dict)  # name, kind, classes, device, channel, channel_reason
     failed = Signal(str)
     verdicts = Signal(list)
     alarm = Signal(bool, str)  # active, label
@@ -81,15 +82,19 @@ class InferenceWorker(QObject):
                         self.failed.emit(no_rate_message(card.name, self._source_kind))
                         return
                     names = [c.name for c in buffer.channels]
-                    channel_index = (names.index(self._channel) if self._channel in names
-                                     else pick_channel(names, card.input_channels))
+                    # A configured channel the source no longer has falls back to the
+                    # model's hints; the reason says so.
+                    channel_index, channel_reason = pick_channel(
+                        names, self._channel, card.input_channels,
+                        wanted_from="the configured channel", required=False)
                     engine = LiveInference(predictor, rate, self._max_batch)
                     cursor = buffer.written  # judge from now on, not the old history
                     engine.reset(cursor)
                     self.loaded.emit({"name": card.name, "kind": card.kind,
                                       "classes": list(card.classes),
                                       "device": getattr(predictor, "device", "cpu"),
-                                      "channel": names[channel_index]})
+                                      "channel": names[channel_index],
+                                      "channel_reason": channel_reason})
                 snap = buffer.since(cursor or 0)
                 cursor = snap.end_index
                 x = snap.values[:, channel_index] if snap.values.shape[0] else snap.values[:, :0]

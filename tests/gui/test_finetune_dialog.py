@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from desktop.labels.event import LabelEvent
-from desktop.ml import versions
+from desktop.ml.model_files import versions
 from desktop.sources.demo import DemoRigSource
 from desktop.streams.acquisition import Acquisition
 
@@ -106,3 +106,50 @@ def test_cancel_leaves_the_registry_unchanged(qtbot, labelled_window) -> None:
     assert versions.versions_of("rig-b") == [] and versions.active_version("rig-b") is None
     assert dialog.result is None and dialog.start.isEnabled()
     dialog.close()
+
+
+def test_one_labelled_event_trains_without_errors_and_promote_asks_first(
+        qtbot, make_window, demo_recording: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window()
+    window.settings.model = ""
+    window.label_history().store.add(
+        LabelEvent(None, str(demo_recording), 3.2, 4.8, "inner_007", source="demo"))
+    dialog = window.open_finetune()
+    result = run_dialog(qtbot, dialog, "one-event", epochs=3)
+    assert result["checked"] is False and result["heldout"] is None
+    assert "no held-out events: the result is not checked" in dialog.status.text()
+    rows = [info["history"] for _, info in dialog.progress_log if info.get("history")]
+    assert len(rows) == 3 and all(r["val_loss"] is None for r in rows)
+    xs, ys = dialog.acc_curve.getData()
+    assert list(xs) == [1, 2, 3] and all(0 <= y <= 1 for y in ys)  # training accuracy drawn
+    assert dialog.val_acc_curve.getData()[0] is None or len(dialog.val_acc_curve.getData()[0]) == 0
+
+    asked: list[tuple[str, object]] = []
+
+    def answer(reply):
+        def question(parent, title, text, buttons, default):
+            asked.append((text, default))
+            return reply
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    dialog.promote_result()
+    assert len(asked) == 1 and "not checked" in asked[0][0]
+    assert asked[0][1] == QMessageBox.StandardButton.No  # the default is No
+    assert versions.active_version("one-event") is None
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    dialog.promote_result()
+    assert len(asked) == 2 and versions.active_version("one-event") == 1
+    dialog.close()
+
+
+def test_versions_of_a_shipped_model_say_how_to_make_one(qtbot, make_window) -> None:
+    window = make_window()
+    window.settings.model = "fault-cwru"
+    panel = window.open_versions()
+    assert panel.table.rowCount() == 0
+    assert panel.status.text() == ("fault-cwru is a shipped model with no fine-tuned versions "
+                                   "yet: use Fine-tune… to make one")
+    panel.close()

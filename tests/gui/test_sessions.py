@@ -122,3 +122,24 @@ def test_a_file_that_cannot_be_read_is_one_line(qtbot, make_window, tmp_path: Pa
     assert window.errors and "\n" not in window.errors[-1]
     assert "not-a-recording.parquet" in window.errors[-1]
     assert window.state_label.text().startswith("not-a-recording.parquet")
+
+
+def test_wall_clock_files_get_a_date_time_axis(qtbot, make_window, tmp_path: Path) -> None:
+    import pyqtgraph as pg
+
+    path = tmp_path / "logger.csv"
+    rows = [f"2026-11-29T10:00:{s:02d}.000Z,{21.5 + 0.1 * s:.1f}" for s in range(30)]
+    path.write_text("timestamp,temp\n" + "\n".join(rows) + "\n")
+    window = make_window()
+    window.settings.model = ""
+    window.open_file(str(path))
+    qtbot.waitUntil(lambda: bool(window.plot.lanes) and window.session.buffer is not None,
+                    timeout=10_000)
+    assert window.session.wall_clock and window.plot.wall_clock
+    axis = window.plot.lanes[-1].getAxis("bottom")
+    assert isinstance(axis, pg.DateAxisItem)
+    assert window.plot.x_offset == 0.0  # x is the epoch time itself
+    x0, x1 = window.plot.lanes[0].getViewBox().viewRange()[0]
+    assert 1.79e9 < x0 < x1 < 1.80e9
+    # The rate of a file without a nominal rate is measured from its times: ≈ 1 Hz.
+    qtbot.waitUntil(lambda: window.rate_label.text() == "≈1 Hz × 1 ch", timeout=5000)

@@ -27,3 +27,27 @@ def test_workers_use_qtcore_only() -> None:
         for path in (DESKTOP / "workers").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_ui_imports_no_torch_until_a_run_starts() -> None:
+    """The model panel, the versions dialog and the fine-tune dialog (its module and the
+    constants it shows) load without torch; only starting a fine-tune imports it."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from desktop.ui.model_panel import ModelPanel\n"
+        "from desktop.ui.versions_dialog import VersionsDialog\n"
+        "from desktop.ui.finetune_dialog import FinetuneDialog, MODE_HELP, MODES\n"
+        "from desktop.ml.constants import DEFAULT_MODE, DEFAULT_REPLAY, LEARNING_RATES\n"
+        "import desktop.ml, desktop.ml.model_files.versions, desktop.ml.model_files.registry\n"
+        "print('torch' in sys.modules, 'safetensors' in sys.modules)\n")
+    root = DESKTOP.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(root),
+                              "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]

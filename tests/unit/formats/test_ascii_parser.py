@@ -154,7 +154,7 @@ def test_each_garbage_kind_is_counted_once_and_valid_rows_kept_in_order() -> Non
     garbage = {
         "non_utf8": [b"10,\xff\xfe,3", b"1,2\x00,3"],
         "columns": [b"1,2", b"1,2,3,4", b"time_ms,a,b"],
-        "non_numeric": [b"10,abc,3", b"10,1.2.3,3", b"10,,3", b"10,1 2,3", b"5,1e,2"],
+        "non_numeric": [b"10,abc,3", b"10,1.2.3,3", b"10,1 2,3", b"5,1e,2"],
         "non_finite": [b"10,nan,3", b"10,1e999,3", b"10,2,-inf"],
         "timestamp": [b"x,1,2", b"nan,1,2", b"1e999,1,2"],
         "overlong": [b"1" * 150],
@@ -183,21 +183,25 @@ def test_each_garbage_kind_is_counted_once_and_valid_rows_kept_in_order() -> Non
         assert parser.channel_names == ["a", "b"]
 
 
-def test_resync_drops_the_next_line_as_torn() -> None:
+def test_resync_keeps_the_first_line_when_it_parses_and_counts_it_torn_when_not() -> None:
     parser = AsciiLineParser()
     run_rows = parser.feed(b"1,2,3\n4,5,6\n7,8,9\n1,1,1\n2,2,2\n").values
     assert len(run_rows) == 5
     parser.feed(b"3,3,")  # the port closes mid-line
     parser.resync()
-    # The first bytes after reopening are the tail of some line; "45,1.0,2" looks valid.
-    block = parser.feed(b"45,1.0,2")
+    # The first bytes after reopening: a line that does not parse is torn ...
+    block = parser.feed(b"1.0,2")
     assert len(block) == 0
     block = parser.feed(b".5\n10,11,12\n")
     assert block.values.tolist() == [[10, 11, 12]]
-    assert parser.malformed["torn"] == 1
+    assert parser.malformed == {"torn": 1}
+    # ... one that parses is kept (a board that resets on open starts at a line start).
+    parser.resync()
+    assert parser.feed(b"45,1.0,2.5\n13,14,15\n").values.tolist() == [
+        [45, 1, 2.5], [13, 14, 15]]
     # Reopened exactly at a line start: the empty fragment costs nothing.
     parser.resync()
-    assert parser.feed(b"\n13,14,15\n").values.tolist() == [[13, 14, 15]]
+    assert parser.feed(b"\n16,17,18\n").values.tolist() == [[16, 17, 18]]
     assert parser.malformed == {"torn": 1}
 
 
@@ -369,7 +373,7 @@ def test_explicit_options_override_detection() -> None:
     with pytest.raises(ValueError):
         AsciiLineParser(delimiter="x")
     with pytest.raises(ValueError):
-        AsciiLineParser(timestamp="us")
+        AsciiLineParser(timestamp="fortnights")
 
 
 # -- key-value layout ---------------------------------------------------------------------
@@ -426,8 +430,11 @@ def test_make_parser_gives_the_ascii_parser_and_rejects_unknown_kinds() -> None:
     parser = make_parser("auto", delimiter=",")
     assert isinstance(parser, AsciiLineParser) and isinstance(parser, FrameParser)
     assert isinstance(make_parser("ascii"), AsciiLineParser)
+    assert make_parser("ascii:decimal=,").dialect is None
     with pytest.raises(ValueError, match="unknown line format"):
-        make_parser("binary")
+        make_parser("morse")
+    with pytest.raises(ValueError, match="no channels"):
+        make_parser("binary:sync=AA55")
 
 
 def test_parsed_block_converts_to_a_core_block() -> None:

@@ -113,15 +113,7 @@ def test_a_subcommand_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ACTION" in capsys.readouterr().err
 
 
-def _labels_wired_into_cli() -> bool:
-    from desktop.cli import build_parser
-
-    return "labels" in build_parser().command_names  # type: ignore[attr-defined]
-
-
 def test_linewatch_labels_in_a_real_process(tmp_path: Path, linewatch_home: Path) -> None:
-    if not _labels_wired_into_cli():
-        pytest.skip("desktop/cli.py does not register `labels` yet")
     env = dict(os.environ, PYTHONPATH=str(ROOT), LINEWATCH_HOME=str(linewatch_home))
     seed()
 

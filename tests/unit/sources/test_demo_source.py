@@ -16,7 +16,7 @@ from desktop.sources.demo import DemoRigSource, default_demo_dir
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO_DIR = REPO / "resources" / "demo"
-CWRU_DIR = Path("/work/shared/data/cwru")
+CWRU_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cwru"
 RATE = 12_000
 VOCABULARY = {
     "normal",

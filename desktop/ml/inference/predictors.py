@@ -1,0 +1,277 @@
+"""Running a model on windows or whole signals: what the CLI and the inference worker call.
+
+:func:`load_predictor` reads a model folder (card first, then the weights, checked against
+the architecture the card describes) and returns a :class:`Predictor`. Both kinds of model
+answer the same two questions:
+
+* ``predict_windows(windows)`` — raw windows ``(n, window)`` at the model's rate →
+  probabilities ``(n, len(classes))``. The model's own normalisation is applied inside,
+  so a worker hands over windows straight from the ring buffer.
+* ``predict_signal(x, rate)`` — a 1-D signal at any rate → one :class:`WindowVerdict` per
+  window (resampled to the model's rate first; windows that touch a NaN gap are skipped).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.analysis.windows import frame, resample, zscore
+from desktop.core.errors import InputError
+from desktop.core.tasks import TaskState
+from desktop.ml import anomaly
+from desktop.ml.errors import ModelError
+from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard
+from desktop.ml.model_files.registry import ModelEntry, resolve
+from desktop.ml.model_files.weights import load_arrays, sha256_of
+
+DEFAULT_BATCH = 256
+
+
+@dataclass(frozen=True)
+class WindowVerdict:
+    """The model's answer for one window of the input; times are in the input's seconds."""
+
+    start_s: float
+    end_s: float
+    label: str
+    probability: float
+    location: str
+    score: float | None = None  # anomaly models: squared Mahalanobis distance
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"start_s": round(self.start_s, 6), "end_s": round(self.end_s, 6),
+                             "class": self.label, "probability": round(self.probability, 6),
+                             "location": self.location}
+        if self.score is not None:
+            d["score"] = round(self.score, 6)
+        return d
+
+
+def summarize(verdicts: list[WindowVerdict], classes: list[str], skipped: int = 0
+              ) -> dict[str, Any]:
+    """Share of windows per class and per location, and the most frequent class."""
+    n = len(verdicts)
+    counts = Counter(v.label for v in verdicts)
+    locs = Counter(v.location for v in verdicts)
+    return {
+        "windows": n,
+        "skipped_windows": skipped,
+        "class_shares": {c: round(counts.get(c, 0) / n, 6) if n else 0.0 for c in classes},
+        "location_shares": {k: round(c / n, 6) for k, c in sorted(locs.items())},
+        "majority_class": counts.most_common(1)[0][0] if n else None,
+    }
+
+
+def resolve_device(device: str | None) -> str:
+    """``auto``/None → CUDA when available, else CPU. Asking for CUDA without one is an error."""
+    import torch
+
+    wanted = (device or "auto").lower()
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("--device cuda asked for, but no CUDA device is available")
+    if wanted != "cpu" and not wanted.startswith("cuda"):
+        raise ModelError(f"unknown device '{device}' (auto, cpu or cuda)")
+    return wanted
+
+
+class Predictor(abc.ABC):
+    """Common part of every model kind: card, windowing, resampling, verdicts."""
+
+    def __init__(self, card: ModelCard, folder: Path) -> None:
+        self.card = card
+        self.folder = folder
+        self.last_skipped = 0
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card.classes)
+
+    @abc.abstractmethod
+    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, K)`` for raw windows ``(n, card.window)``."""
+
+    def _scores(self, windows: np.ndarray) -> np.ndarray | None:
+        return None
+
+    def predict_signal(self, x: np.ndarray, rate: float, hop: int | None = None,
+                       start_s: float = 0.0, task: TaskState | None = None
+                       ) -> list[WindowVerdict]:
+        """Verdicts for every whole window of ``x`` (1-D, ``rate`` Hz).
+
+        ``hop`` is in model samples (default: the card's hop). Windows whose source span
+        holds a non-finite value are skipped (counted in :attr:`last_skipped`): a gap is
+        not a signal, and filling it would invent one.
+        """
+        card = self.card
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 1:
+            raise InputError("predict_signal takes one channel (a 1-D signal)")
+        if not (math.isfinite(rate) and rate > 0):
+            raise InputError(f"invalid sample rate {rate!r}")
+        hop = hop or card.hop
+        bad = ~np.isfinite(x)
+        y = resample(np.where(bad, 0.0, x), rate, card.sample_rate)
+        need_s = card.window / card.sample_rate
+        if y.shape[0] < card.window:
+            raise InputError(f"the signal is {x.shape[0] / rate:.3f} s long; model "
+                             f"'{card.name}' needs at least {need_s:.3f} s")
+        windows = frame(y, card.window, hop)
+        starts = np.arange(windows.shape[0]) * hop
+        keep = np.ones(windows.shape[0], dtype=bool)
+        if bad.any():
+            scale = rate / card.sample_rate
+            cum = np.concatenate([[0], np.cumsum(bad)])
+            lo = np.clip(np.floor(starts * scale).astype(int), 0, x.shape[0])
+            hi = np.clip(np.ceil((starts + card.window) * scale).astype(int), 0, x.shape[0])
+            keep = (cum[hi] - cum[lo]) == 0
+        self.last_skipped = int((~keep).sum())
+        windows, starts = windows[keep], starts[keep]
+        probs, scores = self._predict_batches(windows, task)
+        out = []
+        for i in range(windows.shape[0]):
+            k = int(probs[i].argmax())
+            label = card.classes[k]
+            t0 = start_s + starts[i] / card.sample_rate
+            out.append(WindowVerdict(t0, t0 + need_s, label, float(probs[i, k]),
+                                     card.location_of(label),
+                                     None if scores is None else float(scores[i])))
+        return out
+
+    def _predict_batches(self, windows: np.ndarray, task: TaskState | None,
+                         batch: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities (and anomaly scores) in batches; each batch reports progress to
+        ``task`` (and is a cancellation point) so a whole file can be judged in a worker."""
+        n = windows.shape[0]
+        if n == 0:
+            return np.empty((0, 0)), None
+        probs, scores = [], []
+        for lo in range(0, n, batch):
+            if task is not None:
+                task.report(lo / n, f"judging window {lo:,} of {n:,}")
+            part = windows[lo:lo + batch]
+            probs.append(self.predict_windows(part))
+            s = self._scores(part)
+            if s is not None:
+                scores.append(s)
+        return np.concatenate(probs), (np.concatenate(scores) if scores else None)
+
+    def _check_windows(self, windows: np.ndarray) -> np.ndarray:
+        w = np.asarray(windows)
+        if w.ndim != 2 or w.shape[1] != self.card.window:
+            raise InputError(f"model '{self.name}' takes windows of shape (n, {self.card.window}),"
+                             f" got {w.shape}")
+        return w
+
+
+class FaultPredictor(Predictor):
+    """A torch classifier (``kind: fault``)."""
+
+    def __init__(self, card: ModelCard, folder: Path, device: str | None = None,
+                 threads: int | None = None) -> None:
+        super().__init__(card, folder)
+        import torch
+
+        from desktop.ml import architectures
+        from desktop.ml.model_files.weights import expected_from_state_dict, load_tensors
+
+        if threads:
+            # Process-wide in torch: one thread keeps a GUI responsive beside inference.
+            torch.set_num_threads(int(threads))
+        self.device = resolve_device(device)
+        n_out = card.hyper_parameters.get("n_classes", len(card.classes))
+        if n_out != len(card.classes):
+            raise ModelError(f"{folder}: the card lists {len(card.classes)} classes but its "
+                             f"architecture has {n_out} outputs")
+        if card.hyper_parameters.get("input_length", card.window) != card.window:
+            raise ModelError(f"{folder}: the card's window ({card.window}) differs from its "
+                             f"architecture's input_length")
+        model = architectures.build(card.architecture, card.hyper_parameters)
+        path = folder / WEIGHTS_FILE
+        tensors = load_tensors(path, expected_from_state_dict(model.state_dict()))
+        _check_sha(card, path)
+        model.load_state_dict(tensors, strict=True)
+        self.model = model.to(self.device).eval()
+        self._torch = torch
+
+    def predict_windows(self, windows: np.ndarray, batch: int = DEFAULT_BATCH) -> np.ndarray:
+        torch = self._torch
+        w = self._check_windows(windows)
+        x = zscore(w) if self.card.normalisation == "per_window_zscore" else w.astype(np.float32)
+        out = []
+        with torch.inference_mode():
+            for i in range(0, x.shape[0], batch):
+                xb = torch.from_numpy(np.ascontiguousarray(x[i:i + batch])).unsqueeze(1)
+                out.append(torch.softmax(self.model(xb.to(self.device)), 1).cpu().numpy())
+        if not out:
+            return np.empty((0, len(self.card.classes)), dtype=np.float32)
+        return np.concatenate(out)
+
+
+class AnomalyPredictor(Predictor):
+    """Healthy-only Gaussian feature model (``kind: anomaly``); numpy only."""
+
+    def __init__(self, card: ModelCard, folder: Path) -> None:
+        super().__init__(card, folder)
+        hp = {**anomaly.DEFAULTS, **card.hyper_parameters}
+        unknown = set(card.hyper_parameters) - set(anomaly.DEFAULTS)
+        if unknown:
+            raise ModelError(f"architecture '{anomaly.ARCHITECTURE}' has no hyper-parameters "
+                             f"{', '.join(sorted(unknown))}")
+        if card.classes != anomaly.CLASSES:
+            raise ModelError(f"an anomaly model's classes must be {anomaly.CLASSES}")
+        path = folder / WEIGHTS_FILE
+        arrays = load_arrays(path, anomaly.expected_tensors(hp))
+        _check_sha(card, path)
+        self.model = anomaly.GaussianModel(arrays["mean"], arrays["precision"],
+                                           int(hp["n_bands"]), float(hp["threshold"]),
+                                           float(hp["score_scale"]))
+        self.device = "cpu"
+
+    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        return self.model.probabilities(self._check_windows(windows))[0]
+
+    def _scores(self, windows: np.ndarray) -> np.ndarray | None:
+        return self.model.scores(windows)
+
+    def scores(self, windows: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances; ``> card.hyper_parameters['threshold']`` = anomaly."""
+        return self.model.scores(self._check_windows(windows))
+
+
+def _check_sha(card: ModelCard, path: Path) -> None:
+    """A card that names its weights' checksum must get exactly those weights."""
+    want = card.training_data.get("weights_sha256")
+    if want and sha256_of(path) != want:
+        raise ModelError(f"{path} does not match its card (SHA-256 differs from the one "
+                         f"recorded when the model was made)")
+
+
+def load_predictor(model: str | Path | ModelEntry, device: str | None = None,
+                   threads: int | None = None) -> Predictor:
+    """A ready predictor from a model name, a folder, or a registry entry.
+
+    Raises :class:`ModelError` for a bad card, unknown architecture, weights that do not
+    match the card, or an unsafe/truncated weights file.
+    """
+    entry = model if isinstance(model, ModelEntry) else resolve(model)
+    assert entry.card is not None
+    card = entry.card
+    if card.kind == "anomaly":
+        if card.architecture != anomaly.ARCHITECTURE:
+            raise ModelError(f"unknown anomaly architecture '{card.architecture}' (this "
+                             f"Linewatch knows: {anomaly.ARCHITECTURE})")
+        return AnomalyPredictor(card, entry.folder)
+    return FaultPredictor(card, entry.folder, device=device, threads=threads)

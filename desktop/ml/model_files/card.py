@@ -1,0 +1,170 @@
+"""The model card: everything a model folder says about itself, as JSON next to its weights.
+
+Why a card at all: weights alone do not say how to feed them. The card names the
+architecture and its hyper-parameters (so the network can be rebuilt and the weights
+checked against it *before* loading), the classes in output order, the input channel hint,
+sample rate, window and hop, the normalisation, and where the model came from (training
+data, the command that made it, metrics on its validation data, parent model). It is
+validated field by field on load so that a hand-edited or foreign card is refused with a
+message rather than failing somewhere deep inside inference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from desktop.core.atomic import atomic_write_text
+from desktop.ml.errors import ModelError
+
+CARD_FILE = "card.json"
+WEIGHTS_FILE = "weights.safetensors"
+CARD_FORMAT = 1
+KINDS = ("fault", "anomaly")
+NORMALISATIONS = ("per_window_zscore", "none")
+#: Cards are small; anything bigger is not a card (and is not read into memory).
+MAX_CARD_BYTES = 1 << 20
+
+
+@dataclass
+class ModelCard:
+    """What a model is and how to feed it. ``classes`` are in the network's output order."""
+
+    name: str
+    kind: str
+    architecture: str
+    hyper_parameters: dict[str, Any]
+    classes: list[str]
+    sample_rate: float
+    window: int
+    hop: int
+    input_channels: list[str] = field(default_factory=lambda: ["DE_time"])
+    normalisation: str = "per_window_zscore"
+    #: class → fault location (``normal``, ``ball``, ``inner_race``, ``outer_race``, …).
+    locations: dict[str, str] = field(default_factory=dict)
+    training_data: dict[str, Any] = field(default_factory=dict)
+    training_command: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    version: str = "1"
+    parent: str | None = None
+    created: str = ""
+    description: str = ""
+    format: int = CARD_FORMAT
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Refuse a card that could not drive inference; messages name the bad field."""
+        if self.format != CARD_FORMAT:
+            raise ModelError(f"card format {self.format!r} is not supported "
+                             f"(this Linewatch reads format {CARD_FORMAT})")
+        _require(isinstance(self.name, str) and self.name.strip() != "", "name",
+                 "a non-empty string")
+        _require(self.kind in KINDS, "kind", f"one of {', '.join(KINDS)}")
+        _require(isinstance(self.architecture, str) and self.architecture != "",
+                 "architecture", "a non-empty string")
+        _require(isinstance(self.hyper_parameters, dict), "hyper_parameters", "an object")
+        _require(isinstance(self.classes, list) and len(self.classes) >= 2
+                 and all(isinstance(c, str) and c for c in self.classes),
+                 "classes", "a list of at least two names")
+        _require(len(set(self.classes)) == len(self.classes), "classes", "unique names")
+        _require(_positive_number(self.sample_rate), "sample_rate", "a positive number (Hz)")
+        _require(_positive_int(self.window), "window", "a positive whole number of samples")
+        _require(_positive_int(self.hop), "hop", "a positive whole number of samples")
+        _require(isinstance(self.input_channels, list) and len(self.input_channels) >= 1
+                 and all(isinstance(c, str) for c in self.input_channels),
+                 "input_channels", "a list of channel name hints")
+        _require(self.normalisation in NORMALISATIONS, "normalisation",
+                 f"one of {', '.join(NORMALISATIONS)}")
+        _require(isinstance(self.locations, dict)
+                 and all(isinstance(k, str) and isinstance(v, str)
+                         for k, v in self.locations.items()),
+                 "locations", "an object mapping class names to location names")
+        unknown = set(self.locations) - set(self.classes)
+        _require(not unknown, "locations", f"keys among the classes (unknown: {sorted(unknown)})")
+        for name in ("training_data", "metrics"):
+            _require(isinstance(getattr(self, name), dict), name, "an object")
+        _require(self.parent is None or isinstance(self.parent, str), "parent", "null or a string")
+
+    @property
+    def channels(self) -> int:
+        return len(self.input_channels)
+
+    def location_of(self, cls: str) -> str:
+        """The location for a class; classes without one are their own location."""
+        return self.locations.get(cls, cls)
+
+    # ------------------------------------------------------------------ JSON
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> ModelCard:
+        if not isinstance(data, dict):
+            raise ModelError("card.json must hold a JSON object")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(f"card.json has unknown fields: {', '.join(unknown)}")
+        required = ("name", "kind", "architecture", "hyper_parameters", "classes",
+                    "sample_rate", "window", "hop")
+        missing = [k for k in required if k not in data]
+        if missing:
+            raise ModelError(f"card.json lacks required fields: {', '.join(missing)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:  # pragma: no cover - guarded by the field checks above
+            raise ModelError(f"card.json is malformed: {exc}") from exc
+
+    def save(self, folder: Path) -> Path:
+        """Write ``card.json`` (sorted keys, so a rerun diffs cleanly)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / CARD_FILE
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        os.chmod(path, 0o644)  # the temp file was private; a model folder is shareable
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelCard:
+        path = folder / CARD_FILE
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ModelError(f"{folder} is not a model folder (no {CARD_FILE})") from None
+        if size > MAX_CARD_BYTES:
+            raise ModelError(f"{path} is {size} bytes; a model card is at most "
+                             f"{MAX_CARD_BYTES} bytes")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{path} is not valid JSON: {exc}") from exc
+        try:
+            return cls.from_json(data)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from exc
+
+
+def now_iso() -> str:
+    """Creation stamps in UTC, to the second: cards are compared by humans, not machines."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _require(ok: bool, name: str, what: str) -> None:
+    if not ok:
+        raise ModelError(f"card field '{name}' must be {what}")
+
+
+def _positive_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -1,0 +1,402 @@
+"""Versions of user models: which one is active, promote, roll back, remove.
+
+Layout under the user data dir::
+
+    models/
+      active.json             which version of each name is active, their history, the
+                              model of the live window
+      my-rig/v1/              card.json + weights.safetensors (card.version == "1")
+      my-rig/v2/
+      old-model/              a flat folder from before versions (still listed, unversioned)
+
+Why versions at all: a fine-tune is an experiment. Training never changes what the plant
+sees; the engineer looks at the side-by-side metrics and *then* promotes a version, and can
+go back (:func:`rollback`) if the live verdicts disagree with the numbers.
+
+Why one small JSON pointer file: switching the active model must be a single atomic step
+(:func:`desktop.core.atomic.atomic_open`), so a crash leaves the old or the new pointer,
+never half of each; the model folders themselves are never edited after they are published.
+Read-modify-write of the pointer file happens under an OS file lock
+(:class:`filelock.FileLock`: ``flock`` on POSIX, ``LockFileEx`` on Windows) so the app and a
+``linewatch models`` command cannot lose each other's change. The OS releases the lock when
+its process dies, so a crashed or killed process never blocks the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from desktop.core import paths
+from desktop.core.atomic import atomic_write_text
+from desktop.ml.errors import ModelError
+from desktop.ml.model_files.card import CARD_FILE, ModelCard
+
+STATE_FILE = "active.json"
+STATE_FORMAT = 1
+_LOCK_FILE = ".active.lock"
+_VERSION_DIR = re.compile(r"^v([1-9][0-9]{0,8})$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def user_models_dir() -> Path:
+    """``<data dir>/models``: fine-tuned and user-trained models (created on demand)."""
+    folder = paths.data_dir() / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def check_name(name: str) -> str:
+    """A model name is a folder name on every OS: letters, digits, ``.``, ``_``, ``-``."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ModelError(f"model name {name!r} is not allowed: use up to 64 letters, digits, "
+                         f"'.', '_' or '-', starting with a letter or digit")
+    return name
+
+
+def parse_ref(text: str) -> tuple[str, int | None]:
+    """``"name"`` → (name, None); ``"name@3"`` → (name, 3): how cards name their parent."""
+    name, sep, ver = text.rpartition("@")
+    if sep and name and ver.isdigit():
+        return name, int(ver)
+    return text, None
+
+
+def version_folder(name: str, version: int) -> Path:
+    return user_models_dir() / check_name(name) / f"v{int(version)}"
+
+
+def is_versioned(folder: Path) -> bool:
+    """True for a ``<name>/`` folder holding ``v<k>/`` model folders (and no card of its own)."""
+    if not folder.is_dir() or (folder / CARD_FILE).exists():
+        return False
+    return any(_VERSION_DIR.match(p.name) and (p / CARD_FILE).exists()
+               for p in folder.iterdir())
+
+
+def versions_of(name: str) -> list[int]:
+    """Published versions of ``name``, ascending (folders ``v<k>`` that hold a card)."""
+    root = user_models_dir() / check_name(name)
+    if not root.is_dir():
+        return []
+    found = []
+    for p in root.iterdir():
+        m = _VERSION_DIR.match(p.name)
+        if m and (p / CARD_FILE).exists():
+            found.append(int(m.group(1)))
+    return sorted(found)
+
+
+# ------------------------------------------------------------------ pointer file
+def _state_path() -> Path:
+    return user_models_dir() / STATE_FILE
+
+
+def read_state() -> dict[str, Any]:
+    """The pointer file; a missing or unreadable one means "nothing promoted yet".
+
+    Why tolerate a damaged file: it only holds choices, never model data; the registry then
+    falls back to each name's latest version and the next promote rewrites it.
+    """
+    try:
+        data = json.loads(_state_path().read_text(encoding="utf-8"))
+    except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    models = data.get("models")
+    return {"format": STATE_FORMAT, "live": data.get("live") if isinstance(data.get("live"), str)
+            else None, "models": models if isinstance(models, dict) else {}}
+
+
+def _write_state(state: dict[str, Any]) -> None:
+    atomic_write_text(_state_path(), json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+@contextlib.contextmanager
+def _locked(timeout_s: float = 10.0) -> Iterator[dict[str, Any]]:
+    """Hold the pointer-file lock and yield the state; it is written back on success.
+
+    Raises :class:`ModelError` when another live process holds the lock for ``timeout_s``.
+    """
+    lock = FileLock(str(user_models_dir() / _LOCK_FILE))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout:
+        raise ModelError(f"the model registry ({user_models_dir()}) is busy: another "
+                         f"Linewatch process is changing it; try again") from None
+    try:
+        state = read_state()
+        yield state
+        _write_state(state)
+    finally:
+        lock.release()
+
+
+def _record(state: dict[str, Any], name: str) -> dict[str, Any]:
+    rec = state["models"].get(name)
+    if not isinstance(rec, dict):
+        rec = {}
+    active = rec.get("active")
+    history = rec.get("history")
+    rec = {"active": active if isinstance(active, int) else None,
+           "history": [h for h in history if isinstance(h, int)] if isinstance(history, list)
+           else [],
+           "last_version": rec.get("last_version") if isinstance(rec.get("last_version"), int)
+           else 0}
+    state["models"][name] = rec
+    return rec
+
+
+# ------------------------------------------------------------------ queries
+def active_version(name: str) -> int | None:
+    """The promoted version of ``name`` if it still exists, else None."""
+    rec = read_state()["models"].get(name)
+    active = rec.get("active") if isinstance(rec, dict) else None
+    return active if isinstance(active, int) and active in versions_of(name) else None
+
+
+def resolved_version(name: str) -> int | None:
+    """What ``name`` means to the registry: the active version, else the latest one."""
+    found = versions_of(name)
+    if not found:
+        return None
+    active = active_version(name)
+    return active if active is not None else found[-1]
+
+
+def history(name: str) -> list[int]:
+    """Previously active versions, oldest first (what :func:`rollback` walks back through)."""
+    rec = read_state()["models"].get(name)
+    hist = rec.get("history") if isinstance(rec, dict) else None
+    return [h for h in hist if isinstance(h, int)] if isinstance(hist, list) else []
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One published version as a models panel lists it."""
+
+    name: str
+    version: int
+    folder: Path
+    active: bool
+    card: ModelCard | None
+    problem: str | None = None
+
+    @property
+    def parent(self) -> str | None:
+        return self.card.parent if self.card else None
+
+    @property
+    def created(self) -> str:
+        return self.card.created if self.card else ""
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """What the version learned from (count of spans, classes, source recordings)."""
+        return dict(self.card.training_data.get("labels", {})) if self.card else {}
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.card.metrics) if self.card else {}
+
+    def to_json(self) -> dict[str, Any]:
+        held = self.metrics.get("heldout", {})
+        return {"name": self.name, "version": self.version, "folder": str(self.folder),
+                "active": self.active, "parent": self.parent, "created": self.created,
+                "mode": self.card.training_data.get("mode") if self.card else None,
+                "labels": self.labels,
+                "heldout_accuracy": held.get("accuracy") if isinstance(held, dict) else None,
+                "problem": self.problem}
+
+
+def list_versions(name: str) -> list[VersionInfo]:
+    """Every published version of ``name`` (ascending), the active one marked."""
+    active = active_version(name)
+    out = []
+    for v in versions_of(name):
+        folder = version_folder(name, v)
+        try:
+            out.append(VersionInfo(name, v, folder, v == active, ModelCard.load(folder)))
+        except ModelError as exc:
+            out.append(VersionInfo(name, v, folder, v == active, None, str(exc)))
+    return out
+
+
+# ------------------------------------------------------------------ changes
+def promote(name: str, version: int | None = None) -> int:
+    """Make ``version`` (default: the latest) the active version of ``name``.
+
+    The previously active version goes onto the history so that :func:`rollback` can
+    return to it. Returns the version now active.
+    """
+    found = versions_of(name)
+    if not found:
+        raise ModelError(f"no user model named '{name}' has versions to promote")
+    version = found[-1] if version is None else int(version)
+    if version not in found:
+        raise ModelError(f"'{name}' has no version {version} (versions: "
+                         f"{', '.join(map(str, found))})")
+    ModelCard.load(version_folder(name, version))  # refuse to promote a broken folder
+    with _locked() as state:
+        rec = _record(state, name)
+        if rec["active"] is not None and rec["active"] != version:
+            rec["history"].append(rec["active"])
+        rec["active"] = version
+    return version
+
+
+def rollback(name: str) -> int:
+    """Return ``name`` to the version that was active before the current one."""
+    with _locked() as state:
+        rec = _record(state, name)
+        if rec["active"] is None:
+            raise ModelError(f"'{name}' has no promoted version to roll back from")
+        existing = set(versions_of(name))
+        while rec["history"]:
+            previous = rec["history"].pop()
+            if previous in existing and previous != rec["active"]:
+                rec["active"] = previous
+                return previous
+        raise ModelError(f"'{name}' has no earlier active version to roll back to "
+                         f"(active: v{rec['active']})")
+
+
+def _refuse_shipped(name: str) -> None:
+    if (paths.shipped_models_dir() / name / CARD_FILE).exists():
+        raise ModelError(f"'{name}' ships with Linewatch and cannot be removed (only models "
+                         f"you trained or fine-tuned can)")
+
+
+def remove(name: str, version: int) -> None:
+    """Delete one version; the active version is refused (promote or roll back first)."""
+    version = int(version)
+    _refuse_shipped(name)
+    found = versions_of(name)
+    if version not in found:
+        raise ModelError(f"'{name}' has no version {version}"
+                         + (f" (versions: {', '.join(map(str, found))})" if found else ""))
+    with _locked() as state:
+        rec = _record(state, name)
+        if rec["active"] == version:
+            raise ModelError(f"v{version} is the active version of '{name}' and cannot be "
+                             f"removed; promote another version or roll back first")
+        rec["history"] = [h for h in rec["history"] if h != version]
+        rec["last_version"] = max(rec["last_version"], *found)
+        folder = version_folder(name, version)
+        # Rename first: the version disappears in one step even if deleting files fails.
+        trash = folder.with_name(f".removed-v{version}-{uuid.uuid4().hex[:8]}")
+        os.replace(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        if not versions_of(name) and rec["active"] is None:
+            state["models"].pop(name, None)
+            if state.get("live") == name:
+                state["live"] = None
+            with contextlib.suppress(OSError):
+                (user_models_dir() / name).rmdir()
+
+
+def removal_plan(name: str) -> list[Path]:
+    """The folders :func:`remove_model` would delete (the versions, or a flat folder).
+
+    Raises :class:`ModelError` for a shipped model or a name with no user model.
+    """
+    _refuse_shipped(name)
+    root = user_models_dir() / check_name(name)
+    if (root / CARD_FILE).exists():
+        return [root]
+    found = [version_folder(name, v) for v in versions_of(name)]
+    if not found:
+        raise ModelError(f"no user model named '{name}'")
+    return found
+
+
+def remove_model(name: str) -> list[Path]:
+    """Delete a whole user model: every version (the active one too) and its registry
+    record; the live window falls back to the default model if it used ``name``. Returns
+    the folders removed. Shipped models are refused."""
+    plan = removal_plan(name)
+    root = user_models_dir() / name
+    with _locked() as state:
+        state["models"].pop(name, None)
+        if state.get("live") == name:
+            state["live"] = None
+        # Rename first: the model disappears in one step even if deleting files fails.
+        trash = root.with_name(f".removed-{name}-{uuid.uuid4().hex[:8]}")
+        os.replace(root, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    return plan
+
+
+def next_version(name: str) -> int:
+    """The number a new version gets: never one used before, even if removed since."""
+    rec = read_state()["models"].get(name)
+    last = rec.get("last_version", 0) if isinstance(rec, dict) else 0
+    return max([*versions_of(name), last if isinstance(last, int) else 0]) + 1
+
+
+def staging_dir(name: str) -> Path:
+    """An empty private folder next to the versions, for writing a model before publishing.
+
+    Same file system as the target, so :func:`publish` is one ``rename``; the leading dot
+    keeps it out of every listing while it is being written.
+    """
+    root = user_models_dir() / check_name(name)
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+
+
+def discard_staging(staging: Path) -> None:
+    """Remove a staging folder (after a failure) and the name's folder if it is now empty."""
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()  # only succeeds when no version exists
+
+
+def publish(staging: Path, name: str) -> tuple[int, Path]:
+    """Move a complete model folder from :func:`staging_dir` to ``<name>/v<k>`` atomically.
+
+    The card's ``version`` is set to ``k`` first. If another process published ``k`` in the
+    meantime, the rename fails and the next number is tried. The active pointer is not
+    touched: a new version is used once promoted (or while no version has been promoted).
+    """
+    card = ModelCard.load(staging)
+    for _ in range(100):
+        version = next_version(name)
+        card.version = str(version)
+        card.save(staging)
+        target = version_folder(name, version)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if target.exists():
+                continue
+            raise
+        return version, target
+    raise ModelError(f"could not find a free version number for '{name}'")
+
+
+def live_model() -> str | None:
+    """The model the live window should run (a name), or None for the program's default."""
+    return read_state()["live"]
+
+
+def set_live_model(name: str | None) -> None:
+    """Choose the live window's model by name (None: back to the default)."""
+    if name is not None:
+        from desktop.ml.model_files.registry import resolve
+
+        resolve(name)  # refuse a name that does not resolve now
+    with _locked() as state:
+        state["live"] = name

@@ -1,0 +1,254 @@
+"""Per-part quality model: one row of named measurements → a defect class.
+
+Two candidate learners, compared by stratified cross-validation in :func:`cross_validate`:
+
+* ``hgb_trees``: scikit-learn ``HistGradientBoostingClassifier`` on the raw features,
+  stored as plain arrays (:mod:`desktop.ml.tabular.trees`, no pickle);
+* ``mlp``: a small torch MLP (two hidden layers, dropout, AdamW) on standardised features
+  (log1p first for the skewed, non-negative columns), stored as plain arrays and run with
+  numpy at prediction time (so predicting needs neither torch nor scikit-learn).
+
+Each verdict carries ``class``, ``probability`` and ``top_features``: per-row *occlusion*
+contributions: for each feature, how much the predicted class's probability drops when
+that one value is replaced by the training median (positive: the value pushed towards the
+verdict). Cheap (one extra prediction per feature) and model-agnostic; not SHAP.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.ml.errors import ModelError
+from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
+from desktop.ml.tabular.card import TabularCard
+from desktop.ml.tabular.table import match_columns, read_frame
+from desktop.ml.tabular.trees import TREE_ARRAYS, TreeEnsemble, export_hgb
+
+TREES_FILE = "trees.npz"
+MLP_FILE = "mlp.npz"
+PREP_FILE = "preprocess.npz"
+TOP_FEATURES = 3
+
+HGB_DEFAULT = {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15,
+               "min_samples_leaf": 20, "l2_regularization": 1.0}
+MLP_DEFAULT = {"hidden": [128, 64], "dropout": 0.2, "epochs": 300, "learning_rate": 3e-3,
+               "weight_decay": 1e-3, "batch_size": 128}
+
+
+# ---------------------------------------------------------------------------- learners
+def fit_hgb(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int = 0):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(early_stopping=False, random_state=seed,
+                                          **params).fit(X, y)
+
+
+def _skewed(X: np.ndarray) -> np.ndarray:
+    """Columns that get log1p before standardising: non-negative and spanning decades."""
+    lo, hi = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    return (lo >= 0) & (hi > 100 * np.maximum(np.nanmedian(X, axis=0), 1e-9)) & (hi > 10)
+
+
+@dataclass
+class MLPWeights:
+    log_mask: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: list[tuple[np.ndarray, np.ndarray]]  # (W: out×in, b: out)
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)
+        X[:, self.log_mask] = np.log1p(np.maximum(X[:, self.log_mask], 0))
+        X = (X - self.mean) / self.scale
+        return np.nan_to_num(X, nan=0.0)  # a missing value sits at the training mean
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        h = self.prepare(X)
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W.T + b
+            if i < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        h = h - h.max(axis=1, keepdims=True)
+        e = np.exp(h)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"log_mask": self.log_mask.astype(np.uint8), "mean": self.mean,
+               "scale": self.scale}
+        for i, (W, b) in enumerate(self.layers):
+            out[f"W{i}"], out[f"b{i}"] = W, b
+        return out
+
+
+def fit_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any],
+            seed: int = 0) -> MLPWeights:
+    import torch
+    from torch import nn
+
+    p = {**MLP_DEFAULT, **params}
+    log_mask = _skewed(X)
+    Xl = np.array(X, dtype=np.float64)
+    Xl[:, log_mask] = np.log1p(np.maximum(Xl[:, log_mask], 0))
+    mean = np.nanmean(Xl, axis=0)
+    scale = np.nanstd(Xl, axis=0)
+    scale[scale < 1e-12] = 1.0
+    prep = MLPWeights(log_mask, mean, scale, [])
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    Xt = torch.tensor(prep.prepare(X), dtype=torch.float32)
+    yt = torch.tensor(y, dtype=torch.long)
+    dims = [X.shape[1], *p["hidden"], n_classes]
+    mods: list[nn.Module] = []
+    for i in range(len(dims) - 1):
+        mods.append(nn.Linear(dims[i], dims[i + 1]))
+        if i < len(dims) - 2:
+            mods += [nn.ReLU(), nn.Dropout(p["dropout"])]
+    net = nn.Sequential(*mods)
+    opt = torch.optim.AdamW(net.parameters(), lr=p["learning_rate"],
+                            weight_decay=p["weight_decay"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, p["epochs"])
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(Xt)
+    for _ in range(p["epochs"]):
+        net.train()
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, p["batch_size"]):
+            idx = perm[i:i + p["batch_size"]]
+            opt.zero_grad()
+            loss_fn(net(Xt[idx]), yt[idx]).backward()
+            opt.step()
+        sched.step()
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    prep.layers = [(m.weight.detach().double().numpy().copy(),
+                    m.bias.detach().double().numpy().copy()) for m in linears]
+    return prep
+
+
+# ---------------------------------------------------------------------------- the model
+@dataclass
+class QualityModel:
+    card: TabularCard
+    predict_proba: Callable[[np.ndarray], np.ndarray]
+    median: np.ndarray  # training medians, the occlusion reference
+
+    @property
+    def classes(self) -> list[str]:
+        return self.card.classes
+
+    def contributions(self, X: np.ndarray, cls: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Occlusion: p(class | x) − p(class | x with feature j set to the median)."""
+        n, d = X.shape
+        rep = np.repeat(X[:, None, :], d, axis=1)           # (n, d, d)
+        rep[:, np.arange(d), np.arange(d)] = self.median     # occlude one feature each
+        q = self.predict_proba(rep.reshape(n * d, d)).reshape(n, d, -1)
+        return p[:, None] - q[np.arange(n)[:, None], np.arange(d)[None, :], cls[:, None]]
+
+    def predict(self, X: np.ndarray, top: int = TOP_FEATURES) -> list[dict[str, Any]]:
+        proba = self.predict_proba(X)
+        cls = proba.argmax(axis=1)
+        pc = proba[np.arange(len(cls)), cls]
+        contrib = self.contributions(X, cls, pc)
+        rows = []
+        for i in range(len(cls)):
+            order = np.argsort(-contrib[i])[:top]
+            rows.append({
+                "class": self.classes[cls[i]],
+                "probability": round(float(pc[i]), 4),
+                "top_features": [{"feature": self.card.input_columns[j],
+                                  "value": None if np.isnan(X[i, j]) else float(X[i, j]),
+                                  "contribution": round(float(contrib[i, j]), 4)}
+                                 for j in order],
+            })
+        return rows
+
+
+def save_quality(folder: Path, card: TabularCard, learner: Any, median: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    save_arrays(folder / PREP_FILE, {"median": median})
+    if card.architecture == "hgb_trees":
+        learner.save(folder / TREES_FILE)
+    else:
+        save_arrays(folder / MLP_FILE, learner.arrays())
+    card.save(folder)
+
+
+def load_quality(folder: Path, card: TabularCard | None = None) -> QualityModel:
+    folder = Path(folder)
+    card = card or TabularCard.load(folder)
+    if card.kind != "quality":
+        raise ModelError(f"{folder} holds a {card.kind} model, not a quality model")
+    d, k = len(card.input_columns), len(card.classes)
+    prep = load_arrays(folder / PREP_FILE, {"median": "f"})
+    check_shape(folder / PREP_FILE, "median", prep["median"], (d,))
+    if card.architecture == "hgb_trees":
+        trees = TreeEnsemble.load(folder / TREES_FILE, d, k if k > 2 else 1)
+        return QualityModel(card, trees.predict_proba, prep["median"])
+    n_layers = len(card.hyper_parameters.get("hidden", [])) + 1
+    spec = {"log_mask": "ub", "mean": "f", "scale": "f"}
+    spec.update({f"{w}{i}": "f" for i in range(n_layers) for w in "Wb"})
+    path = folder / MLP_FILE
+    a = load_arrays(path, spec)
+    for name in ("log_mask", "mean", "scale"):
+        check_shape(path, name, a[name], (d,))
+    layers, width = [], d
+    for i in range(n_layers):
+        out = k if i == n_layers - 1 else None
+        check_shape(path, f"W{i}", a[f"W{i}"], (out, width))
+        width = a[f"W{i}"].shape[0]
+        check_shape(path, f"b{i}", a[f"b{i}"], (width,))
+        layers.append((a[f"W{i}"].astype(np.float64), a[f"b{i}"].astype(np.float64)))
+    w = MLPWeights(a["log_mask"].astype(bool), a["mean"], a["scale"], layers)
+    return QualityModel(card, w.predict_proba, prep["median"])
+
+
+def predict_table(folder: Path, table: Any) -> dict[str, Any]:
+    """The JSON document for a table (path or DataFrame): ``{"model", "notices", "rows"}``."""
+    model = load_quality(folder)
+    t = match_columns(read_frame(table), model.card.input_columns,
+                      label_column=model.card.training_data.get("label_column"),
+                      what=f"quality model '{model.card.name}'")
+    rows = model.predict(t.values)
+    if t.ids is not None:
+        for r, i in zip(rows, t.ids, strict=True):
+            r["id"] = i
+    return {"model": model.card.name, "kind": "quality", "id_column": t.id_column,
+            "notices": t.notices, "rows": rows}
+
+
+# ---------------------------------------------------------------------------- training
+def make_learner(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
+                 params: dict[str, Any], seed: int = 0):
+    """A fitted learner with ``predict_proba`` (HGB: already exported to arrays)."""
+    if arch == "hgb_trees":
+        return export_hgb(fit_hgb(X, y, params, seed), X_check=X[:50])
+    return fit_mlp(X, y, n_classes, params, seed)
+
+
+def cross_validate(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
+                   params: dict[str, Any], folds: int = 5, seed: int = 0,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Stratified k-fold accuracy: mean, sd (population) and the per-fold values."""
+    from sklearn.model_selection import StratifiedKFold
+
+    accs = []
+    t0 = time.monotonic()
+    for i, (tr, va) in enumerate(StratifiedKFold(folds, shuffle=True,
+                                                 random_state=seed).split(X, y)):
+        m = make_learner(arch, X[tr], y[tr], n_classes, params, seed)
+        accs.append(float((m.predict_proba(X[va]).argmax(1) == y[va]).mean()))
+        if progress:
+            progress(f"{arch} fold {i + 1}/{folds}: {accs[-1]:.4f}")
+    return {"accuracy_mean": round(float(np.mean(accs)), 4),
+            "accuracy_sd": round(float(np.std(accs)), 4),
+            "folds": [round(a, 4) for a in accs], "k": folds, "seed": seed,
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
+__all__ = ["TREE_ARRAYS", "QualityModel", "cross_validate", "load_quality", "make_learner",
+           "predict_table", "save_quality"]

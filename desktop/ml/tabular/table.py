@@ -1,0 +1,177 @@
+"""Reading a table of measurements and matching its columns to a model's inputs.
+
+Rules (the same for every tabular model):
+
+* columns are matched **by name** (case and surrounding spaces are ignored); the order in
+  the file does not matter and the table is reordered to the model's order;
+* a missing input column, an unexpected extra column, or a column that holds text is
+  refused with a message naming the columns (a renamed column shows up as one missing and
+  one extra, and the message says so); an id column (``id``, ``part_id``, …) and, when the
+  caller names it, a label column are set aside instead of refused;
+* a table without a header is accepted only when the model allows it *and* it has exactly
+  as many columns as the model has inputs; it is then read by position, and a notice says
+  so (the caller shows it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.core.errors import InputError
+
+ID_NAMES = ("id", "part_id", "part", "plate_id", "sample_id", "row_id", "serial", "time",
+            "timestamp", "sample")
+MAX_TABLE_BYTES = 512 << 20
+
+
+class ColumnError(InputError):
+    """The table's columns do not match the model's inputs (the message names them)."""
+
+
+@dataclass
+class Table:
+    """Numeric inputs in the model's column order, plus what was set aside."""
+
+    values: np.ndarray                    # (rows, inputs) float64, NaN where a cell is empty
+    columns: list[str]                    # the model's input names, in order
+    ids: list[str] | None = None          # the id column's values, when there was one
+    id_column: str | None = None
+    labels: list[str] | None = None       # the label column's values, when asked for
+    notices: list[str] = field(default_factory=list)
+
+
+def _norm(name: object) -> str:
+    return str(name).strip().lower()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_frame(source: Any):
+    """A pandas DataFrame from a path (CSV, TSV or whitespace text) or a DataFrame.
+
+    A file whose first line is all numbers is read as headerless: its columns are then the
+    integers 0, 1, 2 … (and :func:`match_columns` decides whether that is acceptable).
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        return source
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist") from None
+    if size > MAX_TABLE_BYTES:
+        raise InputError(f"{path} is {size} bytes; tables up to {MAX_TABLE_BYTES} are read")
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        head = fh.read(65536)
+    first = head.splitlines()[0] if head.strip() else ""
+    if not first:
+        raise InputError(f"{path} is empty")
+    try:
+        dialect = csv.Sniffer().sniff(head, delimiters=",;\t")
+        sep: str | None = dialect.delimiter
+    except csv.Error:
+        sep = None
+    if sep is None or sep not in first:
+        sep = r"\s+"
+    fields = [f for f in (first.split() if sep == r"\s+" else first.split(sep)) if f != ""]
+    headerless = bool(fields) and all(_is_number(f) for f in fields)
+    try:
+        return pd.read_csv(path, sep=sep, header=None if headerless else 0,
+                           engine="python" if sep == r"\s+" else "c")
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} could not be read as a table: {exc}") from None
+
+
+def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
+                  label_column: str | None = None, what: str = "model") -> Table:
+    """Check ``frame``'s columns against ``inputs`` and return the inputs in model order."""
+    cols = list(frame.columns)
+    notices: list[str] = []
+    if allow_headerless and cols == list(range(len(cols))):
+        if len(cols) != len(inputs):
+            raise ColumnError(f"the table has no header and {len(cols)} columns; the {what} "
+                              f"reads a headerless table only with exactly {len(inputs)} "
+                              f"columns ({inputs[0]} … {inputs[-1]}), or add a header row")
+        frame = frame.set_axis(inputs, axis=1)
+        notices.append(f"no header row: the {len(inputs)} columns were read by position as "
+                       f"{inputs[0]} … {inputs[-1]}")
+        cols = list(inputs)
+    elif all(isinstance(c, int) for c in cols):
+        raise ColumnError(f"the table has no header row; the {what} needs named columns: "
+                          f"{', '.join(inputs)}")
+    by_norm: dict[str, Any] = {}
+    dupes = []
+    for c in cols:
+        key = _norm(c)
+        if key in by_norm:
+            dupes.append(str(c))
+        by_norm[key] = c
+    if dupes:
+        raise ColumnError(f"the table repeats column(s): {', '.join(dupes)}")
+    wanted = {_norm(n): n for n in inputs}
+    label_key = _norm(label_column) if label_column else None
+    missing = [n for n in inputs if _norm(n) not in by_norm]
+    id_col = next((by_norm[k] for k in by_norm if k in ID_NAMES and k not in wanted), None)
+    extra = [str(c) for k, c in by_norm.items()
+             if k not in wanted and k != label_key and c is not id_col]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s): {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected column(s): {', '.join(extra)}")
+        hint = ""
+        if missing and extra:
+            hint = (" — if a column was renamed, rename it back to the name the model was "
+                    "trained with")
+        raise ColumnError(f"the table's columns do not match the {what}: "
+                          f"{'; '.join(parts)}{hint}")
+    ordered = [by_norm[_norm(n)] for n in inputs]
+    sub = frame[ordered]
+    bad = []
+    values = np.empty(sub.shape, dtype=np.float64)
+    for j, c in enumerate(ordered):
+        col = sub[c]
+        if col.dtype.kind in "fiub":
+            values[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            continue
+        import pandas as pd
+
+        num = pd.to_numeric(col, errors="coerce")
+        text = col.notna() & num.isna()
+        if text.any():
+            first = int(np.flatnonzero(text.to_numpy())[0])
+            bad.append(f"{c} (row {first + 1}: {str(col.iloc[first])[:30]!r})")
+        values[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    if bad:
+        raise ColumnError(f"non-numeric values in column(s): {'; '.join(bad)}")
+    if not np.all(np.isfinite(values[~np.isnan(values)])):
+        raise ColumnError("the table holds infinite values")
+    ids = [str(v) for v in frame[id_col].tolist()] if id_col is not None else None
+    labels = None
+    if label_key is not None and label_key in by_norm:
+        labels = [str(v) for v in frame[by_norm[label_key]].tolist()]
+    return Table(values=values, columns=list(inputs), ids=ids,
+                 id_column=None if id_col is None else str(id_col), labels=labels,
+                 notices=notices)
+
+
+def frame_from_csv_text(text: str):
+    """Handy for tests: a DataFrame from CSV text."""
+    import pandas as pd
+
+    return pd.read_csv(io.StringIO(text))

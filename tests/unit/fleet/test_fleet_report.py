@@ -1,0 +1,91 @@
+"""``linewatch report``: one recording to HTML and PDF, with markers, zones, verdicts, labels."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from desktop.cli import main
+from desktop.core.types import ChannelSpec
+from desktop.labels.event import LabelEvent
+from desktop.labels.store import LabelStore
+from desktop.recording.schema import build_schema
+
+RATE = 12000.0
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s of an outer-race-like signal: impacts at 107 Hz ringing at 3 kHz, plus 1X."""
+    path = tmp_path_factory.mktemp("rep") / "pump 7.parquet"
+    t = np.arange(int(3 * RATE)) / RATE
+    rng = np.random.default_rng(1)
+    impacts = np.zeros_like(t)
+    impacts[(np.arange(0, 3, 1 / 107.36) * RATE).astype(int)] = 1.0
+    ring = np.exp(-np.arange(60) / 10) * np.sin(2 * np.pi * 3000 * np.arange(60) / RATE)
+    x = (np.convolve(impacts, ring)[: t.size] + 0.2 * np.sin(2 * np.pi * 29.95 * t)
+         + 0.05 * rng.normal(size=t.size))
+    y = 0.5 * rng.normal(size=t.size)
+    schema = build_schema((ChannelSpec("DE_accel", "g"), ChannelSpec("FE_accel", "g")),
+                          {"sample_rate": RATE, "source": "test rig"})
+    pq.write_table(pa.Table.from_arrays([pa.array(t), pa.array(x), pa.array(y)],
+                                        schema=schema), path)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, recording: Path) -> Path:
+    path = tmp_path / "labels.sqlite3"
+    with LabelStore(path) as s:
+        s.add(LabelEvent(None, str(recording), 0.5, 1.25, "rattle", note="heard at the pump"))
+        s.add(LabelEvent(None, "/elsewhere/other.parquet", 0.0, 1.0, "not-this-one"))
+    return path
+
+
+def test_report_html_names_markers_zones_verdicts_and_labels(
+        tmp_path: Path, recording: Path, store: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", str(recording), "--model", "fault-cwru", "--bearing", "6205",
+                 "--rpm", "1797", "--group", "2", "--foundation", "rigid", "--block", "1",
+                 "--store", str(store), "--quiet", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    for name in ("BPFO", "BPFI", "BSF", "FTF", "1X"):  # fault markers
+        assert f"<td>{name}</td>" in text
+    assert re.search(r"<td>BPFO</td><td>107\.\d\d</td><td>envelope</td>", text), \
+        "the outer-race line is found at its marker"
+    for zone in "ABCD":  # severity zones
+        assert f"<td>{zone}</td>" in text
+    assert "zone A" in text or "zone B" in text or "zone C" in text or "zone D" in text
+    assert "ISO 20816-3" in text
+    assert "Class shares" in text and "fault-cwru" in text  # verdict summary
+    assert "rattle" in text and "heard at the pump" in text  # the file's label ...
+    assert "not-this-one" not in text  # ... and only its own
+    assert text.count("data:image/png;base64,") == 5  # overview, 2 spectra, severity, verdicts
+    assert "<script" not in text and "http" not in text.replace("http-equiv", "")
+
+
+def test_report_pdf_has_pages(tmp_path: Path, recording: Path, store: Path) -> None:
+    out = tmp_path / "report.pdf"
+    assert main(["report", str(recording), "--bearing", "6205", "--rpm", "1797", "--group",
+                 "1", "--foundation", "flexible", "--store", str(store), "--quiet",
+                 "--out", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
+    assert pages >= 4  # text page(s), overview, two spectra, severity
+
+
+def test_report_without_options_says_what_is_missing(tmp_path: Path, recording: Path) -> None:
+    out = tmp_path / "r.html"
+    assert main(["report", str(recording), "--quiet", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "give --rpm" in text and "--group 1|2" in text and "--model fault-cwru" in text
+    assert main(["report", str(recording), "--group", "1", "--out",
+                 str(tmp_path / "x.html")]) == 1  # --group without --foundation
+    assert main(["report", str(recording), "--out", str(tmp_path / "x.docx")]) == 1
