@@ -4,6 +4,7 @@ honours portable mode. Slow (minutes): it runs PyInstaller on the whole program.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -15,10 +16,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Issue 15 asks for <= 600 MB; the CPU build measures ~760 MiB, of which torch 2.13's
-# libtorch_cpu.so alone is 329 MiB after stripping (docs/installer.md, "Size"). This guard
-# catches regressions; lower it as the bundle shrinks.
-MAX_MIB = 800
+# Issue 15 asks for <= 600 MB; the CPU build measures ~905 MiB (apparent size), of which
+# torch 2.13's libtorch_cpu.so alone is 329 MiB after stripping (docs/installer.md,
+# "Size"). This guard catches growth; lower it as the bundle shrinks.
+MAX_MIB = 950
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
@@ -111,3 +112,28 @@ def test_portable_marker_keeps_user_files_beside_the_program(bundle: tuple[Path,
         assert (folder / "linewatch-data" / "logs" / "linewatch.log").is_file()
     finally:
         marker.unlink()
+
+
+def test_predict_folder_on_worker_processes(bundle: tuple[Path, str], tmp_path: Path) -> None:
+    """`predict DIR` spawns local Dask worker processes: in a frozen program they re-run the
+    executable, which must turn them into workers (multiprocessing.freeze_support)."""
+    dist, _ = bundle
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "recs"
+    folder.mkdir()
+    for k in range(2):
+        values = rng.standard_normal(12000 // 2)
+        (folder / f"r{k}.csv").write_text(
+            "time_s,DE_time\n" + "".join(f"{i / 12000:.6f},{v:.6f}\n"
+                                         for i, v in enumerate(values)))
+    out = tmp_path / "verdicts.csv"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", LINEWATCH_HOME=str(tmp_path / "h"))
+    done = subprocess.run([str(dist / "linewatch" / "linewatch"), "predict", str(folder),
+                           "--model", "anomaly-cwru", "--out", str(out), "--workers", "2",
+                           "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"r0.csv", "r1.csv"} == {Path(r["file"]).name for r in rows}

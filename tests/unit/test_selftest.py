@@ -19,7 +19,8 @@ def test_readable_suffixes_come_from_the_readers() -> None:
     from desktop.recording import readers
 
     found = selftest.readable_suffixes(readers)
-    assert {".csv", ".parquet"} <= found
+    # readers.py's own sets, and those of the reader modules beside it (wav.py …)
+    assert {".csv", ".parquet", ".mat", ".wav"} <= found
     assert ".journal" not in found  # a folder kind, not a file format
     listed = SimpleNamespace(supported_suffixes=lambda: [".CSV", ".wav"], CSV_SUFFIXES={".x"})
     assert selftest.readable_suffixes(listed) == {".csv", ".wav"}
@@ -28,6 +29,14 @@ def test_readable_suffixes_come_from_the_readers() -> None:
 def test_a_predictor_may_run_its_own_check() -> None:
     predictor = SimpleNamespace(self_check=lambda: "3 rows -> ok")
     assert selftest._one_inference(predictor, SimpleNamespace(kind="quality")) == "3 rows -> ok"
+
+
+def test_a_table_model_gets_rows_of_its_input_columns() -> None:
+    seen = []
+    model = SimpleNamespace(predict=lambda x: seen.append(x.shape) or [{"class": "ok"}] * len(x))
+    card = SimpleNamespace(kind="quality", input_columns=["a", "b", "c"])
+    assert selftest._one_inference(model, card).endswith("-> ok")
+    assert seen == [(selftest.TABLE_ROWS, 3)]
 
 
 def test_a_predictor_without_a_way_in_fails_clearly() -> None:

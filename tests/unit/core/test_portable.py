@@ -48,13 +48,14 @@ def test_marker_keeps_every_user_file_beside_the_program(frozen_program: Path) -
     assert paths.config_dir() == home / "config"
     assert paths.data_dir() == home / "data"
     assert paths.log_dir() == home / "logs"
+    assert paths.cache_dir() == home / "cache"
     assert paths.recordings_dir() == home / "recordings"
     assert paths.home_description() == f"portable: {home}"
     save_settings(Settings(history_seconds=12.0))
     assert (home / "config" / "settings.json").is_file()
     assert load_settings().history_seconds == 12.0
 
-    from desktop.ml.versions import user_models_dir  # fine-tuned models travel too
+    from desktop.ml.model_files.versions import user_models_dir  # fine-tuned models too
 
     assert user_models_dir().is_relative_to(home)
 
