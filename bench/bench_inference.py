@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             xb = data[:batch]
             rows.append(("Predictor.predict_windows", threads, batch,
                          rate(lambda xb=xb: predictor.predict_windows(xb), batch, args.seconds)))
+            # What the live engine calls: probabilities, energy, the open-set checks
+            # (no-signal, band share, feature distance) and the verdict objects.
+            rows.append(("Predictor.judge_windows", threads, batch,
+                         rate(lambda xb=xb: predictor.judge_windows(xb), batch, args.seconds)))
         # The network alone (normalisation done once beforehand), to show what it costs.
         x64 = torch.from_numpy(zscore(data)).unsqueeze(1)
         with torch.inference_mode():

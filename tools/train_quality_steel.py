@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from desktop.ml.tabular.card import TabularCard  # noqa: E402
+from desktop.ml.tabular.finetune import save_replay  # noqa: E402
 from desktop.ml.tabular.quality import (  # noqa: E402
     HGB_DEFAULT,
     MLP_DEFAULT,
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     card = TabularCard(
         name=args.out.name, kind="quality", architecture=arch, classes=CLASSES,
         input_columns=columns,
-        files=["preprocess.npz", "trees.npz" if arch == "hgb_trees" else "mlp.npz"],
+        files=["preprocess.npz", "trees.npz" if arch == "hgb_trees" else "mlp.npz",
+               "replay.npz"],
         hyper_parameters=hp,
         training_data={
             "source": "UCI Steel Plates Faults (Buscema et al.), CC BY 4.0; "
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
     )
     save_quality(args.out, card, learner, median)
+    save_replay(args.out, X, y)  # the rows it learnt from: fine-tuning refits on them + parts
     say(json.dumps({"chosen": best, "cv_whole_file": cv_full["accuracy_mean"],
                     "holdout": holdout.get(best, {}).get("accuracy")}))
     return 0

@@ -39,6 +39,22 @@ class Settings:
     model: str = "fault-cwru"  # the live model; "" = inference off
     alarm_raise_s: float = 2.0  # a fault class must hold this long to raise the alarm
     alarm_clear_s: float = 5.0  # and normal this long to clear it
+    # -- the Analysis dock (desktop/ui/analysis_panel.py) ---------------------------------
+    analysis_mode: str = "envelope"  # "spectrum", "envelope" or "spectrogram"
+    analysis_bearing: str = "6205-2RS JEM SKF"  # a preset's designation, or "custom"
+    #: balls, ball diameter, pitch diameter (same unit), contact angle in degrees
+    analysis_geometry: list[float] = field(default_factory=lambda: [9, 0.3126, 1.537, 0.0])
+    analysis_rpm: float = 0.0  # typed shaft speed; 0 = none typed
+    analysis_rpm_channel: str = ""  # a speed channel's name; "" = use the typed rpm
+    analysis_band_auto: bool = True  # envelope band by spectral kurtosis
+    analysis_band: list[float] = field(default_factory=lambda: [2000.0, 5000.0])
+    analysis_markers: str = "1X,FTF,BSF,BPFO,BPFI,SB"  # marker families shown
+    analysis_log_y: bool = False
+    analysis_unit: str = ""  # severity unit override; "" = the channel's own
+    analysis_group: int = 2  # ISO 20816-3 machine group
+    analysis_foundation: str = "rigid"
+    analysis_block_s: float = 10.0  # trend block length
+    analysis_live_refresh: bool = False  # recompute every 2 s while following live
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Recordings opened lately, newest first (File → Open recent).

@@ -160,3 +160,91 @@ def _build_wdcnn_ensemble(p: Mapping[str, Any]) -> nn.Module:
 def member_hyper_parameters(hyper_parameters: Mapping[str, Any]) -> dict[str, Any]:
     """The hyper-parameters of one member of a ``wdcnn_ensemble`` (a plain ``wdcnn``)."""
     return {**defaults("wdcnn"), **{k: v for k, v in hyper_parameters.items() if k != "members"}}
+
+
+class SpectralBranch(nn.Module):
+    """Log band energies of the window's spectrum and of its envelope spectrum.
+
+    Why: white noise spreads evenly over frequency while a bearing fault concentrates
+    energy in resonance bands and puts its impact rate (~100-160 Hz on CWRU) into the
+    envelope spectrum; pooled log energies are a compact, noise-averaging view of both
+    (the classic hand-made diagnosis features, learned weights on top). Computed in torch
+    from the already normalised window, so nothing changes for the caller.
+    """
+
+    def __init__(self, input_length: int, bands: int, envelope_bins: int, out: int) -> None:
+        super().__init__()
+        self.bands = bands
+        self.envelope_bins = envelope_bins
+        n_freq = input_length // 2 + 1
+        if bands > n_freq or envelope_bins > n_freq:
+            raise ValueError("too many spectral bands for the input length")
+        self.net = nn.Sequential(nn.Linear(bands + envelope_bins, out), nn.BatchNorm1d(out),
+                                 nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x[:, 0]
+        n = z.shape[-1]
+        full = torch.fft.fft(z, dim=-1)
+        half = n // 2 + 1
+        power = full[:, 1:half].abs() ** 2
+        # analytic signal (Hilbert transform): keep DC, double positive, drop negative
+        h = torch.zeros(n, device=z.device)
+        h[0] = 1.0
+        h[1:(n + 1) // 2] = 2.0
+        if n % 2 == 0:
+            h[n // 2] = 1.0
+        envelope = torch.fft.ifft(full * h, dim=-1).abs()
+        envelope = envelope - envelope.mean(-1, keepdim=True)
+        epower = torch.fft.rfft(envelope, dim=-1).abs()[:, 1:self.envelope_bins + 1] ** 2
+        band = nn.functional.adaptive_avg_pool1d(power[:, None], self.bands)[:, 0]
+        # per-window z-scored input: energies are shares of a unit-variance window
+        feats = torch.cat([torch.log1p(band), torch.log1p(epower / n)], dim=1)
+        return self.net(feats)
+
+
+class WDCNNSpectral(nn.Module):
+    """A WDCNN whose head also sees :class:`SpectralBranch` features of the same window."""
+
+    def __init__(self, wdcnn: WDCNN, branch: SpectralBranch, fc: int, n_classes: int,
+                 dropout: float, flat: int, branch_out: int) -> None:
+        super().__init__()
+        self.features = wdcnn.features
+        self.branch = branch
+        self.head = nn.Sequential(
+            nn.Linear(flat + branch_out, fc), nn.BatchNorm1d(fc), nn.ReLU(),
+            nn.Dropout(dropout), nn.Linear(fc, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.features(x).flatten(1), self.branch(x)], dim=1))
+
+
+@register("wdcnn_spectral", {**defaults("wdcnn"), "bands": 64, "envelope_bins": 64,
+                             "branch_out": 32})
+def _build_wdcnn_spectral(p: Mapping[str, Any]) -> nn.Module:
+    base_hp = {k: v for k, v in p.items() if k in defaults("wdcnn")}
+    wd = _build_wdcnn(base_hp)
+    assert isinstance(wd, WDCNN)
+    flat = wd.head[1].in_features
+    branch = SpectralBranch(_int(p, "input_length", 16, 1 << 20), _int(p, "bands"),
+                            _int(p, "envelope_bins"), _int(p, "branch_out"))
+    return WDCNNSpectral(wd, branch, _int(p, "fc"), _int(p, "n_classes", 2, 10000),
+                         float(p["dropout"]), flat, _int(p, "branch_out"))
+
+
+def member_logits(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The logits of every member of an ensemble, or of the one network: the open-set
+    energy score needs raw logits, which an ensemble's averaged output no longer has."""
+    if isinstance(model, WDCNNEnsemble):
+        return [m(x) for m in model.members]
+    return [model(x)]
+
+
+def probabilities_and_energy(model: nn.Module, x: torch.Tensor
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean class probabilities and the energy score ``-logsumexp(logits)`` (mean over
+    members; higher = less like the training data) in one pass."""
+    logits = member_logits(model, x)
+    probs = torch.stack([torch.softmax(z, dim=1) for z in logits]).mean(0)
+    energy = torch.stack([-torch.logsumexp(z, dim=1) for z in logits]).mean(0)
+    return probs, energy

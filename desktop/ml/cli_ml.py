@@ -39,14 +39,16 @@ RECIPES = ("fault-cwru", "anomaly-cwru")
 
 def add_ml_commands(subparsers: Any) -> None:
     """Register ``predict``, ``train`` and ``models`` on an argparse subparsers object."""
-    p = subparsers.add_parser("predict", help="run a fault or anomaly model over recordings",
+    p = subparsers.add_parser("predict", help="run a model over recordings or a table",
                               description="Per-window verdicts of a model for one channel of "
                                           "a CSV, Parquet or MATLAB .mat file; for a folder, "
                                           "a quoted 'GLOB' or several files, one --out table "
-                                          "judged on Dask workers.")
+                                          "judged on Dask workers. For a table model "
+                                          "(quality-steel, process-tep): one verdict per row "
+                                          "of a CSV whose columns are the model's.")
     p.add_argument("file", type=Path, nargs="+", metavar="FILE",
                    help="recording: .csv, .parquet or .mat (v5 or v7.3); or a folder, a "
-                        "quoted 'GLOB', several files (with --out)")
+                        "quoted 'GLOB', several files (with --out); a table for a table model")
     p.add_argument("--model", default=None,
                    help="model name (see `linewatch models list`) or folder "
                         "(default: fault-cwru)")
@@ -64,7 +66,41 @@ def add_ml_commands(subparsers: Any) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     add_batch_arguments(p)
+    p.add_argument("--force", action="store_true",
+                   help="judge input outside the model's domain (a sample rate too low for "
+                        "the band it uses) instead of refusing it")
+    p.add_argument("--explain", action="store_true",
+                   help="fault models: add where in each window (saliency_peak_s) and in "
+                        "which frequency bands (top_bands_hz) the verdict came from")
     p.set_defaults(func=cmd_predict)
+
+    c = subparsers.add_parser(
+        "calibrate", help="adapt a fault model's normalisation to a new machine from "
+                          "unlabelled running data (AdaBN); publishes a new version",
+        description="Re-estimates the batch-norm statistics of a fault model from unlabelled "
+                    "data of the machine it will watch, and publishes the result as a new "
+                    "version of NAME (promote/rollback as for fine-tuned models). The data "
+                    "should cover the machine's usual conditions (loads, speeds): statistics "
+                    "from one condition alone can harm the model (docs/finetune.md).")
+    c.add_argument("file", type=Path, nargs="?", default=None,
+                   help="recording of the machine running (.csv, .parquet, .mat)")
+    c.add_argument("--model", default=None, help="model to calibrate (default: fault-cwru)")
+    c.add_argument("--source", default=None,
+                   help="record from a live source instead of a file (as `linewatch record "
+                        "--source`)")
+    c.add_argument("--seconds", type=float, default=30.0,
+                   help="with --source: seconds of signal to record (default 30)")
+    c.add_argument("--name", default=None,
+                   help="model to publish the version under (default: the model's own name "
+                        "for a user model, <model>-calibrated for a shipped one)")
+    c.add_argument("--channel", default=None, help="channel name, or part of it")
+    c.add_argument("--rate", type=float, default=None, help="sample rate, when not stated")
+    c.add_argument("--layers", choices=("all", "first"), default="all",
+                   help="batch norms to re-estimate: all (default) or the first only")
+    c.add_argument("--promote", action="store_true", help="make the new version active")
+    c.add_argument("--force", action="store_true", help="accept a rate outside the domain")
+    c.add_argument("--json", action="store_true", help="print one JSON document")
+    c.set_defaults(func=cmd_calibrate)
 
     t = subparsers.add_parser("train", help="fine-tune a model on labels, or reproduce a "
                                             "shipped model",
@@ -77,7 +113,8 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--base", default=None, help="fine-tune: model name or folder to start from")
     t.add_argument("--labels", type=Path, default=None,
                    help="fine-tune: label file, .csv (recording,start_s,end_s,label,channel,"
-                        "note) or .json; relative recording paths are relative to its folder")
+                        "note) or .json; relative recording paths are relative to its folder; "
+                        "for a quality model a parts CSV (its columns + label)")
     t.add_argument("--name", default=None, help="fine-tune: name of the new model")
     t.add_argument("--mode", choices=MODES, default=None,
                    help="fine-tune: which weights learn (default: full)")
@@ -91,6 +128,9 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--replay-data", type=Path, default=None, metavar="DIR",
                    help="fine-tune: folder holding the base model's original training "
                         "recordings (default: the replay set shipped beside its weights)")
+    t.add_argument("--augment", action="store_true",
+                   help="fine-tune: speed (±4 %%) and noise augmentation of the labelled "
+                        "windows (docs/finetune.md)")
     t.add_argument("--promote", action="store_true",
                    help="fine-tune: make the new version active right away")
     t.add_argument("--json", action="store_true", help="fine-tune: print one JSON document")
@@ -137,17 +177,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.analysis.channels import pick_channel
     from desktop.core.errors import InputError
     from desktop.ml.inference.batch import looks_like_batch, run_predict_batch
+    from desktop.ml.inference.open_set import check_rate
     from desktop.ml.inference.predictors import load_predictor, summarize
-    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL
+    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
     from desktop.recording.readers import read_recording
 
+    entry = resolve(args.model or DEFAULT_FAULT_MODEL)
+    if entry.tabular:  # quality / process: a table, one verdict per row
+        from desktop.ml.cli_tabular import cmd_predict_table
+
+        if args.out is not None or looks_like_batch(args.file):
+            raise InputError(f"'{entry.name}' is a table model: give it one table file "
+                             f"(folders, patterns and --out are for signal models)")
+        args.file = args.file[0]
+        return cmd_predict_table(args, entry)
     if args.out is not None or looks_like_batch(args.file):
         return run_predict_batch(args)
     args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
-    predictor = load_predictor(args.model or DEFAULT_FAULT_MODEL, device=args.device,
-                               threads=args.threads)
+    predictor = load_predictor(entry, device=args.device, threads=args.threads)
     card = predictor.card
     rec = read_recording(args.file, args.rate, decimal=args.decimal)
     if rec.metadata.get("rate_note"):
@@ -158,15 +207,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
     rate = rec.effective_rate()
     if not rate:
         raise InputError(f"{args.file} does not say its sample rate: give --rate HZ")
+    refusal = check_rate(card.domain, rate, card.name)
+    if refusal:
+        if not args.force:
+            raise InputError(refusal)
+        print(f"linewatch: warning: {refusal.split('; --force')[0]} (judged because of "
+              f"--force)", file=sys.stderr)
     verdicts = predictor.predict_signal(rec.values[:, idx], rate, hop=args.hop)
     summary = summarize(verdicts, card.classes, predictor.last_skipped)
     channel = rec.channels[idx].name
+    explained: list[dict[str, Any]] = []
+    if args.explain:
+        explained = _explain(predictor, rec.values[:, idx], rate, verdicts, args.hop)
     if args.json:
         doc = {"model": {"name": card.name, "kind": card.kind, "version": card.version,
                          "folder": str(predictor.folder), "sample_rate": card.sample_rate,
                          "window": card.window, "device": predictor.device},
                "classes": card.classes,
-               "windows": [v.to_json() for v in verdicts],
+               "windows": [{**v.to_json(), **(explained[i] if explained else {})}
+                           for i, v in enumerate(verdicts)],
                "summary": {**summary, "file": str(args.file), "channel": channel,
                            "channel_reason": reason, "input_rate": rate}}
         print(json.dumps(doc))
@@ -177,14 +236,109 @@ def cmd_predict(args: argparse.Namespace) -> int:
     score_col = card.kind == "anomaly"
     print(f"{'start_s':>9} {'end_s':>9}  {'class':<12} {'prob':>6}  {'location':<11}"
           + ("  score" if score_col else ""))
-    for v in verdicts:
+    for i, v in enumerate(verdicts):
+        extra = f"  ({v.reason}; best {v.best_class})" if v.reason else ""
+        if explained:
+            e = explained[i]
+            extra += (f"  peak {e['saliency_peak_s']:.3f} s, bands "
+                      + ", ".join(f"{lo:g}-{hi:g} Hz" for lo, hi, _ in e["top_bands_hz"]))
         print(f"{v.start_s:9.3f} {v.end_s:9.3f}  {v.label:<12} {v.probability:6.3f}  "
               f"{v.location:<11}" + (f"  {v.score:.2f}" if score_col and v.score is not None
-                                     else ""))
+                                     else "") + extra)
     shares = ", ".join(f"{c} {s:.1%}" for c, s in summary["class_shares"].items() if s > 0)
     print(f"summary: {summary['windows']} windows"
           + (f" ({summary['skipped_windows']} skipped for gaps)" if summary["skipped_windows"]
              else "") + f"; {shares}")
+    return 0
+
+
+def _explain(predictor: Any, x: Any, rate: float, verdicts: list[Any], hop: int | None
+             ) -> list[dict[str, Any]]:
+    """``saliency_peak_s`` (seconds in the input) and ``top_bands_hz`` per verdict."""
+    import numpy as np
+
+    from desktop.analysis.windows import resample
+    from desktop.core.errors import InputError
+    from desktop.ml.inference.explain import explain_windows
+
+    card = predictor.card
+    if card.kind != "fault":
+        raise InputError("--explain needs a fault model")
+    y = resample(np.nan_to_num(np.asarray(x, dtype=np.float64)), rate, card.sample_rate)
+    idx = [round(v.start_s * card.sample_rate) for v in verdicts]
+    windows = np.stack([y[i:i + card.window] for i in idx]) if idx else np.empty((0, card.window))
+    out = []
+    for lo in range(0, windows.shape[0], 64):
+        out += explain_windows(predictor.model, windows[lo:lo + 64], card.sample_rate)
+    for v, e in zip(verdicts, out, strict=True):
+        e["saliency_peak_s"] = round(v.start_s + e["saliency_peak_s"], 6)
+    return out
+
+
+# ---------------------------------------------------------------------------- calibrate
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``linewatch calibrate --model M FILE|--source S --seconds N``."""
+    import subprocess
+    import tempfile
+
+    from desktop.analysis.channels import pick_channel
+    from desktop.core.errors import InputError
+    from desktop.ml.inference.open_set import check_rate
+    from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
+    from desktop.ml.model_files.versions import promote
+    from desktop.ml.training.calibrate import calibrate
+    from desktop.recording.readers import read_recording
+
+    if (args.file is None) == (args.source is None):
+        raise InputError("linewatch calibrate needs a recording FILE or --source S (one of them)")
+    if args.rate is not None and not args.rate > 0:
+        raise InputError(f"--rate must be positive, got {args.rate}")
+    entry = resolve(args.model or DEFAULT_FAULT_MODEL)
+    assert entry.card is not None
+    card = entry.card
+    with tempfile.TemporaryDirectory(prefix="linewatch-calibrate-") as tmp:
+        path = args.file
+        if args.source is not None:
+            if not args.seconds > 0:
+                raise InputError("--seconds must be positive")
+            path = Path(tmp) / "calibration.parquet"
+            cmd = [sys.executable, "-m", "desktop", "record", "--source", args.source,
+                   "--seconds", str(args.seconds), "--out", str(path), "--speed", "max"
+                   if args.source.startswith(("replay:", "demo", "synth:")) else "1"]
+            if args.rate is not None:
+                cmd += ["--rate", str(args.rate)]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0 or not path.exists():
+                raise InputError(f"recording from {args.source} failed: "
+                                 + (done.stderr.strip().splitlines() or ["no output"])[-1])
+        rec = read_recording(path, args.rate)
+        idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
+                                   card.input_channels)
+        print(f"linewatch: channel {rec.channels[idx].name}: {reason}", file=sys.stderr)
+        rate = rec.effective_rate()
+        if not rate:
+            raise InputError(f"{path} does not say its sample rate: give --rate HZ")
+        refusal = check_rate(card.domain, rate, card.name)
+        if refusal and not args.force:
+            raise InputError(refusal)
+        name = args.name or (entry.name if not entry.shipped else f"{entry.name}-calibrated")
+        source = str(args.file) if args.file is not None else f"{args.source} ({args.seconds:g} s)"
+        result = calibrate(entry, rec.values[:, idx], rate, name, layers=args.layers,
+                           source=source, channel=rec.channels[idx].name,
+                           command=shlex.join(["linewatch", "calibrate", *sys.argv[2:]]))
+    if args.promote:
+        promote(name, result["version"])
+    if args.json:
+        print(json.dumps({**result, "promoted": bool(args.promote)}))
+        return 0
+    print(f"wrote {result['folder']} ({name} v{result['version']}, parent {result['parent']}): "
+          f"batch-norm statistics ({args.layers}) from {result['windows']} windows "
+          f"({result['seconds_of_signal']:.1f} s)")
+    for note in result["notes"]:
+        print(f"note: {note}")
+    print(f"use it: linewatch predict FILE --model {name}@{result['version']}"
+          + ("" if args.promote else f"; make it active: linewatch models promote {name} "
+             f"--version {result['version']}"))
     return 0
 
 
@@ -260,6 +414,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     if args.labels is None or args.name is None:
         raise InputError("fine-tuning needs --labels CSV and --name NEW")
+    from desktop.ml.model_files.registry import resolve
+
+    base = resolve(args.base)
+    if base.tabular:  # a quality model: refit on its replay set + the labelled parts
+        from desktop.ml.cli_tabular import cmd_finetune_table
+
+        return cmd_finetune_table(args, base)
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     mode = args.mode or DEFAULT_MODE
@@ -274,7 +435,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                       task=_task(args.quiet),
                       replay=DEFAULT_REPLAY if args.replay is None else args.replay,
                       seed=args.seed or 0, rate=args.rate, replay_data=args.replay_data,
-                      command=shlex.join(parts))
+                      command=shlex.join(parts + (["--augment"] if args.augment else [])),
+                      augment=args.augment)
     if args.promote:
         promote(args.name, result.version)
     if args.json:
@@ -370,7 +532,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
              "problem": e.problem,
              "versions": list(e.versions), "active_version": e.active_version,
              "parent": e.card.parent if e.card else None,
-             "live": e.name == live} for e in entries], "live": live}))
+             "live": e.name == live,
+             **(_table_fields(e) if e.tabular else {})} for e in entries], "live": live}))
         return 0
     if not entries:
         print("no models")
@@ -379,6 +542,11 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         where = "shipped" if e.shipped else "user"
         if e.card is None:
             print(f"{e.name:<20} {where:<8} UNUSABLE: {e.problem}")
+            continue
+        if e.tabular:
+            from desktop.ml.cli_tabular import list_line
+
+            print(list_line(e, where, live))
             continue
         c = e.card
         acc = c.metrics.get("validation", {}).get("accuracy")
@@ -394,6 +562,12 @@ def cmd_models_list(args: argparse.Namespace) -> int:
               + (f"  val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
               + ("  [live]" if e.name == live else ""))
     return 0
+
+
+def _table_fields(entry: Any) -> dict[str, Any]:
+    from desktop.ml.cli_tabular import card_summary
+
+    return card_summary(entry.card)
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:

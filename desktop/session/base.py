@@ -35,6 +35,7 @@ class Session(QObject):
     model_failed = Signal(str)
     verdicts = Signal(list)  # dicts: start_s, end_s, class, probability, location, arrived
     alarm = Signal(bool, str)  # active, the class being held
+    rows = Signal(list)  # a table model's verdicts, one dict per part/sample (tabular_worker)
     recording_started = Signal(str)
     recording_stopped = Signal(object)  # RecordingResult
     recording_failed = Signal(str)

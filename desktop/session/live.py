@@ -21,6 +21,7 @@ from desktop.streams.acquisition import Acquisition, Counters, RecordingResult
 from desktop.streams.ring import RingBuffer
 from desktop.workers.acquisition_worker import AcquisitionThread, AcquisitionWorker
 from desktop.workers.inference_worker import InferenceThread, InferenceWorker
+from desktop.workers.tabular_worker import TabularThread, TabularWorker, is_table_model
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ class LiveSession(Session):
         self.acq: Acquisition | None = None
         self._thread: AcquisitionThread | None = None
         self._retired: list[AcquisitionThread] = []
-        self._inference: InferenceThread | None = None
-        self._retired_inference: list[InferenceThread] = []
+        self._inference: InferenceThread | TabularThread | None = None
+        self._retired_inference: list[InferenceThread | TabularThread] = []
         self.recording_path: Path | None = None
         self.last_recording: RecordingResult | None = None
         self._anchor: tuple[str, float] | None = None
@@ -206,20 +207,32 @@ class LiveSession(Session):
         acq = self.acq
         if self.closed or not name or acq is None:
             return
+        if is_table_model(name):  # quality/process: one row per sample, by column names
+            table = TabularWorker(name, lambda: acq.buffer)
+            table.rows.connect(self.rows)
+            self._inference = self._wire(TabularThread(table))
+            return
         worker = InferenceWorker(name, lambda: acq.buffer, None, raise_s, clear_s,
                                  source_kind=self.spec.partition(":")[0])
+        self._inference = self._wire(InferenceThread(worker))
+
+    def _wire(self, thread: InferenceThread | TabularThread) -> InferenceThread | TabularThread:
+        worker = thread.worker
         worker.loaded.connect(self.model_loaded)
         worker.failed.connect(self.model_failed)
         worker.verdicts.connect(self.verdicts)
         worker.alarm.connect(self.alarm)
-        self._inference = InferenceThread(worker)
-        self._inference.start()
+        thread.start()
+        return thread
 
     def _stop_inference(self) -> None:
         thread, self._inference = self._inference, None
         if thread is not None:
-            for signal in (thread.worker.verdicts, thread.worker.alarm, thread.worker.loaded,
-                           thread.worker.failed):
+            signals = [thread.worker.verdicts, thread.worker.alarm, thread.worker.loaded,
+                       thread.worker.failed]
+            if isinstance(thread, TabularThread):
+                signals.append(thread.worker.rows)
+            for signal in signals:
                 signal.disconnect()
             thread.request_stop()  # no wait: it ends within one pacing period
             self._retired_inference.append(thread)

@@ -121,6 +121,15 @@ class FileView:
         times, cols = self.segments.read(n - k, n)
         return Snapshot(times, _stack(cols, k), self._channels, n - k)
 
+    def between(self, first_index: int, end_index: int) -> Snapshot:
+        """Raw rows ``[first_index, end_index)`` of the indexed part, read from the cache
+        (what the analysis dock reads for a span: only those rows, never the whole file)."""
+        n = self.segments.rows
+        i0 = min(max(0, int(first_index)), n)
+        i1 = max(i0, min(int(end_index), n))
+        times, cols = self.segments.read(i0, i1)
+        return Snapshot(times, _stack(cols, i1 - i0), self._channels, i0)
+
     def index_at_time(self, t: float, side: str = "left") -> int:
         """Row where time ``t`` falls among the indexed rows (searchsorted)."""
         return self.segments.index_at_time(t, side)

@@ -179,6 +179,14 @@ class RingBuffer:
         snap.lost = lost
         return snap
 
+    def between(self, first_index: int, end_index: int) -> Snapshot:
+        """Raw samples with absolute indices ``[first_index, end_index)`` that are still
+        kept, as a copy (analysis of a span; never counted as lost)."""
+        end = self._written
+        oldest = max(0, end - self.capacity)
+        i0 = min(max(first_index, oldest), end)
+        return self._copy(i0, max(i0, min(end_index, end)))
+
     def time_window(self, seconds: float) -> Snapshot:
         """The samples of the last ``seconds`` of signal time (for drawing)."""
         snap = self.latest()

@@ -42,6 +42,7 @@ from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
+from desktop.ui.analysis_panel import install_analysis
 from desktop.ui.frame_stats import FrameStats
 from desktop.ui.label_editing import LabelHistory
 from desktop.ui.labels_panel import LabelsPanel
@@ -51,6 +52,7 @@ from desktop.ui.source_panel import SourcePanel
 from desktop.ui.window_actions import ActionsMixin
 from desktop.ui.window_files import FilesMixin
 from desktop.ui.window_labels import LabelsMixin
+from desktop.ui.window_parts import PartsMixin
 from desktop.ui.window_view import ViewMixin
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ class WindowServices:
     remember_model: Callable[[str | None], None] = lambda _name: None
 
 
-class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
+class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, QMainWindow):
     """The window a plant engineer keeps open beside the line or at a desk."""
 
     measure_finished = Signal(dict)
@@ -159,6 +161,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
         self.labels_dock.setObjectName("labels-dock")
         self.labels_dock.setWidget(self.labels_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.labels_dock)
+        self._install_parts_dock()
         # The plots get the space: the labels list starts a few rows high.
         self.resizeDocks([self.labels_dock], [150], Qt.Orientation.Vertical)
         self.plot.label_span_drawn.connect(self._span_drawn)
@@ -169,6 +172,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
         self._build_files(column)  # overview strip, drag and drop, Open recent
         self._build_status_bar()
         self.refresh_ports()
+        # The Analysis dock (spectra, bearing markers, ISO severity, trend) and [ / ] alarms.
+        install_analysis(self)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -251,6 +256,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
         session.model_failed.connect(self._model_failed)
         session.verdicts.connect(self._verdicts)
         session.alarm.connect(self._set_alarm)
+        session.rows.connect(self._parts_rows)
         session.recording_started.connect(self._recording_started)
         session.recording_stopped.connect(self._recording_stopped)
         session.recording_failed.connect(self._recording_failed)
@@ -265,7 +271,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
         session.stop()
         for signal in (session.opened, session.open_failed, session.state_changed,
                        session.source_finished, session.progress, session.model_loaded,
-                       session.model_failed, session.verdicts, session.alarm,
+                       session.model_failed, session.verdicts, session.alarm, session.rows,
                        session.recording_started, session.recording_failed):
             signal.disconnect()
         # recording_stopped stays connected: the file is finalised after the stop.
@@ -311,6 +317,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
     # -- inference ---------------------------------------------------------------------------
     def _model_loaded(self, info: dict[str, object]) -> None:
         self.model_info = info
+        self._parts_model_loaded(info)
         reason = f" ({info['channel_reason']})" if info.get("channel_reason") else ""
         where = "whole file" if isinstance(self.session, FileSession) else "live"
         self.model_panel.set_status(f"{info['name']} on {str(info['device']).upper()}, "
@@ -332,7 +339,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
         if active:
             where = self.model_info.get("name", "model")
             self.banner.setText(f"⚠ FAULT: {label} — held for ≥ {self.settings.alarm_raise_s:g} s"
-                                f" ({where})")
+                                f" ({where})" if self.model_info.get("kind") not in
+                                ("quality", "process") else f"⚠ {label} ({where})")
         self.banner_class = label if active else ""
         self.banner.setVisible(active)
 
@@ -353,6 +361,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, QMainWindow):
 
     def _restart_model(self) -> None:
         self.plot.clear_verdicts()
+        self._parts_model_changed(self.settings.model)
         self._set_alarm(False, "")
         model = self.settings.model
         self.model_panel.set_status(f"loading {model}…" if model else "inference off")

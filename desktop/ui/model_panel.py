@@ -26,6 +26,9 @@ class ModelPanel(QWidget):
     alarm_times_changed = Signal(float, float)
     finetune_requested = Signal()
     versions_requested = Signal()
+    #: "Calibrate to this machine…": the window opens :class:`~desktop.ui.calibrate_dialog.
+    #: CalibrateDialog` with the live buffer's recent signal.
+    calibrate_requested = Signal()
 
     def __init__(self, models: list[str], settings: Settings,
                  parent: QWidget | None = None) -> None:
@@ -62,8 +65,13 @@ class ModelPanel(QWidget):
         history = QPushButton("Versions…")
         history.setToolTip("Compare versions of the selected model, promote or roll back")
         history.clicked.connect(self.versions_requested.emit)
+        calibrate = QPushButton("Calibrate…")
+        calibrate.setToolTip("Calibrate to this machine: adapt the model's normalisation to "
+                             "the running machine from unlabelled signal (a new version)")
+        calibrate.clicked.connect(self.calibrate_requested.emit)
         row = QHBoxLayout()
         row.addWidget(tune)
+        row.addWidget(calibrate)
         row.addWidget(history)
         form.addRow(row)
         form.addRow(self.status)

@@ -12,7 +12,10 @@ import pyqtgraph as pg
 from PySide6.QtGui import QBrush, QColor
 
 LOCATION_COLOURS = {"normal": "#2e7d32", "inner_race": "#c62828", "outer_race": "#ef6c00",
-                    "ball": "#8e24aa", "anomaly": "#c62828"}
+                    "ball": "#8e24aa", "anomaly": "#c62828",
+                    # the model declined to answer (no signal, out of band, unlike its
+                    # training data): grey, never a fault colour
+                    "unknown": "#9e9e9e"}
 MAX_VERDICTS = 20_000
 
 
@@ -40,6 +43,8 @@ class VerdictLane:
         self._offset = 0.0
 
     def _brush(self, location: str, probability: float) -> QBrush:
+        if location == "unknown":
+            probability = 0.6  # how sure the network was is beside the point
         alpha = int(np.clip(probability, 0.3, 1.0) * 5)
         key = (location, alpha)
         brush = self._brushes.get(key)
@@ -68,7 +73,9 @@ class VerdictLane:
             height=np.full(hi - lo, 0.8),
             brushes=[self._brush(v["location"], v["probability"]) for v in shown])
         last = verdicts[-1]
-        self.latest.setText(f"{last['class']} {last['probability']:.0%}")
+        self.latest.setText(f"unknown: {last.get('reason') or 'unlike training data'}"
+                            if last["class"] == "unknown"
+                            else f"{last['class']} {last['probability']:.0%}")
         self.latest.setPos(x1, 1.0)
         self.hover.setPos(x0, 1.0)
 
@@ -88,7 +95,14 @@ class VerdictLane:
             return
         x = view.mapSceneToView(pos).x()  # type: ignore[arg-type]
         verdict = self.verdict_at(x)
-        self.hover.setText("" if verdict is None else
-                           f"{verdict['class']} ({verdict['location']}) "
-                           f"{verdict['probability']:.1%}  "
-                           f"{verdict['start_s']:.3f}–{verdict['end_s']:.3f} s")
+        self.hover.setText("" if verdict is None else hover_text(verdict))
+
+
+def hover_text(verdict: dict) -> str:
+    """One verdict for the hover line; ``unknown`` says why and what the network thought."""
+    times = f"{verdict['start_s']:.3f}–{verdict['end_s']:.3f} s"
+    if verdict.get("class") == "unknown":
+        return (f"unknown ({verdict.get('reason') or 'unlike training data'}; the network "
+                f"would say {verdict.get('best_class')} {verdict['probability']:.0%})  {times}")
+    return (f"{verdict['class']} ({verdict['location']}) {verdict['probability']:.1%}  "
+            f"{times}")

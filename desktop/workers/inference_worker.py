@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.analysis.channels import pick_channel
 from desktop.core.errors import LinewatchError
 from desktop.ml.inference.live import AlarmHysteresis, LiveInference
+from desktop.ml.inference.open_set import check_rate
 from desktop.ml.inference.predictors import load_predictor
 from desktop.streams.ring import RingBuffer
 from desktop.workers.threads import WorkerThread
@@ -37,7 +38,8 @@ class InferenceWorker(QObject):
     def __init__(self, model: str, get_buffer: Callable[[], RingBuffer | None],
                  channel: str | None = None, raise_after_s: float = 2.0,
                  clear_after_s: float = 5.0, period_s: float = 0.1, max_batch: int = 64,
-                 device: str | None = None, source_kind: str = "") -> None:
+                 device: str | None = None, source_kind: str = "",
+                 force: bool = False) -> None:
         super().__init__()
         self.model = model
         self._get_buffer = get_buffer
@@ -47,6 +49,8 @@ class InferenceWorker(QObject):
         self._max_batch = max_batch
         self._device = device
         self._source_kind = source_kind
+        #: Judge a source outside the model's domain (rate too low for its band) anyway.
+        self._force = force
         self._stop = threading.Event()
 
     def request_stop(self) -> None:
@@ -81,6 +85,10 @@ class InferenceWorker(QObject):
                     if not rate:
                         self.failed.emit(no_rate_message(card.name, self._source_kind))
                         return
+                    refusal = check_rate(card.domain, rate, card.name)
+                    if refusal and not self._force:
+                        self.failed.emit(refusal)
+                        return
                     names = [c.name for c in buffer.channels]
                     # A configured channel the source no longer has falls back to the
                     # model's hints; the reason says so.
@@ -106,7 +114,9 @@ class InferenceWorker(QObject):
                     v = live.verdict
                     payload.append({"start_s": v.start_s, "end_s": v.end_s, "class": v.label,
                                     "probability": v.probability, "location": v.location,
-                                    "arrived": buffer.arrival_time(live.end_index - 1)})
+                                    "arrived": buffer.arrival_time(live.end_index - 1),
+                                    "ood_score": v.ood_score, "reason": v.reason,
+                                    "best_class": v.best_class})
                     event = self._alarm.update(v)
                     if event is not None:  # raised, changed (another class held) or cleared
                         self.alarm.emit(event != "cleared", self._alarm.label)

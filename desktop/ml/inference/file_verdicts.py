@@ -61,5 +61,6 @@ def judge_recording(model: str, recording: Recording | ChannelReader, first_time
             "channel": recording.channels[idx].name, "channel_reason": reason}
     rows = [{"start_s": v.start_s, "end_s": v.end_s, "class": v.label,
              "probability": v.probability, "location": v.location, "score": v.score,
-             "arrived": None} for v in verdicts]
+             "arrived": None, "ood_score": v.ood_score, "reason": v.reason,
+             "best_class": v.best_class} for v in verdicts]
     return {"info": info, "verdicts": rows, "skipped": predictor.last_skipped}

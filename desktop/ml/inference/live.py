@@ -9,12 +9,13 @@ model's rate on its own, so no chunk edge ever falls inside a window.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 from scipy.signal import resample_poly
 
+from desktop.ml.inference.open_set import UNKNOWN
 from desktop.ml.inference.predictors import Predictor, WindowVerdict
 
 
@@ -73,20 +74,15 @@ class LiveInference:
         segments = np.lib.stride_tricks.sliding_window_view(self._x, self.window_src)[starts]
         ok = np.isfinite(segments).all(axis=1)
         self.skipped += int((~ok).sum())
-        card = self.predictor.card
         out: list[LiveVerdict] = []
         if ok.any():
             windows = self._to_model_rate(segments[ok])
-            probs = self.predictor.predict_windows(windows)
+            judged = self.predictor.judge_windows(windows)
             step = 1.0 / self.rate
             for k, start in enumerate(starts[ok]):
-                j = int(probs[k].argmax())
-                label = card.classes[j]
                 t0 = float(self._t[start])
                 t1 = float(self._t[start + self.window_src - 1]) + step
-                verdict = WindowVerdict(t0, t1, label, float(probs[k, j]),
-                                        card.location_of(label))
-                out.append(LiveVerdict(verdict,
+                out.append(LiveVerdict(replace(judged[k], start_s=t0, end_s=t1),
                                        self._first_index + int(start) + self.window_src))
         consumed = n * self.hop_src
         self._x, self._t = self._x[consumed:], self._t[consumed:]
@@ -132,6 +128,12 @@ class AlarmHysteresis:
     def update(self, verdict: WindowVerdict) -> str | None:
         """Feed one verdict (in time order); returns ``"raised"``, ``"changed"`` (the alarm
         now names another fault class, see :attr:`label`), ``"cleared"`` or None."""
+        if verdict.label == UNKNOWN:
+            self._fault_since = None
+            self._normal_since = None
+            self._run_since = None
+            self._run_label = ""
+            return None
         if verdict.label in self.normal_labels:
             self._fault_since = None
             self._run_since = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
 from desktop.ml import anomaly
 from desktop.ml.errors import ModelError
+from desktop.ml.inference.open_set import UNKNOWN, ood_scores, reasons
 from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard
 from desktop.ml.model_files.registry import ModelEntry, resolve
 from desktop.ml.model_files.weights import load_arrays, sha256_of
@@ -44,6 +45,12 @@ class WindowVerdict:
     probability: float
     location: str
     score: float | None = None  # anomaly models: squared Mahalanobis distance
+    #: Fault models: the open-set score (energy; higher = less like the training data).
+    ood_score: float | None = None
+    #: Why the verdict is ``unknown`` (``label == "unknown"``): no signal, out of band,
+    #: unlike training data. ``best_class`` is then the class the network would have named.
+    reason: str | None = None
+    best_class: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"start_s": round(self.start_s, 6), "end_s": round(self.end_s, 6),
@@ -51,6 +58,11 @@ class WindowVerdict:
                              "location": self.location}
         if self.score is not None:
             d["score"] = round(self.score, 6)
+        if self.ood_score is not None:
+            d["ood_score"] = round(self.ood_score, 6)
+        if self.reason is not None:
+            d["unknown_reason"] = self.reason
+            d["best_class"] = self.best_class
         return d
 
 
@@ -60,13 +72,19 @@ def summarize(verdicts: list[WindowVerdict], classes: list[str], skipped: int = 
     n = len(verdicts)
     counts = Counter(v.label for v in verdicts)
     locs = Counter(v.location for v in verdicts)
-    return {
+    shown = list(classes) + ([UNKNOWN] if counts.get(UNKNOWN) and UNKNOWN not in classes
+                             else [])
+    reasons = Counter(v.reason for v in verdicts if v.reason)
+    out = {
         "windows": n,
         "skipped_windows": skipped,
-        "class_shares": {c: round(counts.get(c, 0) / n, 6) if n else 0.0 for c in classes},
+        "class_shares": {c: round(counts.get(c, 0) / n, 6) if n else 0.0 for c in shown},
         "location_shares": {k: round(c / n, 6) for k, c in sorted(locs.items())},
         "majority_class": counts.most_common(1)[0][0] if n else None,
     }
+    if reasons:
+        out["unknown_reasons"] = dict(reasons.most_common())
+    return out
 
 
 def resolve_device(device: str | None) -> str:
@@ -90,6 +108,9 @@ class Predictor(abc.ABC):
         self.card = card
         self.folder = folder
         self.last_skipped = 0
+
+    #: What ``_scores`` returns: ``"anomaly"`` (Mahalanobis) or ``"ood"`` (open-set energy).
+    kind_scores = "anomaly"
 
     @property
     def name(self) -> str:
@@ -141,13 +162,43 @@ class Predictor(abc.ABC):
         windows, starts = windows[keep], starts[keep]
         probs, scores = self._predict_batches(windows, task)
         out = []
-        for i in range(windows.shape[0]):
+        for i, v in enumerate(self.verdicts(windows, probs, scores)):
+            t0 = start_s + starts[i] / card.sample_rate
+            out.append(replace(v, start_s=t0, end_s=t0 + need_s))
+        return out
+
+    def judge_windows(self, windows: np.ndarray) -> list[WindowVerdict]:
+        """Verdicts (times 0) for raw windows at the model's rate: what the live engine
+        calls on each batch."""
+        probs, scores = self._predict_batches(self._check_windows(windows), None)
+        return self.verdicts(windows, probs, scores)
+
+    def verdicts(self, windows: np.ndarray, probs: np.ndarray, scores: np.ndarray | None
+                 ) -> list[WindowVerdict]:
+        """Verdicts (times 0) for windows at the model's rate and their model outputs;
+        fault models with a card ``domain`` answer ``unknown`` where the open-set checks say
+        so (:mod:`desktop.ml.inference.open_set`)."""
+        card = self.card
+        ood = (ood_scores(windows, scores, card.domain)
+               if self.kind_scores == "ood" and scores is not None else None)
+        if ood is not None:
+            scores = ood
+        why = (reasons(windows, ood, card.domain, card.sample_rate)
+               if ood is not None else [None] * len(probs))
+        out = []
+        for i in range(len(probs)):
             k = int(probs[i].argmax())
             label = card.classes[k]
-            t0 = start_s + starts[i] / card.sample_rate
-            out.append(WindowVerdict(t0, t0 + need_s, label, float(probs[i, k]),
-                                     card.location_of(label),
-                                     None if scores is None else float(scores[i])))
+            s = None if scores is None else float(scores[i])
+            if why[i] is not None:
+                out.append(WindowVerdict(0.0, 0.0, UNKNOWN, float(probs[i, k]), UNKNOWN,
+                                         ood_score=s, reason=why[i], best_class=label))
+            elif ood is not None:
+                out.append(WindowVerdict(0.0, 0.0, label, float(probs[i, k]),
+                                         card.location_of(label), ood_score=s))
+            else:
+                out.append(WindowVerdict(0.0, 0.0, label, float(probs[i, k]),
+                                         card.location_of(label), s))
         return out
 
     def _predict_batches(self, windows: np.ndarray, task: TaskState | None,
@@ -206,18 +257,44 @@ class FaultPredictor(Predictor):
         self.model = model.to(self.device).eval()
         self._torch = torch
 
+    kind_scores = "ood"
+
     def predict_windows(self, windows: np.ndarray, batch: int = DEFAULT_BATCH) -> np.ndarray:
+        return self.predict_windows_scored(windows, batch)[0]
+
+    def predict_windows_scored(self, windows: np.ndarray, batch: int = DEFAULT_BATCH
+                               ) -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities (n, K), open-set energy scores (n,))`` in one pass."""
+        from desktop.ml.architectures import probabilities_and_energy
+
         torch = self._torch
         w = self._check_windows(windows)
         x = zscore(w) if self.card.normalisation == "per_window_zscore" else w.astype(np.float32)
-        out = []
+        probs, energy = [], []
         with torch.inference_mode():
             for i in range(0, x.shape[0], batch):
                 xb = torch.from_numpy(np.ascontiguousarray(x[i:i + batch])).unsqueeze(1)
-                out.append(torch.softmax(self.model(xb.to(self.device)), 1).cpu().numpy())
-        if not out:
-            return np.empty((0, len(self.card.classes)), dtype=np.float32)
-        return np.concatenate(out)
+                p, e = probabilities_and_energy(self.model, xb.to(self.device))
+                probs.append(p.cpu().numpy())
+                energy.append(e.cpu().numpy())
+        if not probs:
+            return (np.empty((0, len(self.card.classes)), dtype=np.float32),
+                    np.empty(0, dtype=np.float32))
+        return np.concatenate(probs), np.concatenate(energy)
+
+    def _predict_batches(self, windows: np.ndarray, task: TaskState | None,
+                         batch: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
+        n = windows.shape[0]
+        if n == 0:
+            return np.empty((0, len(self.card.classes))), np.empty(0)
+        probs, scores = [], []
+        for lo in range(0, n, batch):
+            if task is not None:
+                task.report(lo / n, f"judging window {lo:,} of {n:,}")
+            p, e = self.predict_windows_scored(windows[lo:lo + batch])
+            probs.append(p)
+            scores.append(e)
+        return np.concatenate(probs), np.concatenate(scores)
 
 
 class AnomalyPredictor(Predictor):
@@ -268,6 +345,11 @@ def load_predictor(model: str | Path | ModelEntry, device: str | None = None,
     """
     entry = model if isinstance(model, ModelEntry) else resolve(model)
     assert entry.card is not None
+    if entry.tabular:
+        raise ModelError(f"'{entry.name}' is a {entry.card.kind} model: it reads tables (one "
+                         f"row of named columns per part or sample), not a signal channel; "
+                         f"run it with `linewatch predict TABLE.csv --model {entry.name}` or "
+                         f"live on a source that sends its columns")
     card = entry.card
     if card.kind == "anomaly":
         if card.architecture != anomaly.ARCHITECTURE:

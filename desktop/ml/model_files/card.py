@@ -54,6 +54,11 @@ class ModelCard:
     parent: str | None = None
     created: str = ""
     description: str = ""
+    #: What input the model is built for and when it says ``unknown`` (optional; see
+    #: :mod:`desktop.ml.inference.open_set`): ``sample_rate_hz`` {min, max}, ``band_hz``
+    #: [low, high], ``units``, ``channel_kind``, ``no_signal_std``, ``min_band_share``,
+    #: ``ood`` {score, threshold, …}.
+    domain: dict[str, Any] = field(default_factory=dict)
     format: int = CARD_FORMAT
 
     def __post_init__(self) -> None:
@@ -92,6 +97,7 @@ class ModelCard:
         for name in ("training_data", "metrics"):
             _require(isinstance(getattr(self, name), dict), name, "an object")
         _require(self.parent is None or isinstance(self.parent, str), "parent", "null or a string")
+        _validate_domain(self.domain)
 
     @property
     def channels(self) -> int:
@@ -151,6 +157,50 @@ class ModelCard:
             raise ModelError(f"{path}: {exc}") from exc
 
 
+def _validate_domain(domain: object) -> None:
+    """The fields inference reads from ``domain`` must have the right shape when present."""
+    _require(isinstance(domain, dict), "domain", "an object")
+    assert isinstance(domain, dict)
+    band = domain.get("band_hz")
+    if band is not None:
+        _require(isinstance(band, list) and len(band) == 2
+                 and all(isinstance(b, int | float) and not isinstance(b, bool)
+                         and math.isfinite(b) for b in band) and 0 <= band[0] < band[1],
+                 "domain.band_hz", "[low, high] in Hz with 0 <= low < high")
+    for key in ("no_signal_std", "min_band_share"):
+        if key in domain:
+            v = domain[key]
+            _require(isinstance(v, int | float) and not isinstance(v, bool)
+                     and math.isfinite(v) and v >= 0, f"domain.{key}", "a number >= 0")
+    rates = domain.get("sample_rate_hz")
+    if rates is not None:
+        _require(isinstance(rates, dict) and all(
+            v is None or _positive_number(v) for v in rates.values()),
+                 "domain.sample_rate_hz", "an object of positive numbers (min, max)")
+    ood = domain.get("ood")
+    if ood is not None:
+        _require(isinstance(ood, dict), "domain.ood", "an object")
+        for key in ("energy_threshold", "distance_threshold"):
+            t = ood.get(key)
+            _require(t is None or (isinstance(t, int | float) and not isinstance(t, bool)
+                                   and math.isfinite(t)), f"domain.ood.{key}",
+                     "a finite number")
+        density = ood.get("density")
+        if density is not None:
+            ok = isinstance(density, dict) and isinstance(density.get("n_bands"), int)
+            if ok:
+                d = 4 + density["n_bands"]
+                means, prec = density.get("means"), density.get("precision")
+                ok = (isinstance(means, list) and len(means) >= 1
+                      and all(isinstance(r, list) and len(r) == d for r in means)
+                      and isinstance(prec, list) and len(prec) == d
+                      and all(isinstance(r, list) and len(r) == d for r in prec)
+                      and all(isinstance(v, int | float) and math.isfinite(v)
+                              for r in [*means, *prec] for v in r))
+            _require(ok, "domain.ood.density", "{n_bands, means [[…]], precision [[…]]} of "
+                     "matching sizes")
+
+
 def now_iso() -> str:
     """Creation stamps in UTC, to the second: cards are compared by humans, not machines."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()
@@ -168,3 +218,31 @@ def _positive_number(value: object) -> bool:
 
 def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+#: Kinds whose folders hold a table model (:class:`desktop.ml.tabular.card.TabularCard`).
+TABULAR_KINDS = ("quality", "process")
+
+
+def declared_kind(folder: Path) -> str | None:
+    """The ``kind`` a folder's card.json states, or None when it cannot be read."""
+    path = Path(folder) / CARD_FILE
+    try:
+        if path.stat().st_size > MAX_CARD_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def load_any_card(folder: Path):
+    """The card of any model folder: a :class:`ModelCard` (signal models: fault, anomaly)
+    or a :class:`~desktop.ml.tabular.card.TabularCard` (table models: quality, process),
+    chosen by the card's ``kind``; a bad card raises :class:`ModelError` either way."""
+    if declared_kind(folder) in TABULAR_KINDS:
+        from desktop.ml.tabular.card import TabularCard
+
+        return TabularCard.load(Path(folder))
+    return ModelCard.load(Path(folder))

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from desktop.core import paths
 from desktop.ml.errors import ModelError
-from desktop.ml.model_files.card import CARD_FILE, ModelCard
+from desktop.ml.model_files.card import CARD_FILE, TABULAR_KINDS, ModelCard, load_any_card
 from desktop.ml.model_files.versions import (
     active_version,
     is_versioned,
@@ -44,7 +45,8 @@ class ModelEntry:
     name: str
     folder: Path
     shipped: bool
-    card: ModelCard | None
+    #: a ModelCard (fault/anomaly) or a TabularCard (quality/process, see ``tabular``)
+    card: ModelCard | Any | None
     problem: str | None = None
     #: versioned user models: every published version, and the promoted one (None: the
     #: latest is used because nothing was promoted). Empty/None for unversioned folders.
@@ -55,10 +57,15 @@ class ModelEntry:
     def ok(self) -> bool:
         return self.card is not None
 
+    @property
+    def tabular(self) -> bool:
+        """A table model (one row per part or process sample), not a signal model."""
+        return self.card is not None and self.card.kind in TABULAR_KINDS
+
 
 def _entry(folder: Path, shipped: bool, name: str | None = None) -> ModelEntry:
     try:
-        return ModelEntry(name or folder.name, folder, shipped, ModelCard.load(folder))
+        return ModelEntry(name or folder.name, folder, shipped, load_any_card(folder))
     except ModelError as exc:
         return ModelEntry(name or folder.name, folder, shipped, None, str(exc))
 

@@ -41,7 +41,7 @@ from filelock import FileLock, Timeout
 from desktop.core import paths
 from desktop.core.atomic import atomic_write_text
 from desktop.ml.errors import ModelError
-from desktop.ml.model_files.card import CARD_FILE, ModelCard
+from desktop.ml.model_files.card import CARD_FILE, ModelCard, load_any_card
 
 STATE_FILE = "active.json"
 STATE_FORMAT = 1
@@ -228,7 +228,7 @@ def list_versions(name: str) -> list[VersionInfo]:
     for v in versions_of(name):
         folder = version_folder(name, v)
         try:
-            out.append(VersionInfo(name, v, folder, v == active, ModelCard.load(folder)))
+            out.append(VersionInfo(name, v, folder, v == active, load_any_card(folder)))
         except ModelError as exc:
             out.append(VersionInfo(name, v, folder, v == active, None, str(exc)))
     return out
@@ -248,7 +248,7 @@ def promote(name: str, version: int | None = None) -> int:
     if version not in found:
         raise ModelError(f"'{name}' has no version {version} (versions: "
                          f"{', '.join(map(str, found))})")
-    ModelCard.load(version_folder(name, version))  # refuse to promote a broken folder
+    load_any_card(version_folder(name, version))  # refuse to promote a broken folder
     with _locked() as state:
         rec = _record(state, name)
         if rec["active"] is not None and rec["active"] != version:
@@ -371,7 +371,7 @@ def publish(staging: Path, name: str) -> tuple[int, Path]:
     meantime, the rename fails and the next number is tried. The active pointer is not
     touched: a new version is used once promoted (or while no version has been promoted).
     """
-    card = ModelCard.load(staging)
+    card = load_any_card(staging)
     for _ in range(100):
         version = next_version(name)
         card.version = str(version)

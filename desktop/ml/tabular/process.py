@@ -157,9 +157,13 @@ class ProcessModel:
                 "fault_proba": self.classifier.proba(X, self.detector)}
 
     def predict(self, X: np.ndarray, top: int = TOP_CONTRIBUTORS) -> list[dict[str, Any]]:
-        a = self.analyse(X)
+        return self.rows(self.analyse(X), top)
+
+    def rows(self, a: dict[str, np.ndarray], top: int = TOP_CONTRIBUTORS
+             ) -> list[dict[str, Any]]:
+        """One verdict dict per row of the :meth:`analyse` arrays ``a``."""
         rows = []
-        for i in range(len(X)):
+        for i in range(len(a["score"])):
             pf = a["fault_proba"][i]
             k = int(pf.argmax())
             confident = bool(a["alarm"][i]) and pf[k] >= self.fault_min_probability

@@ -210,8 +210,13 @@ def load_quality(folder: Path, card: TabularCard | None = None) -> QualityModel:
 def predict_table(folder: Path, table: Any) -> dict[str, Any]:
     """The JSON document for a table (path or DataFrame): ``{"model", "notices", "rows"}``."""
     model = load_quality(folder)
-    t = match_columns(read_frame(table), model.card.input_columns,
-                      label_column=model.card.training_data.get("label_column"),
+    frame = read_frame(table)
+    # The training file's label column (``fault``), or ``label`` (a parts CSV), is set aside.
+    label = model.card.training_data.get("label_column")
+    present = {str(c).strip().lower() for c in frame.columns}
+    if (not label or str(label).lower() not in present) and "label" in present:
+        label = "label"
+    t = match_columns(frame, model.card.input_columns, label_column=label,
                       what=f"quality model '{model.card.name}'")
     rows = model.predict(t.values)
     if t.ids is not None:

@@ -141,6 +141,9 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
         raise ColumnError(f"the table's columns do not match the {what}: "
                           f"{'; '.join(parts)}{hint}")
     ordered = [by_norm[_norm(n)] for n in inputs]
+    if [c for c in cols if _norm(c) in wanted] != ordered:
+        notices.append("columns were matched by name; their order in the table differs "
+                       "from the model's")
     sub = frame[ordered]
     bad = []
     values = np.empty(sub.shape, dtype=np.float64)
@@ -161,6 +164,11 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
         raise ColumnError(f"non-numeric values in column(s): {'; '.join(bad)}")
     if not np.all(np.isfinite(values[~np.isnan(values)])):
         raise ColumnError("the table holds infinite values")
+    empty = np.isnan(values)
+    if empty.any():
+        named = [inputs[j] for j in np.flatnonzero(empty.any(axis=0))]
+        notices.append(f"{int(empty.sum())} empty cell(s) (blank, NA, n/a …) in column(s) "
+                       f"{', '.join(named[:5])}{' …' if len(named) > 5 else ''}")
     ids = [str(v) for v in frame[id_col].tolist()] if id_col is not None else None
     labels = None
     if label_key is not None and label_key in by_norm:

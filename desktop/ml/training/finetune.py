@@ -138,7 +138,8 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
              val_fraction: float = DEFAULT_VAL_FRACTION, task: TaskState | None = None,
              replay: float = DEFAULT_REPLAY, seed: int = 0, *, rate: float | None = None,
              replay_data: Path | None = None, batch_size: int = 64, patience: int = 5,
-             hop: int | None = None, command: str = "") -> FinetuneResult:
+             hop: int | None = None, command: str = "", augment: bool = False
+             ) -> FinetuneResult:
     """Fine-tune ``base`` on labelled events and publish the result as a new version of
     ``name`` (``<user models>/<name>/v<k>``). The active version is never changed.
 
@@ -227,6 +228,7 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
     step_net = model.head if mode == "head" else model
 
     rng = np.random.default_rng(seed)
+    raw_t = data.windows[train_idx]
     by_class = [np.flatnonzero(yt == c) for c in np.unique(yt)]
     n_rep = round(batch_size * replay) if use_replay else 0
     n_new = batch_size - n_rep
@@ -243,6 +245,8 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
             cls = rng.integers(0, len(by_class), size=n_new)
             idx = np.array([by_class[c][rng.integers(0, by_class[c].shape[0])] for c in cls])
             xb, yb = ft[idx], torch.from_numpy(yt[idx])
+            if augment and mode != "head":
+                xb = _tensor(normalise(augment_windows(raw_t[idx], rng), norm))
             if n_rep:
                 r = rng.integers(0, fr.shape[0], size=n_rep)
                 xb = torch.cat([xb, fr[r]])
@@ -329,6 +333,9 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
         },
         training_command=command, metrics=metrics, version="0", parent=parent,
         created=now_iso(),
+        # The input domain (rate, band, units, no-signal) is the base's; its open-set
+        # calibration belonged to the base's classes and data, so it does not carry over.
+        domain={k: v for k, v in card.domain.items() if k != "ood"},
         description=f"{card.description or card.name}; "
                     + ("its first member " if start_model is not base_model else "")
                     + f"fine-tuned ({mode}) on {len(spans)} labelled events from {parent}",
@@ -388,6 +395,32 @@ def fine_tunable(base_model: nn.Module, card: ModelCard
         return (base_model.members[0], "wdcnn",
                 member_hyper_parameters(card.hyper_parameters))
     return base_model, card.architecture, dict(card.hyper_parameters)
+
+
+def augment_windows(windows: np.ndarray, rng: np.random.Generator, speed: float = 0.04,
+                    noise_probability: float = 0.5, snr_db: tuple[float, float] = (0.0, 20.0)
+                    ) -> np.ndarray:
+    """Speed change (each window resampled by r in [1 - speed, 1 + speed], the signal
+    reflected at the end where r > 1 needs more of it) and white noise, on raw windows.
+
+    Why: a few labelled seconds come from a few loads; another load shifts every
+    frequency a little (shaft speed) and the noise floor — what the base recipe trains
+    for, applied to the new rig's labels (docs/finetune.md, new-rig proxy).
+    """
+    w = np.asarray(windows, dtype=np.float64)
+    n, length = w.shape
+    grid = np.arange(length, dtype=np.float64)
+    ext = np.concatenate([w, w[:, ::-1]], axis=1)
+    idx = np.arange(2 * length, dtype=np.float64)
+    out = np.empty_like(w)
+    for i in range(n):
+        r = 1.0 + rng.uniform(-speed, speed)
+        out[i] = np.interp(grid * r, idx, ext[i])
+    noisy = rng.random(n) < noise_probability
+    snr = rng.uniform(*snr_db, size=n)
+    power = out.var(axis=1) / 10 ** (snr / 10)
+    out[noisy] += (rng.standard_normal(out.shape) * np.sqrt(power)[:, None])[noisy]
+    return out
 
 
 def _prepare(model: nn.Module, mode: str

@@ -52,10 +52,14 @@ NORMAL_TRAIN_END = 0.7
 #: Test windows overlap by half inside a test region (never across the split).
 EVAL_HOP = 1024
 
+#: The shipped model's card version: 2 = trained with noise, with a domain and an open set
+#: (issue 12); 1 was the clean-trained ensemble. A shipped model has no parent.
+FAULT_CWRU_VERSION, FAULT_CWRU_PARENT = "2", None
+
 FAULT_CWRU = TrainConfig(
     architecture="wdcnn", hyper_parameters={}, window=2048, epochs=30, steps_per_epoch=80,
     batch_size=64, learning_rate=3e-3, weight_decay=1e-4, normalisation="per_window_zscore",
-    speed_jitter=0.05, noise_probability=0.0, noise_snr_db=(6.0, 30.0), seed=0, members=5,
+    speed_jitter=0.05, noise_probability=0.75, noise_snr_db=(-8.0, 12.0), seed=0, members=5,
 )
 
 
@@ -153,10 +157,23 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
     files = list_files(data_dir, loads)
     cut = 1.0 - val_fraction
     train_segs = load_segments(files, 0.0, cut)
+    result = train(train_segs, len(CLASSES), config, device=device, task=task)
+    return write_fault_card(result, files, out, loads, val_fraction, cross_load, command)
+
+
+def write_fault_card(result: TrainResult, files: list[CwruFile], out: Path,
+                     loads: tuple[int, ...], val_fraction: float = 0.2,
+                     cross_load: dict[str, Any] | None = None, command: str | None = None
+                     ) -> ModelCard:
+    """Validate a trained fault model (clean and noisy), calibrate its domain and open set
+    (:func:`fault_domain`) and write its folder."""
+    config = result.config
+    cut = 1.0 - val_fraction
+    train_segs = load_segments(files, 0.0, cut)
     val_segs = load_segments(files, cut, 1.0)
     val = EvalSet.from_segments(val_segs, config.window, EVAL_HOP)
-    result = train(train_segs, len(CLASSES), config, device=device, task=task)
     val_metrics = evaluate(result, val, "none")
+    domain, open_set = fault_domain(result, train_segs, files, cut)
     model = result.model
     hp = {**config.hyper_parameters, "n_classes": len(CLASSES), "in_channels": 1,
           "input_length": config.window}
@@ -186,15 +203,144 @@ def train_fault_cwru(data_dir: Path, out: Path, config: TrainConfig = FAULT_CWRU
         training_command=command or shlex.join([Path(sys.executable).name, *sys.argv]),
         metrics={"validation": {k: v for k, v in val_metrics.items() if k != "confusion"},
                  "validation_confusion": val_metrics["confusion"],
+                 "validation_noise": noise_accuracy(result, val_segs),
+                 "open_set": open_set,
                  **({"cross_load": cross_load} if cross_load else {}),
                  "history_last": result.history[-1]},
-        version="1", parent=None, created=now_iso(),
+        version=FAULT_CWRU_VERSION, parent=FAULT_CWRU_PARENT, created=now_iso(), domain=domain,
         description="10-class bearing fault classifier ("
                     + (f"ensemble of {config.members} WDCNNs" if config.members > 1 else "WDCNN")
                     + ", raw drive-end vibration, 12 kHz, 2048-sample windows)",
     )
     card.save(out)
     return card
+
+
+#: Noise levels of the robustness protocol (docs/ml.md): SNR in dB, None = clean.
+NOISE_SNRS: tuple[float | None, ...] = (None, 4.0, 0.0, -4.0)
+#: Feature-distance threshold = this x the largest validation distance; chosen on the
+#: 1 hp → 0 hp direction (smallest margin with no clean window of the other load unknown).
+DISTANCE_MARGIN = 2.0
+
+
+def noisy_eval_set(segments: Sequence[Segment], window: int, snr: float | None, seed: int
+                   ) -> EvalSet:
+    """Windows (hop :data:`EVAL_HOP`) of each segment after white noise at ``snr`` dB
+    relative to the segment's mean power (the whole-recording protocol applied to the
+    region); a fixed seed per segment and SNR."""
+    import zlib
+
+    from desktop.analysis.noise import add_noise_snr
+
+    if snr is None:
+        return EvalSet.from_segments(segments, window, EVAL_HOP)
+    noisy = []
+    for s in segments:
+        rng = np.random.default_rng(seed + zlib.crc32(f"{s.file}|{snr}".encode()))
+        noisy.append(Segment(add_noise_snr(s.x, snr, rng), s.label, s.file, s.load_hp))
+    return EvalSet.from_segments(noisy, window, EVAL_HOP)
+
+
+def noise_accuracy(result: TrainResult, segments: Sequence[Segment], seed: int = 0
+                   ) -> dict[str, Any]:
+    """10-class and location accuracy at every :data:`NOISE_SNRS` level."""
+    out: dict[str, Any] = {"protocol": "white Gaussian noise, SNR = 10 log10(Ps/Pn), Ps = "
+                                       "mean power of each file's validation region"}
+    for snr in NOISE_SNRS:
+        m = evaluate(result, noisy_eval_set(segments, result.config.window, snr, seed))
+        out["clean" if snr is None else f"{snr:+g}dB"] = {
+            "accuracy": m["accuracy"], "location_accuracy": m["location_accuracy"],
+            "windows": m["windows"]}
+    return out
+
+
+def fault_domain(result: TrainResult, train_segs: Sequence[Segment], files: list[CwruFile],
+                 cut: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The card's ``domain`` and the open-set figures for ``metrics``.
+
+    The validation region is halved by time: the first half calibrates the thresholds
+    (clean and at +4/0/-4 dB), the second half measures how many in-domain windows come
+    out ``unknown``; synthetic out-of-domain windows (another seed than any choice) give
+    the AUROC of each score.
+    """
+    from dataclasses import replace as dc_replace
+
+    import torch
+
+    from desktop.ml.anomaly import auroc
+    from desktop.ml.architectures import probabilities_and_energy
+    from desktop.ml.inference.open_set import feature_distance, ood_scores, reasons
+    from desktop.ml.training.open_set import (
+        calibrate_open_set,
+        fit_density,
+        measure_band,
+        ood_windows,
+        signal_limits,
+    )
+    from desktop.ml.training.train import WindowSampler
+
+    cfg = result.config
+    model = result.model.eval()
+    mid = cut + (1 - cut) / 2
+    val_a = load_segments(files, cut, mid)
+    val_b = load_segments(files, mid, 1.0)
+
+    def scored(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.from_numpy(normalise(w, cfg.normalisation))[:, None]
+        with torch.inference_mode():
+            p, e = probabilities_and_energy(model, x)
+        return p.numpy(), e.numpy()
+
+    whole_val = EvalSet.from_segments([*val_a, *val_b], cfg.window, EVAL_HOP)
+    band = measure_band(lambda w: scored(w)[0], whole_val.windows, whole_val.labels, RATE)
+    train_w = EvalSet.from_segments(train_segs, cfg.window, EVAL_HOP).windows
+    limits = signal_limits(train_w, RATE, band["band_hz"])
+    sampler = WindowSampler(train_segs, dc_replace(cfg, normalisation="none", members=1),
+                            np.random.default_rng(12345))
+    xs, ys = zip(*[sampler.batch(256) for _ in range(8)], strict=True)
+    density = fit_density(np.concatenate(xs), np.concatenate(ys))
+    calib = {("clean" if snr is None else f"{snr:+g}dB"):
+             noisy_eval_set(val_a, cfg.window, snr, 1).windows for snr in NOISE_SNRS}
+    ood = calibrate_open_set(lambda w: scored(w)[1], calib, density, DISTANCE_MARGIN)
+    domain: dict[str, Any] = {
+        "sample_rate_hz": {"min": 2 * band["band_hz"][1], "max": 1_000_000.0},
+        "band_hz": band["band_hz"],
+        "units": "g (acceleration)",
+        "channel_kind": "accelerometer on a rolling-bearing housing (CWRU drive end, "
+                        "radial), one channel",
+        "no_signal_std": round(limits["no_signal_std"], 8),
+        "min_band_share": round(limits["min_band_share"], 6),
+        "ood": ood,
+    }
+    # --- figures: in-domain windows never used above, and synthetic out-of-domain ones
+    figures: dict[str, Any] = {"band": band, "signal_limits": limits,
+                               "in_domain_unknown_share": {}, "auroc": {}, "detected": {}}
+    in_scores: dict[str, np.ndarray] = {}
+    for snr in NOISE_SNRS:
+        key = "clean" if snr is None else f"{snr:+g}dB"
+        w = noisy_eval_set(val_b, cfg.window, snr, 2).windows
+        p, e = scored(w)
+        why = reasons(w, ood_scores(w, e, domain), domain, RATE)
+        figures["in_domain_unknown_share"][key] = round(
+            float(np.mean([r is not None for r in why])), 4)
+        if snr is None:
+            in_scores = {"energy": e, "max_softmax": 1 - p.max(1),
+                         "feature_distance": feature_distance(w, density),
+                         "combined": ood_scores(w, e, domain)}
+    for family, w in ood_windows(cfg.window, RATE, 64, seed=2024).items():
+        p, e = scored(w)
+        s = {"energy": e, "max_softmax": 1 - p.max(1),
+             "feature_distance": feature_distance(w, density),
+             "combined": ood_scores(w, e, domain)}
+        figures["auroc"][family] = {k: round(auroc(in_scores[k], v), 4) for k, v in s.items()}
+        why = reasons(w, s["combined"], domain, RATE)
+        figures["detected"][family] = {
+            "unknown_share": round(float(np.mean([r is not None for r in why])), 4),
+            "reasons": {r: int(sum(x == r for x in why)) for r in set(why) if r}}
+    figures["note"] = ("thresholds from the first half of the validation region (clean, +4, "
+                       "0, -4 dB); unknown shares on its second half; out-of-domain windows "
+                       "are synthetic (desktop/ml/training/open_set.py)")
+    return domain, figures
 
 
 def time_split(files: Sequence[CwruFile], loads: Sequence[int], cut: float) -> dict[str, Any]:

@@ -178,3 +178,18 @@ def test_a_200_mb_csv_opens_within_one_and_a_half_times_its_size(tmp_path: Path)
     peak, rows, _seconds = out.stdout.split()
     assert int(rows) == 2_650_000
     assert int(peak) < 1.5 * size, f"peak RSS {int(peak) / 1e6:.0f} MB for {size / 1e6:.0f} MB"
+
+
+def test_between_reads_only_the_rows_asked_for(tmp_path: Path) -> None:
+    """The analysis dock reads a span of a big file through ``between``."""
+    from desktop.recording.readers import read_recording
+    from desktop.streams.file_view import index_file
+
+    path = tmp_path / "span.csv"
+    path.write_text("time_s,a,b\n" + "".join(f"{i / 100:.2f},{i},{-i}\n" for i in range(500)))
+    view = index_file(path)
+    snap = view.between(100, 140)
+    rec = read_recording(path)
+    assert snap.first_index == 100 and snap.times.shape == (40,)
+    assert (snap.values[:, 0] == rec.values[100:140, 0]).all()
+    assert view.between(490, 10_000).times.shape == (10,)

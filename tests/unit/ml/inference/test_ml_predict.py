@@ -91,7 +91,7 @@ def test_cli_predict_csv_json(tmp_path: Path, excerpts, capsys) -> None:
     assert set(doc) == {"model", "classes", "windows", "summary"}
     assert len(doc["classes"]) == 10 and len(doc["windows"]) == 3
     for w in doc["windows"]:
-        assert set(w) == {"start_s", "end_s", "class", "probability", "location"}
+        assert set(w) == {"start_s", "end_s", "class", "probability", "location", "ood_score"}
         assert w["class"] == "ball_007" and w["location"] == "ball"
         assert 0 < w["probability"] <= 1
     assert doc["summary"]["class_shares"]["ball_007"] == 1.0

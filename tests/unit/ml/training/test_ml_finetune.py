@@ -81,7 +81,8 @@ def test_progress_is_monotonic_and_the_model_is_published(recordings, tmp_path) 
     assert epoch_rows[0]["val_loss"] is not None and r.checked
     # New class extends the head; the base's ten classes keep their order.
     assert r.new_classes == [NEW_CLASS] and r.classes[:10] == resolve("fault-cwru").card.classes
-    assert r.version == 1 and r.parent == "fault-cwru@1"
+    assert r.version == 1
+    assert r.parent == f"fault-cwru@{resolve('fault-cwru').card.version}"
     assert r.heldout is not None and r.heldout["accuracy"] >= 0.75
     assert len(r.heldout["confusion"]) == 11
     base = r.base_heldout
@@ -92,7 +93,8 @@ def test_progress_is_monotonic_and_the_model_is_published(recordings, tmp_path) 
     assert any("replay and the forgetting check skipped" in n for n in r.notes)
     # The version is a model like any other: resolvable by name and by name@version.
     card = load_predictor("rig").card
-    assert card.version == "1" and card.parent == "fault-cwru@1"
+    assert card.version == "1" and card.parent == r.parent
+    assert card.domain["band_hz"] and "ood" not in card.domain  # input domain, no open set
     assert card.architecture == "wdcnn" and "first member fine-tuned (full)" in card.description
     assert card.training_data["labels"]["count"] == 8
     assert card.training_data["labels"]["classes"][NEW_CLASS] == 2

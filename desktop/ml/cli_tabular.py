@@ -1,0 +1,195 @@
+"""The table models (``quality``, ``process``) in ``linewatch predict``, ``models list`` and
+``train --base``.
+
+``linewatch predict FILE --model quality-steel|process-tep`` reads FILE as a table (one
+row per part or per process sample, columns matched by name) and prints one verdict per
+row; ``--json`` prints one document whose ``rows`` hold them. Notices (a headerless file
+read by position, the alarm rule) go to stderr, so stdout stays one JSON document.
+
+Imported by :mod:`desktop.ml.cli_ml` only when the chosen model is a table model; nothing
+here imports torch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from desktop.ml.model_files.registry import ModelEntry
+
+#: ``linewatch predict`` options that only mean something for signal models.
+SIGNAL_OPTIONS = (("channel", "--channel"), ("rate", "--rate"), ("hop", "--hop"),
+                  ("decimal", "--decimal"))
+
+
+def card_summary(card: Any) -> dict[str, Any]:
+    """What ``models list --json`` says about a table model beyond name/kind/classes."""
+    return {"architecture": card.architecture, "inputs": list(card.input_columns),
+            "input_count": len(card.input_columns), "accuracy": headline(card)[1]}
+
+
+def headline(card: Any) -> tuple[str, float | None]:
+    """The figure ``models list`` shows: (words, value) from the card's metrics."""
+    m = card.metrics
+    cv = m.get("cv_whole_file")
+    if isinstance(cv, dict) and isinstance(cv.get("accuracy_mean"), float):
+        return "cv acc", cv["accuracy_mean"]
+    held = m.get("heldout")
+    if isinstance(held, dict) and isinstance(held.get("accuracy"), float):
+        return "held-out acc", held["accuracy"]
+    late = m.get("heldout_late")
+    if isinstance(late, dict) and isinstance(late.get("mean_detection_18"), float):
+        return "detection (late split)", late["mean_detection_18"]
+    return "", None
+
+
+def list_line(entry: ModelEntry, where: str, live: str | None) -> str:
+    c = entry.card
+    what, value = headline(c)
+    versions = ""
+    if entry.versions:
+        versions = "  versions " + ",".join(
+            f"{v}{'*' if v == entry.active_version else ''}" for v in entry.versions)
+    return (f"{entry.name:<20} {where:<8} {c.kind:<8} {c.architecture:<18} "
+            f"{len(c.classes):>2} classes  {len(c.input_columns)} input columns  v{c.version}  "
+            f"{c.created}" + (f"  {what} {value:.2%}" if value is not None else "") + versions
+            + ("  [live]" if entry.name == live else ""))
+
+
+def note(text: str) -> None:
+    print(f"linewatch: note: {text}", file=sys.stderr)
+
+
+def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
+    """``linewatch predict FILE --model <table model>``."""
+    from desktop.ml.tabular import predict_table
+
+    for attr, flag in SIGNAL_OPTIONS:
+        if getattr(args, attr, None) is not None:
+            note(f"{flag} is for signal models; '{entry.name}' reads named columns, ignored")
+    doc = predict_table(entry.folder, args.file)
+    for text in doc["notices"]:
+        note(text)
+    card = entry.card
+    rows = doc["rows"]
+    summary = summarize(card.kind, rows, card.classes)
+    doc = {**doc, "model": {"name": card.name, "kind": card.kind, "version": card.version,
+                            "folder": str(entry.folder), "architecture": card.architecture},
+           "classes": list(card.classes), "input_columns": list(card.input_columns),
+           "summary": {**summary, "file": str(args.file)}}
+    if args.json:
+        print(json.dumps(doc))
+        return 0
+    print(f"model {card.name} ({card.kind}, {card.architecture}, {len(card.classes)} classes, "
+          f"{len(card.input_columns)} input columns)")
+    print(f"input {args.file}: {len(rows)} rows")
+    ident = doc.get("id_column")
+    if card.kind == "quality":
+        print(f"{'row':>5}  {ident or ''!s:<12} {'class':<14} {'prob':>6}  top features "
+              f"(value, share of the probability)")
+        for i, r in enumerate(rows, 1):
+            feats = ", ".join(f"{f['feature']}={_value(f['value'])} ({f['contribution']:+.2f})"
+                              for f in r["top_features"])
+            print(f"{i:>5}  {r.get('id', '')!s:<12} {r['class']:<14} "
+                  f"{r['probability']:6.3f}  {feats}")
+        shares = ", ".join(f"{c} {n}" for c, n in summary["class_counts"].items() if n)
+        print(f"summary: {len(rows)} parts; {shares}")
+        return 0
+    print(f"{'row':>5}  {ident or ''!s:<12} {'score':>7}  {'alarm':<5}  {'fault':<8} "
+          f"contributors (strongest first)")
+    for i, r in enumerate(rows, 1):
+        print(f"{i:>5}  {r.get('id', '')!s:<12} {r['score']:7.2f}  "
+              f"{'ALARM' if r['alarm'] else '-':<5}  {r['fault'] or '-':<8} "
+              f"{', '.join(r['contributors'])}")
+    first = summary["first_alarm_row"]
+    print(f"summary: {len(rows)} samples; alarm on {summary['alarm_rows']} "
+          f"({summary['alarm_share']:.1%})"
+          + (f", first at row {first}" if first else ", never") + "; score > 1 means over "
+          "the limit")
+    return 0
+
+
+def summarize(kind: str, rows: list[dict[str, Any]], classes: list[str]) -> dict[str, Any]:
+    if kind == "quality":
+        counts = {c: 0 for c in classes}
+        for r in rows:
+            counts[r["class"]] = counts.get(r["class"], 0) + 1
+        return {"rows": len(rows), "class_counts": counts}
+    alarms = [i for i, r in enumerate(rows, 1) if r["alarm"]]
+    faults: dict[str, int] = {}
+    for r in rows:
+        if r["fault"]:
+            faults[r["fault"]] = faults.get(r["fault"], 0) + 1
+    return {"rows": len(rows), "alarm_rows": len(alarms),
+            "alarm_share": round(len(alarms) / len(rows), 4) if rows else 0.0,
+            "first_alarm_row": alarms[0] if alarms else None, "faults_named": faults}
+
+
+def _value(v: float | None) -> str:
+    return "empty" if v is None else f"{v:g}"
+
+
+
+def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
+    """``linewatch train --base quality-steel --labels parts.csv --name my-line``."""
+    import shlex
+
+    from desktop.core.errors import InputError
+    from desktop.ml.model_files.versions import promote
+    from desktop.ml.tabular.finetune import finetune_quality
+
+    card = entry.card
+    if card.kind != "quality":
+        raise InputError(f"'{entry.name}' is a {card.kind} model; only quality models are "
+                         f"fine-tuned from labelled parts")
+    for attr, flag in (("mode", "--mode"), ("rate", "--rate"), ("replay", "--replay"),
+                       ("replay_data", "--replay-data"), ("epochs", "--epochs")):
+        if getattr(args, attr, None) is not None:
+            note(f"{flag} is for signal models; ignored for '{entry.name}'")
+    ref = entry.name if entry.shipped or not entry.versions else f"{entry.name}@{card.version}"
+    parts = ["linewatch", "train", "--base", str(args.base), "--labels", str(args.labels),
+             "--name", args.name]
+    if args.seed is not None:
+        parts += ["--seed", str(args.seed)]
+    if args.val_fraction != 0.25:
+        parts += ["--val-fraction", str(args.val_fraction)]
+    result = finetune_quality(entry.folder, ref, args.labels, args.name,
+                              val_fraction=args.val_fraction, seed=args.seed or 0,
+                              command=shlex.join(parts))
+    if args.promote:
+        promote(args.name, result.version)
+    if args.json:
+        print(json.dumps({**result.to_json(), "promoted": bool(args.promote)}))
+        return 0
+    print(f"wrote {result.folder} ({args.name} v{result.version}, parent {result.parent}) in "
+          f"{result.seconds:.1f} s: {result.train_parts} labelled parts + "
+          f"{result.replay_rows} replay rows")
+    for text in result.notes:
+        print(f"note: {text}")
+    held, base = result.heldout, result.base_heldout
+    if held is not None and base is not None:
+        print(f"held-out parts: {held['parts']}; accuracy new {held['accuracy']:.2%}, base "
+              + ("n/a" if base["accuracy"] is None else f"{base['accuracy']:.2%}")
+              + " on the classes it knows"
+              + (f", {base['accuracy_all_parts']:.2%} counting new classes as wrong"
+                 if base["parts_known_classes"] != base["parts"] else ""))
+        print(f"{'class':<20} {'parts':>5} {'recall new':>10} {'base':>6}")
+        for c, m in held["per_class"].items():
+            b = base["per_class"].get(c, {}).get("recall")
+            print(f"{c:<20} {m['parts']:>5} {m['recall']:>10.2f} "
+                  + (f"{b:>6.2f}" if b is not None else f"{'-':>6}"))
+    if not result.checked:
+        print(f"WARNING: only {result.heldout_parts} held-out parts: the comparison says "
+              f"little; promote only if you have checked it yourself")
+    if args.promote:
+        print(f"promoted: {args.name} now means v{result.version}")
+    else:
+        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
+              f"active: linewatch models promote {args.name} --version {result.version}")
+    return 0
+
+
+__all__ = ["card_summary", "cmd_finetune_table", "cmd_predict_table", "list_line",
+           "summarize"]

@@ -1,0 +1,241 @@
+"""Fine-tune a quality model on the engineer's labelled parts; compare on held-out parts.
+
+``linewatch train --base quality-steel --labels parts.csv --name my-line``:
+
+1. the parts CSV (the model's input columns + ``label``, optional ``part_id``; the window's
+   parts table exports it) is read with the model's column rules; unlabelled rows are
+   skipped;
+2. a stratified ``val_fraction`` of the labelled parts is **held out** (seeded; a class with
+   a single part stays in training) and used for nothing but the comparison;
+3. the new model is the same learner with the same settings, refitted on the base model's
+   **replay set** (``replay.npz``: the rows it was trained on, shipped beside it) plus the
+   training parts, each part weighted ``part_weight`` times (the line's own parts count
+   more than the generic data). A label the base does not know becomes a new class;
+4. new and base model predict the same held-out parts: accuracy and per-class recall of
+   both (the base can never name a new class: its accuracy is given on the classes it
+   knows and counting new-class parts as wrong);
+5. the new model is published as the next version of NAME (``<data>/models/NAME/v<k>``)
+   with a card naming its parent, the parts, the figures and the command; its replay set
+   is the base's plus the training parts, so a later fine-tune keeps them. Nothing becomes
+   active until promoted (``--promote``, ``linewatch models promote``; ``rollback``).
+
+Refitting 300 trees on ~1,400 rows takes about 20 s on one core.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.core.errors import InputError
+from desktop.ml.errors import ModelError
+from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
+from desktop.ml.tabular.card import TabularCard
+from desktop.ml.tabular.parts import LABEL_COLUMN
+from desktop.ml.tabular.quality import load_quality, save_quality
+from desktop.ml.tabular.table import match_columns, read_frame
+
+REPLAY_FILE = "replay.npz"
+MIN_CHECKED = 10  # held-out parts below this: the comparison says little
+
+
+@dataclass
+class QualityFinetuneResult:
+    name: str
+    version: int
+    folder: Path
+    parent: str
+    classes: list[str]
+    train_parts: int
+    heldout_parts: int
+    replay_rows: int
+    heldout: dict[str, Any] | None
+    base_heldout: dict[str, Any] | None
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def checked(self) -> bool:
+        return self.heldout_parts >= MIN_CHECKED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "folder": str(self.folder),
+                "parent": self.parent, "classes": self.classes,
+                "train_parts": self.train_parts, "heldout_parts": self.heldout_parts,
+                "replay_rows": self.replay_rows, "heldout": self.heldout,
+                "base_heldout": self.base_heldout, "checked": self.checked,
+                "seconds": round(self.seconds, 1), "notes": self.notes}
+
+
+def save_replay(folder: Path, X: np.ndarray, y: np.ndarray) -> None:
+    """The rows a quality model was trained on (``y``: indices into its card's classes)."""
+    save_arrays(Path(folder) / REPLAY_FILE, {"X": np.asarray(X, dtype=np.float64),
+                                             "y": np.asarray(y, dtype=np.int32)})
+
+
+def load_replay(folder: Path, card: TabularCard) -> tuple[np.ndarray, np.ndarray] | None:
+    path = Path(folder) / REPLAY_FILE
+    if not path.exists():
+        return None
+    a = load_arrays(path, {"X": "f", "y": "iu"})
+    d = len(card.input_columns)
+    check_shape(path, "y", a["y"], (None,))
+    X = a["X"]
+    if X.ndim != 2 or X.shape != (len(a["y"]), d):
+        raise ModelError(f"{path}: array 'X' has shape {X.shape}, expected ({len(a['y'])}, {d})")
+    if len(a["y"]) and (a["y"].min() < 0 or a["y"].max() >= len(card.classes)):
+        raise ModelError(f"{path}: class indices outside the card's classes")
+    return X, a["y"].astype(np.int64)
+
+
+def read_parts(path: Path, card: TabularCard) -> tuple[np.ndarray, list[str]]:
+    """The labelled parts of a parts CSV: (values in the model's order, labels)."""
+    frame = read_frame(path)
+    if LABEL_COLUMN not in [str(c).strip().lower() for c in frame.columns]:
+        raise InputError(f"{path} has no '{LABEL_COLUMN}' column: a parts file holds the "
+                         f"model's columns and the class of each part in '{LABEL_COLUMN}'")
+    t = match_columns(frame, card.input_columns, label_column=LABEL_COLUMN,
+                      what=f"quality model '{card.name}'")
+    labels = [("" if v in ("nan", "None") else v.strip()) for v in (t.labels or [])]
+    keep = [i for i, v in enumerate(labels) if v]
+    if not keep:
+        raise InputError(f"{path}: no part has a label")
+    return t.values[keep], [labels[i] for i in keep]
+
+
+def split_heldout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (train, held-out) indices; a class with one part stays in training."""
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        k = round(len(idx) * fraction) if len(idx) > 1 else 0
+        k = min(max(k, 1 if len(idx) > 1 and fraction > 0 else 0), len(idx) - 1)
+        held += idx[:k].tolist()
+        train += idx[k:].tolist()
+    return np.array(sorted(train), dtype=int), np.array(sorted(held), dtype=int)
+
+
+def scores(pred: list[str], truth: list[str], known: set[str] | None = None) -> dict[str, Any]:
+    pred_a, truth_a = np.array(pred), np.array(truth)
+    out: dict[str, Any] = {"parts": len(truth), "accuracy": round(float((pred_a == truth_a)
+                                                                        .mean()), 4),
+                           "per_class": {}}
+    for c in sorted(set(truth)):
+        m = truth_a == c
+        out["per_class"][c] = {"parts": int(m.sum()),
+                               "recall": round(float((pred_a[m] == c).mean()), 4)}
+    if known is not None:
+        m = np.isin(truth_a, sorted(known))
+        out["accuracy_all_parts"] = out["accuracy"]
+        out["accuracy"] = round(float((pred_a[m] == truth_a[m]).mean()), 4) if m.any() else None
+        out["parts_known_classes"] = int(m.sum())
+    return out
+
+
+def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, *,
+                     val_fraction: float = 0.25, part_weight: float = 5.0, seed: int = 0,
+                     command: str = "") -> QualityFinetuneResult:
+    """Refit on replay + labelled parts, compare on held-out parts, publish NAME v<k>."""
+    from desktop.ml.model_files.versions import discard_staging, publish, staging_dir
+
+    t0 = time.monotonic()
+    base = load_quality(base_folder)
+    card = base.card
+    if card.architecture != "hgb_trees":
+        raise ModelError(f"'{base_ref}' is a {card.architecture} model; fine-tuning parts "
+                         f"refits gradient-boosted trees only")
+    if not 0 <= val_fraction < 1:
+        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    X_parts, y_text = read_parts(labels, card)
+    classes = list(card.classes) + sorted(set(y_text) - set(card.classes))
+    y_parts = np.array([classes.index(v) for v in y_text])
+    train, held = split_heldout(y_parts, val_fraction, seed)
+    notes = []
+    new_classes = classes[len(card.classes):]
+    if new_classes:
+        notes.append(f"new class(es) not known to {base_ref}: {', '.join(new_classes)}")
+    replay = load_replay(base_folder, card)
+    if replay is None:
+        notes.append(f"{base_ref} ships no replay set ({REPLAY_FILE}): the new model learns "
+                     f"from your parts only")
+        X_rep, y_rep = np.empty((0, len(card.input_columns))), np.empty(0, dtype=int)
+    else:
+        X_rep, y_rep = replay
+    X_fit = np.vstack([X_rep, X_parts[train]])
+    y_fit = np.concatenate([y_rep, y_parts[train]])
+    w_fit = np.concatenate([np.ones(len(y_rep)), np.full(len(train), float(part_weight))])
+    missing = sorted(set(range(len(classes))) - set(y_fit.tolist()))
+    if missing:
+        raise InputError(f"no training parts for class(es) {', '.join(classes[i] for i in missing)}"
+                         f" (all held out); label more parts of them")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        learner = _fit_weighted(X_fit, y_fit, w_fit, card.hyper_parameters, seed)
+    median = np.nanmedian(X_fit, axis=0)
+    heldout = base_heldout = None
+    if len(held):
+        truth = [classes[i] for i in y_parts[held]]
+        new_pred = [classes[i] for i in learner.predict_proba(X_parts[held]).argmax(1)]
+        base_pred = [card.classes[i] for i in base.predict_proba(X_parts[held]).argmax(1)]
+        heldout = scores(new_pred, truth)
+        base_heldout = scores(base_pred, truth, known=set(card.classes))
+    else:
+        notes.append("no held-out parts (--val-fraction 0 or too few parts): the new version "
+                     "is not checked")
+    counts = {c: int((y_parts == i).sum()) for i, c in enumerate(classes) if (y_parts == i).any()}
+    new_card = TabularCard(
+        name=name, kind="quality", architecture="hgb_trees", classes=classes,
+        input_columns=list(card.input_columns),
+        files=["preprocess.npz", "trees.npz", REPLAY_FILE],
+        hyper_parameters=dict(card.hyper_parameters),
+        training_data={
+            "source": f"fine-tuned from {base_ref}: its replay set ({len(y_rep)} rows) + "
+                      f"{len(train)} labelled parts from {Path(labels).name} (weight "
+                      f"{part_weight:g} each)",
+            "labels_file": str(labels),
+            "label_column": card.training_data.get("label_column") or LABEL_COLUMN,
+            "parts": {"labelled": len(y_parts), "train": len(train), "heldout": len(held),
+                      "per_class": counts},
+            "class_counts": {c: int((y_fit == i).sum()) for i, c in enumerate(classes)},
+            "replay_rows": len(y_rep), "part_weight": part_weight, "seed": seed,
+            "val_fraction": val_fraction},
+        training_command=command,
+        metrics={"heldout": heldout or {}, "base_heldout": base_heldout or {},
+                 "note": "held-out: a stratified share of the labelled parts, never used "
+                         "for training; new and base predict the same parts"},
+        choice=f"same learner and settings as {base_ref}, refitted",
+        description=f"{card.description} — fine-tuned on {len(train)} parts",
+        parent=base_ref, created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
+    staging = staging_dir(name)
+    try:
+        save_quality(staging, new_card, learner, median)
+        save_replay(staging, X_fit, y_fit)
+        version, folder = publish(staging, name)
+    except BaseException:
+        discard_staging(staging)
+        raise
+    return QualityFinetuneResult(name, version, folder, base_ref, classes, len(train),
+                                 len(held), len(y_rep), heldout, base_heldout,
+                                 time.monotonic() - t0, notes)
+
+
+def _fit_weighted(X: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any],
+                  seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from desktop.ml.tabular.trees import export_hgb
+
+    est = HistGradientBoostingClassifier(early_stopping=False, random_state=seed, **params)
+    est.fit(X, y, sample_weight=w)
+    return export_hgb(est, X_check=X[:50])
+
+
+__all__ = ["REPLAY_FILE", "QualityFinetuneResult", "finetune_quality", "load_replay",
+           "read_parts", "save_replay"]

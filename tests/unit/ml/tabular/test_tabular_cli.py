@@ -1,0 +1,134 @@
+"""The table models through the real command line: `models list`, `predict --json` and the
+text table, and the one-line refusals of tables whose columns do not match."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from desktop.ml.tabular.process import TEP_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[4]
+FIXTURE = ROOT / "tests" / "fixtures" / "steel_excerpt.csv"
+QUALITY_COLUMNS = json.loads((ROOT / "models/quality-steel/card.json").read_text())[
+    "input_columns"]
+
+
+def linewatch(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=120)
+    assert (out.returncode == 0) == ok, out.stderr
+    return out
+
+
+def plates(n: int = 12) -> pd.DataFrame:
+    """Real plates (tests/fixtures/steel_excerpt.csv, see tabular_excerpts.json), every
+    class in turn, without the fixture's part_id."""
+    df = pd.read_csv(FIXTURE).drop(columns=["part_id"])
+    order = np.argsort(np.arange(len(df)) % 20, kind="stable")  # one of each class in turn
+    return df.iloc[order[:n]].reset_index(drop=True)
+
+
+def test_models_list_shows_the_table_models_as_usable() -> None:
+    doc = json.loads(linewatch("models", "list", "--json").stdout)
+    by_name = {m["name"]: m for m in doc["models"]}
+    q, p = by_name["quality-steel"], by_name["process-tep"]
+    assert q["problem"] is None and q["kind"] == "quality" and len(q["classes"]) == 7
+    assert q["inputs"] == QUALITY_COLUMNS and q["input_count"] == 27
+    assert p["problem"] is None and p["kind"] == "process" and p["input_count"] == 52
+    assert p["inputs"] == TEP_COLUMNS and "IDV_1" in p["classes"]
+    text = linewatch("models", "list").stdout
+    assert "UNUSABLE" not in text
+    assert "quality-steel" in text and "27 input columns" in text and "52 input columns" in text
+
+
+def test_quality_predict_json_has_one_verdict_per_row(tmp_path: Path) -> None:
+    df = plates(12)
+    df.insert(0, "part_id", [f"P{i}" for i in range(len(df))])
+    path = tmp_path / "plates.csv"
+    df[["part_id", *reversed(QUALITY_COLUMNS)]].to_csv(path, index=False)  # any order
+    out = linewatch("predict", str(path), "--model", "quality-steel", "--json")
+    doc = json.loads(out.stdout)
+    assert doc["model"]["name"] == "quality-steel" and doc["model"]["kind"] == "quality"
+    assert len(doc["rows"]) == 12
+    classes = set(doc["classes"])
+    for i, row in enumerate(doc["rows"]):
+        assert row["class"] in classes and 0 < row["probability"] <= 1
+        assert row["id"] == f"P{i}"
+        assert len(row["top_features"]) == 3
+        assert {f["feature"] for f in row["top_features"]} <= set(QUALITY_COLUMNS)
+    assert "matched by name" in out.stderr  # the reordering is said, not silent
+    assert sum(doc["summary"]["class_counts"].values()) == 12
+    text = linewatch("predict", str(path), "--model", "quality-steel").stdout
+    assert "class" in text and "top features" in text and "summary: 12 parts" in text
+    assert len([ln for ln in text.splitlines() if ln.strip().startswith(tuple("0123456789"))
+                and " P" in ln]) == 12
+
+
+def tep_rows(n: int = 40, fault_from: int | None = None) -> np.ndarray:
+    """Normal-looking TEP rows from the model's own mean (plus noise); a step after
+    ``fault_from`` in the first few variables."""
+    with np.load(ROOT / "models/process-tep/detector.npz") as z:
+        mean, scale = z["mean"][:52], z["scale"][:52]
+    rng = np.random.default_rng(1)
+    x = mean + 0.3 * scale * rng.standard_normal((n, 52))
+    if fault_from is not None:
+        x[fault_from:, :3] += 25 * scale[:3]
+    return x
+
+
+def test_process_predict_headerless_52_columns_with_a_notice(tmp_path: Path) -> None:
+    path = tmp_path / "run.dat"
+    np.savetxt(path, tep_rows(40, fault_from=20), fmt="%.6f")
+    out = linewatch("predict", str(path), "--model", "process-tep", "--json")
+    assert "no header row" in out.stderr and "by position" in out.stderr
+    doc = json.loads(out.stdout)  # stdout is exactly one JSON document
+    rows = doc["rows"]
+    assert len(rows) == 40
+    for r in rows:
+        assert set(r) >= {"score", "alarm", "fault", "contributors"}
+        assert isinstance(r["alarm"], bool)
+        assert all(c in TEP_COLUMNS for c in r["contributors"])
+    assert not any(r["alarm"] for r in rows[:20])
+    assert all(r["alarm"] for r in rows[24:])
+    assert rows[30]["contributors"][0] in TEP_COLUMNS[:3]
+    text = linewatch("predict", str(path), "--model", "process-tep").stdout
+    assert "ALARM" in text and "contributors" in text and "first at row" in text
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda df: df.drop(columns=["Pixels_Areas"]), "missing column(s): Pixels_Areas"),
+    (lambda df: df.assign(Colour=1), "unexpected column(s): Colour"),
+    (lambda df: df.rename(columns={"X_Minimum": "Xmin"}),
+     "missing column(s): X_Minimum; unexpected column(s): Xmin — if a column was renamed"),
+    (lambda df: df.astype({"Edges_Index": object}).assign(
+        Edges_Index=lambda d: ["0.2x", *list(d["Edges_Index"][1:])]),
+     "non-numeric values in column(s): Edges_Index (row 1: '0.2x')"),
+])
+def test_column_mismatch_is_one_clear_line(tmp_path: Path, change, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    change(plates(5)[QUALITY_COLUMNS]).to_csv(path, index=False)
+    out = linewatch("predict", str(path), "--model", "quality-steel", "--json", ok=False)
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_headerless_quality_table_and_wrong_width_process_table_are_refused(
+        tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    plates(3)[QUALITY_COLUMNS].to_csv(path, index=False, header=False)
+    out = linewatch("predict", str(path), "--model", "quality-steel", ok=False)
+    assert "no header row" in out.stderr and "X_Minimum" in out.stderr
+    path = tmp_path / "narrow.dat"
+    np.savetxt(path, tep_rows(5)[:, :50])
+    out = linewatch("predict", str(path), "--model", "process-tep", ok=False)
+    assert "50 columns" in out.stderr and "exactly 52" in out.stderr
