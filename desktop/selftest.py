@@ -14,9 +14,9 @@ Everything is data-driven, so new pieces are tested without editing this file:
   it gets two random windows of ``card.window`` samples through ``predict_windows``;
 * training: a two-step run of the app's own trainer on random windows (fine-tuning in
   the bundle needs torch pieces that inference does not);
-* model folders the registry lists but cannot read (tabular quality/process models
-  today) are loaded by the modules in :data:`FOLDER_LOADERS` and fed random rows of
-  their card's ``input_columns`` through ``predict``;
+* models ``load_predictor`` does not load (the table models: quality, process) are
+  loaded by the modules in :data:`FOLDER_LOADERS`, as the app does, and fed random rows
+  of their card's ``input_columns`` through ``predict``;
 * formats: the readers' own suffix lists (``*_SUFFIXES`` in the modules of
   :mod:`desktop.recording`, or ``readers.supported_suffixes()`` when it exists) say
   which of CSV, Parquet, ``.mat`` and WAV this build reads; the others are skipped, named.
@@ -51,9 +51,9 @@ OPEN_TIMEOUT_S = 30.0  # a cold bundle on a slow PC: the demo rig opens well wit
 FORMAT_RATE = 1000.0  # the small test files: 2 channels x 1,000 samples at 1 kHz
 FORMAT_SAMPLES = 1000
 TABLE_ROWS = 32  # random rows for table models (quality, process)
-#: Modules with ``load_model(folder)`` for model folders the signal-model registry lists but
-#: cannot read (today the tabular quality/process models). Once the registry and
-#: ``load_predictor`` dispatch on every kind, this list can go.
+#: Modules with ``load_model(folder)`` for the kinds ``load_predictor`` does not load: the
+#: table models (quality, process), which the app loads this way too (``predict TABLE``,
+#: the parts dock). Tried in order when ``load_predictor`` refuses a listed model.
 FOLDER_LOADERS = ["desktop.ml.tabular"]
 
 
@@ -234,13 +234,15 @@ def check_models(report: Report) -> list[str]:
         started = time.perf_counter()
         card = entry.card
         try:
-            if card is not None:
+            try:
+                if card is None:
+                    raise StepFailed(entry.problem or "unreadable card")
                 predictor = load_predictor(entry)
-            else:  # a kind the signal registry does not read (see FOLDER_LOADERS)
+            except Exception:  # a kind load_predictor does not load (see FOLDER_LOADERS)
                 predictor = _fallback_load(entry.folder)
                 if predictor is None:
-                    raise StepFailed(entry.problem or "unreadable card")
-                card = getattr(predictor, "card", None)
+                    raise
+            card = getattr(predictor, "card", card)
             step = f"model {entry.name} ({getattr(card, 'kind', '?')})"
             detail = _one_inference(predictor, card)
             report(f"ok  {step}: {detail} ({(time.perf_counter() - started) * 1000:.0f} ms)")
