@@ -36,9 +36,11 @@ def test_the_window_soaks_without_growing(tmp_path: Path) -> None:
     result = json.loads(child.stdout[-1])
     assert result["model"] and result["verdicts"] > 0, result  # inference was on
 
-    # Judge the last 70 % (start-up, model loading and the first plots are over by then).
+    # Judge the settled part: start-up (torch import, model load, the first batches) took
+    # 20-25 s of a 60 s run on a loaded 2-core machine (RSS 256 -> 605 MB, then flat within
+    # 5 MB), so the short soak judges its last half and the long one its last 70 %.
     t = np.array([s[0] for s in samples])
-    settled = t >= t[-1] * 0.3
+    settled = t >= t[-1] * pick(0.5, 0.3)
     rss = np.array([s[1] for s in samples])[settled]
     fds = np.array([s[2] for s in samples])[settled]
     slope_mb_per_min = float(np.polyfit(t[settled] / 60.0, rss, 1)[0]) if rss.size > 2 else 0.0
