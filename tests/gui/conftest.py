@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from desktop.app import model_names, source_from_options
 from desktop.core.settings import load_settings
+from desktop.sources.demo import DemoRigSource
 from desktop.sources.serial_port import available_ports
+from desktop.streams.acquisition import Acquisition
 from desktop.ui.main_window import MainWindow, WindowServices
 
 
@@ -34,3 +37,16 @@ def make_window(qtbot) -> Iterator[Callable[[], MainWindow]]:
     for window in windows:
         if window.isVisible():
             window.close()
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of the demo rig (healthy to ~8.8 s, then inner race) recorded as a user would."""
+    out = tmp_path_factory.mktemp("rec") / "demo-rig.parquet"
+    acq = Acquisition(DemoRigSource(speed=float("inf")), history_s=30)
+    acq.open()
+    acq.start_recording(out)
+    while acq.counters.received < 12_000 * 12:
+        acq.step()
+    acq.close()
+    return out

@@ -10,25 +10,10 @@ import numpy as np
 import pytest
 
 from desktop.core.settings import load_settings
-from desktop.sources.demo import DemoRigSource
-from desktop.streams.acquisition import Acquisition
 from desktop.ui.verdict_navigation import FaultSpan, fault_spans, step
 
 RIG_RPM = 1797.0  # the CWRU inner-race excerpt: 0 hp, 1797 rpm (resources/demo/demo.json)
 BPFI_6205 = 162.19  # Hz at 1797 rpm (CWRU's table: 5.4152 x shaft speed)
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """12 s of the demo rig (healthy to ~8.8 s, then inner race) recorded as a user would."""
-    out = tmp_path_factory.mktemp("rec") / "demo-rig.parquet"
-    acq = Acquisition(DemoRigSource(speed=float("inf")), history_s=30)
-    acq.open()
-    acq.start_recording(out)
-    while acq.counters.received < 12_000 * 12:
-        acq.step()
-    acq.close()
-    return out
 
 
 def opened(qtbot, make_window, demo_file: Path, model: str = ""):

@@ -11,22 +11,7 @@ from desktop.labels.event import LabelEvent
 from desktop.labels.store import LabelStore
 from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
-from desktop.sources.demo import DemoRigSource
-from desktop.streams.acquisition import Acquisition
 from desktop.ui.label_editing import LabelDialog
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """12 s of the demo rig (healthy, then inner race) recorded as a user would."""
-    out = tmp_path_factory.mktemp("rec") / "demo-rig.parquet"
-    acq = Acquisition(DemoRigSource(speed=float("inf")), history_s=30)
-    acq.open()
-    acq.start_recording(out)
-    while acq.counters.received < 12_000 * 12:
-        acq.step()
-    acq.close()
-    return out
 
 
 def test_stored_labels_are_listed_after_a_restart_and_drawn_with_their_recording(
