@@ -197,10 +197,12 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
 
     from desktop.core.settings import load_settings
     from desktop.sources.serial_port import available_ports
+    from desktop.ui.gc_main_thread import MainThreadCollector
     from desktop.ui.main_window import MainWindow, WindowServices
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Linewatch")
+    collector = MainThreadCollector(parent=app)  # noqa: F841  (lives as long as the app)
     settings = load_settings()
     from desktop.ml.model_files import versions as model_versions
 

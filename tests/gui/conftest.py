@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,12 +13,23 @@ from desktop.core.settings import load_settings
 from desktop.sources.demo import DemoRigSource
 from desktop.sources.serial_port import available_ports
 from desktop.streams.acquisition import Acquisition
+from desktop.ui.gc_main_thread import MainThreadCollector
 from desktop.ui.main_window import MainWindow, WindowServices
 
 
 def fake_versions() -> dict[str, str]:
     # The real versions() imports torch to name the device; About is tested separately.
     return {"Linewatch": "test", "Qt": "6", "Compute device": "CPU"}
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_ui_thread(qapp) -> Iterator[None]:
+    """As in the app: cycles (closed windows, finished jobs) are freed on this thread only,
+    never by a collection that a worker thread happens to trigger (see gc_main_thread)."""
+    collector = MainThreadCollector()
+    yield
+    collector.stop()
+    gc.collect()
 
 
 @pytest.fixture
