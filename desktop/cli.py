@@ -295,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"linewatch {__version__}")
     parser.add_argument("--verbose", action="store_true", help="echo info logs to stderr")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (window offscreen, demo rig, every "
+                             "shipped model, file formats, recording, labels); exit 0 or 1")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 title="commands (headless)")
 
@@ -414,11 +417,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     commands = parser.command_names  # type: ignore[attr-defined]
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version",
-                                                                  "--verbose")):
+                                                                  "--verbose", "--self-test")):
         return gui_main(argv)
     args = parser.parse_args(argv)
     log_path = configure_logging(
         console_level=logging.INFO if args.verbose else logging.WARNING)
+    if args.self_test and args.command is None:
+        from desktop.selftest import run_self_test
+
+        return EXIT_OK if run_self_test(lambda line: print(line, flush=True)) else EXIT_FAILED
     if args.command is None:
         parser.print_help()
         return EXIT_OK

@@ -1,8 +1,11 @@
 """Every user-writable location, in one place.
 
 Paths come from platformdirs so they follow each OS's conventions. ``LINEWATCH_HOME``
-overrides them all with one folder: tests point it at a temp dir, and a portable install
-on a USB stick points it next to the program.
+overrides them all with one folder: tests point it at a temp dir. **Portable mode**: a file
+named ``portable`` beside the executable (frozen) or in the repository root (source) makes
+that folder's ``linewatch-data/`` the home, so settings, labels, recordings, logs and user
+models stay beside the program on PCs whose user profile is wiped. ``LINEWATCH_HOME``, when
+set, still wins (tests stay isolated whatever lies beside the program).
 """
 
 from __future__ import annotations
@@ -16,14 +19,37 @@ import platformdirs
 APP_NAME = "Linewatch"
 APP_AUTHOR = "Linewatch"
 HOME_ENV = "LINEWATCH_HOME"
+PORTABLE_MARKER = "portable"  # an empty file beside the executable turns portable mode on
+PORTABLE_HOME = "linewatch-data"
 
 #: True inside a PyInstaller bundle, where bundled files live under ``sys._MEIPASS``.
 IS_FROZEN = bool(getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"))
 
 
+def program_dir() -> Path:
+    """The folder holding the executable (frozen) or the repository root (source)."""
+    if IS_FROZEN:
+        return Path(sys.executable).resolve().parent
+    return Path(__file__).resolve().parents[2]
+
+
+def portable_home() -> Path | None:
+    """``<program dir>/linewatch-data`` when a ``portable`` marker lies beside the program."""
+    folder = program_dir()
+    return folder / PORTABLE_HOME if (folder / PORTABLE_MARKER).is_file() else None
+
+
 def _home_override() -> Path | None:
     value = os.environ.get(HOME_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return Path(value).expanduser() if value else portable_home()
+
+
+def home_description() -> str:
+    """Where user files go, in words (for ``--self-test`` and bug reports)."""
+    if os.environ.get(HOME_ENV, "").strip():
+        return f"{HOME_ENV}={_home_override()}"
+    portable = portable_home()
+    return f"portable: {portable}" if portable else "user profile (platformdirs)"
 
 
 def _ensure(path: Path) -> Path:
