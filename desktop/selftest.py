@@ -28,6 +28,7 @@ Nothing touches the user's files: the whole run uses a temporary ``LINEWATCH_HOM
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
 import platform
@@ -463,7 +464,11 @@ def run_self_test(report: Report = print) -> bool:
             return "every shipped model loaded and ran"
 
         step("models", models)
-        step("training", check_training)
+        if importlib.util.find_spec("torch") is None:
+            report("skip  training: this lean build leaves torch out (the models run with "
+                   "numpy); fine-tuning and calibration need the full build")
+        else:
+            step("training", check_training)
         try:
             readers = importlib.import_module("desktop.recording.readers")
             suffixes = readable_suffixes(readers)
