@@ -7,10 +7,11 @@ its number of inputs), then turns each batch of new samples into verdicts:
 
 * ``quality``: one verdict per part (row), independent of the others, plus the state of a
   :class:`~desktop.ml.tabular.spc.PChart` over the last parts (the chart's alarm);
-* ``process``: rows are consecutive samples; the stream keeps the last ``lags`` samples and
-  the last ``m − 1`` over-limit flags, so a sample's lagged inputs and its N-of-M alarm are
-  exactly what :func:`~desktop.ml.tabular.process.ProcessModel.predict` gives for the
-  whole run at once (tested).
+* ``process``: rows are consecutive samples; the stream keeps the last ``context_rows``
+  samples and the last ``m − 1`` over-limit flags, so a sample's lagged inputs, window
+  statistics, flatline count and N-of-M alarm are exactly what
+  :func:`~desktop.ml.tabular.process.ProcessModel.predict` gives for the whole run at once
+  (tested).
 """
 
 from __future__ import annotations
@@ -116,8 +117,8 @@ class TabularStream:
             a["alarm"] = n_of_m(flags, n, m)[len(self._over):]
             rows_ok = model.rows(a)
             self._over = flags[-(m - 1):] if m > 1 else flags[:0]
-            lags = model.detector.lags
-            self._context = Xc[-lags:] if lags else Xc[:0]
+            keep = model.context_rows
+            self._context = Xc[-keep:] if keep else Xc[:0]
         else:
             rows_ok = []
         it = iter(rows_ok)

@@ -88,3 +88,20 @@ def test_quality_stream_rows_carry_values_id_chart_and_export_as_parts_csv() -> 
     back = pd.read_csv(pd.io.common.StringIO(text))
     assert list(back.columns) == ["part_id", *cols, "label"] and len(back) == 1
     assert back["part_id"].tolist() == [101] and back["label"].tolist() == ["Pastry"]
+
+
+def test_a_stuck_valve_alarms_names_it_and_streams_row_by_row_like_the_whole_run() -> None:
+    model = load_model(ROOT / "models" / "process-tep")
+    run = pd.read_csv(FIX / "tep_normal_excerpt.csv")
+    X = run[model.variables].to_numpy(float)
+    i = model.variables.index("xmv_4")
+    X[12:, i] = X[12, i]  # the valve stops moving (IDV 21: stream-4 valve fixed)
+    whole = model.predict(X)
+    assert not any(r["alarm"] for r in whole[:15])
+    assert all(r["alarm"] for r in whole[20:])
+    assert whole[25]["contributors"][0] == "xmv_4"
+    stream = TabularStream(model, list(run.columns))
+    pieces = [row for k in range(len(X)) for row in stream.feed(X[k:k + 1])]
+    for p, w in zip(pieces, whole, strict=True):
+        assert (p["score"], p["alarm"], p["contributors"]) == \
+               (w["score"], w["alarm"], w["contributors"])
