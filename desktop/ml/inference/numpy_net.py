@@ -224,8 +224,8 @@ def adaptive_avg_pool(x: np.ndarray, out: int) -> np.ndarray:
     i = np.arange(out)
     start = (i * length) // out
     end = -((-(i + 1) * length) // out)
-    cum = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1, dtype=np.float64)],
-                         axis=-1)
+    cum = np.concatenate([np.zeros((*x.shape[:-1], 1)),
+                          np.cumsum(x, axis=-1, dtype=np.float64)], axis=-1)
     return (cum[..., end] - cum[..., start]) / (end - start)
 
 
