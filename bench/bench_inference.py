@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="also print one JSON line")
     args = p.parse_args(argv)
 
-    predictor = load_predictor(args.model, device="cpu")
+    predictor = load_predictor(args.model, device="cpu", backend="torch")
     if not isinstance(predictor, FaultPredictor):
         raise SystemExit("bench_inference measures torch fault models")
     window = predictor.card.window

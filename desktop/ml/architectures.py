@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from desktop.ml.constants import ARCHITECTURE_DEFAULTS
 from desktop.ml.errors import ModelError
 
 Builder = Callable[[Mapping[str, Any]], nn.Module]
@@ -111,9 +112,7 @@ class WDCNN(nn.Module):
         return self.head(self.features(x))
 
 
-@register("wdcnn", {"in_channels": 1, "n_classes": 10, "input_length": 2048,
-                    "first_kernel": 64, "first_stride": 16, "first_padding": 24,
-                    "channels": [16, 32, 64, 64, 64], "fc": 100, "dropout": 0.0})
+@register("wdcnn", ARCHITECTURE_DEFAULTS["wdcnn"])
 def _build_wdcnn(p: Mapping[str, Any]) -> nn.Module:
     channels = p["channels"]
     if (not isinstance(channels, list) or not 2 <= len(channels) <= 8
@@ -150,7 +149,7 @@ class WDCNNEnsemble(nn.Module):
         return torch.log(probs.clamp_min(1e-12))
 
 
-@register("wdcnn_ensemble", {**defaults("wdcnn"), "members": 5})
+@register("wdcnn_ensemble", ARCHITECTURE_DEFAULTS["wdcnn_ensemble"])
 def _build_wdcnn_ensemble(p: Mapping[str, Any]) -> nn.Module:
     members = _int(p, "members", 1, 32)
     member_hp = member_hyper_parameters(p)
@@ -219,8 +218,7 @@ class WDCNNSpectral(nn.Module):
         return self.head(torch.cat([self.features(x).flatten(1), self.branch(x)], dim=1))
 
 
-@register("wdcnn_spectral", {**defaults("wdcnn"), "bands": 64, "envelope_bins": 64,
-                             "branch_out": 32})
+@register("wdcnn_spectral", ARCHITECTURE_DEFAULTS["wdcnn_spectral"])
 def _build_wdcnn_spectral(p: Mapping[str, Any]) -> nn.Module:
     base_hp = {k: v for k, v in p.items() if k in defaults("wdcnn")}
     wd = _build_wdcnn(base_hp)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import LinewatchError
+from desktop.ml.backend import require_torch
 from desktop.ml.constants import (
     DEFAULT_EPOCHS,
     DEFAULT_MODE,
@@ -182,6 +183,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
     from desktop.recording.readers import read_recording
 
+    if args.explain:
+        require_torch("predict --explain")
     entry = resolve(args.model or DEFAULT_FAULT_MODEL)
     if entry.tabular:  # quality / process: a table, one verdict per row
         from desktop.ml.cli_tabular import cmd_predict_table
@@ -196,7 +199,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
-    predictor = load_predictor(entry, device=args.device, threads=args.threads)
+    # --explain differentiates the torch network; plain predictions take either backend
+    predictor = load_predictor(entry, device=args.device, threads=args.threads,
+                               backend="torch" if args.explain else None)
     card = predictor.card
     rec = read_recording(args.file, args.rate, decimal=args.decimal)
     if rec.metadata.get("rate_note"):
@@ -286,8 +291,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from desktop.ml.inference.open_set import check_rate
     from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
     from desktop.ml.model_files.versions import promote
-    from desktop.ml.training.calibrate import calibrate
     from desktop.recording.readers import read_recording
+
+    require_torch("linewatch calibrate")
+    from desktop.ml.training.calibrate import calibrate
 
     if (args.file is None) == (args.source is None):
         raise InputError("linewatch calibrate needs a recording FILE or --source S (one of them)")
@@ -355,6 +362,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.recipe is None or args.data is None:
         raise InputError("linewatch train needs --recipe NAME --data DIR, or --base NAME "
                          "--labels CSV --name NEW to fine-tune")
+    require_torch("linewatch train")
 
     out: Path = args.out or user_models_dir() / args.recipe
     if (out / "card.json").exists() and not args.overwrite:
@@ -410,7 +418,6 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     """``linewatch train --base NAME --labels CSV --name NEW``: fine-tune, print metrics."""
     from desktop.core.errors import InputError
     from desktop.ml.model_files.versions import promote
-    from desktop.ml.training.finetune import finetune
 
     if args.labels is None or args.name is None:
         raise InputError("fine-tuning needs --labels CSV and --name NEW")
@@ -423,6 +430,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         return cmd_finetune_table(args, base)
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
+    require_torch("fine-tuning (linewatch train --base)")
+    from desktop.ml.training.finetune import finetune
+
     mode = args.mode or DEFAULT_MODE
     parts = ["linewatch", "train", "--base", str(args.base), "--labels", str(args.labels),
              "--name", args.name, "--mode", mode]

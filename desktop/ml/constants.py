@@ -39,3 +39,16 @@ REPLAY_FILE = "replay.safetensors"
 REPLAY_WINDOWS_PER_CLASS = 60
 #: The one line a result without held-out events carries (dialog, CLI, card notes).
 UNCHECKED_NOTE = "no held-out events: the result is not checked"
+
+#: Hyper-parameters every fault architecture accepts, with their defaults: shared by the
+#: torch builders (:mod:`desktop.ml.architectures`) and the torch-free forward pass
+#: (:mod:`desktop.ml.inference.numpy_net`), so both read one definition.
+WDCNN_DEFAULTS: dict[str, object] = {
+    "in_channels": 1, "n_classes": 10, "input_length": 2048, "first_kernel": 64,
+    "first_stride": 16, "first_padding": 24, "channels": [16, 32, 64, 64, 64], "fc": 100,
+    "dropout": 0.0}
+ARCHITECTURE_DEFAULTS: dict[str, dict[str, object]] = {
+    "wdcnn": WDCNN_DEFAULTS,
+    "wdcnn_ensemble": {**WDCNN_DEFAULTS, "members": 5},
+    "wdcnn_spectral": {**WDCNN_DEFAULTS, "bands": 64, "envelope_bins": 64, "branch_out": 32},
+}

@@ -14,3 +14,8 @@ from desktop.core.errors import LinewatchError
 
 class ModelError(LinewatchError):
     """A model folder cannot be used: bad card, weights that do not match it, unsafe file."""
+
+
+class NeedsTorchError(LinewatchError):
+    """A torch-only feature (training, fine-tuning, calibration, explanations) was asked for
+    in a build without torch: :func:`desktop.ml.backend.require_torch` raises it."""

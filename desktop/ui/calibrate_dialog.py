@@ -80,6 +80,14 @@ class CalibrateDialog(QDialog):
             self.status.setText("No signal yet: start a source or open a recording first.")
             return
         signal, rate = got
+        from desktop.core.errors import LinewatchError
+        from desktop.ml.backend import require_torch
+
+        try:
+            require_torch("Calibration")
+        except LinewatchError as exc:
+            self.status.setText(str(exc))
+            return
         from desktop.ml.training.calibrate import calibrate
 
         job = Job(calibrate, self.model, signal, rate, self.name.text().strip(),

@@ -169,6 +169,14 @@ class FinetuneDialog(QDialog):
         if not spans:
             self.status.setText("Tick at least one class and one recording.")
             return
+        from desktop.core.errors import LinewatchError
+        from desktop.ml.backend import require_torch
+
+        try:
+            require_torch("Fine-tuning")
+        except LinewatchError as exc:
+            self.status.setText(str(exc))
+            return
         # Imported here: the fine-tune code pulls in torch, which the window does not need
         # until a run starts.
         from desktop.ml.training.finetune import finetune

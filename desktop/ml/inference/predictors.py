@@ -9,6 +9,13 @@ answer the same two questions:
   so a worker hands over windows straight from the ring buffer.
 * ``predict_signal(x, rate)`` — a 1-D signal at any rate → one :class:`WindowVerdict` per
   window (resampled to the model's rate first; windows that touch a NaN gap are skipped).
+
+Fault models run on one of two backends (:mod:`desktop.ml.backend`): torch when it is
+installed, else numpy (:mod:`desktop.ml.inference.numpy_net`, same weights file, same
+answers within float32 rounding). ``LINEWATCH_BACKEND=numpy`` forces numpy even where torch
+is installed; ``=torch`` refuses to run without torch. Nothing here imports torch at module
+level, and the numpy backend never imports it: the lean build (no torch) predicts with
+every shipped model.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from desktop.analysis.windows import frame, resample, zscore
 from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
 from desktop.ml import anomaly
+from desktop.ml.backend import choose_backend
 from desktop.ml.errors import ModelError
 from desktop.ml.inference.open_set import UNKNOWN, ood_scores, reasons
 from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard
@@ -87,17 +95,26 @@ def summarize(verdicts: list[WindowVerdict], classes: list[str], skipped: int = 
     return out
 
 
-def resolve_device(device: str | None) -> str:
-    """``auto``/None → CUDA when available, else CPU. Asking for CUDA without one is an error."""
+def resolve_device(device: str | None, backend: str | None = None) -> str:
+    """``auto``/None → CUDA when available, else CPU. Asking for CUDA without one is an error.
+
+    ``backend`` (None: :func:`desktop.ml.backend.choose_backend`) ``"numpy"`` runs on the
+    CPU: ``auto`` and ``cpu`` give ``"cpu"`` without importing torch.
+    """
+    wanted = (device or "auto").lower()
+    if wanted != "auto" and wanted != "cpu" and not wanted.startswith("cuda"):
+        raise ModelError(f"unknown device '{device}' (auto, cpu or cuda)")
+    if choose_backend(backend) == "numpy":
+        if wanted.startswith("cuda"):
+            raise ModelError("--device cuda asked for, but the numpy backend (no torch, or "
+                             "LINEWATCH_BACKEND=numpy) runs on the CPU only")
+        return "cpu"
     import torch
 
-    wanted = (device or "auto").lower()
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if wanted.startswith("cuda") and not torch.cuda.is_available():
         raise ModelError("--device cuda asked for, but no CUDA device is available")
-    if wanted != "cpu" and not wanted.startswith("cuda"):
-        raise ModelError(f"unknown device '{device}' (auto, cpu or cuda)")
     return wanted
 
 
@@ -228,11 +245,35 @@ class Predictor(abc.ABC):
 
 
 class FaultPredictor(Predictor):
-    """A torch classifier (``kind: fault``)."""
+    """A WDCNN-family classifier (``kind: fault``) on torch or numpy.
+
+    ``backend``: ``"torch"``, ``"numpy"``, ``"auto"`` or None (``$LINEWATCH_BACKEND``, else
+    auto: torch when importable). ``model`` is the torch module on the torch backend and a
+    :class:`~desktop.ml.inference.numpy_net.NumpyNet` on the numpy one; training,
+    calibration and explanations need the torch one and ask for ``backend="torch"``.
+    """
 
     def __init__(self, card: ModelCard, folder: Path, device: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, backend: str | None = None) -> None:
         super().__init__(card, folder)
+        self.backend = choose_backend(backend)
+        self.device = resolve_device(device, self.backend)
+        n_out = card.hyper_parameters.get("n_classes", len(card.classes))
+        if n_out != len(card.classes):
+            raise ModelError(f"{folder}: the card lists {len(card.classes)} classes but its "
+                             f"architecture has {n_out} outputs")
+        if card.hyper_parameters.get("input_length", card.window) != card.window:
+            raise ModelError(f"{folder}: the card's window ({card.window}) differs from its "
+                             f"architecture's input_length")
+        path = folder / WEIGHTS_FILE
+        self.model: Any
+        if self.backend == "numpy":
+            from desktop.ml.inference import numpy_net
+
+            self.model = numpy_net.load(card.architecture, card.hyper_parameters, path)
+            _check_sha(card, path)
+            self._torch: Any = None
+            return
         import torch
 
         from desktop.ml import architectures
@@ -241,16 +282,7 @@ class FaultPredictor(Predictor):
         if threads:
             # Process-wide in torch: one thread keeps a GUI responsive beside inference.
             torch.set_num_threads(int(threads))
-        self.device = resolve_device(device)
-        n_out = card.hyper_parameters.get("n_classes", len(card.classes))
-        if n_out != len(card.classes):
-            raise ModelError(f"{folder}: the card lists {len(card.classes)} classes but its "
-                             f"architecture has {n_out} outputs")
-        if card.hyper_parameters.get("input_length", card.window) != card.window:
-            raise ModelError(f"{folder}: the card's window ({card.window}) differs from its "
-                             f"architecture's input_length")
         model = architectures.build(card.architecture, card.hyper_parameters)
-        path = folder / WEIGHTS_FILE
         tensors = load_tensors(path, expected_from_state_dict(model.state_dict()))
         _check_sha(card, path)
         model.load_state_dict(tensors, strict=True)
@@ -265,18 +297,27 @@ class FaultPredictor(Predictor):
     def predict_windows_scored(self, windows: np.ndarray, batch: int = DEFAULT_BATCH
                                ) -> tuple[np.ndarray, np.ndarray]:
         """``(probabilities (n, K), open-set energy scores (n,))`` in one pass."""
-        from desktop.ml.architectures import probabilities_and_energy
-
-        torch = self._torch
         w = self._check_windows(windows)
         x = zscore(w) if self.card.normalisation == "per_window_zscore" else w.astype(np.float32)
         probs, energy = [], []
-        with torch.inference_mode():
+        if self.backend == "numpy":
+            from desktop.ml.inference import numpy_net
+
             for i in range(0, x.shape[0], batch):
-                xb = torch.from_numpy(np.ascontiguousarray(x[i:i + batch])).unsqueeze(1)
-                p, e = probabilities_and_energy(self.model, xb.to(self.device))
-                probs.append(p.cpu().numpy())
-                energy.append(e.cpu().numpy())
+                xb = np.asarray(x[i:i + batch], dtype=np.float32)[:, None]
+                p, e = numpy_net.probabilities_and_energy(self.model, xb)
+                probs.append(p)
+                energy.append(e)
+        else:
+            from desktop.ml.architectures import probabilities_and_energy
+
+            torch = self._torch
+            with torch.inference_mode():
+                for i in range(0, x.shape[0], batch):
+                    xb = torch.from_numpy(np.ascontiguousarray(x[i:i + batch])).unsqueeze(1)
+                    p, e = probabilities_and_energy(self.model, xb.to(self.device))
+                    probs.append(p.cpu().numpy())
+                    energy.append(e.cpu().numpy())
         if not probs:
             return (np.empty((0, len(self.card.classes)), dtype=np.float32),
                     np.empty(0, dtype=np.float32))
@@ -337,8 +378,11 @@ def _check_sha(card: ModelCard, path: Path) -> None:
 
 
 def load_predictor(model: str | Path | ModelEntry, device: str | None = None,
-                   threads: int | None = None) -> Predictor:
+                   threads: int | None = None, backend: str | None = None) -> Predictor:
     """A ready predictor from a model name, a folder, or a registry entry.
+
+    ``backend`` applies to fault models (see :class:`FaultPredictor`); anomaly models are
+    numpy always.
 
     Raises :class:`ModelError` for a bad card, unknown architecture, weights that do not
     match the card, or an unsafe/truncated weights file.
@@ -356,4 +400,4 @@ def load_predictor(model: str | Path | ModelEntry, device: str | None = None,
             raise ModelError(f"unknown anomaly architecture '{card.architecture}' (this "
                              f"Linewatch knows: {anomaly.ARCHITECTURE})")
         return AnomalyPredictor(card, entry.folder)
-    return FaultPredictor(card, entry.folder, device=device, threads=threads)
+    return FaultPredictor(card, entry.folder, device=device, threads=threads, backend=backend)

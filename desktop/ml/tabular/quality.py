@@ -88,6 +88,9 @@ class MLPWeights:
 
 def fit_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any],
             seed: int = 0) -> MLPWeights:
+    from desktop.ml.backend import require_torch
+
+    require_torch("training a quality MLP")
     import torch
     from torch import nn
 

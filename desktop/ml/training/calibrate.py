@@ -76,7 +76,7 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
     if layers not in ("all", "first"):
         raise InputError("layers must be 'all' or 'first'")
     report(0.0, "loading the model")
-    predictor = load_predictor(base, device="cpu")
+    predictor = load_predictor(base, device="cpu", backend="torch")
     if not isinstance(predictor, FaultPredictor):
         raise InputError(f"'{predictor.name}' is not a fault classifier: only those have "
                          f"batch-norm statistics to calibrate")

@@ -185,7 +185,8 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
     torch.manual_seed(seed)
     from desktop.ml.inference.predictors import FaultPredictor
 
-    base_model = FaultPredictor(card, entry.folder, device="cpu").model.eval()
+    base_model = FaultPredictor(card, entry.folder, device="cpu",
+                                backend="torch").model.eval()
     if isinstance(spans, str | Path):
         spans = read_label_file(spans)
     spans = list(spans)
