@@ -146,6 +146,7 @@ def versions() -> dict[str, str]:
     """Versions for Help → About, without importing torch on the UI thread's start-up."""
     import platform
     from importlib import metadata
+    from importlib.util import find_spec
 
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
@@ -158,6 +159,9 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             return "not installed"
 
+    torch_version = dist("torch")
+    if torch_version == "not installed" and find_spec("torch") is None:
+        torch_version = "not in this build (numpy runs the models)"  # the lean bundle
     return {
         "Linewatch": __version__,
         "Python": platform.python_version(),
@@ -165,7 +169,7 @@ def versions() -> dict[str, str]:
         "PySide6": pyside_version,
         "pyqtgraph": dist("pyqtgraph"),
         "numpy": dist("numpy"),
-        "torch": dist("torch"),
+        "torch": torch_version,
         "Compute device": compute_device(),
     }
 
