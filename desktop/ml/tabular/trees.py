@@ -229,7 +229,11 @@ class Forest:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (rows, classes)."""
-        X = np.asarray(X, dtype=np.float64)
+        # scikit-learn's (non-histogram) trees compare float32 inputs with their
+        # thresholds: round the same way, or a value next to a threshold can go the
+        # other way.
+        with np.errstate(over="ignore"):
+            X = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
         out = np.zeros((X.shape[0] if X.ndim == 2 else 0, self.n_outputs))
         for i, block in self.nodes.chunks(X, self.n_features):
             out[i:i + len(block)] = self.value[self.nodes.leaves(block)].mean(axis=1)
