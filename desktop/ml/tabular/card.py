@@ -21,7 +21,7 @@ from desktop.ml.errors import ModelError
 CARD_FILE = "card.json"
 TABULAR_FORMAT = 1
 KINDS = ("quality", "process")
-ARCHITECTURES = {"quality": ("hgb_trees", "mlp"),
+ARCHITECTURES = {"quality": ("hgb_trees", "hgb_forest", "mlp"),
                  "process": ("lagged_mahalanobis", "mahalanobis_window_flatline")}
 MAX_CARD_BYTES = 1 << 20
 

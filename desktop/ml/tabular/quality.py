@@ -1,12 +1,20 @@
 """Per-part quality model: one row of named measurements → a defect class.
 
-Two candidate learners, compared by stratified cross-validation in :func:`cross_validate`:
+Candidate learners, compared by stratified cross-validation in :func:`cross_validate`:
 
-* ``hgb_trees``: scikit-learn ``HistGradientBoostingClassifier`` on the raw features,
-  stored as plain arrays (:mod:`desktop.ml.tabular.trees`, no pickle);
+* ``hgb_trees``: scikit-learn ``HistGradientBoostingClassifier``, stored as plain arrays
+  (:mod:`desktop.ml.tabular.trees`, no pickle);
+* ``hgb_forest``: a soft vote (weighted mean of the class probabilities) of the boosted
+  trees and an ``ExtraTreesClassifier`` / ``RandomForestClassifier``, both stored as plain
+  arrays (``trees.npz``, ``forest.npz``);
 * ``mlp``: a small torch MLP (two hidden layers, dropout, AdamW) on standardised features
   (log1p first for the skewed, non-negative columns), stored as plain arrays and run with
   numpy at prediction time (so predicting needs neither torch nor scikit-learn).
+
+Any of them may learn from derived features as well as the input columns
+(``hyper_parameters["features"]``, :mod:`desktop.ml.tabular.features`): the learner object
+takes the input columns and derives the rest itself, so training, prediction and
+fine-tuning all apply the same transform.
 
 Each verdict carries ``class``, ``probability`` and ``top_features``: per-row *occlusion*
 contributions: for each feature, how much the predicted class's probability drops when
@@ -17,7 +25,7 @@ verdict). Cheap (one extra prediction per feature) and model-agnostic; not SHAP.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,26 +35,89 @@ import numpy as np
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
 from desktop.ml.tabular.card import TabularCard
+from desktop.ml.tabular.features import RAW, Transform, make_transform
 from desktop.ml.tabular.table import match_columns, read_frame
-from desktop.ml.tabular.trees import TREE_ARRAYS, TreeEnsemble, export_hgb
+from desktop.ml.tabular.trees import TREE_ARRAYS, Forest, TreeEnsemble, export_forest, export_hgb
 
 TREES_FILE = "trees.npz"
+FOREST_FILE = "forest.npz"
 MLP_FILE = "mlp.npz"
 PREP_FILE = "preprocess.npz"
 TOP_FEATURES = 3
+TREE_ARCHITECTURES = ("hgb_trees", "hgb_forest")
 
 HGB_DEFAULT = {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15,
                "min_samples_leaf": 20, "l2_regularization": 1.0}
+FOREST_DEFAULT = {"kind": "extra_trees", "n_estimators": 300, "max_features": 0.5,
+                  "min_samples_leaf": 1}
 MLP_DEFAULT = {"hidden": [128, 64], "dropout": 0.2, "epochs": 300, "learning_rate": 3e-3,
                "weight_decay": 1e-3, "batch_size": 128}
+_FOREST_KINDS = ("extra_trees", "random_forest")
+
+
+def model_files(arch: str) -> list[str]:
+    """The numeric files (besides ``replay.npz``) a quality model folder holds."""
+    return [PREP_FILE, *{"hgb_trees": [TREES_FILE], "hgb_forest": [TREES_FILE, FOREST_FILE],
+                         "mlp": [MLP_FILE]}[arch]]
+
+
+def split_params(arch: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(feature set name, the learner's own settings) from a card's hyper-parameters."""
+    p = dict(params)
+    features = str(p.pop("features", RAW) or RAW)
+    if arch == "hgb_forest":
+        if not isinstance(p.get("hgb"), dict) or not isinstance(p.get("forest"), dict):
+            raise ModelError("an hgb_forest model needs 'hgb' and 'forest' settings")
+        w = p.get("weights", [0.5, 0.5])
+        if (not isinstance(w, list) or len(w) != 2 or not all(isinstance(v, (int, float))
+                                                              for v in w)
+                or min(w) < 0 or sum(w) <= 0):
+            raise ModelError("hgb_forest 'weights' must be two non-negative numbers")
+        kind = p["forest"].get("kind", "extra_trees")
+        if kind not in _FOREST_KINDS:
+            raise ModelError(f"forest kind must be one of {', '.join(_FOREST_KINDS)}")
+    return features, p
 
 
 # ---------------------------------------------------------------------------- learners
-def fit_hgb(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int = 0):
+def fit_hgb(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int = 0,
+            sample_weight: np.ndarray | None = None):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(early_stopping=False, random_state=seed,
-                                          **params).fit(X, y)
+                                          **params).fit(X, y, sample_weight=sample_weight)
+
+
+def fit_forest(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int = 0,
+               sample_weight: np.ndarray | None = None):
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    p = {**FOREST_DEFAULT, **params}
+    cls = ExtraTreesClassifier if p.pop("kind") == "extra_trees" else RandomForestClassifier
+    return cls(n_jobs=1, random_state=seed, **p).fit(X, y, sample_weight=sample_weight)
+
+
+@dataclass
+class TreeLearner:
+    """Boosted trees, optionally soft-voted with a forest, behind a feature transform."""
+
+    transform: Transform
+    hgb: TreeEnsemble
+    forest: Forest | None = None
+    weights: tuple[float, float] = (1.0, 0.0)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        Z = self.transform(X)
+        p = self.hgb.predict_proba(Z)
+        if self.forest is None:
+            return p
+        w_h, w_f = self.weights
+        return (w_h * p + w_f * self.forest.predict_proba(Z)) / (w_h + w_f)
+
+    def save(self, folder: Path) -> None:
+        self.hgb.save(folder / TREES_FILE)
+        if self.forest is not None:
+            self.forest.save(folder / FOREST_FILE)
 
 
 def _skewed(X: np.ndarray) -> np.ndarray:
@@ -61,6 +132,7 @@ class MLPWeights:
     mean: np.ndarray
     scale: np.ndarray
     layers: list[tuple[np.ndarray, np.ndarray]]  # (W: out×in, b: out)
+    transform: Transform | None = None  # input columns → the network's columns
 
     def prepare(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64)
@@ -69,7 +141,7 @@ class MLPWeights:
         return np.nan_to_num(X, nan=0.0)  # a missing value sits at the training mean
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        h = self.prepare(X)
+        h = self.prepare(self.transform(X) if self.transform is not None else X)
         for i, (W, b) in enumerate(self.layers):
             h = h @ W.T + b
             if i < len(self.layers) - 1:
@@ -85,6 +157,8 @@ class MLPWeights:
             out[f"W{i}"], out[f"b{i}"] = W, b
         return out
 
+    def save(self, folder: Path) -> None:
+        save_arrays(folder / MLP_FILE, self.arrays())
 
 def fit_mlp(X: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any],
             seed: int = 0) -> MLPWeights:
@@ -171,13 +245,11 @@ class QualityModel:
         return rows
 
 
-def save_quality(folder: Path, card: TabularCard, learner: Any, median: np.ndarray) -> None:
+def save_quality(folder: Path, card: TabularCard, learner: TreeLearner | MLPWeights,
+                 median: np.ndarray) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     save_arrays(folder / PREP_FILE, {"median": median})
-    if card.architecture == "hgb_trees":
-        learner.save(folder / TREES_FILE)
-    else:
-        save_arrays(folder / MLP_FILE, learner.arrays())
+    learner.save(folder)
     card.save(folder)
 
 
@@ -187,26 +259,37 @@ def load_quality(folder: Path, card: TabularCard | None = None) -> QualityModel:
     if card.kind != "quality":
         raise ModelError(f"{folder} holds a {card.kind} model, not a quality model")
     d, k = len(card.input_columns), len(card.classes)
+    features, params = split_params(card.architecture, card.hyper_parameters)
+    try:
+        transform = make_transform(features, card.input_columns)
+    except ModelError as exc:
+        raise ModelError(f"{folder}: {exc}") from None
+    width = transform.n_outputs  # what the learner sees: inputs + derived features
     prep = load_arrays(folder / PREP_FILE, {"median": "f"})
     check_shape(folder / PREP_FILE, "median", prep["median"], (d,))
-    if card.architecture == "hgb_trees":
-        trees = TreeEnsemble.load(folder / TREES_FILE, d, k if k > 2 else 1)
-        return QualityModel(card, trees.predict_proba, prep["median"])
-    n_layers = len(card.hyper_parameters.get("hidden", [])) + 1
+    if card.architecture in TREE_ARCHITECTURES:
+        hgb = TreeEnsemble.load(folder / TREES_FILE, width, k if k > 2 else 1)
+        learner = TreeLearner(transform, hgb)
+        if card.architecture == "hgb_forest":
+            learner.forest = Forest.load(folder / FOREST_FILE, width, k)
+            w = params.get("weights", [0.5, 0.5])
+            learner.weights = (float(w[0]), float(w[1]))
+        return QualityModel(card, learner.predict_proba, prep["median"])
+    n_layers = len(params.get("hidden", [])) + 1
     spec = {"log_mask": "ub", "mean": "f", "scale": "f"}
     spec.update({f"{w}{i}": "f" for i in range(n_layers) for w in "Wb"})
     path = folder / MLP_FILE
     a = load_arrays(path, spec)
     for name in ("log_mask", "mean", "scale"):
-        check_shape(path, name, a[name], (d,))
-    layers, width = [], d
+        check_shape(path, name, a[name], (width,))
+    layers = []
     for i in range(n_layers):
         out = k if i == n_layers - 1 else None
         check_shape(path, f"W{i}", a[f"W{i}"], (out, width))
         width = a[f"W{i}"].shape[0]
         check_shape(path, f"b{i}", a[f"b{i}"], (width,))
         layers.append((a[f"W{i}"].astype(np.float64), a[f"b{i}"].astype(np.float64)))
-    w = MLPWeights(a["log_mask"].astype(bool), a["mean"], a["scale"], layers)
+    w = MLPWeights(a["log_mask"].astype(bool), a["mean"], a["scale"], layers, transform)
     return QualityModel(card, w.predict_proba, prep["median"])
 
 
@@ -231,16 +314,37 @@ def predict_table(folder: Path, table: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- training
 def make_learner(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
-                 params: dict[str, Any], seed: int = 0):
-    """A fitted learner with ``predict_proba`` (HGB: already exported to arrays)."""
+                 params: dict[str, Any], seed: int = 0, *,
+                 columns: Sequence[str] | None = None,
+                 sample_weight: np.ndarray | None = None) -> TreeLearner | MLPWeights:
+    """A fitted learner whose ``predict_proba`` takes the input columns (trees: already
+    exported to arrays). ``columns`` names the input columns (needed by a feature set);
+    ``sample_weight`` is for the tree learners only."""
+    features, p = split_params(arch, params)
+    cols = list(columns) if columns is not None else [f"x{i}" for i in range(X.shape[1])]
+    transform = make_transform(features, cols)
+    Z = transform(X)
+    check = Z[:50]
     if arch == "hgb_trees":
-        return export_hgb(fit_hgb(X, y, params, seed), X_check=X[:50])
-    return fit_mlp(X, y, n_classes, params, seed)
+        return TreeLearner(transform, export_hgb(fit_hgb(Z, y, p, seed, sample_weight),
+                                                 X_check=check))
+    if arch == "hgb_forest":
+        hgb = export_hgb(fit_hgb(Z, y, p["hgb"], seed, sample_weight), X_check=check)
+        forest = export_forest(fit_forest(Z, y, p["forest"], seed, sample_weight),
+                               X_check=check)
+        w = p.get("weights", [0.5, 0.5])
+        return TreeLearner(transform, hgb, forest, (float(w[0]), float(w[1])))
+    if sample_weight is not None:
+        raise ValueError("the MLP learner takes no sample weights")
+    weights = fit_mlp(Z, y, n_classes, p, seed)
+    weights.transform = transform
+    return weights
 
 
 def cross_validate(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
                    params: dict[str, Any], folds: int = 5, seed: int = 0,
-                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[str], None] | None = None, *,
+                   columns: Sequence[str] | None = None) -> dict[str, Any]:
     """Stratified k-fold accuracy: mean, sd (population) and the per-fold values."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -248,7 +352,7 @@ def cross_validate(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
     t0 = time.monotonic()
     for i, (tr, va) in enumerate(StratifiedKFold(folds, shuffle=True,
                                                  random_state=seed).split(X, y)):
-        m = make_learner(arch, X[tr], y[tr], n_classes, params, seed)
+        m = make_learner(arch, X[tr], y[tr], n_classes, params, seed, columns=columns)
         accs.append(float((m.predict_proba(X[va]).argmax(1) == y[va]).mean()))
         if progress:
             progress(f"{arch} fold {i + 1}/{folds}: {accs[-1]:.4f}")
@@ -258,5 +362,6 @@ def cross_validate(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
             "seconds": round(time.monotonic() - t0, 1)}
 
 
-__all__ = ["TREE_ARRAYS", "QualityModel", "cross_validate", "load_quality", "make_learner",
-           "predict_table", "save_quality"]
+__all__ = ["FOREST_DEFAULT", "HGB_DEFAULT", "MLP_DEFAULT", "TREE_ARCHITECTURES",
+           "TREE_ARRAYS", "QualityModel", "TreeLearner", "cross_validate", "load_quality",
+           "make_learner", "model_files", "predict_table", "save_quality", "split_params"]

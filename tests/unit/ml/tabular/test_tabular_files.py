@@ -14,7 +14,7 @@ import pytest
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular import arrays
 from desktop.ml.tabular.arrays import load_arrays
-from desktop.ml.tabular.trees import TreeEnsemble, export_hgb
+from desktop.ml.tabular.trees import Forest, TreeEnsemble, export_forest, export_hgb
 
 MARKER_ENV = "LINEWATCH_TEST_MARKER"
 
@@ -107,3 +107,94 @@ def test_tree_arrays_that_loop_or_point_outside_are_refused(tmp_path: Path) -> N
     np.savez(tmp_path / "missing.npz", **{k: v for k, v in a.items() if k != "value"})
     with pytest.raises(ModelError, match="missing: \\['value'\\]"):
         TreeEnsemble.load(tmp_path / "missing.npz", 4, 1)
+
+
+# ---------------------------------------------------------------------------- forests
+def _forest(kind: str, n_classes: int):
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((240, 4))
+    X[::7, 3] = np.nan  # learnt missing-value branches
+    y = (X[:, 0] > 0).astype(int) + (2 * (X[:, 2] > 0) if n_classes > 2 else 0)
+    cls = ExtraTreesClassifier if kind == "extra_trees" else RandomForestClassifier
+    return cls(n_estimators=12, max_features=0.5, random_state=0, n_jobs=1).fit(X, y), X
+
+
+@pytest.mark.parametrize(("kind", "n_classes"), [("extra_trees", 4), ("random_forest", 2)])
+def test_exported_forest_matches_sklearn_after_a_round_trip(tmp_path: Path, kind: str,
+                                                            n_classes: int) -> None:
+    est, X = _forest(kind, n_classes)
+    forest = export_forest(est, X_check=X)
+    forest.save(tmp_path / "forest.npz")
+    back = Forest.load(tmp_path / "forest.npz", 4, n_classes)
+    assert back.n_trees == 12
+    X_new = np.random.default_rng(5).standard_normal((300, 4))
+    X_new[::5, 0] = np.nan  # missing where training had none: sklearn's routing too
+    for data in (X, X_new):
+        assert np.abs(back.predict_proba(data) - est.predict_proba(data)).max() < 1e-12
+
+
+def test_a_long_table_is_walked_in_blocks_with_the_same_result(monkeypatch) -> None:
+    from desktop.ml.tabular import trees
+
+    est, X = _forest("extra_trees", 4)
+    forest = export_forest(est)
+    hgb_est, Xh = _hgb(4)
+    ens = export_hgb(hgb_est)
+    whole_f, whole_h = forest.predict_proba(X), ens.predict_proba(Xh)
+    monkeypatch.setattr(trees, "WALK_CELLS", 50)  # a few rows per block
+    # (summation order may differ in the last bit between block sizes)
+    assert np.abs(forest.predict_proba(X) - whole_f).max() < 1e-12
+    assert np.abs(ens.predict_proba(Xh) - whole_h).max() < 1e-12
+
+
+def test_hostile_forest_arrays_are_refused(tmp_path: Path) -> None:
+    est, _ = _forest("extra_trees", 4)
+    a = export_forest(est).arrays()
+    split = int(np.flatnonzero(a["is_leaf"] == 0)[0])
+    leaf = int(np.flatnonzero(a["is_leaf"] == 1)[0])
+    cases = {
+        "points outside its tree": ("right", split, split - 1 if split else 0),
+        "unknown feature": ("feature", split, 4),
+    }
+    for message, (name, i, v) in cases.items():
+        bad = dict(a)
+        bad[name] = a[name].copy()
+        bad[name][i] = v
+        with pytest.raises(ModelError, match=message):
+            Forest.from_arrays(tmp_path / "f.npz", bad, 4, 4)
+    # a child in the next tree: the walk would leave its own tree
+    bad = dict(a)
+    bad["left"] = a["left"].copy()
+    bad["left"][split] = int(a["tree_start"][1])
+    with pytest.raises(ModelError, match="points outside its tree"):
+        Forest.from_arrays(tmp_path / "f.npz", bad, 4, 4)
+    # leaf values must be class distributions
+    for v in (-0.5, 7.0, np.nan):
+        bad = dict(a)
+        bad["value"] = a["value"].copy()
+        bad["value"][leaf, 0] = v
+        with pytest.raises(ModelError, match=r"distribution|NaN"):
+            Forest.from_arrays(tmp_path / "f.npz", bad, 4, 4)
+    bad = dict(a)
+    bad["tree_start"] = a["tree_start"].copy()
+    bad["tree_start"][-1] += 1
+    with pytest.raises(ModelError, match="offsets"):
+        Forest.from_arrays(tmp_path / "f.npz", bad, 4, 4)
+    with pytest.raises(ModelError, match="shape"):
+        Forest.from_arrays(tmp_path / "f.npz", a, 4, 3)  # wrong class count
+    # a pickle planted as the forest file, and an extra member, never run / are refused
+    marker = tmp_path / "marker"
+    obj = np.empty(1, dtype=object)
+    obj[0] = _Bomb(str(marker))
+    np.savez(tmp_path / "forest.npz", **a, extra=obj)
+    with pytest.raises(ModelError, match="refused"):
+        Forest.load(tmp_path / "forest.npz", 4, 4)
+    (tmp_path / "forest.npz").write_bytes(pickle.dumps(_Bomb(str(marker))))
+    with pytest.raises(ModelError, match="not a numeric array file"):
+        Forest.load(tmp_path / "forest.npz", 4, 4)
+    assert not marker.exists()
+    np.savez(tmp_path / "forest.npz", **a, note=np.zeros(1))
+    with pytest.raises(ModelError, match="unexpected: \\['note'\\]"):
+        Forest.load(tmp_path / "forest.npz", 4, 4)

@@ -30,7 +30,7 @@ def _tool(name: str):
 
 
 # ---------------------------------------------------------------------------- training
-@pytest.mark.parametrize("arch", ["hgb_default", "mlp"])
+@pytest.mark.parametrize("arch", ["hgb_default", "hgb_et_geo", "mlp"])
 def test_quality_training_on_a_slice_learns_and_writes_a_loadable_folder(tmp_path, arch):
     data = tmp_path / "steel.csv"
     pd.read_csv(FIX / "steel_excerpt.csv").drop(columns="part_id").to_csv(data, index=False)
@@ -135,3 +135,78 @@ def test_a_quality_folder_is_not_a_process_model_and_bad_cards_are_refused(tmp_p
     (tmp_path / "card.json").write_text('{"kind": "quality"}')
     with pytest.raises(ModelError, match="lacks required fields"):
         load_model(tmp_path)
+
+
+# ---------------------------------------------------------------------------- features
+def _steel() -> tuple[list[str], np.ndarray]:
+    df = pd.read_csv(FIX / "steel_excerpt.csv").drop(columns=["part_id", "fault"])
+    return list(df.columns), df.to_numpy(dtype=np.float64)
+
+
+def test_the_geometry_feature_set_derives_from_named_columns_in_any_order():
+    from desktop.ml.tabular.features import FEATURE_SETS, make_transform
+
+    cols, X = _steel()
+    t = make_transform("steel_geometry_v1", cols)
+    Z = t(X)
+    fs = FEATURE_SETS["steel_geometry_v1"]
+    assert Z.shape == (len(X), 27 + len(fs.derived)) and np.array_equal(Z[:, :27], X)
+    c = {n: X[:, i] for i, n in enumerate(cols)}
+    derived = dict(zip(fs.derived, Z[:, 27:].T, strict=True))
+    assert np.allclose(derived["mean_luminosity"], c["Sum_of_Luminosity"] / c["Pixels_Areas"])
+    assert np.allclose(derived["luminosity_range"],
+                       c["Maximum_of_Luminosity"] - c["Minimum_of_Luminosity"])
+    assert np.allclose(derived["x_max_rel_conveyer"], c["X_Maximum"] / c["Length_of_Conveyer"])
+    # columns in another order (lower case): the same derived values
+    order = np.random.default_rng(0).permutation(27)
+    t2 = make_transform("steel_geometry_v1", [cols[i].lower() for i in order])
+    assert np.allclose(t2(X[:, order])[:, 27:], Z[:, 27:])
+    # a missing input gives missing derived values (the trees' missing branch), never inf
+    X_nan = X.copy()
+    X_nan[0, cols.index("Pixels_Areas")] = np.nan
+    X_nan[1, cols.index("X_Perimeter")] = 1e308
+    Zn = t(X_nan)
+    assert np.isnan(Zn[0, 27 + fs.derived.index("mean_luminosity")])
+    assert not np.isinf(Zn).any()
+    with pytest.raises(ModelError, match="needs input column"):
+        make_transform("steel_geometry_v1", cols[:5])
+    with pytest.raises(ModelError, match="unknown feature set"):
+        make_transform("steel_geometry_v9", cols)
+    assert make_transform(None, cols)(X) is not None
+
+
+def test_a_forest_model_folder_with_an_unknown_feature_set_or_hostile_forest_is_refused(
+        tmp_path):
+    import pickle
+    import shutil
+
+    data = tmp_path / "steel.csv"
+    pd.read_csv(FIX / "steel_excerpt.csv").drop(columns="part_id").to_csv(data, index=False)
+    out = tmp_path / "quality-test"
+    _tool("train_quality_steel").main(["--data", str(data), "--out", str(out), "--quick",
+                                       "--folds", "2", "--candidates", "hgb_et_geo"])
+    card = json.loads((out / "card.json").read_text())
+    assert card["architecture"] == "hgb_forest" and "forest.npz" in card["files"]
+    assert card["hyper_parameters"]["features"] == "steel_geometry_v1"
+    assert card["training_data"]["features"]["derived"][0] == "log_x_extent"
+    model = load_model(out)
+    _, X = _steel()
+    assert model.predict_proba(X).shape == (len(X), 7)
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    card["hyper_parameters"]["features"] = "made_up"
+    (bad / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="unknown feature set 'made_up'"):
+        load_model(bad)
+    shutil.rmtree(bad)
+    shutil.copytree(out, bad)
+    marker = tmp_path / "marker"
+
+    class Bomb:
+        def __reduce__(self):
+            return (marker.touch, ())
+
+    (bad / "forest.npz").write_bytes(pickle.dumps(Bomb()))
+    with pytest.raises(ModelError, match="not a numeric array file"):
+        load_model(bad)
+    assert not marker.exists()
