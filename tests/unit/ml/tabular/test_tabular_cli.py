@@ -23,8 +23,11 @@ QUALITY_COLUMNS = json.loads((ROOT / "models/quality-steel/card.json").read_text
 
 def linewatch(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # 280 s: refitting the shipped quality ensemble (fine-tuning) takes ~50 s on 2 idle
+    # cores and several times that on a loaded machine; a hang still fails within the
+    # suite's 300 s per-test limit.
     out = subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=120)
+                         text=True, env=env, cwd=ROOT, timeout=280)
     assert (out.returncode == 0) == ok, out.stderr
     return out
 
