@@ -39,6 +39,7 @@ def test_a_parts_file_needs_a_label_column(tmp_path: Path) -> None:
     assert X.shape == (3, 27) and labels == df["label"].tolist()[:3]
 
 
+@pytest.mark.timeout(900)  # two refits of the quality ensemble in subprocesses
 def test_finetune_parts_publish_compare_promote_and_predict(tmp_path: Path,
                                                            linewatch_home: Path) -> None:
     df = pd.read_csv(STEEL).rename(columns={"fault": "label"})
