@@ -4,7 +4,8 @@
 updates that start at zero (the model starts as the base model exactly) and folds them back
 into the base weights before saving, so the saved network is a plain network of the base
 architecture and inference needs nothing new. :func:`extend_head` grows the output layer
-for classes the base model does not know.
+for classes the base model does not know; :func:`add_spectral_branch` grows a WDCNN into
+``wdcnn_spectral`` (an envelope-spectrum branch beside the body) for ``full`` fine-tunes.
 """
 
 from __future__ import annotations

@@ -17,6 +17,13 @@ Modes (:data:`desktop.ml.constants.MODES`), and why there are three:
   network of the base architecture and inference needs nothing new.
 * ``full`` (the default): every weight, the body at a tenth of the head's learning rate.
   Best on the bench's hard check; with replay it forgets no more.
+  A plain WDCNN is first grown into ``wdcnn_spectral`` (an envelope-spectrum branch beside
+  the body, :func:`~desktop.ml.training.adapters.add_spectral_branch`), and the labelled
+  windows are augmented (speed, a random smooth filter, noise: :func:`augment_windows`).
+  Why: on the new-rig proxy (a sensor the model never saw, labels from one load) the plain
+  recipe learned the labelled load's resonances and called one recording of the other load
+  the wrong race (83 %); with both, 98.6-100 % (docs/finetune.md). ``envelope=False`` /
+  ``augment=False`` give the previous recipe.
 
 New classes are allowed in every mode: the output layer is extended, known classes keep
 their rows (and index), new rows start from the layer's usual initialisation.
