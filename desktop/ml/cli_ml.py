@@ -130,8 +130,13 @@ def add_ml_commands(subparsers: Any) -> None:
                    help="fine-tune: folder holding the base model's original training "
                         "recordings (default: the replay set shipped beside its weights)")
     t.add_argument("--augment", action="store_true",
-                   help="fine-tune: speed (±4 %%) and noise augmentation of the labelled "
-                        "windows (docs/finetune.md)")
+                   help="fine-tune: kept for old scripts; augmentation is now the default")
+    t.add_argument("--no-augment", action="store_true",
+                   help="fine-tune: no speed (±4 %%), filter (±12 dB) and noise augmentation "
+                        "of the labelled windows (docs/finetune.md)")
+    t.add_argument("--no-envelope", action="store_true",
+                   help="fine-tune (full mode): do not grow the envelope-spectrum branch; "
+                        "the result keeps the base architecture")
     t.add_argument("--promote", action="store_true",
                    help="fine-tune: make the new version active right away")
     t.add_argument("--json", action="store_true", help="fine-tune: print one JSON document")
@@ -445,8 +450,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                       task=_task(args.quiet),
                       replay=DEFAULT_REPLAY if args.replay is None else args.replay,
                       seed=args.seed or 0, rate=args.rate, replay_data=args.replay_data,
-                      command=shlex.join(parts + (["--augment"] if args.augment else [])),
-                      augment=args.augment)
+                      command=shlex.join(parts + (["--no-augment"] if args.no_augment else [])
+                                         + (["--no-envelope"] if args.no_envelope else [])),
+                      augment=not args.no_augment, envelope=not args.no_envelope)
     if args.promote:
         promote(args.name, result.version)
     if args.json:

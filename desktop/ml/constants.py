@@ -7,7 +7,7 @@ Keep this module free of imports beyond the standard library.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 Mode = Literal["head", "full", "adapter"]
 #: Fine-tune modes, in the order a dialog lists them.
@@ -27,6 +27,16 @@ ADAPTER_RANK = 4
 #: few labelled seconds adjust the features rather than overwrite them.
 LEARNING_RATES: dict[str, tuple[float, float]] = {
     "head": (0.0, 3e-3), "adapter": (3e-3, 3e-3), "full": (3e-4, 3e-3)}
+#: Fine-tuning augments the labelled windows (speed, a random smooth filter, noise) and, in
+#: ``full`` mode, grows an envelope-spectrum branch beside the body of a plain WDCNN. Chosen
+#: on the new-rig proxy (tools/new_rig_proxy.py, fan-end sensor, labels at 0 hp, scored at
+#: 1 hp; docs/finetune.md): 84 % (no augmentation) → 90 % (augmentation) → 98-100 % (both).
+DEFAULT_AUGMENT = True
+DEFAULT_ENVELOPE = True
+#: The fine-tune augmentation: speed ±4 %, a random filter of ±12 dB at 8 log-spaced
+#: frequencies, white noise at 0-20 dB SNR on half the windows.
+AUGMENTATION: dict[str, Any] = {"speed": 0.04, "noise_probability": 0.5, "snr_db": (0.0, 20.0),
+                      "eq_db": 12.0, "eq_knots": 8}
 #: Share of every fine-tune batch drawn from the base model's replay set.
 DEFAULT_REPLAY = 0.25
 #: Upper limit of fine-tune epochs (early stopping on held-out loss usually ends sooner).

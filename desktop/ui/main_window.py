@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
@@ -143,7 +144,9 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         self.model_panel.alarm_times_changed.connect(self._alarm_times_changed)
         self.model_panel.finetune_requested.connect(self.open_finetune)
         self.model_panel.versions_requested.connect(self.open_versions)
+        self.model_panel.calibrate_requested.connect(self.open_calibrate)
         self.finetune_dialog: QDialog | None = None
+        self.calibrate_dialog: QDialog | None = None
         dock = QDockWidget("Model", self)
         dock.setObjectName("model-dock")
         dock.setWidget(self.model_panel)
@@ -475,6 +478,59 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         dialog.active_changed.connect(self._model_promoted)
         dialog.show()
         return dialog
+
+    def open_calibrate(self) -> QDialog | None:
+        """The calibrate dialog for the selected model, fed from the current source or open
+        recording (non-modal; the work runs on a Job)."""
+        from desktop.ml.model_files.registry import resolve
+        from desktop.ui.calibrate_dialog import CalibrateDialog
+
+        name = self.settings.model
+        if not name:
+            self.statusBar().showMessage("Pick a model first", 5000)
+            return None
+        try:
+            entry = resolve(name)
+        except LinewatchError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return None
+        if entry.card is None or entry.card.kind != "fault":
+            self.statusBar().showMessage(f"{name}: only fault classifiers can be calibrated",
+                                         8000)
+            return None
+        session = self.session
+        where = (session.path.name if isinstance(session, FileSession)
+                 else self.spec or "the window")
+        dialog = CalibrateDialog(name, self._signal_reader(session, entry.card.input_channels),
+                                 shipped=entry.shipped, parent=self, source=where)
+        dialog.saved.connect(self._model_saved)
+        dialog.promoted.connect(self._model_promoted)
+        dialog.show()
+        self.calibrate_dialog = dialog
+        return dialog
+
+    @staticmethod
+    def _signal_reader(session: Session | None, hints: list[str]
+                       ) -> Callable[[float], tuple[np.ndarray, float] | None]:
+        """``read(seconds)`` → the last seconds of the model's channel (the channel rule
+        of predict) and its rate, or None without signal. Called on the calibration job's
+        thread: the buffer copies under its own lock, a file view reads its cache."""
+        from desktop.analysis.channels import pick_channel
+
+        def read(seconds: float) -> tuple[np.ndarray, float] | None:
+            buffer = session.buffer if session is not None else None
+            rate = session.sample_rate() if session is not None else None
+            if buffer is None or not rate or buffer.written == 0:
+                return None
+            index = pick_channel([c.name for c in buffer.channels], hints=hints).index
+            snap = buffer.latest(int(seconds * rate))
+            return np.asarray(snap.values[:, index], dtype=np.float64), float(rate)
+
+        return read
+
+    def _model_saved(self, name: str) -> None:
+        """A new version exists: list it, keep the model that runs."""
+        self.model_panel.set_models(self.services.list_models(), self.settings.model)
 
     def _model_promoted(self, name: str) -> None:
         """A new or rolled-back version is active: run it live from now on."""

@@ -50,8 +50,11 @@ def batchnorms(model: nn.Module, layers: str) -> list[nn.modules.batchnorm._Batc
 
 
 @torch.no_grad()
-def adapt(model: nn.Module, x: np.ndarray, layers: str = "all", batch: int = 256) -> nn.Module:
-    """AdaBN on normalised windows ``x (n, L)``: exact averages over all of them."""
+def adapt(model: nn.Module, x: np.ndarray, layers: str = "all", batch: int = 256,
+          task: TaskState | None = None) -> nn.Module:
+    """AdaBN on normalised windows ``x (n, L)``: exact averages over all of them.
+
+    ``task``: progress 0..1 over the batches, each a cancellation point."""
     chosen = batchnorms(model, layers)
     model.eval()
     for m in chosen:
@@ -60,6 +63,8 @@ def adapt(model: nn.Module, x: np.ndarray, layers: str = "all", batch: int = 256
         m.train()
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[:, None]
     for i in range(0, xt.shape[0], batch):
+        if task is not None:
+            task.report(i / xt.shape[0])
         if xt[i:i + batch].shape[0] > 1:
             model(xt[i:i + batch])
     for m in chosen:
@@ -72,7 +77,8 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
               command: str | None = None, task: TaskState | None = None) -> dict[str, Any]:
     """Re-estimate ``base``'s batch-norm statistics from ``signal`` (1-D, ``rate`` Hz) and
     publish the result as a new version of ``name``. Returns what the CLI prints."""
-    report = (task if task is not None else TaskState()).report
+    task = task if task is not None else TaskState()
+    report = task.report
     if layers not in ("all", "first"):
         raise InputError("layers must be 'all' or 'first'")
     report(0.0, "loading the model")
@@ -92,7 +98,8 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
                          f"({MIN_WINDOWS} windows); got {y.shape[0] / card.sample_rate:.1f} s")
     z = normalise(windows, card.normalisation)
     report(0.3, f"re-estimating batch-norm statistics from {windows.shape[0]} windows")
-    model = adapt(copy.deepcopy(predictor.model), z, layers)
+    model = adapt(copy.deepcopy(predictor.model), z, layers,
+                  task=task.part(0.3, 0.8, stage="calibrating"))
     notes = ["the statistics assume the recording shows the machine's usual conditions; "
              "from one fault or one load alone they can harm the model (docs/finetune.md)"]
     domain = copy.deepcopy(card.domain)
@@ -146,6 +153,8 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
     except BaseException:
         discard_staging(staging)
         raise
-    report(1.0, f"{name} v{version} saved")
-    return {"model": name, "version": version, "folder": str(folder), "parent": parent,
-            "notes": notes, **info}
+    out = {"model": name, "version": version, "folder": str(folder), "parent": parent,
+           "notes": notes, **info}
+    # published: a cancel now is too late to undo anything (finish does not check it)
+    task.finish(f"{name} v{version} saved", stage="done")
+    return out

@@ -95,7 +95,11 @@ def test_progress_is_monotonic_and_the_model_is_published(recordings, tmp_path) 
     card = load_predictor("rig").card
     assert card.version == "1" and card.parent == r.parent
     assert card.domain["band_hz"] and "ood" not in card.domain  # input domain, no open set
-    assert card.architecture == "wdcnn" and "first member fine-tuned (full)" in card.description
+    # full mode grows the envelope branch (the default recipe) and records its settings
+    assert card.architecture == "wdcnn_spectral"
+    assert "first member fine-tuned (full)" in card.description
+    config = card.training_data["finetune_config"]
+    assert config["envelope_branch"] is True and config["augment"]["eq_db"] > 0
     assert card.training_data["labels"]["count"] == 8
     assert card.training_data["labels"]["classes"][NEW_CLASS] == 2
     assert len(card.training_data["labels"]["recordings"]) == 4
@@ -112,6 +116,48 @@ def test_other_modes_learn_and_save_a_plain_network(recordings, tmp_path, mode) 
     assert r.heldout is not None and r.heldout["accuracy"] >= 0.75
     p = load_predictor(f"rig-{mode}")  # same architecture as the base: adapters merged
     assert p.card.architecture == "wdcnn" and p.card.hyper_parameters["n_classes"] == 11
+
+
+def test_previous_recipe_keeps_the_base_architecture(recordings, tmp_path) -> None:
+    r = finetune("fault-cwru", make_spans(recordings, new_class=True), "rig-plain",
+                 mode="full", epochs=3, rate=RATE, replay_data=no_replay(tmp_path),
+                 augment=False, envelope=False)
+    card = load_predictor("rig-plain").card
+    assert card.architecture == "wdcnn" and r.version == 1
+    assert card.training_data["finetune_config"]["augment"] is None
+    assert card.training_data["finetune_config"]["envelope_branch"] is False
+
+
+def test_envelope_branch_starts_as_the_base_network() -> None:
+    from desktop.ml.architectures import build, defaults
+    from desktop.ml.training.adapters import SPECTRAL_BRANCH, add_spectral_branch
+
+    torch.manual_seed(0)
+    hp = {**defaults("wdcnn"), "channels": [8, 16, 16], "fc": 12, "n_classes": 3}
+    plain = build("wdcnn", hp).eval()
+    grown, grown_hp = add_spectral_branch(plain, hp)
+    grown.eval()
+    x = torch.randn(5, 1, 2048)
+    assert torch.allclose(plain(x), grown(x), atol=1e-5)
+    assert grown_hp == {**hp, **SPECTRAL_BRANCH}
+    # the card's hyper-parameters rebuild the same network (what inference does)
+    again = build("wdcnn_spectral", grown_hp)
+    again.load_state_dict(grown.state_dict())
+
+
+def test_augmentation_keeps_shape_and_changes_the_colour() -> None:
+    from desktop.ml.training.finetune import augment_windows, random_eq
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((6, 2048))
+    out = augment_windows(w, rng)
+    assert out.shape == w.shape and np.isfinite(out).all()
+    flat = random_eq(w, np.random.default_rng(1), db=0.0)
+    assert np.allclose(flat, w)
+    coloured = random_eq(w, np.random.default_rng(1), db=12.0)
+    ratio = np.abs(np.fft.rfft(coloured[0])[1:]) / np.abs(np.fft.rfft(w[0])[1:])
+    assert ratio.min() >= 10 ** (-12 / 20) - 1e-6 and ratio.max() <= 10 ** (12 / 20) + 1e-6
+    assert ratio.max() / ratio.min() > 1.5
 
 
 def test_cancel_leaves_no_model_and_no_pointer_change(recordings, tmp_path) -> None:
