@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -87,6 +87,11 @@ class CalibrateDialog(QDialog):
                              "show the machine in its usual conditions (loads, speeds): "
                              "statistics from one fault or one load alone can harm the model.")
         self.status.setWordWrap(True)
+        # Room for the result's three sentences: a word-wrapped label in a form layout is
+        # otherwise squeezed to one line's height and its text overflows the buttons.
+        self.status.setMinimumHeight(110)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setMinimumWidth(540)
         self.start = QPushButton("Calibrate")
         self.start.clicked.connect(self.start_calibration)
         self.cancel = QPushButton("Cancel")
@@ -152,7 +157,7 @@ class CalibrateDialog(QDialog):
         self.result = result
         self.status.setText(f"{result['model']} v{result['version']} saved (parent "
                             f"{result['parent']}, {result['windows']} windows). "
-                            + " ".join(result.get("notes", [])))
+                            + " ".join(_sentence(n) for n in result.get("notes", [])))
         self.promote.setEnabled(True)
         self._ended()
         self.saved.emit(result["model"])
@@ -187,3 +192,9 @@ class CalibrateDialog(QDialog):
             self._job.wait(10_000)
             self._job = None
         super().closeEvent(event)
+
+
+def _sentence(note: str) -> str:
+    """A calibration note (lower case, no full stop: CLI style) as a sentence."""
+    note = note.strip()
+    return (note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")) if note else ""
