@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -179,6 +179,9 @@ class _Filter(QSortFilterProxyModel):
 class PartsPanel(QWidget):
     """Table + chart for a table model; :meth:`configure` on load, :meth:`add_rows` after."""
 
+    #: "Fine-tune…": the window writes the labelled parts and opens the fine-tune dialog.
+    finetune_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = PartsModel()
@@ -191,6 +194,10 @@ class PartsPanel(QWidget):
         self.export.setToolTip("Write the parts you labelled (select → right-click → Label "
                                "as) to a CSV for `linewatch train --base MODEL --labels`")
         self.export.clicked.connect(self._export)
+        self.finetune = QPushButton("Fine-tune…")
+        self.finetune.setToolTip("Refit the quality model on the parts you labelled (held-out "
+                                 "comparison, a new version, promote/rollback)")
+        self.finetune.clicked.connect(self.finetune_requested.emit)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -206,6 +213,7 @@ class PartsPanel(QWidget):
         top.addWidget(self.filter, 1)
         top.addWidget(self.count)
         top.addWidget(self.export)
+        top.addWidget(self.finetune)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.chart)
@@ -231,6 +239,7 @@ class PartsPanel(QWidget):
         self.filter.blockSignals(False)
         self.proxy.set_wanted(ALL)
         self.export.setVisible(kind == "quality")
+        self.finetune.setVisible(kind == "quality")
         self._update_count()
 
     def clear(self) -> None:

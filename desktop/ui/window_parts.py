@@ -7,9 +7,13 @@ and hidden again when another kind of model (or none) is chosen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget
+import time
+from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDockWidget
+
+from desktop.core import paths
 from desktop.ui.parts_panel import PartsPanel
 
 TABLE_KINDS = ("quality", "process")
@@ -23,6 +27,38 @@ class PartsMixin:
         self.parts_dock.setWidget(self.parts_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.parts_dock)
         self.parts_dock.hide()
+        self.parts_panel.finetune_requested.connect(self.open_parts_finetune)
+        self.parts_finetune_dialog: QDialog | None = None
+
+    def open_parts_finetune(self) -> QDialog | None:
+        """Write the labelled parts to ``<data dir>/parts-labels/`` (the new card names the
+        file) and open the fine-tune dialog for the running quality model."""
+        from desktop.ui.parts_finetune_dialog import PartsFinetuneDialog
+
+        model = self.settings.model
+        labelled = sum(1 for r in self.parts_panel.model.items if r.get("label"))
+        if self.parts_panel.kind != "quality" or not model:
+            self.statusBar().showMessage("Fine-tuning from parts needs a quality model "
+                                         "running", 6000)
+            return None
+        if not labelled:
+            self.statusBar().showMessage("Label some parts first: select rows, right-click, "
+                                         "Label as", 8000)
+            return None
+        folder = Path(paths.data_dir()) / "parts-labels"
+        folder.mkdir(parents=True, exist_ok=True)
+        labels = folder / f"{model.replace('@', '-v')}-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+        try:
+            written = self.parts_panel.export_labelled(labels)
+        except OSError as exc:
+            self.statusBar().showMessage(f"could not write {labels}: {exc}", 10000)
+            return None
+        dialog = PartsFinetuneDialog(model, labels, written, parent=self)
+        dialog.saved.connect(self._model_saved)
+        dialog.promoted.connect(self._model_promoted)
+        dialog.show()
+        self.parts_finetune_dialog = dialog
+        return dialog
 
     def _parts_rows(self, rows: list[dict]) -> None:
         self.parts_panel.add_rows(rows)

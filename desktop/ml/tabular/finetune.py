@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from desktop.core.errors import InputError
+from desktop.core.tasks import TaskState
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
 from desktop.ml.tabular.card import TabularCard
@@ -146,10 +147,17 @@ def scores(pred: list[str], truth: list[str], known: set[str] | None = None) -> 
 
 def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, *,
                      val_fraction: float = 0.25, part_weight: float = 5.0, seed: int = 0,
-                     command: str = "") -> QualityFinetuneResult:
-    """Refit on replay + labelled parts, compare on held-out parts, publish NAME v<k>."""
+                     command: str = "", task: TaskState | None = None
+                     ) -> QualityFinetuneResult:
+    """Refit on replay + labelled parts, compare on held-out parts, publish NAME v<k>.
+
+    ``task`` (optional) gets the stages as progress; a cancel takes effect between them
+    (the refit itself runs to its end) and always before anything is saved.
+    """
     from desktop.ml.model_files.versions import discard_staging, publish, staging_dir
 
+    task = task or TaskState()
+    task.report(0.02, "reading the labelled parts")
     t0 = time.monotonic()
     base = load_quality(base_folder)
     card = base.card
@@ -182,12 +190,15 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
                          f" (all held out); label more parts of them")
     from threadpoolctl import threadpool_limits
 
+    task.report(0.1, f"refitting {card.architecture} on {len(y_fit):,} rows (about a minute; "
+                     f"Cancel takes effect when it ends)")
     with threadpool_limits(1):
         # The same learner, settings and feature set as the base (derived features are
         # computed from the input columns inside the learner).
         learner = make_learner(card.architecture, X_fit, y_fit, len(classes),
                                card.hyper_parameters, seed, columns=card.input_columns,
                                sample_weight=w_fit)
+    task.report(0.85, "comparing new and base on the held-out parts")
     median = np.nanmedian(X_fit, axis=0)
     heldout = base_heldout = None
     if len(held):
@@ -224,6 +235,7 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
         choice=f"same learner and settings as {base_ref}, refitted",
         description=f"{card.description} — fine-tuned on {len(train)} parts",
         parent=base_ref, created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
+    task.report(0.95, "saving the new version")  # the last point where Cancel saves nothing
     staging = staging_dir(name)
     try:
         save_quality(staging, new_card, learner, median)
@@ -232,10 +244,30 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
     except BaseException:
         discard_staging(staging)
         raise
+    task.finish("saved")
     return QualityFinetuneResult(name, version, folder, base_ref, classes, len(train),
                                  len(held), len(y_rep), heldout, base_heldout,
                                  time.monotonic() - t0, notes)
 
 
+def run_parts_finetune(base: str, labels: Path, name: str, *, task: TaskState
+                       ) -> dict[str, Any]:
+    """The window's parts fine-tune as one long job: ``base`` is a registry name (``NAME`` or
+    ``NAME@K``); returns :meth:`QualityFinetuneResult.to_json`. Raises like
+    :func:`finetune_quality` (``InputError``/``ModelError``, one line each)."""
+    from desktop.ml.model_files.registry import resolve
+
+    entry = resolve(base)
+    if entry.card is None or entry.card.kind != "quality":
+        raise ModelError(f"'{base}' is not a quality model: only quality models are "
+                         f"fine-tuned from labelled parts")
+    ref = (entry.name if entry.shipped or not entry.versions
+           else f"{entry.name}@{entry.card.version}")
+    result = finetune_quality(entry.folder, ref, labels, name, task=task,
+                              command=f"Fine-tune parts… of the Linewatch window "
+                                      f"({Path(labels).name})")
+    return result.to_json()
+
+
 __all__ = ["REPLAY_FILE", "QualityFinetuneResult", "finetune_quality", "load_replay",
-           "read_parts", "save_replay"]
+           "read_parts", "run_parts_finetune", "save_replay"]
