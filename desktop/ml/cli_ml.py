@@ -199,6 +199,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                              f"(folders, patterns and --out are for signal models)")
         args.file = args.file[0]
         return cmd_predict_table(args, entry)
+    if args.hop is not None and args.hop < 1:
+        raise InputError(f"--hop must be at least 1 sample, got {args.hop}")
     if args.out is not None or looks_like_batch(args.file):
         return run_predict_batch(args)
     args.file = args.file[0]
@@ -224,6 +226,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"linewatch: warning: {refusal.split('; --force')[0]} (judged because of "
               f"--force)", file=sys.stderr)
     verdicts = predictor.predict_signal(rec.values[:, idx], rate, hop=args.hop)
+    if not verdicts and predictor.last_skipped:
+        raise InputError(f"{args.file}: channel {rec.channels[idx].name} has no usable signal "
+                         f"(all {predictor.last_skipped} windows fall on gaps: empty, NaN or "
+                         f"out-of-range samples); pick another channel with --channel")
     summary = summarize(verdicts, card.classes, predictor.last_skipped)
     channel = rec.channels[idx].name
     explained: list[dict[str, Any]] = []

@@ -134,3 +134,50 @@ def test_inputs_are_expanded_and_checked(folder: Path, tmp_path: Path) -> None:
     assert main(["predict", str(folder)]) == 1  # a folder needs --out
     assert main(["predict", str(folder), "--out", str(tmp_path / "x.xlsx")]) == 1
     shutil.rmtree(empty)
+
+
+def _csv(path: Path, rate: float, values: list[float]) -> Path:
+    path.write_text("time_s,DE_time\n" + "".join(f"{i / rate:.6f},{v}\n"
+                                                for i, v in enumerate(values)))
+    return path
+
+
+def test_a_folder_refuses_out_of_band_files_like_a_single_file(
+        folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The domain rule of `predict FILE` holds per file of a batch; --force lifts it."""
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / FILES[1]).symlink_to(folder / FILES[1])
+    _csv(mixed / "temperature.csv", 100.0, [20.0 + 0.01 * i for i in range(6000)])
+    out = tmp_path / "v.csv"
+    assert main(["predict", str(mixed), "--out", str(out), "--workers", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "temperature.csv" in err and "Nyquist 50 Hz" in err
+    assert set(pacsv.read_csv(out).to_pydict()["file"]) == {str(mixed / FILES[1])}
+    assert main(["predict", str(mixed), "--out", str(out), "--workers", "1", "--quiet",
+                 "--force", "--overwrite"]) == 0
+    assert str(mixed / "temperature.csv") in set(pacsv.read_csv(out).to_pydict()["file"])
+
+
+def test_out_is_never_overwritten_silently_and_hop_must_be_positive(
+        folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "v.csv"
+    out.write_text("yesterday's verdicts\n")
+    assert main(["predict", str(folder / FILES[0]), "--out", str(out), "--workers", "1"]) == 1
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert out.read_text() == "yesterday's verdicts\n"
+    for hop in ("0", "-100"):
+        assert main(["predict", str(folder / FILES[0]), "--hop", hop]) == 1
+        assert "--hop must be at least 1 sample" in capsys.readouterr().err
+
+
+def test_a_channel_without_usable_signal_is_an_error_not_an_empty_answer(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    from scipy.io import savemat
+
+    path = tmp_path / "unplugged.mat"  # a logger's .mat whose channel is all NaN
+    savemat(path, {"X100_DE_time": np.full((36000, 1), np.nan)})
+    assert main(["predict", str(path), "--rate", "12000"]) == 1
+    err = capsys.readouterr().err
+    assert "has no usable signal" in err and "unplugged.mat" in err

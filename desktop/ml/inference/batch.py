@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 from desktop import __version__
 from desktop.core.errors import InputError, LinewatchError
+from desktop.ml.inference.open_set import check_rate
 
 #: What a folder is searched for (a glob or a named file may be any readable recording).
 FOLDER_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".mat")
@@ -113,6 +114,8 @@ class JudgeOptions:
     device: str | None = "auto"
     #: torch threads per worker; 1 keeps N workers on N cores from fighting.
     threads: int | None = 1
+    #: judge input outside the model's domain (``--force``) instead of failing the file
+    force: bool = False
 
 
 _cache_lock = threading.Lock()
@@ -164,7 +167,13 @@ def judge_file(path: str, options: JudgeOptions) -> dict[str, Any]:
         rate = rec.effective_rate()
         if not rate:
             raise InputError(f"{path} does not say its sample rate: give --rate HZ")
+        refusal = check_rate(predictor.card.domain, rate, predictor.card.name)
+        if refusal and not options.force:  # the same rule as `predict FILE`
+            raise InputError(refusal)
         verdicts = predictor.predict_signal(rec.values[:, idx], rate, hop=options.hop)
+        if not verdicts and predictor.last_skipped:
+            raise InputError(f"channel {rec.channels[idx].name} has no usable signal (all "
+                             f"{predictor.last_skipped} windows fall on gaps)")
     except LinewatchError as exc:
         return {"file": path, "error": str(exc), "host": host}
     except MemoryError:
@@ -417,13 +426,17 @@ def _run_on_cluster(client: Any, names: list[str], options: JudgeOptions,
 
 
 # ---------------------------------------------------------------------------- output
-def check_out_path(out: Path) -> None:
+def check_out_path(out: Path, overwrite: bool = False) -> None:
+    """Refuse an ``--out`` that is not a new .parquet/.csv/.json file in an existing folder
+    (an existing file only with ``--overwrite``, as ``export`` and ``record`` do)."""
     if out.suffix.lower() not in OUT_SUFFIXES:
         raise InputError(f"--out {out}: give a .parquet, .csv or .json file")
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name")
     if not out.parent.is_dir():
         raise InputError(f"--out {out}: the folder {out.parent} does not exist")
+    if out.exists() and not overwrite:
+        raise InputError(f"--out {out} already exists; pass --overwrite to replace it")
 
 
 def write_table(columns: dict[str, list[Any]], description: dict[str, Any], out: Path) -> None:
@@ -507,7 +520,7 @@ def run_predict_batch(args: Any) -> int:
         raise InputError("several recordings, a folder or a pattern need --out "
                          "verdicts.parquet (or .csv, .json)")
     out = Path(args.out).expanduser()
-    check_out_path(out)
+    check_out_path(out, overwrite=bool(getattr(args, "overwrite", False)))
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     if args.workers is not None and args.workers < 1:
@@ -517,7 +530,7 @@ def run_predict_batch(args: Any) -> int:
         raise InputError(f"--out {out} is one of the inputs")
     options = JudgeOptions(model=str(args.model or DEFAULT_FAULT_MODEL), channel=args.channel,
                            rate=args.rate, hop=args.hop, device=args.device,
-                           threads=args.threads or 1)
+                           threads=args.threads or 1, force=bool(getattr(args, "force", False)))
     progress = Progress(quiet=args.quiet)
     result = judge_many(files, options, workers=args.workers, scheduler=args.scheduler,
                         on_result=progress)
@@ -550,6 +563,8 @@ def add_batch_arguments(p: Any) -> None:
                    help="write every verdict to one table (.parquet, .csv or .json): "
                         "file,start_s,end_s,class,probability,location[,score]; needed for "
                         "a folder, a pattern or several files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out file (default: refuse it)")
     p.add_argument("--workers", type=int, default=None,
                    help="local worker processes (default: one per core, at most one per "
                         "file; 1 judges in this process)")

@@ -103,9 +103,13 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
     notices: list[str] = []
     if allow_headerless and cols == list(range(len(cols))):
         if len(cols) != len(inputs):
+            transposed = (f"; it has {len(frame)} rows, so it may be stored transposed (one "
+                          f"variable per row, like TEP's d00.dat): transpose it first"
+                          if len(frame) == len(inputs) else "")
             raise ColumnError(f"the table has no header and {len(cols)} columns; the {what} "
                               f"reads a headerless table only with exactly {len(inputs)} "
-                              f"columns ({inputs[0]} … {inputs[-1]}), or add a header row")
+                              f"columns ({inputs[0]} … {inputs[-1]}), or add a header row"
+                              + transposed)
         frame = frame.set_axis(inputs, axis=1)
         notices.append(f"no header row: the {len(inputs)} columns were read by position as "
                        f"{inputs[0]} … {inputs[-1]}")

@@ -127,6 +127,14 @@ def test_shipped_process_model_reads_headerless_52_columns_with_a_notice(tmp_pat
     assert doc["rows"][-1]["alarm"] is True
 
 
+def test_a_transposed_headerless_run_is_refused_with_the_hint_to_transpose(tmp_path):
+    """TEP's d00.dat is stored 52 x 500 (one variable per row): say so, do not guess."""
+    path = tmp_path / "d00.dat"
+    np.savetxt(path, pd.read_csv(FIX / "tep_normal_excerpt.csv").to_numpy().T)
+    with pytest.raises(ColumnError, match="52 rows, so it may be stored transposed"):
+        predict_table(SHIPPED / "process-tep", path)
+
+
 def test_a_quality_folder_is_not_a_process_model_and_bad_cards_are_refused(tmp_path):
     from desktop.ml.tabular.process import load_process
 
