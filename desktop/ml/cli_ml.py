@@ -89,8 +89,9 @@ def add_ml_commands(subparsers: Any) -> None:
     c.add_argument("--source", default=None,
                    help="record from a live source instead of a file (as `linewatch record "
                         "--source`)")
-    c.add_argument("--seconds", type=float, default=30.0,
-                   help="with --source: seconds of signal to record (default 30)")
+    c.add_argument("--seconds", type=float, default=None,
+                   help="with --source: seconds of signal to record (default 30); a FILE is "
+                        "used whole")
     c.add_argument("--name", default=None,
                    help="model to publish the version under (default: the model's own name "
                         "for a user model, <model>-calibrated for a shipped one)")
@@ -311,6 +312,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise InputError("linewatch calibrate needs a recording FILE or --source S (one of them)")
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
+    if args.file is not None and args.seconds is not None:
+        print(f"linewatch: note: --seconds is for --source; all of {Path(args.file).name} "
+              f"is used (cut the file to use less)", file=sys.stderr)
+    if args.seconds is None:
+        args.seconds = 30.0
     entry = resolve(args.model or DEFAULT_FAULT_MODEL)
     assert entry.card is not None
     card = entry.card

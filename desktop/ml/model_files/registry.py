@@ -139,5 +139,10 @@ def _resolve_versioned(text: str) -> ModelEntry:
             raise ModelError(f"model '{name}' has no version {version} (versions: "
                              f"{', '.join(map(str, found))})")
         return _versioned_entry(name, version)
+    if version is not None and any((root / name / CARD_FILE).exists() for root in (
+            paths.shipped_models_dir(), user_models_dir())):
+        raise ModelError(f"model '{name}' has no version {version}: it is a single folder, "
+                         f"not a versioned model (versions are kept for the models you make "
+                         f"by fine-tuning or calibrating); use '{name}'")
     known = ", ".join(e.name for e in list_models()) or "none"
     raise ModelError(f"no model named '{text}' (known models: {known})")

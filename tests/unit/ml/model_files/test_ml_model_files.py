@@ -193,6 +193,8 @@ def test_registry_lists_shipped_and_user_models(tmp_path: Path) -> None:
     assert resolve(str(user_models_dir() / "my-model")).name == "my-model"
     with pytest.raises(LinewatchError, match=r"no model named .nope.*fault-cwru"):
         resolve("nope")
+    with pytest.raises(ModelError, match="'fault-cwru' has no version 7: it is a single folder"):
+        resolve("fault-cwru@7")
     with pytest.raises(ModelError, match="JSON object"):
         resolve("broken")
 
