@@ -19,6 +19,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Signal
+
 from desktop.core.types import SourceState
 from desktop.session.base import Session
 from desktop.streams.acquisition import Counters
@@ -33,10 +35,16 @@ class FileSession(Session):
     ``decimal`` (``"."``/``","``) fixes the decimal mark of a text file."""
 
     kind = "file"
+    # The verdict job's answers, relayed: a lambda connected to a worker's signal runs on
+    # the job's thread, so it only emits these, whose slots run on the session's thread.
+    _judge_done = Signal(object, object)  # job, result
+    _judge_error = Signal(object, str)  # job, message
 
     def __init__(self, path: Path | str, rate: float | None = None,
                  decimal: str | None = None) -> None:
         super().__init__(f"file:{path}")
+        self._judge_done.connect(self._judged)
+        self._judge_error.connect(self._judge_failed)
         self.path = Path(path)
         self.rate = rate
         self.decimal = decimal
@@ -193,11 +201,14 @@ class FileSession(Session):
         )
 
         job = self._run(judge_recording, name, view, view.first_time, name="file-verdicts")
-        job.worker.succeeded.connect(lambda result, job=job: self._judged(job, result))
-        job.worker.failed.connect(
-            lambda message, job=job: job is self._judge_job and self.model_failed.emit(message))
+        job.worker.succeeded.connect(lambda result, job=job: self._judge_done.emit(job, result))
+        job.worker.failed.connect(lambda message, job=job: self._judge_error.emit(job, message))
         self._judge_job = job
         job.start()
+
+    def _judge_failed(self, job: Job, message: str) -> None:
+        if job is self._judge_job and not self.closed:
+            self.model_failed.emit(message)
 
     def _judged(self, job: Job, result: dict[str, Any]) -> None:
         if self.closed or job is not self._judge_job:

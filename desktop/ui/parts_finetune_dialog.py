@@ -11,20 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
-from desktop.ml.model_files import versions
-from desktop.workers.jobs import Job
+from desktop.ui.version_job_dialog import VersionJobDialog, as_sentence
 
 
 def result_text(result: dict[str, Any]) -> str:
@@ -40,113 +29,35 @@ def result_text(result: dict[str, Any]) -> str:
     if not result.get("checked"):
         lines.append(f"Only {result['heldout_parts']} held-out parts: the comparison says "
                      f"little; promote only if you have checked it yourself.")
-    lines += [n[:1].upper() + n[1:] + "." for n in result.get("notes", [])]
+    lines += [as_sentence(n) for n in result.get("notes", [])]
     return " ".join(lines)
 
 
-class PartsFinetuneDialog(QDialog):
+class PartsFinetuneDialog(VersionJobDialog):
     """Non-modal; ``saved(name)`` after a new version, ``promoted(name)`` after Promote."""
 
-    saved = Signal(str)
-    promoted = Signal(str)
+    name_key = "name"
 
     def __init__(self, model: str, labels: Path, parts: int, parent: QWidget | None = None
                  ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Fine-tune {model} from labelled parts")
+        super().__init__(f"Fine-tune {model} from labelled parts", "Fine-tune",
+                         f"{parts} labelled parts ({labels.name}). A quarter of them is held "
+                         f"out to compare the new version with the base.", parent)
         self.model, self.labels = model, labels
-        self.result: dict[str, Any] | None = None
-        self.progress_log: list[tuple[float, str]] = []
-        self._job: Job | None = None
         self.name = QLineEdit(f"{model.split('@')[0]}-line")
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.status = QLabel(f"{parts} labelled parts ({labels.name}). A quarter of them is "
-                             "held out to compare the new version with the base.")
-        self.status.setWordWrap(True)
-        self.status.setMinimumHeight(90)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.setMinimumWidth(540)
-        self.start = QPushButton("Fine-tune")
-        self.start.setDefault(True)
         self.start.clicked.connect(self.start_training)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setEnabled(False)
-        self.cancel.clicked.connect(self.cancel_training)
-        self.promote = QPushButton("Promote")
-        self.promote.setToolTip("Make this version the one the model's name means "
-                                "(Versions… rolls back)")
-        self.promote.setEnabled(False)
-        self.promote.clicked.connect(self.promote_result)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        form = QFormLayout(self)
-        form.addRow("Base model", QLabel(model))
-        form.addRow("Save as", self.name)
-        form.addRow(self.bar)
-        form.addRow(self.status)
-        row = QHBoxLayout()
-        for b in (self.start, self.cancel, self.promote, close):
-            row.addWidget(b)
-        form.addRow(row)
+        self.form.addRow("Base model", QLabel(model))
+        self.form.addRow("Save as", self.name)
+        self.finish_layout()
 
     def start_training(self) -> None:
-        if self._job is not None:
-            return
         name = self.name.text().strip()
         if not name:
             self.status.setText("⚠ Give the new model a name.")
             return
         from desktop.ml.tabular.finetune import run_parts_finetune
 
-        job = Job(run_parts_finetune, self.model, self.labels, name, name="parts-finetune")
-        job.worker.progress.connect(self._progress)
-        job.worker.succeeded.connect(self._succeeded)
-        job.worker.failed.connect(lambda message: self._ended(f"⚠ {message}"))
-        job.worker.cancelled.connect(lambda: self._ended("Cancelled: nothing was saved."))
-        self._job, self.result, self.progress_log = job, None, []
-        self.start.setEnabled(False)
-        self.cancel.setEnabled(True)
-        self.promote.setEnabled(False)
-        self.status.setText("starting…")
-        job.start()
+        self.run_job(run_parts_finetune, self.model, self.labels, name, name="parts-finetune")
 
-    def cancel_training(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.status.setText("cancelling… (after the current step)")
-
-    def _progress(self, fraction: float, message: str, info: dict) -> None:
-        self.progress_log.append((fraction, message))
-        self.bar.setValue(int(fraction * 1000))
-        self.status.setText(message)
-
-    def _succeeded(self, result: dict) -> None:
-        self.result = result
-        self._ended(result_text(result))
-        self.promote.setEnabled(True)
-        self.saved.emit(result["name"])
-
-    def _ended(self, text: str) -> None:
-        self.status.setText(text)
-        self.start.setEnabled(True)
-        self.cancel.setEnabled(False)
-        job, self._job = self._job, None
-        if job is not None:  # its function has returned: the thread ends at once
-            job.thread.quit()
-            job.wait(5000)
-
-    def promote_result(self) -> None:
-        if self.result is not None:
-            versions.promote(self.result["name"], self.result["version"])
-            self.status.setText(f"{self.result['name']} now means v{self.result['version']}")
-            self.promote.setEnabled(False)
-            self.promoted.emit(self.result["name"])
-
-    def closeEvent(self, event: Any) -> None:
-        """Closing while a run is under way cancels it and waits for the thread."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job.wait(180_000)
-            self._job = None
-        super().closeEvent(event)
+    def describe(self, result: dict[str, Any]) -> str:
+        return result_text(result)
