@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from desktop import __version__
-from desktop.core.errors import LinewatchError, RecordingError, SourceError
+from desktop.core.errors import LinewatchError, RecordingError, SourceError, UsageError
 from desktop.core.logsetup import configure_logging
 from desktop.core.types import SourceState
 
@@ -298,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation (window offscreen, demo rig, every "
                              "shipped model, file formats, recording, labels); exit 0 or 1")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+    # prog: "linewatch predict: error: …" in one line, not the main usage block glued on
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="linewatch",
                                 title="commands (headless)")
 
     rec = sub.add_parser("record", help="record a source to a Parquet file, headless")
@@ -433,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except LinewatchError as exc:
         _err(str(exc))
-        return EXIT_USAGE if isinstance(exc, SourceError) else EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, SourceError | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

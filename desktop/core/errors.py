@@ -21,3 +21,8 @@ class RecordingError(LinewatchError):
 
 class InputError(LinewatchError):
     """A signal cannot be used as asked: no sample rate, too short, unknown channel."""
+
+
+class UsageError(InputError):
+    """An option's value is impossible whatever the input (``--hop 0``, ``--rate -5``,
+    ``--out x.xlsx``): the command line is wrong, exit code 2."""

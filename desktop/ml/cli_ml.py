@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.errors import LinewatchError
+from desktop.core.errors import LinewatchError, UsageError
 from desktop.ml.backend import require_torch
 from desktop.ml.constants import (
     DEFAULT_EPOCHS,
@@ -201,12 +201,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         args.file = args.file[0]
         return cmd_predict_table(args, entry)
     if args.hop is not None and args.hop < 1:
-        raise InputError(f"--hop must be at least 1 sample, got {args.hop}")
+        raise UsageError(f"--hop must be at least 1 sample, got {args.hop}")
     if args.out is not None or looks_like_batch(args.file):
         return run_predict_batch(args)
     args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
-        raise InputError(f"--rate must be positive, got {args.rate}")
+        raise UsageError(f"--rate must be positive, got {args.rate}")
     # --explain differentiates the torch network; plain predictions take either backend
     predictor = load_predictor(entry, device=args.device, threads=args.threads,
                                backend="torch" if args.explain else None)

@@ -131,8 +131,8 @@ def test_inputs_are_expanded_and_checked(folder: Path, tmp_path: Path) -> None:
                  str(tmp_path / "x.parquet")]) == 1
     assert main(["predict", str(folder), str(folder / "missing.mat"), "--out",
                  str(tmp_path / "x.parquet")]) == 1
-    assert main(["predict", str(folder)]) == 1  # a folder needs --out
-    assert main(["predict", str(folder), "--out", str(tmp_path / "x.xlsx")]) == 1
+    assert main(["predict", str(folder)]) == 2  # a folder needs --out: a bad command line
+    assert main(["predict", str(folder), "--out", str(tmp_path / "x.xlsx")]) == 2
     shutil.rmtree(empty)
 
 
@@ -167,7 +167,7 @@ def test_out_is_never_overwritten_silently_and_hop_must_be_positive(
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_text() == "yesterday's verdicts\n"
     for hop in ("0", "-100"):
-        assert main(["predict", str(folder / FILES[0]), "--hop", hop]) == 1
+        assert main(["predict", str(folder / FILES[0]), "--hop", hop]) == 2
         assert "--hop must be at least 1 sample" in capsys.readouterr().err
 
 

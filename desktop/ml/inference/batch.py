@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from desktop import __version__
-from desktop.core.errors import InputError, LinewatchError
+from desktop.core.errors import InputError, LinewatchError, UsageError
 from desktop.ml.inference.open_set import check_rate
 
 #: What a folder is searched for (a glob or a named file may be any readable recording).
@@ -430,7 +430,7 @@ def check_out_path(out: Path, overwrite: bool = False) -> None:
     """Refuse an ``--out`` that is not a new .parquet/.csv/.json file in an existing folder
     (an existing file only with ``--overwrite``, as ``export`` and ``record`` do)."""
     if out.suffix.lower() not in OUT_SUFFIXES:
-        raise InputError(f"--out {out}: give a .parquet, .csv or .json file")
+        raise UsageError(f"--out {out}: give a .parquet, .csv or .json file")
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name")
     if not out.parent.is_dir():
@@ -517,14 +517,14 @@ def run_predict_batch(args: Any) -> int:
 
     inputs = args.file if isinstance(args.file, list) else [args.file]
     if args.out is None:
-        raise InputError("several recordings, a folder or a pattern need --out "
+        raise UsageError("several recordings, a folder or a pattern need --out "
                          "verdicts.parquet (or .csv, .json)")
     out = Path(args.out).expanduser()
     check_out_path(out, overwrite=bool(getattr(args, "overwrite", False)))
     if args.rate is not None and not args.rate > 0:
-        raise InputError(f"--rate must be positive, got {args.rate}")
+        raise UsageError(f"--rate must be positive, got {args.rate}")
     if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {args.workers}")
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     files = expand_inputs(inputs)
     if out.absolute() in files:
         raise InputError(f"--out {out} is one of the inputs")

@@ -43,3 +43,19 @@ def test_top_level_help_lists_every_window_option() -> None:
 def test_window_help_names_its_usage() -> None:
     usage = build_gui_parser().format_usage()
     assert usage.startswith("usage: linewatch [FILE] [--source SOURCE] [--measure SECONDS]")
+
+
+def test_a_command_error_names_the_command_without_the_main_usage_block(capsys) -> None:
+    """argparse errors of a command read "linewatch predict: error: …" after that
+    command's own usage, not the window's multi-line usage glued to the command's name."""
+    import pytest
+
+    from desktop.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", "x.mat", "--rate", "abc"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: linewatch predict ")
+    assert "linewatch predict: error: argument --rate: invalid float value: 'abc'" in err
+    assert "[--source SOURCE]" not in err
