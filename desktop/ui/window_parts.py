@@ -68,6 +68,12 @@ class PartsMixin:
         if kind in TABLE_KINDS:
             self.parts_panel.configure(info)
             self.parts_dock.setWindowTitle("Parts" if kind == "quality" else "Process samples")
+            # A tab beside the Analysis dock (spectra mean little for parts): the table and
+            # the p-chart get the whole right column instead of a strip of it.
+            analysis = getattr(self, "analysis_dock", None)
+            if analysis is not None and self.parts_dock not in self.tabifiedDockWidgets(
+                    analysis):
+                self.tabifyDockWidget(analysis, self.parts_dock)
             self.parts_dock.show()
             self.parts_dock.raise_()
         else:
