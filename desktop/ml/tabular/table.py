@@ -75,8 +75,16 @@ def read_frame(source: Any):
         raise InputError(f"{path} does not exist") from None
     if size > MAX_TABLE_BYTES:
         raise InputError(f"{path} is {size} bytes; tables up to {MAX_TABLE_BYTES} are read")
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        head = fh.read(65536)
+    with open(path, "rb") as raw:
+        sample = raw.read(65536)
+    if b"\x00" in sample:
+        raise InputError(f"{path} is not a text table (binary content: a signal recording "
+                         f"such as .mat or .wav?); quality and process models read CSV or "
+                         f"whitespace-separated tables, one row per part or sample")
+    if "\ufffd" in sample.decode("utf-8", errors="replace")[:4096]:
+        raise InputError(f"{path} is not UTF-8 text: save the table as UTF-8 (CSV UTF-8 in "
+                         f"Excel), or it is a binary recording, which table models do not read")
+    head = sample.decode("utf-8", errors="replace")
     first = head.splitlines()[0] if head.strip() else ""
     if not first:
         raise InputError(f"{path} is empty")

@@ -218,3 +218,16 @@ def test_a_forest_model_folder_with_an_unknown_feature_set_or_hostile_forest_is_
     with pytest.raises(ModelError, match="not a numeric array file"):
         load_model(bad)
     assert not marker.exists()
+
+
+def test_a_binary_or_non_utf8_file_is_refused_as_a_table_with_what_to_do(tmp_path):
+    from desktop.core.errors import InputError
+
+    rec = tmp_path / "vibration.mat"
+    rec.write_bytes(b"MATLAB 5.0 MAT-file\x00\x01\x02" + bytes(range(256)) * 4)
+    with pytest.raises(InputError, match=r"not a text table \(binary content"):
+        predict_table(SHIPPED / "quality-steel", rec)
+    latin = tmp_path / "plates.csv"
+    latin.write_bytes("Pixels_Areas;Länge µm\n1;2\n".encode("cp1252"))
+    with pytest.raises(InputError, match="is not UTF-8 text: save the table as UTF-8"):
+        predict_table(SHIPPED / "quality-steel", latin)
