@@ -254,7 +254,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{'start_s':>9} {'end_s':>9}  {'class':<12} {'prob':>6}  {'location':<11}"
           + ("  score" if score_col else ""))
     for i, v in enumerate(verdicts):
-        extra = f"  ({v.reason}; best {v.best_class})" if v.reason else ""
+        # An `unknown` row: the probability is the best class's, so say whose it is.
+        extra = (f"  ({v.reason}; that is the probability of {v.best_class})" if v.reason
+                 else "")
         if explained:
             e = explained[i]
             extra += (f"  peak {e['saliency_peak_s']:.3f} s, bands "
