@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check desktop tests bench tools
 .venv/bin/lint-imports
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q --durations=15 "$@"
