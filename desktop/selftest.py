@@ -111,10 +111,12 @@ def check_window(seconds: float = DEMO_SECONDS) -> str:
     from desktop.app import model_names, source_from_options, versions
     from desktop.core.settings import load_settings
     from desktop.sources.serial_port import available_ports
+    from desktop.ui.gc_main_thread import MainThreadCollector
     from desktop.ui.main_window import MainWindow, WindowServices
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     previous = qInstallMessageHandler(_quiet_offscreen)
+    collector = MainThreadCollector()  # as in app.run_gui: cycles freed on this thread only
     try:
         settings = load_settings()  # defaults: the home is a fresh temp dir
         settings.model = ""  # models are checked on their own below; this step is the window
@@ -122,6 +124,7 @@ def check_window(seconds: float = DEMO_SECONDS) -> str:
                                                      versions, model_names))
         return _run_demo(app, window, seconds)
     finally:
+        collector.stop()
         qInstallMessageHandler(previous)
 
 
