@@ -191,6 +191,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.explain:
         require_torch("predict --explain")
+    if args.model is not None and not str(args.model).strip():
+        raise UsageError(f"--model needs a name or a folder (default: {DEFAULT_FAULT_MODEL})")
+    if args.channel is not None and not str(args.channel).strip():
+        raise UsageError("--channel needs a channel name")
     entry = resolve(args.model or DEFAULT_FAULT_MODEL)
     if entry.tabular:  # quality / process: a table, one verdict per row
         from desktop.ml.cli_tabular import cmd_predict_table

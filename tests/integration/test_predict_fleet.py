@@ -166,6 +166,9 @@ def test_out_is_never_overwritten_silently_and_hop_must_be_positive(
     assert main(["predict", str(folder / FILES[0]), "--out", str(out), "--workers", "1"]) == 1
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_text() == "yesterday's verdicts\n"
+    for option, value in (("--model", ""), ("--channel", " ")):
+        assert main(["predict", str(folder / FILES[0]), option, value]) == 2
+        assert f"{option} needs a" in capsys.readouterr().err
     for hop in ("0", "-100"):
         assert main(["predict", str(folder / FILES[0]), "--hop", hop]) == 2
         assert "--hop must be at least 1 sample" in capsys.readouterr().err
