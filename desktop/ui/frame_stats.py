@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 
@@ -10,7 +9,29 @@ import numpy as np
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (ru_maxrss is KiB on Linux, B on macOS)."""
+    """Peak resident memory of this process's own address space in MiB (NaN if unknown).
+
+    Linux: ``VmHWM`` of ``/proc/self/status``. Not ``ru_maxrss``, which Linux carries over
+    exec from the forked copy of the parent (a program started by a 2 GB process read
+    ~2 GB). macOS: ``ru_maxrss`` (bytes there). Windows (no ``resource`` module): psutil's
+    peak working set when psutil is installed.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        try:
+            import psutil
+
+            return float(psutil.Process().memory_info().peak_wset) / 2**20
+        except (ImportError, AttributeError):
+            return float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
