@@ -572,15 +572,16 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no models")
         return 0
+    from desktop.ml.cli_tabular import list_cells
+
+    rows: list[list[str]] = []
     for e in entries:
         where = "shipped" if e.shipped else "user"
         if e.card is None:
-            print(f"{e.name:<20} {where:<8} UNUSABLE: {e.problem}")
+            rows.append([e.name, where, f"UNUSABLE: {e.problem}"])
             continue
         if e.tabular:
-            from desktop.ml.cli_tabular import list_line
-
-            print(list_line(e, where, live))
+            rows.append(list_cells(e, where, live))
             continue
         c = e.card
         validation = c.metrics.get("validation")
@@ -592,10 +593,18 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         if e.versions:  # the active one starred; none starred: the latest is used
             versions = "  versions " + ",".join(
                 f"{v}{'*' if v == e.active_version else ''}" for v in e.versions)
-        print(f"{e.name:<20} {where:<8} {c.kind:<8} {c.architecture:<18} "
-              f"{len(c.classes):>2} classes  {c.sample_rate:g} Hz  v{c.version}  {c.created}"
-              + (f"  val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
-              + ("  [live]" if e.name == live else ""))
+        rows.append([e.name, where, c.kind, c.architecture, f"{len(c.classes)} classes",
+                     f"{c.sample_rate:g} Hz", f"v{c.version}", str(c.created),
+                     (f"val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
+                     + ("  [live]" if e.name == live else "")])
+    # Columns as wide as their longest cell (a long user model name must not shift a row);
+    # the last column of each row is free text.
+    widths = [max((len(r[k]) for r in rows if len(r) > k + 1), default=0)
+              for k in range(max(len(r) for r in rows))]
+    for r in rows:
+        cells = [cell.ljust(widths[k]) if k < len(r) - 1 else cell.strip()
+                 for k, cell in enumerate(r)]
+        print("  ".join(cells).rstrip())
     return 0
 
 

@@ -45,17 +45,19 @@ def headline(card: Any) -> tuple[str, float | None]:
     return "", None
 
 
-def list_line(entry: ModelEntry, where: str, live: str | None) -> str:
+def list_cells(entry: ModelEntry, where: str, live: str | None) -> list[str]:
+    """One row of ``linewatch models list`` for a table model (the columns of
+    :func:`desktop.ml.cli_ml.cmd_models_list`)."""
     c = entry.card
     what, value = headline(c)
     versions = ""
     if entry.versions:
         versions = "  versions " + ",".join(
             f"{v}{'*' if v == entry.active_version else ''}" for v in entry.versions)
-    return (f"{entry.name:<20} {where:<8} {c.kind:<8} {c.architecture:<18} "
-            f"{len(c.classes):>2} classes  {len(c.input_columns)} input columns  v{c.version}  "
-            f"{c.created}" + (f"  {what} {value:.2%}" if value is not None else "") + versions
-            + ("  [live]" if entry.name == live else ""))
+    return [entry.name, where, c.kind, c.architecture, f"{len(c.classes)} classes",
+            f"{len(c.input_columns)} input columns", f"v{c.version}", str(c.created),
+            (f"{what} {value:.2%}" if value is not None else "") + versions
+            + ("  [live]" if entry.name == live else "")]
 
 
 def note(text: str) -> None:
@@ -191,5 +193,5 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     return 0
 
 
-__all__ = ["card_summary", "cmd_finetune_table", "cmd_predict_table", "list_line",
+__all__ = ["card_summary", "cmd_finetune_table", "cmd_predict_table", "list_cells",
            "summarize"]

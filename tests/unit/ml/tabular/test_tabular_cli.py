@@ -51,6 +51,11 @@ def test_models_list_shows_the_table_models_as_usable() -> None:
     text = linewatch("models", "list").stdout
     assert "UNUSABLE" not in text
     assert "quality-steel" in text and "27 input columns" in text and "52 input columns" in text
+    # one table: signal and table models' rows share their columns
+    import re
+
+    lines = text.splitlines()
+    assert len({re.search(r"\d{4}-\d\d-\d\dT", line).start() for line in lines}) == 1, text
 
 
 def test_quality_predict_json_has_one_verdict_per_row(tmp_path: Path) -> None:
