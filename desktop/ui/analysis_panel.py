@@ -18,6 +18,7 @@ the main window.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -78,6 +79,8 @@ FAMILIES = (("1X", "1X", "#80B1D3", "Shaft speed and its harmonics"),
 ZONE_MEANING = {"A": "newly commissioned", "B": "unrestricted long-term operation",
                 "C": "restricted operation: plan remedial action",
                 "D": "severe: vibration may cause damage"}
+
+log = logging.getLogger(__name__)
 
 
 def marker_family(name: str) -> str:
@@ -655,9 +658,11 @@ class AnalysisPanel(QWidget):
         self.poller.stop()
         self.settle.stop()
         for job in self._jobs:
-            job.cancel()
+            job.request_stop()  # cancel, and quit its thread directly (see WorkerThread)
         for job in self._jobs:
-            job.wait(wait_ms)
+            if not job.wait(wait_ms):
+                log.error("analysis job %s did not stop within %d ms",
+                          job.thread.objectName(), wait_ms)
         self._jobs = []
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -62,6 +62,13 @@ class JobWorker(QObject):
             self.succeeded.emit(result)
         finally:
             self.finished.emit()
+            # End this thread's event loop from here (QThread.quit is thread-safe). The
+            # quit that `finished` also triggers is queued to the UI thread, which may be
+            # blocked in `wait()` for this very thread: a window closing just after a job
+            # ended then waited out its whole timeout (30 s) and let go of a running thread.
+            thread = self.thread()
+            if thread is not None:
+                thread.quit()
 
 
 class Job(WorkerThread):
