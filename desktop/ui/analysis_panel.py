@@ -651,7 +651,9 @@ class AnalysisPanel(QWidget):
             self.trend_view.info.setText(f"⚠ {message}")
 
     def busy(self) -> bool:
-        return any(j.running for j in self._jobs)
+        """A request is in flight: its answer has not been drawn (or reported) yet. Not
+        "a thread runs": a job's thread ends before its queued answer reaches this one."""
+        return self._job is not None or self._trend_job is not None
 
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """Cancel every job and wait for its thread (the window is closing)."""
