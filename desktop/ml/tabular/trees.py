@@ -64,6 +64,13 @@ class _Nodes:
     def n_trees(self) -> int:
         return int(self.tree_start.shape[0] - 1)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The node arrays as stored (both kinds' files share these names and dtypes)."""
+        return {"feature": self.feature.astype(np.int32), "threshold": self.threshold,
+                "left": self.left.astype(np.int32), "right": self.right.astype(np.int32),
+                "missing_left": self.missing_left.astype(np.uint8),
+                "is_leaf": self.is_leaf.astype(np.uint8), "tree_start": self.tree_start}
+
     def leaves(self, X: np.ndarray) -> np.ndarray:
         """The leaf each row reaches in each tree: (rows, trees) global node indices."""
         n = X.shape[0]
@@ -177,13 +184,8 @@ class TreeEnsemble:
         return e / e.sum(axis=1, keepdims=True)
 
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
-        n = self.nodes
-        a = {"feature": n.feature.astype(np.int32), "threshold": n.threshold,
-             "left": n.left.astype(np.int32), "right": n.right.astype(np.int32),
-             "missing_left": n.missing_left.astype(np.uint8),
-             "is_leaf": n.is_leaf.astype(np.uint8), "value": self.value,
-             "tree_start": n.tree_start, "tree_output": self.tree_output.astype(np.int32),
-             "baseline": self.baseline}
+        a = {**self.nodes.arrays(), "value": self.value,
+             "tree_output": self.tree_output.astype(np.int32), "baseline": self.baseline}
         return {prefix + k: v for k, v in a.items()}
 
     def save(self, path: Path) -> None:
@@ -240,12 +242,7 @@ class Forest:
         return out
 
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
-        n = self.nodes
-        a = {"feature": n.feature.astype(np.int32), "threshold": n.threshold,
-             "left": n.left.astype(np.int32), "right": n.right.astype(np.int32),
-             "missing_left": n.missing_left.astype(np.uint8),
-             "is_leaf": n.is_leaf.astype(np.uint8), "value": self.value,
-             "tree_start": n.tree_start}
+        a = {**self.nodes.arrays(), "value": self.value}
         return {prefix + k: v for k, v in a.items()}
 
     def save(self, path: Path) -> None:
