@@ -16,8 +16,6 @@ import argparse
 import json
 import platform
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def rate(fn: Callable[[], object], windows_per_call: int, seconds: float) -> float:
-    """Windows per second of ``fn``, after a warm-up, over at least ``seconds``."""
-    for _ in range(2):
-        fn()
-    calls, t0 = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - t0) < seconds:
-        fn()
-        calls += 1
-    return calls * windows_per_call / elapsed
+from bench_inference import rate  # noqa: E402  (the one windows/s meter of the benches)
 
 
 def main(argv: list[str] | None = None) -> int:
