@@ -54,10 +54,11 @@ from desktop.ml.tabular.process import (  # noqa: E402
 
 UNDETECTABLE = (3, 9, 15)
 DETECTABLE = [k for k in range(1, 22) if k not in UNDETECTABLE]
-SETTINGS = {"lags": 2, "window": 10, "flat_limit": 3, "quantile": 0.99, "n_of_m": [3, 5],
+SETTINGS = {"lags": 2, "window": 10, "diff_window": 30, "diff_limit_margin": 1.2,
+            "flat_limit": 3, "quantile": 0.99, "n_of_m": [3, 5],
             "fault_min_probability": 0.6, "blocks": 5}
-HYPER = ("lags", "window", "flat_limit", "quantile", "n_of_m", "fault_min_probability",
-         "blocks")
+HYPER = ("lags", "window", "diff_window", "diff_limit_margin", "flat_limit", "quantile",
+         "n_of_m", "fault_min_probability", "blocks")
 NEAR_NORMAL = [f"IDV_{k}" for k in UNDETECTABLE]
 MINUTES_PER_SAMPLE = 3
 
@@ -100,6 +101,12 @@ def build(normal: list[np.ndarray], faults: dict[int, list[np.ndarray]], s: dict
     win = WindowDetector.fit(normal, s["window"])
     win.limit = float(np.quantile(out_of_block_window_t2(xn, s["window"], s["blocks"]),
                                   s["quantile"]))
+    dwin = None
+    if s["diff_window"]:
+        dwin = WindowDetector.fit(normal, s["diff_window"], differences=True)
+        dwin.limit = s["diff_limit_margin"] * float(np.quantile(
+            out_of_block_window_t2(xn, s["diff_window"], s["blocks"], differences=True),
+            s["quantile"]))
     # flatline: only variables that never stay unchanged for more than one sample in normal
     runs = np.max(np.vstack([unchanged_runs(p, s["flat_limit"] + 1).max(axis=0)
                              for p in normal]), axis=0)
@@ -107,7 +114,7 @@ def build(normal: list[np.ndarray], faults: dict[int, list[np.ndarray]], s: dict
     clf = FaultClassifier.fit(det, {f"IDV_{k}": faults[k] for k in DETECTABLE})
     card = _card("tmp", clf.faults, s, {}, "", {})
     return ProcessModel(card, det, clf, tuple(s["n_of_m"]), s["fault_min_probability"],
-                        win, watch, s["flat_limit"])
+                        win, watch, s["flat_limit"], dwin)
 
 
 def pca_baseline(normal_tr: np.ndarray, tests: dict[str, np.ndarray], blocks: int = 5):
@@ -196,7 +203,8 @@ def _card(name, classes, s, metrics, command, training):
         hyper_parameters={k: s[k] for k in HYPER},
         training_data=training, training_command=command, metrics=metrics,
         description="Tennessee Eastman process monitor: anomaly score (lagged Mahalanobis, "
-                    "window mean/spread T² and flatline checks, limits from normal training "
+                    "window mean/spread T² of the values and of their first differences, "
+                    "and flatline checks, limits from normal training "
                     "data only), N-of-M alarm rule, most likely fault (IDV) and top "
                     "contributing variables",
         created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
@@ -237,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                  + [f"d{k:02d}.dat" for k in range(1, 22)],
         "limit": "lagged T² and window T²: each the out-of-block quantile of the normal run "
                  f"only ({s['blocks']} contiguous blocks, quantile {s['quantile']}); "
+                 f"difference-window T²: the same quantile × {s['diff_limit_margin']}; "
                  f"flatline: more than {s['flat_limit']} unchanged samples of a variable "
                  "that never repeats in the normal run",
         "fault_classes_excluded": [f"IDV_{k}" for k in UNDETECTABLE],
@@ -247,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     model.card = card
     save_process(args.out, card, model)
     assert model.window is not None
+    assert model.diff_window is not None
     print(json.dumps({"limit": model.detector.limit, "window_limit": model.window.limit,
+                      "diff_window_limit": model.diff_window.limit,
                       "flatline_variables": int(np.sum(model.flat_watch)),
                       "seconds": round(time.monotonic() - t0, 1)}))
     return 0

@@ -1,8 +1,8 @@
 """Process monitoring model: consecutive samples of named process variables → anomaly score,
 alarm, most likely fault and the variables that contribute most.
 
-Three detectors, each with a limit from **normal training data only**; a sample is *over*
-when any of them is over, and ``score`` is the largest of the three scores (each divided by
+Four detectors, each with a limit from **normal training data only**; a sample is *over*
+when any of them is over, and ``score`` is the largest of their scores (each divided by
 its own limit, so ``score > 1`` is one sample over a limit):
 
 * **lagged Mahalanobis** (:class:`Detector`): every sample is extended with the ``lags``
@@ -14,6 +14,13 @@ its own limit, so ``score > 1`` is one sample over a limit):
   normal), scored the same way. It sees what a single sample cannot: a variable that
   became noisier (random-variation faults), quieter, or slightly but persistently offset.
   Rows with fewer than ``window`` samples before them are not judged by it (score 0);
+* **difference window** (:class:`WindowDetector` with ``differences=True``): the same
+  statistics over the last ``diff_window`` *first differences* ``x_t − x_{t−1}``: the mean
+  difference is the variable's slope over the window, the spread of the differences its
+  sample-to-sample jitter. It sees the random-variation faults whose level stays inside
+  normal limits but whose short-term movement changes (IDV 16 and 19 in TEP). Its limit has
+  a margin (``diff_limit_margin``): a 30-sample window has few independent values in a
+  500-sample normal run, so the plain quantile sits low;
 * **flatline**: a variable that never repeats a value in normal operation and now has not
   changed for more than ``flat_limit`` samples (a stuck valve or a frozen sensor). Its score
   is the run length / ``flat_limit``.
@@ -27,7 +34,8 @@ included) are over. Rows must be consecutive samples in time order.
 
 Contributors: a T² splits exactly into one term per input (z_i · (Σ⁻¹z)_i); per variable,
 the terms of its lagged values (divided by that detector's limit) plus those of its window
-mean and spread (divided by theirs) plus its flatline score are summed, and the variables
+mean and spread and of its difference-window mean and spread (each divided by its
+detector's limit) plus its flatline score are summed, and the variables
 with the largest positive sums are listed, strongest first (a contribution plot).
 
 Fault: a shrinkage LDA over the lagged features, trained on the fault runs, names the most
@@ -138,41 +146,65 @@ def unchanged_runs(X: np.ndarray, cap: int) -> np.ndarray:
 SPREAD_FLOOR = 0.05  # in normal standard deviations: keeps log(spread) finite for a flat line
 
 
+def first_differences(X: np.ndarray) -> np.ndarray:
+    """``x_t − x_{t−1}`` per row, shape of ``X``; the first row (no predecessor) is 0."""
+    X = np.asarray(X, dtype=np.float64)
+    d = np.zeros_like(X)
+    d[1:] = X[1:] - X[:-1]
+    return d
+
+
 @dataclass
 class WindowDetector:
-    """T² of the window means and log spreads of the standardised variables."""
+    """T² of the window means and log spreads of the standardised variables (or, with
+    ``differences``, of their first differences)."""
 
-    center: np.ndarray      # (p,) normal mean of each variable
-    spread: np.ndarray      # (p,) normal standard deviation of each variable
+    center: np.ndarray      # (p,) normal mean of each variable (or difference)
+    spread: np.ndarray      # (p,) normal standard deviation of each variable (or difference)
     reference: np.ndarray   # (p,) typical window std of the standardised variables (normal)
     mean: np.ndarray        # (2p,)
     scale: np.ndarray       # (2p,)
     precision: np.ndarray   # (2p, 2p)
     limit: float
     window: int
+    differences: bool = False
+
+    @property
+    def context(self) -> int:
+        """Earlier rows a full window needs (one more for differences)."""
+        return self.window - 1 + int(self.differences)
+
+    def series(self, X: np.ndarray) -> np.ndarray:
+        """The rows the window statistics are taken over: ``X`` or its first differences."""
+        return first_differences(X) if self.differences else np.asarray(X, dtype=np.float64)
 
     def features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows × 2p features, rows with a full window)."""
-        m, s, covered = window_stats((np.asarray(X, float) - self.center) / self.spread,
+        m, s, _ = window_stats((self.series(X) - self.center) / self.spread,
                                      self.window)
         f = np.hstack([m, np.log((s + SPREAD_FLOOR) / (self.reference + SPREAD_FLOOR))])
-        return f, covered >= self.window
+        return f, np.arange(len(f)) >= self.context
 
     @classmethod
-    def fit(cls, X: np.ndarray | Sequence[np.ndarray], window: int) -> WindowDetector:
+    def fit(cls, X: np.ndarray | Sequence[np.ndarray], window: int,
+            differences: bool = False) -> WindowDetector:
         """Fit on one normal run or several contiguous pieces of it (windows stay inside a
         piece; only rows with a full window are used)."""
         from sklearn.covariance import LedoitWolf
 
-        parts = [p for p in ([X] if isinstance(X, np.ndarray) else list(X)) if len(p)]
-        allx = np.vstack(parts)
+        parts = [p for p in ([X] if isinstance(X, np.ndarray) else list(X))
+                 if len(p) > int(differences)]
+        seqs = [first_differences(p)[1:] if differences else np.asarray(p, float)
+                for p in parts]
+        allx = np.vstack(seqs)
         center, spread = allx.mean(axis=0), allx.std(axis=0)
         spread[spread < 1e-9] = 1.0
-        full = [p for p in parts if len(p) >= window] or parts
-        stds = np.vstack([window_stats((p - center) / spread, window)[1][window - 1:]
-                          for p in full])
+        full = [q for q in seqs if len(q) >= window] or seqs
+        stds = np.vstack([window_stats((q - center) / spread, window)[1][window - 1:]
+                          for q in full])
         det = cls(center, spread, np.median(stds, axis=0), np.zeros(0), np.zeros(0),
-                  np.zeros((0, 0)), 1.0, window)
+                  np.zeros((0, 0)), 1.0, window, differences)
+        full = [p for p in parts if len(p) > det.context] or parts
         F = []
         for p in full:
             f, ok = det.features(p)
@@ -194,17 +226,19 @@ class WindowDetector:
         return self.t2_terms(X).sum(axis=1)
 
 
-def out_of_block_window_t2(normal: np.ndarray, window: int, blocks: int = 5) -> np.ndarray:
+def out_of_block_window_t2(normal: np.ndarray, window: int, blocks: int = 5,
+                           differences: bool = False) -> np.ndarray:
     """Window T² of each normal sample from a detector fitted without its contiguous block
-    (the block is scored with the ``window − 1`` samples before it as context)."""
+    (the block is scored with the samples a full window needs before it as context)."""
     edges = np.linspace(0, len(normal), blocks + 1).astype(int)
     out = []
     for b in range(blocks):
-        det = WindowDetector.fit([normal[:edges[b]], normal[edges[b + 1]:]], window)
-        lo = max(0, edges[b] - window + 1)
+        det = WindowDetector.fit([normal[:edges[b]], normal[edges[b + 1]:]], window,
+                                 differences)
+        lo = max(0, edges[b] - det.context)
         t2 = det.t2(normal[lo:edges[b + 1]])[edges[b] - lo:]
         if lo == edges[b]:  # the run's first block: no context, its first rows unjudged
-            t2 = t2[window - 1:]
+            t2 = t2[det.context:]
         out.append(t2)
     return np.concatenate(out)
 
@@ -249,6 +283,7 @@ class ProcessModel:
     window: WindowDetector | None = None
     flat_watch: np.ndarray | None = None  # (p,) bool: variables that never repeat in normal
     flat_limit: int = 0                   # 0: no flatline check
+    diff_window: WindowDetector | None = None  # over first differences; None: off
 
     @property
     def variables(self) -> list[str]:
@@ -257,7 +292,8 @@ class ProcessModel:
     @property
     def context_rows(self) -> int:
         """How many earlier samples a verdict depends on (a stream keeps that many)."""
-        return max(self.detector.lags, self.window.window - 1 if self.window else 0,
+        return max(self.detector.lags, self.window.context if self.window else 0,
+                   self.diff_window.context if self.diff_window else 0,
                    self.flat_limit + 1 if self.flat_limit else 0)
 
     def analyse(self, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -268,10 +304,11 @@ class ProcessModel:
         terms = self.detector.t2_terms(X) / self.detector.limit
         scores = [terms.sum(axis=1)]
         per_var = terms.reshape(len(X), self.detector.lags + 1, p).sum(axis=1)
-        if self.window is not None:
-            wt = self.window.t2_terms(X) / self.window.limit
-            scores.append(wt.sum(axis=1))
-            per_var = per_var + wt[:, :p] + wt[:, p:]
+        for wdet in (self.window, self.diff_window):
+            if wdet is not None:
+                wt = wdet.t2_terms(X) / wdet.limit
+                scores.append(wt.sum(axis=1))
+                per_var = per_var + wt[:, :p] + wt[:, p:]
         if self.flat_limit and self.flat_watch is not None and self.flat_watch.any():
             runs = unchanged_runs(X, self.flat_limit + 1) * self.flat_watch
             flat = runs / self.flat_limit
@@ -311,11 +348,12 @@ def save_process(folder: Path, card: TabularCard, model: ProcessModel) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     arrays = {"mean": d.mean, "scale": d.scale, "precision": d.precision,
               "limit": np.array([d.limit]), "coef": c.coef, "intercept": c.intercept}
-    if w is not None:
-        arrays.update({"window_center": w.center, "window_spread": w.spread,
-                       "window_reference": w.reference, "window_mean": w.mean,
-                       "window_scale": w.scale, "window_precision": w.precision,
-                       "window_limit": np.array([w.limit])})
+    for prefix, wd in (("window", w), ("diff_window", model.diff_window)):
+        if wd is not None:
+            arrays.update({f"{prefix}_center": wd.center, f"{prefix}_spread": wd.spread,
+                           f"{prefix}_reference": wd.reference, f"{prefix}_mean": wd.mean,
+                           f"{prefix}_scale": wd.scale, f"{prefix}_precision": wd.precision,
+                           f"{prefix}_limit": np.array([wd.limit])})
     if model.flat_limit:
         watch = model.flat_watch if model.flat_watch is not None else np.ones(len(d.mean))
         arrays["flat_watch"] = np.asarray(watch, dtype=np.float64)
@@ -323,14 +361,26 @@ def save_process(folder: Path, card: TabularCard, model: ProcessModel) -> None:
     card.save(Path(folder))
 
 
-WINDOW_ARRAYS = ("window_center", "window_spread", "window_reference", "window_mean",
-                 "window_scale", "window_precision", "window_limit")
+WINDOW_ARRAYS = ("center", "spread", "reference", "mean", "scale", "precision", "limit")
+
+
+def _window_shapes(prefix: str, p: int) -> list[tuple[str, tuple[int, ...]]]:
+    return [(f"{prefix}_center", (p,)), (f"{prefix}_spread", (p,)),
+            (f"{prefix}_reference", (p,)), (f"{prefix}_mean", (2 * p,)),
+            (f"{prefix}_scale", (2 * p,)), (f"{prefix}_precision", (2 * p, 2 * p)),
+            (f"{prefix}_limit", (1,))]
 
 
 def load_process(folder: Path, card: TabularCard | None = None) -> ProcessModel:
-    """Load a process model folder. ``window`` and ``flat_limit`` in the card's
-    hyper-parameters switch on the window and flatline detectors (absent or 0: off, as in
-    models trained before they existed)."""
+    """Load a process model folder. ``window``, ``diff_window`` and ``flat_limit`` in the
+    card's hyper-parameters switch on the window, difference-window and flatline detectors
+    (absent or 0: off, as in models trained before they existed).
+
+    Raises:
+        ModelError: the card's hyper-parameters are missing or out of range, or
+            ``detector.npz`` lacks an array, has a wrong shape, a non-positive limit or
+            scale, or is not a plain-array file.
+    """
     folder = Path(folder)
     card = card or TabularCard.load(folder)
     if card.kind != "process":
@@ -341,19 +391,22 @@ def load_process(folder: Path, card: TabularCard | None = None) -> ProcessModel:
         n, m = (int(v) for v in hp["n_of_m"])
         pmin = float(hp["fault_min_probability"])
         window = int(hp.get("window") or 0)
+        diff_window = int(hp.get("diff_window") or 0)
         flat_limit = int(hp.get("flat_limit") or 0)
     except (KeyError, TypeError, ValueError):
         raise ModelError(f"{folder}/card.json: hyper_parameters need lags, n_of_m and "
                          f"fault_min_probability") from None
     if not (0 <= lags <= 50 and 1 <= n <= m <= 1000 and 0 <= pmin <= 1
-            and (window == 0 or 2 <= window <= 1000) and 0 <= flat_limit <= 1000):
-        raise ModelError(f"{folder}/card.json: lags, n_of_m, fault_min_probability, window "
-                         f"or flat_limit out of range")
+            and all(w == 0 or 2 <= w <= 1000 for w in (window, diff_window))
+            and 0 <= flat_limit <= 1000):
+        raise ModelError(f"{folder}/card.json: lags, n_of_m, fault_min_probability, window, "
+                         f"diff_window or flat_limit out of range")
     path = folder / DETECTOR_FILE
+    windows = [prefix for prefix, w in (("window", window), ("diff_window", diff_window)) if w]
     expected = {"mean": "f", "scale": "f", "precision": "f", "limit": "f",
                 "coef": "f", "intercept": "f"}
-    if window:
-        expected.update({name: "f" for name in WINDOW_ARRAYS})
+    for prefix in windows:
+        expected.update({f"{prefix}_{name}": "f" for name in WINDOW_ARRAYS})
     if flat_limit:
         expected["flat_watch"] = "f"
     a = load_arrays(path, expected)
@@ -363,29 +416,31 @@ def load_process(folder: Path, card: TabularCard | None = None) -> ProcessModel:
     shapes: list[tuple[str, tuple[int, ...]]] = [
         ("mean", (width,)), ("scale", (width,)), ("precision", (width, width)),
         ("limit", (1,)), ("coef", (k, width)), ("intercept", (k,))]
-    if window:
-        shapes += [("window_center", (p,)), ("window_spread", (p,)),
-                   ("window_reference", (p,)), ("window_mean", (2 * p,)),
-                   ("window_scale", (2 * p,)), ("window_precision", (2 * p, 2 * p)),
-                   ("window_limit", (1,))]
+    for prefix in windows:
+        shapes += _window_shapes(prefix, p)
     if flat_limit:
         shapes.append(("flat_watch", (p,)))
     for name, shape in shapes:
         check_shape(path, name, a[name], shape)
     positive = [a["limit"], a["scale"]]
-    if window:
-        positive += [a["window_limit"], a["window_scale"], a["window_spread"]]
-    if any(np.any(v <= 0) for v in positive) or (window and np.any(a["window_reference"] < 0)):
+    for prefix in windows:
+        positive += [a[f"{prefix}_limit"], a[f"{prefix}_scale"], a[f"{prefix}_spread"]]
+    if any(np.any(v <= 0) for v in positive) or any(
+            np.any(a[f"{prefix}_reference"] < 0) for prefix in windows):
         raise ModelError(f"{path}: limits and scales must be positive")
     det = Detector(a["mean"], a["scale"], a["precision"], float(a["limit"][0]), lags)
-    wdet = None
-    if window:
-        wdet = WindowDetector(a["window_center"], a["window_spread"], a["window_reference"],
-                              a["window_mean"], a["window_scale"], a["window_precision"],
-                              float(a["window_limit"][0]), window)
+
+    def window_detector(prefix: str, size: int) -> WindowDetector | None:
+        if not size:
+            return None
+        return WindowDetector(*(a[f"{prefix}_{name}"] for name in WINDOW_ARRAYS[:-1]),
+                              limit=float(a[f"{prefix}_limit"][0]), window=size,
+                              differences=prefix == "diff_window")
+
     watch = a["flat_watch"] > 0.5 if flat_limit else None
     return ProcessModel(card, det, FaultClassifier(a["coef"], a["intercept"], card.classes),
-                        (n, m), pmin, wdet, watch, flat_limit)
+                        (n, m), pmin, window_detector("window", window), watch, flat_limit,
+                        window_detector("diff_window", diff_window))
 
 
 def predict_table(folder: Path, table: Any) -> dict[str, Any]:
