@@ -308,7 +308,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from desktop.core.errors import InputError
     from desktop.ml.inference.open_set import check_rate
     from desktop.ml.model_files.registry import DEFAULT_FAULT_MODEL, resolve
-    from desktop.ml.model_files.versions import promote
     from desktop.recording.readers import read_recording
 
     require_torch("linewatch calibrate")
@@ -356,10 +355,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(entry, rec.values[:, idx], rate, name, layers=args.layers,
                            source=source, channel=rec.channels[idx].name,
                            command=shlex.join(["linewatch", "calibrate", *sys.argv[2:]]))
-    if args.promote:
-        promote(name, result["version"])
-    if args.json:
-        print(json.dumps({**result, "promoted": bool(args.promote)}))
+    if promote_and_print_json(args, name, result["version"], result):
         return 0
     print(f"wrote {result['folder']} ({name} v{result['version']}, parent {result['parent']}): "
           f"batch-norm statistics ({args.layers}) from {result['windows']} windows "
@@ -437,10 +433,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def promote_and_print_json(args: argparse.Namespace, name: str, version: int,
+                           doc: dict) -> bool:
+    """After a command wrote a new version of ``name``: make it active when ``--promote``
+    was given; with ``--json`` print ``doc`` plus ``promoted`` and return True (the command
+    is done), else False (it prints its readable summary)."""
+    from desktop.ml.model_files.versions import promote
+
+    if args.promote:
+        promote(name, version)
+    if args.json:
+        print(json.dumps({**doc, "promoted": bool(args.promote)}))
+        return True
+    return False
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     """``linewatch train --base NAME --labels CSV --name NEW``: fine-tune, print metrics."""
     from desktop.core.errors import InputError
-    from desktop.ml.model_files.versions import promote
 
     if args.labels is None or args.name is None:
         raise InputError("fine-tuning needs --labels CSV and --name NEW")
@@ -471,10 +481,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                       command=shlex.join(parts + (["--no-augment"] if args.no_augment else [])
                                          + (["--no-envelope"] if args.no_envelope else [])),
                       augment=not args.no_augment, envelope=not args.no_envelope)
-    if args.promote:
-        promote(args.name, result.version)
-    if args.json:
-        print(json.dumps({**result.to_json(), "promoted": bool(args.promote)}))
+    if promote_and_print_json(args, args.name, result.version, result.to_json()):
         return 0
     print(f"wrote {result.folder} ({args.name} v{result.version}, {mode}, parent "
           f"{result.parent}) in {result.seconds:.1f} s, {result.epochs_run} epochs "

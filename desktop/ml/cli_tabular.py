@@ -139,7 +139,6 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     import shlex
 
     from desktop.core.errors import InputError
-    from desktop.ml.model_files.versions import promote
     from desktop.ml.tabular.finetune import finetune_quality
 
     card = entry.card
@@ -160,10 +159,9 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     result = finetune_quality(entry.folder, ref, args.labels, args.name,
                               val_fraction=args.val_fraction, seed=args.seed or 0,
                               command=shlex.join(parts))
-    if args.promote:
-        promote(args.name, result.version)
-    if args.json:
-        print(json.dumps({**result.to_json(), "promoted": bool(args.promote)}))
+    from desktop.ml.cli_ml import promote_and_print_json
+
+    if promote_and_print_json(args, args.name, result.version, result.to_json()):
         return 0
     print(f"wrote {result.folder} ({args.name} v{result.version}, parent {result.parent}) in "
           f"{result.seconds:.1f} s: {result.train_parts} labelled parts + "

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.analysis.channels import pick_channel
-from desktop.core.errors import LinewatchError
 from desktop.ml.inference.live import AlarmHysteresis, LiveInference
 from desktop.ml.inference.open_set import check_rate
 from desktop.ml.inference.predictors import load_predictor
 from desktop.streams.ring import RingBuffer
-from desktop.workers.threads import WorkerThread
+from desktop.workers.threads import WorkerThread, load_model_or_report
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +57,9 @@ class InferenceWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        try:
-            predictor = load_predictor(self.model, device=self._device, threads=1)
-        except LinewatchError as exc:
-            self.failed.emit(str(exc))
-            self.finished.emit()
-            return
-        except Exception as exc:
-            log.exception("loading model %s failed", self.model)
-            self.failed.emit(f"could not load model {self.model}: {exc!r}")
-            self.finished.emit()
+        predictor = load_model_or_report(
+            self, self.model, lambda: load_predictor(self.model, device=self._device, threads=1))
+        if predictor is None:
             return
         card = predictor.card
         engine: LiveInference | None = None

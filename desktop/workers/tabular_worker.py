@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.errors import LinewatchError
 from desktop.streams.ring import RingBuffer
-from desktop.workers.threads import WorkerThread
+from desktop.workers.threads import WorkerThread, load_model_or_report
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +66,13 @@ class TabularWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        try:
-            from desktop.ml.model_files.registry import resolve
-            from desktop.ml.tabular import load_model
-            from desktop.ml.tabular.live import TabularStream
+        from desktop.ml.model_files.registry import resolve
+        from desktop.ml.tabular import load_model
+        from desktop.ml.tabular.live import TabularStream
 
-            entry = resolve(self.model)
-            model = load_model(entry.folder)
-        except LinewatchError as exc:
-            self.failed.emit(str(exc))
-            self.finished.emit()
-            return
-        except Exception as exc:
-            log.exception("loading model %s failed", self.model)
-            self.failed.emit(f"could not load model {self.model}: {exc!r}")
-            self.finished.emit()
+        model = load_model_or_report(self, self.model,
+                                     lambda: load_model(resolve(self.model).folder))
+        if model is None:
             return
         card = model.card
         stream: TabularStream | None = None

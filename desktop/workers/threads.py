@@ -8,13 +8,35 @@ for the UI thread, which may itself be waiting for this thread.
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QThread
+
+from desktop.core.errors import LinewatchError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StoppableWorker(Protocol):
     def request_stop(self) -> None: ...
+
+
+def load_model_or_report(worker: Any, name: str, load: Callable[[], T]) -> T | None:
+    """Run ``load()`` at the start of a model worker's ``run``. On failure emit one line on
+    the worker's ``failed`` (the error's own words, or ``could not load model NAME: …`` for
+    an unexpected error, which is also logged), then ``finished``, and return None."""
+    try:
+        return load()
+    except LinewatchError as exc:
+        worker.failed.emit(str(exc))
+    except Exception as exc:
+        log.exception("loading model %s failed", name)
+        worker.failed.emit(f"could not load model {name}: {exc!r}")
+    worker.finished.emit()
+    return None
 
 
 class WorkerThread:
