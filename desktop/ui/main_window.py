@@ -454,11 +454,22 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
             self.record_label.setText("")
 
     # -- fine-tuning and versions ------------------------------------------------------------
-    def open_finetune(self) -> QDialog:
-        """The fine-tune dialog (non-modal: the live view keeps running beside it)."""
+    def open_finetune(self) -> QDialog | None:
+        """The fine-tune dialog (non-modal: the live view keeps running beside it). With a
+        quality model selected: the parts fine-tune (from the labelled parts); with a
+        process model: a status line saying why there is nothing to fine-tune."""
         # Imported on first use: the dialog and its plots are not needed at start-up.
         from desktop.ui.finetune_dialog import FinetuneDialog
 
+        kind = self._selected_table_kind()
+        if kind == "quality":
+            return self.open_parts_finetune()
+        if kind == "process":
+            self.statusBar().showMessage(
+                f"{self.settings.model} is a process monitor: its limits come from normal "
+                f"running data, not from labels, so there is nothing to fine-tune from "
+                f"labelled events", 10000)
+            return None
         events = self.label_history().store.list()
         models = [m for m in self.services.list_models() if m]
         dialog = FinetuneDialog(models, events, self.settings.model or "fault-cwru", self)
@@ -466,6 +477,20 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         dialog.show()
         self.finetune_dialog = dialog
         return dialog
+
+    def _selected_table_kind(self) -> str:
+        """``quality``/``process`` when the selected model is a table model, else ""."""
+        from desktop.ml.model_files.registry import resolve
+
+        name = self.settings.model
+        if not name:
+            return ""
+        try:
+            entry = resolve(name)
+        except LinewatchError:
+            return ""
+        card = entry.card
+        return card.kind if entry.tabular and card is not None else ""
 
     def open_versions(self) -> QDialog | None:
         from desktop.ui.versions_dialog import VersionsDialog
@@ -495,8 +520,9 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
             self.statusBar().showMessage(str(exc), 8000)
             return None
         if entry.card is None or entry.card.kind != "fault":
-            self.statusBar().showMessage(f"{name}: only fault classifiers can be calibrated",
-                                         8000)
+            self.statusBar().showMessage(
+                f"{name}: only fault classifiers can be calibrated (Calibrate adapts a "
+                f"vibration model's normalisation to a new machine)", 8000)
             return None
         session = self.session
         where = (session.path.name if isinstance(session, FileSession)

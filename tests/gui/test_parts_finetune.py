@@ -103,3 +103,18 @@ def test_label_parts_then_fine_tune_promote_from_the_parts_dock(
     finally:
         window.disconnect_source()
         device.unplug()
+
+
+def test_the_model_panel_fine_tune_button_follows_the_selected_model_kind(
+        qtbot, make_window) -> None:
+    window = make_window()
+    choose(window, "process-tep")
+    assert window.open_finetune() is None
+    assert "process monitor" in window.statusBar().currentMessage()
+    assert window.finetune_dialog is None or not window.finetune_dialog.isVisible()
+    choose(window, "quality-steel")
+    # a quality model: the parts fine-tune, which first needs the model running
+    assert window.open_finetune() is None
+    assert "quality model running" in window.statusBar().currentMessage()
+    assert window.open_calibrate() is None
+    assert "only fault classifiers" in window.statusBar().currentMessage()
