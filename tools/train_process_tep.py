@@ -40,25 +40,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from desktop.ml.tabular.card import TabularCard  # noqa: E402
-from desktop.ml.tabular.process import (  # noqa: E402
-    TEP_COLUMNS,
-    Detector,
-    FaultClassifier,
-    ProcessModel,
-    WindowDetector,
-    out_of_block_t2,
-    out_of_block_window_t2,
-    save_process,
-    unchanged_runs,
+from desktop.ml.tabular.process import TEP_COLUMNS, ProcessModel, save_process  # noqa: E402
+from desktop.ml.tabular.process_fit import (  # noqa: E402
+    DEFAULT_SETTINGS,
+    HYPER,
+    fit_process_model,
 )
 
 UNDETECTABLE = (3, 9, 15)
 DETECTABLE = [k for k in range(1, 22) if k not in UNDETECTABLE]
-SETTINGS = {"lags": 2, "window": 10, "diff_window": 30, "diff_limit_margin": 1.2,
-            "flat_limit": 3, "quantile": 0.99, "n_of_m": [3, 5],
-            "fault_min_probability": 0.6, "blocks": 5}
-HYPER = ("lags", "window", "diff_window", "diff_limit_margin", "flat_limit", "quantile",
-         "n_of_m", "fault_min_probability", "blocks")
+SETTINGS = DEFAULT_SETTINGS
 NEAR_NORMAL = [f"IDV_{k}" for k in UNDETECTABLE]
 MINUTES_PER_SAMPLE = 3
 
@@ -95,26 +86,8 @@ def build(normal: list[np.ndarray], faults: dict[int, list[np.ndarray]], s: dict
           ) -> ProcessModel:
     """Fit the detectors and their limits on the normal pieces, the fault namer on the
     fault pieces."""
-    xn = np.vstack(normal)
-    det = Detector.fit(normal, s["lags"])
-    det.limit = float(np.quantile(out_of_block_t2(xn, s["lags"], s["blocks"]), s["quantile"]))
-    win = WindowDetector.fit(normal, s["window"])
-    win.limit = float(np.quantile(out_of_block_window_t2(xn, s["window"], s["blocks"]),
-                                  s["quantile"]))
-    dwin = None
-    if s["diff_window"]:
-        dwin = WindowDetector.fit(normal, s["diff_window"], differences=True)
-        dwin.limit = s["diff_limit_margin"] * float(np.quantile(
-            out_of_block_window_t2(xn, s["diff_window"], s["blocks"], differences=True),
-            s["quantile"]))
-    # flatline: only variables that never stay unchanged for more than one sample in normal
-    runs = np.max(np.vstack([unchanged_runs(p, s["flat_limit"] + 1).max(axis=0)
-                             for p in normal]), axis=0)
-    watch = runs <= 1
-    clf = FaultClassifier.fit(det, {f"IDV_{k}": faults[k] for k in DETECTABLE})
-    card = _card("tmp", clf.faults, s, {}, "", {})
-    return ProcessModel(card, det, clf, tuple(s["n_of_m"]), s["fault_min_probability"],
-                        win, watch, s["flat_limit"], dwin)
+    card = _card("tmp", [f"IDV_{k}" for k in DETECTABLE], s, {}, "", {})
+    return fit_process_model(card, normal, s, {f"IDV_{k}": faults[k] for k in DETECTABLE})
 
 
 def pca_baseline(normal_tr: np.ndarray, tests: dict[str, np.ndarray], blocks: int = 5):

@@ -108,6 +108,9 @@ def add_ml_commands(subparsers: Any) -> None:
                                             "shipped model",
                               description="Fine-tune: `--base fault-cwru --labels labels.csv "
                                           "--name my-rig` publishes a new version of my-rig. "
+                                          "Process monitor: `--normal normal.csv --name "
+                                          "my-unit [--base process-tep]` fits one on normal "
+                                          "running data. "
                                           "Recipe: `--recipe fault-cwru --data DIR --out "
                                           "models/fault-cwru` reproduces the shipped model.")
     t.add_argument("--recipe", choices=RECIPES, default=None, help="what to train (recipe form)")
@@ -117,7 +120,11 @@ def add_ml_commands(subparsers: Any) -> None:
                    help="fine-tune: label file, .csv (recording,start_s,end_s,label,channel,"
                         "note) or .json; relative recording paths are relative to its folder; "
                         "for a quality model a parts CSV (its columns + label)")
-    t.add_argument("--name", default=None, help="fine-tune: name of the new model")
+    t.add_argument("--name", default=None, help="fine-tune / --normal: name of the new model")
+    t.add_argument("--normal", type=Path, nargs="+", default=None, metavar="FILE",
+                   help="process monitor: fit one on these tables of normal running data "
+                        "(rows in time order, one column per process variable); with --base "
+                        "MODEL, refit that process model's limits on them")
     t.add_argument("--mode", choices=MODES, default=None,
                    help="fine-tune: which weights learn (default: full)")
     t.add_argument("--rate", type=float, default=None,
@@ -376,6 +383,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from desktop.ml.inference.predictors import resolve_device
     from desktop.ml.model_files.registry import user_models_dir
 
+    if getattr(args, "normal", None):
+        from desktop.ml.cli_tabular import cmd_train_process
+
+        return cmd_train_process(args)
     if getattr(args, "base", None) is not None:
         return cmd_finetune(args)
     if args.recipe is None or args.data is None:

@@ -42,6 +42,9 @@ def headline(card: Any) -> tuple[str, float | None]:
     late = m.get("heldout_late")
     if isinstance(late, dict) and isinstance(late.get("mean_detection_18"), float):
         return "detection (late split)", late["mean_detection_18"]
+    normal = m.get("normal_heldout_alarm_rate")
+    if isinstance(normal, float):
+        return "alarms on held-out normal", normal
     return "", None
 
 
@@ -191,5 +194,49 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     return 0
 
 
-__all__ = ["card_summary", "cmd_finetune_table", "cmd_predict_table", "list_cells",
-           "summarize"]
+def cmd_train_process(args: argparse.Namespace) -> int:
+    """``linewatch train --normal FILE [FILE …] --name NAME [--base MODEL]``: a process
+    monitor fitted on the plant's normal running data, published as a new version."""
+    import shlex
+
+    from desktop.core.errors import InputError
+    from desktop.ml.cli_ml import _task, promote_and_print_json
+    from desktop.ml.tabular.process_train import resolve_process_base, train_process_monitor
+
+    if not args.name:
+        raise InputError("--normal needs --name NAME (the monitor to publish)")
+    for attr, flag in (("labels", "--labels"), ("recipe", "--recipe"), ("data", "--data"),
+                       ("mode", "--mode"), ("rate", "--rate"), ("epochs", "--epochs")):
+        if getattr(args, attr, None) is not None:
+            raise InputError(f"{flag} does not go with --normal (a process monitor is fitted "
+                             f"on normal running data only)")
+    folder = ref = None
+    if args.base is not None:
+        folder, ref = resolve_process_base(args.base)
+    parts = ["linewatch", "train", "--normal", *map(str, args.normal), "--name", args.name]
+    if args.base is not None:
+        parts += ["--base", str(args.base)]
+    result = train_process_monitor(list(args.normal), args.name, base_folder=folder,
+                                   base_ref=ref, command=shlex.join(parts),
+                                   task=_task(args.quiet))
+    if promote_and_print_json(args, args.name, result.version, result.to_json()):
+        return 0
+    what = (f"refitted from {result.parent}" if result.parent
+            else f"{len(result.columns)} variables, names no fault")
+    print(f"wrote {result.folder} ({args.name} v{result.version}, {what}) in "
+          f"{result.seconds:.1f} s from {result.rows:,} normal rows")
+    for text in result.notes:
+        print(f"note: {text}")
+    print(f"held-out normal blocks alarm {result.heldout_alarm_rate:.1%} of rows"
+          + ("" if result.base_alarm_rate is None else
+             f"; {result.parent} alarmed {result.base_alarm_rate:.1%} of the same rows"))
+    if args.promote:
+        print(f"promoted: {args.name} now means v{result.version}")
+    else:
+        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
+              f"active: linewatch models promote {args.name} --version {result.version}")
+    return 0
+
+
+__all__ = ["card_summary", "cmd_finetune_table", "cmd_predict_table", "cmd_train_process",
+           "list_cells", "summarize"]

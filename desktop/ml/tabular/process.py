@@ -265,6 +265,21 @@ class FaultClassifier:
             np.vstack(Z), np.concatenate(y))
         return cls(lda.coef_.astype(np.float64), lda.intercept_.astype(np.float64), names)
 
+    def rebased(self, old: Detector, new: Detector) -> FaultClassifier:
+        """The same scores for inputs standardised by ``new`` instead of ``old`` (limits
+        refitted on a plant's own normal data keep the fault namer): with
+        ``z_old = (x − m_old)/s_old`` and ``x = z_new·s_new + m_new``, the coefficients
+        become ``coef·s_new/s_old`` and the intercept gains ``coef·(m_new − m_old)/s_old``.
+
+        Raises:
+            ModelError: the two detectors have different lags or widths.
+        """
+        if old.lags != new.lags or old.mean.shape != new.mean.shape:
+            raise ModelError("the fault namer needs the same variables and lags as before")
+        coef = self.coef * (new.scale / old.scale)
+        intercept = self.intercept + self.coef @ ((new.mean - old.mean) / old.scale)
+        return FaultClassifier(coef, intercept, list(self.faults))
+
     def proba(self, X: np.ndarray, det: Detector) -> np.ndarray:
         z = (lagged(X, det.lags) - det.mean) / det.scale
         s = z @ self.coef.T + self.intercept
@@ -277,7 +292,7 @@ class FaultClassifier:
 class ProcessModel:
     card: TabularCard
     detector: Detector
-    classifier: FaultClassifier
+    classifier: FaultClassifier | None  # None: names no fault (a monitor without fault runs)
     n_of_m: tuple[int, int]
     fault_min_probability: float
     window: WindowDetector | None = None
@@ -317,8 +332,10 @@ class ProcessModel:
         score = np.max(np.vstack(scores), axis=0)
         over = score > 1.0
         alarm = n_of_m(over, *self.n_of_m)
+        proba = (self.classifier.proba(X, self.detector) if self.classifier is not None
+                 else np.zeros((len(X), 0)))
         return {"score": score, "over": over, "alarm": alarm, "per_variable": per_var,
-                "fault_proba": self.classifier.proba(X, self.detector)}
+                "fault_proba": proba}
 
     def predict(self, X: np.ndarray, top: int = TOP_CONTRIBUTORS) -> list[dict[str, Any]]:
         return self.rows(self.analyse(X), top)
@@ -329,14 +346,15 @@ class ProcessModel:
         rows = []
         for i in range(len(a["score"])):
             pf = a["fault_proba"][i]
-            k = int(pf.argmax())
-            confident = bool(a["alarm"][i]) and pf[k] >= self.fault_min_probability
+            k = int(pf.argmax()) if pf.size else -1
+            confident = (bool(a["alarm"][i]) and self.classifier is not None and k >= 0
+                         and pf[k] >= self.fault_min_probability)
             order = [j for j in np.argsort(-a["per_variable"][i])[:top]
                      if a["per_variable"][i, j] > 0]
             rows.append({
                 "score": round(float(a["score"][i]), 4),
                 "alarm": bool(a["alarm"][i]),
-                "fault": self.classifier.faults[k] if confident else None,
+                "fault": self.classifier.faults[k] if confident and self.classifier else None,
                 "fault_probability": round(float(pf[k]), 4) if confident else None,
                 "contributors": [self.variables[j] for j in order],
             })
@@ -347,7 +365,9 @@ def save_process(folder: Path, card: TabularCard, model: ProcessModel) -> None:
     d, c, w = model.detector, model.classifier, model.window
     Path(folder).mkdir(parents=True, exist_ok=True)
     arrays = {"mean": d.mean, "scale": d.scale, "precision": d.precision,
-              "limit": np.array([d.limit]), "coef": c.coef, "intercept": c.intercept}
+              "limit": np.array([d.limit])}
+    if c is not None:
+        arrays.update({"coef": c.coef, "intercept": c.intercept})
     for prefix, wd in (("window", w), ("diff_window", model.diff_window)):
         if wd is not None:
             arrays.update({f"{prefix}_center": wd.center, f"{prefix}_spread": wd.spread,
@@ -403,8 +423,10 @@ def load_process(folder: Path, card: TabularCard | None = None) -> ProcessModel:
                          f"diff_window or flat_limit out of range")
     path = folder / DETECTOR_FILE
     windows = [prefix for prefix, w in (("window", window), ("diff_window", diff_window)) if w]
-    expected = {"mean": "f", "scale": "f", "precision": "f", "limit": "f",
-                "coef": "f", "intercept": "f"}
+    k = len(card.classes)
+    expected = {"mean": "f", "scale": "f", "precision": "f", "limit": "f"}
+    if k:  # a fault namer; a monitor trained without fault runs has no classes
+        expected.update({"coef": "f", "intercept": "f"})
     for prefix in windows:
         expected.update({f"{prefix}_{name}": "f" for name in WINDOW_ARRAYS})
     if flat_limit:
@@ -412,10 +434,11 @@ def load_process(folder: Path, card: TabularCard | None = None) -> ProcessModel:
     a = load_arrays(path, expected)
     p = len(card.input_columns)
     width = p * (lags + 1)
-    k = len(card.classes)
     shapes: list[tuple[str, tuple[int, ...]]] = [
         ("mean", (width,)), ("scale", (width,)), ("precision", (width, width)),
-        ("limit", (1,)), ("coef", (k, width)), ("intercept", (k,))]
+        ("limit", (1,))]
+    if k:
+        shapes += [("coef", (k, width)), ("intercept", (k,))]
     for prefix in windows:
         shapes += _window_shapes(prefix, p)
     if flat_limit:
@@ -438,7 +461,8 @@ def load_process(folder: Path, card: TabularCard | None = None) -> ProcessModel:
                               differences=prefix == "diff_window")
 
     watch = a["flat_watch"] > 0.5 if flat_limit else None
-    return ProcessModel(card, det, FaultClassifier(a["coef"], a["intercept"], card.classes),
+    clf = FaultClassifier(a["coef"], a["intercept"], card.classes) if k else None
+    return ProcessModel(card, det, clf,
                         (n, m), pmin, window_detector("window", window), watch, flat_limit,
                         window_detector("diff_window", diff_window))
 
