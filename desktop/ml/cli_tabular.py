@@ -67,6 +67,33 @@ def note(text: str) -> None:
     print(f"linewatch: note: {text}", file=sys.stderr)
 
 
+#: rows from which ``predict`` shows progress for a quality model
+LONG_TABLE = 2000
+
+
+def _other_model_hint(path: Any, name: str) -> str:
+    """``; its columns match model 'X': use --model X`` when another table model reads
+    exactly this table's columns, else ""."""
+    from desktop.ml.model_files.registry import list_models
+    from desktop.ml.tabular.table import ID_NAMES, read_frame
+
+    try:
+        frame = read_frame(path)
+    except Exception:  # the refusal itself is what matters
+        return ""
+    cols = {str(c).strip().lower() for c in frame.columns} - set(ID_NAMES)
+    for entry in list_models():
+        card = entry.card
+        if entry.name == name or card is None or not entry.tabular:
+            continue
+        wanted = {c.strip().lower() for c in card.input_columns}
+        extra = cols - wanted
+        label = str(card.training_data.get("label_column") or "").lower()
+        if wanted <= cols and extra <= {label, "label"} - {""}:
+            return f"; its columns match model '{entry.name}': use --model {entry.name}"
+    return ""
+
+
 def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     """``linewatch predict FILE --model <table model>``."""
     from desktop.ml.tabular import predict_table
@@ -74,7 +101,19 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     for attr, flag in SIGNAL_OPTIONS:
         if getattr(args, attr, None) is not None:
             note(f"{flag} is for signal models; '{entry.name}' reads named columns, ignored")
-    doc = predict_table(entry.folder, args.file)
+    from desktop.ml.cli_ml import _task
+    from desktop.ml.tabular.table import ColumnError
+
+    task = _task(quiet=bool(getattr(args, "quiet", False)))
+
+    def progress(done: int, total: int) -> None:
+        if total >= LONG_TABLE:  # explaining thousands of parts takes a while: say so
+            task.report(done / total, f"judging and explaining part {done:,} of {total:,}")
+
+    try:
+        doc = predict_table(entry.folder, args.file, progress)
+    except ColumnError as exc:
+        raise ColumnError(f"{exc}{_other_model_hint(args.file, entry.name)}") from None
     for text in doc["notices"]:
         note(text)
     card = entry.card

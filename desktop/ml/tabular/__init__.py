@@ -17,6 +17,7 @@ columns do not match; both carry a one-line message for the user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def load_model(folder: str | Path):
     raise ModelError(f"{folder}: unknown tabular kind {card.kind!r}")  # pragma: no cover
 
 
-def predict_table(folder: str | Path, table: Any) -> dict[str, Any]:
+def predict_table(folder: str | Path, table: Any,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """One JSON-ready document: ``model``, ``kind``, ``id_column``, ``notices``, ``rows``.
 
     ``table`` is a path (CSV/TSV/whitespace text; a header row unless the model accepts a
@@ -52,11 +54,13 @@ def predict_table(folder: str | Path, table: Any) -> dict[str, Any]:
     """
     folder = Path(folder)
     card = TabularCard.load(folder)
-    if card.kind == "quality":
-        from desktop.ml.tabular.quality import predict_table as run
-    else:
-        from desktop.ml.tabular.process import predict_table as run
-    return run(folder, table)
+    if card.kind == "quality":  # explaining each part is the slow step: it reports
+        from desktop.ml.tabular.quality import predict_table as run_quality
+
+        return run_quality(folder, table, progress)
+    from desktop.ml.tabular.process import predict_table as run_process
+
+    return run_process(folder, table)
 
 
 def predict_rows(folder: str | Path, table: Any) -> list[dict[str, Any]]:

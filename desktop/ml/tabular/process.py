@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop.core.errors import InputError
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
 from desktop.ml.tabular.card import TabularCard
@@ -472,6 +473,12 @@ def predict_table(folder: Path, table: Any) -> dict[str, Any]:
     model = load_process(folder)
     t = match_columns(read_frame(table), model.variables, allow_headerless=True,
                       what=f"process model '{model.card.name}'")
+    empty = np.isnan(t.values)
+    if empty.any():
+        i, j = (int(v[0]) for v in np.nonzero(empty))
+        raise InputError(f"empty cell in column {t.columns[j]}, row {i + 1} (and "
+                         f"{int(empty.sum()) - 1} more): the process model needs every value "
+                         f"of every sample; fill the cells or cut those rows")
     rows = model.predict(t.values)
     if t.ids is not None:
         for r, i in zip(rows, t.ids, strict=True):
@@ -479,5 +486,12 @@ def predict_table(folder: Path, table: Any) -> dict[str, Any]:
     notices = list(t.notices)
     notices.append(f"rows are read as consecutive samples in time order; an alarm needs "
                    f"{model.n_of_m[0]} of the last {model.n_of_m[1]} samples over the limit")
+    windows = [(w.context, f"{'difference ' if w.differences else ''}window of {w.window}")
+               for w in (model.window, model.diff_window) if w is not None]
+    unjudged = [f"the {what} from row {context + 1}" for context, what in windows
+                if len(rows) <= context + model.n_of_m[1]]
+    if unjudged:
+        notices.append(f"only {len(rows)} rows: {'; '.join(unjudged)} on (slow changes "
+                       f"and changed noise are seen only after that); give a longer run")
     return {"model": model.card.name, "kind": "process", "id_column": t.id_column,
             "notices": notices, "rows": rows}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,21 @@ from desktop.core.errors import InputError
 ID_NAMES = ("id", "part_id", "part", "plate_id", "sample_id", "row_id", "serial", "time",
             "timestamp", "sample")
 MAX_TABLE_BYTES = 512 << 20
+#: a cell that is a number with a decimal comma (``-0,25``, ``1,5e3``)
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
+#: column names listed in one refusal before "… and N more"
+MAX_NAMED = 8
 
 
 class ColumnError(InputError):
     """The table's columns do not match the model's inputs (the message names them)."""
+
+
+def _names(names: list[str]) -> str:
+    """At most :data:`MAX_NAMED` names, then how many more."""
+    if len(names) <= MAX_NAMED:
+        return ", ".join(names)
+    return f"{', '.join(names[:MAX_NAMED])} … and {len(names) - MAX_NAMED} more"
 
 
 @dataclass
@@ -97,18 +109,40 @@ def read_frame(source: Any):
         sep = r"\s+"
     fields = [f for f in (first.split() if sep == r"\s+" else first.split(sep)) if f != ""]
     headerless = bool(fields) and all(_is_number(f) for f in fields)
+    if not headerless:
+        # pandas renames a repeated header (x, x.1): say it is repeated instead
+        names = [f.strip().strip('"').lstrip("\ufeff").strip().lower() for f in fields]
+        repeated = sorted({f.strip().strip('"') for f, k in zip(fields, names, strict=True)
+                           if names.count(k) > 1})
+        if repeated:
+            raise ColumnError(f"{path}: the header repeats column(s) {', '.join(repeated)}; "
+                              f"each column needs its own name")
+    decimal = "."
+    if sep != ",":
+        # 0,25;1,5 (a decimal comma, e.g. a German Excel export): read it as such
+        lines = head.splitlines()[1:6] if not headerless else head.splitlines()[:5]
+        tokens = [t for line in lines
+                  for t in (line.split() if sep == r"\s+" else line.split(sep)) if t]
+        if tokens and any(_DECIMAL_COMMA.match(t) for t in tokens) and not any(
+                _is_number(t) and "." in t for t in tokens):
+            decimal = ","
     try:
-        return pd.read_csv(path, sep=sep, header=None if headerless else 0,
-                           engine="python" if sep == r"\s+" else "c")
+        frame = pd.read_csv(path, sep=sep, header=None if headerless else 0,
+                            engine="python" if sep == r"\s+" else "c", decimal=decimal)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} could not be read as a table: {exc}") from None
+    if len(frame) == 0:
+        raise InputError(f"{path} has a header but no data rows: nothing to judge")
+    if decimal == ",":
+        frame.attrs["notices"] = ["read with decimal commas (0,5 = 0.5)"]
+    return frame
 
 
 def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
                   label_column: str | None = None, what: str = "model") -> Table:
     """Check ``frame``'s columns against ``inputs`` and return the inputs in model order."""
     cols = list(frame.columns)
-    notices: list[str] = []
+    notices: list[str] = list(frame.attrs.get("notices", []))
     if allow_headerless and cols == list(range(len(cols))):
         if len(cols) != len(inputs):
             transposed = (f"; it has {len(frame)} rows, so it may be stored transposed (one "
@@ -124,7 +158,7 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
         cols = list(inputs)
     elif all(isinstance(c, int) for c in cols):
         raise ColumnError(f"the table has no header row; the {what} needs named columns: "
-                          f"{', '.join(inputs)}")
+                          f"{_names(list(inputs))}")
     by_norm: dict[str, Any] = {}
     dupes = []
     for c in cols:
@@ -133,21 +167,25 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
             dupes.append(str(c))
         by_norm[key] = c
     if dupes:
-        raise ColumnError(f"the table repeats column(s): {', '.join(dupes)}")
+        raise ColumnError(f"the table repeats column(s): {_names(dupes)}")
     wanted = {_norm(n): n for n in inputs}
     label_key = _norm(label_column) if label_column else None
     missing = [n for n in inputs if _norm(n) not in by_norm]
-    id_col = next((by_norm[k] for k in by_norm if k in ID_NAMES and k not in wanted), None)
+    id_cols = [by_norm[k] for k in by_norm if k in ID_NAMES and k not in wanted]
+    id_col = id_cols[0] if id_cols else None
+    if len(id_cols) > 1:
+        notices.append(f"id column {id_col}; also set aside: "
+                       f"{', '.join(str(c) for c in id_cols[1:])}")
     extra = [str(c) for k, c in by_norm.items()
-             if k not in wanted and k != label_key and c is not id_col]
+             if k not in wanted and k != label_key and not any(c is i for i in id_cols)]
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"missing column(s): {', '.join(missing)}")
+            parts.append(f"missing column(s): {_names(missing)}")
         if extra:
-            parts.append(f"unexpected column(s): {', '.join(extra)}")
+            parts.append(f"unexpected column(s): {_names(extra)}")
         hint = ""
-        if missing and extra:
+        if missing and extra and min(len(missing), len(extra)) <= 3:
             hint = (" — if a column was renamed, rename it back to the name the model was "
                     "trained with")
         raise ColumnError(f"the table's columns do not match the {what}: "
@@ -174,8 +212,12 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
         values[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     if bad:
         raise ColumnError(f"non-numeric values in column(s): {'; '.join(bad)}")
-    if not np.all(np.isfinite(values[~np.isnan(values)])):
-        raise ColumnError("the table holds infinite values")
+    infinite = np.isinf(values)
+    if infinite.any():
+        i, j = (int(v[0]) for v in np.nonzero(infinite))
+        raise ColumnError(f"infinite value in column {inputs[j]}, row {i + 1} "
+                          f"({str(sub.iloc[i, j])[:20]!r}): replace it with a measured value "
+                          f"or leave the cell empty")
     empty = np.isnan(values)
     if empty.any():
         named = [inputs[j] for j in np.flatnonzero(empty.any(axis=0))]

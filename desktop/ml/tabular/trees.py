@@ -71,22 +71,57 @@ class _Nodes:
                 "missing_left": self.missing_left.astype(np.uint8),
                 "is_leaf": self.is_leaf.astype(np.uint8), "tree_start": self.tree_start}
 
-    def leaves(self, X: np.ndarray) -> np.ndarray:
-        """The leaf each row reaches in each tree: (rows, trees) global node indices."""
-        n = X.shape[0]
-        node = np.broadcast_to(self.tree_start[:-1], (n, self.n_trees)).copy()
-        rows = np.arange(n)[:, None]
-        # Each step moves every unfinished walk one level down; max_depth + 1 steps reach
-        # every leaf (validated: children always lie further on, inside the same tree).
+    def leaves(self, X: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
+        """The leaf each row reaches in each tree (or in each of ``trees``, indices):
+        (rows, trees) global node indices."""
+        X = np.asarray(X, dtype=np.float64)
+        starts = self.tree_start[:-1] if trees is None else self.tree_start[trees]
+        n, t = X.shape[0], starts.shape[0]
+        leaf, _ = self.walk(X, np.repeat(np.arange(n), t), np.tile(starts, n))
+        return leaf.reshape(n, t)
+
+    def walk(self, X: np.ndarray, rows: np.ndarray, starts: np.ndarray,
+             paths: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Walk row ``rows[i]`` of ``X`` from node ``starts[i]`` (a tree's root) to its leaf,
+        for every ``i``: (leaves (walks,), and with ``paths`` a uint64 bit mask per walk of
+        the features split on along the way; needs fewer than 64 features).
+
+        Only unfinished walks move on at each level (most end long before the deepest
+        tree's depth), on flat arrays: a numpy walk, since the point of these files is that
+        prediction needs neither scikit-learn nor compiled code of ours.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        d = X.shape[1]
+        out = np.asarray(starts, dtype=np.int64).copy()
+        mask = np.zeros(out.shape[0], dtype=np.uint64) if paths else None
+        active = np.flatnonzero(~self.is_leaf[out])
+        cur = out[active]
+        base = np.asarray(rows, dtype=np.int64)[active] * d  # each walk's row, as an offset
+        flat = X.ravel()
+        # Children always lie further on inside the same tree (validated), so every walk
+        # ends within max_depth + 1 steps.
         for _ in range(self.max_depth + 1):
-            leaf = self.is_leaf[node]
-            if leaf.all():
+            if not active.size:
                 break
-            x = X[rows, self.feature[node]]
-            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
-            nxt = np.where(go_left, self.left[node], self.right[node])
-            node = np.where(leaf, node, nxt)
-        return node
+            f = self.feature[cur]
+            if mask is not None:
+                mask[active] |= np.left_shift(np.uint64(1), f.astype(np.uint64))
+            x = flat[base + f]
+            go_left = np.where(np.isnan(x), self.missing_left[cur], x <= self.threshold[cur])
+            cur = np.where(go_left, self.left[cur], self.right[cur])
+            done = self.is_leaf[cur]
+            out[active[done]] = cur[done]
+            keep = ~done
+            active, cur, base = active[keep], cur[keep], base[keep]
+        return out, mask
+
+    def tree_features(self, n_features: int) -> np.ndarray:
+        """(trees, n_features) bool: which features each tree splits on."""
+        tree_of = np.repeat(np.arange(self.n_trees), np.diff(self.tree_start))
+        split = ~self.is_leaf
+        uses = np.zeros((self.n_trees, n_features), dtype=bool)
+        uses[tree_of[split], self.feature[split]] = True
+        return uses
 
     def chunks(self, X: np.ndarray, n_features: int):
         """``X`` checked, then cut into row blocks of at most :data:`WALK_CELLS` walks."""
@@ -168,14 +203,26 @@ class TreeEnsemble:
         X = np.asarray(X, dtype=np.float64)
         out = np.tile(self.baseline, (X.shape[0] if X.ndim == 2 else 0, 1))
         for i, block in self.nodes.chunks(X, self.n_features):
-            vals = self.value[self.nodes.leaves(block)]  # (rows, trees)
-            for k in range(self.n_outputs):
-                out[i:i + len(block), k] += vals[:, self.tree_output == k].sum(axis=1)
+            out[i:i + len(block)] += self.tree_scores(self.nodes.leaves(block))
+        return out
+
+    def tree_scores(self, leaves: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
+        """(rows, outputs): the leaves' values summed per output (``leaves`` as from
+        ``nodes.leaves``, over all trees or over ``trees``); add ``baseline`` for the
+        raw score."""
+        outputs = self.tree_output if trees is None else self.tree_output[trees]
+        vals = self.value[leaves]
+        out = np.zeros((leaves.shape[0], self.n_outputs))
+        for k in range(self.n_outputs):
+            out[:, k] = vals[:, outputs == k].sum(axis=1)
         return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (rows, classes)."""
-        raw = self.raw(X)
+        return self.proba_from_raw(self.raw(X))
+
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Class probabilities from raw scores (rows, outputs)."""
         if self.n_outputs == 1:  # binary: one score, the log-odds of the second class
             p1 = 1.0 / (1.0 + np.exp(-raw[:, 0]))
             return np.column_stack([1.0 - p1, p1])
@@ -234,12 +281,17 @@ class Forest:
         # scikit-learn's (non-histogram) trees compare float32 inputs with their
         # thresholds: round the same way, or a value next to a threshold can go the
         # other way.
-        with np.errstate(over="ignore"):
-            X = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
+        X = self.rounded(X)
         out = np.zeros((X.shape[0] if X.ndim == 2 else 0, self.n_outputs))
         for i, block in self.nodes.chunks(X, self.n_features):
             out[i:i + len(block)] = self.value[self.nodes.leaves(block)].mean(axis=1)
         return out
+
+    @staticmethod
+    def rounded(X: np.ndarray) -> np.ndarray:
+        """``X`` as the forest's walk compares it (float32 values, held in float64)."""
+        with np.errstate(over="ignore"):
+            return np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
 
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
         a = {**self.nodes.arrays(), "value": self.value}

@@ -141,3 +141,32 @@ def test_headerless_quality_table_and_wrong_width_process_table_are_refused(
     np.savetxt(path, tep_rows(5)[:, :50])
     out = linewatch("predict", str(path), "--model", "process-tep", ok=False)
     assert "50 columns" in out.stderr and "exactly 52" in out.stderr
+
+
+def test_process_refuses_an_empty_cell_by_column_and_row_and_notes_a_short_run(
+        tmp_path: Path) -> None:
+    x = tep_rows(20)
+    df = pd.DataFrame(x, columns=TEP_COLUMNS)
+    path = tmp_path / "short.csv"
+    df.to_csv(path, index=False)
+    out = linewatch("predict", str(path), "--model", "process-tep", "--json")
+    assert "only 20 rows: the difference window of 30 from row 31 on" in out.stderr
+    assert len(json.loads(out.stdout)["rows"]) == 20
+    df.iloc[6, 8] = np.nan
+    df.to_csv(path, index=False)
+    out = linewatch("predict", str(path), "--model", "process-tep", ok=False)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "empty cell in column xmeas_9, row 7" in lines[0]
+
+
+def test_a_table_for_the_other_model_says_which_model_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "run.csv"
+    pd.DataFrame(tep_rows(10), columns=TEP_COLUMNS).to_csv(path, index=False)
+    out = linewatch("predict", str(path), "--model", "quality-steel", ok=False)
+    line = out.stderr.strip()
+    assert "\n" not in line and "… and 44 more" in line
+    assert line.endswith("its columns match model 'process-tep': use --model process-tep")
+    path = tmp_path / "plates.csv"
+    plates(4).to_csv(path, index=False)  # with the label column `fault`
+    out = linewatch("predict", str(path), "--model", "process-tep", ok=False)
+    assert "use --model quality-steel" in out.stderr

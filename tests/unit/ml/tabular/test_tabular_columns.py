@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from desktop.core.errors import InputError
 from desktop.ml.tabular.process import TEP_COLUMNS
 from desktop.ml.tabular.table import ColumnError, match_columns, read_frame
 
@@ -60,3 +61,52 @@ def test_csv_with_header_is_read(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("b,a,c\n2,1,3\n", encoding="utf-8")
     assert match_columns(read_frame(path), INPUTS).values.tolist() == [[1, 2, 3]]
+
+
+# ------------------------------------------------- the kinds a newcomer's files brought in
+def test_a_header_without_rows_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "only-header.csv"
+    path.write_text("a,b,c\n")
+    with pytest.raises(InputError, match=r"only-header\.csv has a header but no data rows"):
+        read_frame(path)
+
+
+def test_a_repeated_header_is_named_as_repeated_not_as_pandas_renamed_it(tmp_path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("a,b,A,c\n1,2,3,4\n")
+    with pytest.raises(ColumnError, match=r"dup\.csv: the header repeats column\(s\) A, a"):
+        read_frame(path)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_are_read_as_the_numbers_they_are(tmp_path: Path, sep: str) -> None:
+    path = tmp_path / "de.csv"
+    path.write_text(f"a{sep}b{sep}c\n0,25{sep}-1,5{sep}3\n2{sep}1,5e3{sep}-0,001\n")
+    t = match_columns(read_frame(path), INPUTS)
+    assert t.values.tolist() == [[0.25, -1.5, 3.0], [2.0, 1500.0, -0.001]]
+    assert any("decimal commas" in n for n in t.notices)
+    # a point decimal with ; separators stays a point decimal
+    path.write_text(f"a{sep}b{sep}c\n0.25{sep}1{sep}3\n")
+    assert match_columns(read_frame(path), INPUTS).values.tolist() == [[0.25, 1.0, 3.0]]
+
+
+def test_an_infinite_value_is_named_with_column_and_row() -> None:
+    df = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 3.0], "c": [3.0, float("-inf")]})
+    with pytest.raises(ColumnError, match="infinite value in column c, row 2"):
+        match_columns(df, INPUTS)
+
+
+def test_several_id_columns_are_all_set_aside_and_the_first_echoed() -> None:
+    df = pd.DataFrame({"id": ["p1", "p2"], "time": [0.0, 3.0], "a": [1, 4], "b": [2, 5],
+                       "c": [3, 6]})
+    t = match_columns(df, INPUTS)
+    assert t.values.tolist() == [[1, 2, 3], [4, 5, 6]] and t.ids == ["p1", "p2"]
+    assert any("also set aside: time" in n for n in t.notices)
+
+
+def test_long_column_lists_are_cut_and_the_rename_hint_kept_for_a_few() -> None:
+    df = pd.DataFrame({f"x{i}": [1.0] for i in range(20)})
+    with pytest.raises(ColumnError) as e:
+        match_columns(df, [f"y{i}" for i in range(12)])
+    text = str(e.value)
+    assert "… and 4 more" in text and "… and 12 more" in text and "renamed" not in text
