@@ -147,6 +147,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         self.model_panel.calibrate_requested.connect(self.open_calibrate)
         self.finetune_dialog: QDialog | None = None
         self.calibrate_dialog: QDialog | None = None
+        self.process_refit_dialog: QDialog | None = None
         dock = QDockWidget("Model", self)
         dock.setObjectName("model-dock")
         dock.setWidget(self.model_panel)
@@ -464,18 +465,27 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         kind = self._selected_table_kind()
         if kind == "quality":
             return self.open_parts_finetune()
-        if kind == "process":
-            self.statusBar().showMessage(
-                f"{self.settings.model} is a process monitor: its limits come from normal "
-                f"running data, not from labels, so there is nothing to fine-tune from "
-                f"labelled events", 10000)
-            return None
+        if kind == "process":  # limits come from normal running data, not from labels
+            return self.open_process_refit()
         events = self.label_history().store.list()
         models = [m for m in self.services.list_models() if m]
         dialog = FinetuneDialog(models, events, self.settings.model or "fault-cwru", self)
         dialog.promoted.connect(self._model_promoted)
         dialog.show()
         self.finetune_dialog = dialog
+        return dialog
+
+    def open_process_refit(self) -> QDialog:
+        """Refit the selected process model on tables of this plant's normal operation."""
+        from desktop.ui.process_refit_dialog import ProcessRefitDialog
+
+        recent = self.settings.recent_files
+        start = str(Path(recent[0]).parent) if recent else str(self.recordings_folder())
+        dialog = ProcessRefitDialog(self.settings.model, self, start_dir=start)
+        dialog.saved.connect(self._model_saved)
+        dialog.promoted.connect(self._model_promoted)
+        dialog.show()
+        self.process_refit_dialog = dialog
         return dialog
 
     def _selected_table_kind(self) -> str:

@@ -224,5 +224,21 @@ def resolve_process_base(ref: str) -> tuple[Path, str]:
     return entry.folder, version
 
 
+def run_process_refit(files: list[Path], name: str, *, base: str | None,
+                      task: TaskState) -> dict[str, Any]:
+    """The window's *Refit on normal data…* as one long job: ``base`` a registry name
+    (``NAME``/``NAME@K``) whose limits are refitted, or None for a monitor of the files' own
+    columns; returns :meth:`ProcessTrainResult.to_json`. Raises like
+    :func:`train_process_monitor` (``InputError``/``ModelError``, one line each)."""
+    folder = ref = None
+    if base is not None:
+        folder, ref = resolve_process_base(base)
+    names = ", ".join(Path(f).name for f in files)
+    result = train_process_monitor(
+        [Path(f) for f in files], name, base_folder=folder, base_ref=ref, task=task,
+        command=f"Refit on normal data… of the Linewatch window ({names})")
+    return result.to_json()
+
+
 __all__ = ["ProcessTrainResult", "read_normal", "resolve_process_base",
-           "train_process_monitor"]
+           "run_process_refit", "train_process_monitor"]
