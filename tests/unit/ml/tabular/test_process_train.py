@@ -163,3 +163,20 @@ def test_cancel_saves_nothing(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         train_process_monitor([path], "unit-c", task=task)
     assert versions.versions_of("unit-c") == []
+
+
+def test_a_monitor_without_a_fault_namer_streams_live_like_the_whole_run(tmp_path) -> None:
+    from desktop.ml.tabular.live import TabularStream
+
+    result = train_process_monitor([_csv(tmp_path / "n.csv", _unit(400, 0), UNIT)], "unit-s")
+    model = load_process(result.folder)
+    run = np.vstack([_unit(60, 3), _unit(60, 4, shift=4.0)])
+    whole = model.predict(run)
+    stream = TabularStream(model, ["time", *UNIT[::-1]])  # the source's own column order
+    rows = []
+    for a, b in [(0, 1), (1, 31), (31, 33), (33, 120)]:
+        block = np.column_stack([np.arange(a, b), run[a:b, ::-1]])
+        rows += stream.feed(block)
+    assert [(r["score"], r["alarm"], r["fault"], r["contributors"]) for r in rows] == \
+           [(w["score"], w["alarm"], w["fault"], w["contributors"]) for w in whole]
+    assert stream.alarm and all(r["fault"] is None for r in rows)
