@@ -181,8 +181,7 @@ class WindowDetector:
 
     def features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows × 2p features, rows with a full window)."""
-        m, s, _ = window_stats((self.series(X) - self.center) / self.spread,
-                                     self.window)
+        m, s, _ = window_stats((self.series(X) - self.center) / self.spread, self.window)
         f = np.hstack([m, np.log((s + SPREAD_FLOOR) / (self.reference + SPREAD_FLOOR))])
         return f, np.arange(len(f)) >= self.context
 

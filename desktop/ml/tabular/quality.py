@@ -103,9 +103,9 @@ class _Occlusion:
     for a forest, ``tree_output`` None) after moving only the paths an occlusion touches."""
 
     def __init__(self, nodes: Any, Z: np.ndarray, value: np.ndarray,
-                 tree_output: np.ndarray | None) -> None:
+                 tree_output: np.ndarray | None, n_outputs: int = 0) -> None:
         n, t = Z.shape[0], nodes.n_trees
-        self.nodes, self.value, self.t = nodes, value, t
+        self.nodes, self.value = nodes, value
         self.starts = np.tile(nodes.tree_start[:-1], n)
         self.rows = np.repeat(np.arange(n), t)
         self.leaf, self.mask = nodes.walk(Z, self.rows, self.starts, paths=True)
@@ -114,8 +114,7 @@ class _Occlusion:
         if self.out is None:  # forest: (rows, classes)
             self.total = v.reshape(n, t, -1).sum(axis=1)
         else:  # boosted: (rows, outputs)
-            k = int(tree_output.max()) + 1 if tree_output.size else 1
-            self.total = np.zeros((n, k))
+            self.total = np.zeros((n, n_outputs))
             np.add.at(self.total, (self.rows, self.out), v)
 
     def moved(self, Zj: np.ndarray, bits: np.uint64, baseline: np.ndarray | None
@@ -162,7 +161,8 @@ class TreeLearner:
             rep = np.repeat(X[:, None, :], d, axis=1)
             rep[:, np.arange(d), np.arange(d)] = median
             return self.predict_proba(rep.reshape(n * d, d)).reshape(n, d, -1)
-        parts = [_Occlusion(self.hgb.nodes, Z, self.hgb.value, self.hgb.tree_output)]
+        parts = [_Occlusion(self.hgb.nodes, Z, self.hgb.value, self.hgb.tree_output,
+                            self.hgb.n_outputs)]
         if self.forest is not None:
             parts.append(_Occlusion(self.forest.nodes, self.forest.rounded(Z),
                                     self.forest.value, None))
@@ -292,7 +292,7 @@ class QualityModel:
     predict_proba: Callable[[np.ndarray], np.ndarray]
     median: np.ndarray  # training medians, the occlusion reference
     #: (X, median) → (rows, inputs, classes) occluded probabilities, when the learner has
-    #: a faster way than predicting every occluded copy (trees: only affected trees)
+    #: a faster way than predicting every occluded copy (trees: only touched paths)
     occluded: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     @property
