@@ -6,7 +6,8 @@ filter by class; select parts and *Label as* a class; *Export labelled…* write
 CSV that ``linewatch train --base quality-steel --labels parts.csv --name my-line`` reads.
 Below: the p-chart (:mod:`desktop.ui.p_chart`). Process models: one row per sample —
 score, alarm, likely fault, contributing variables (strongest first; all in the tooltip),
-filter on alarms; below, the score chart.
+filter on alarms; below, the score chart and the contribution plot of the selected sample
+(or, with none selected, of the newest alarmed one).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.contribution_plot import ContributionPlot
 from desktop.ui.p_chart import PChartWidget, class_colour
 
 MAX_ROWS = 20_000
@@ -208,6 +210,10 @@ class PartsPanel(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu)
         self.chart = PChartWidget()
+        self.contributions = ContributionPlot()
+        self.contributions.setVisible(False)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self._latest_alarm: dict[str, Any] | None = None
         top = QHBoxLayout()
         top.addWidget(QLabel("Show"))
         top.addWidget(self.filter, 1)
@@ -217,7 +223,8 @@ class PartsPanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.chart)
-        split.setSizes([300, 200])
+        split.addWidget(self.contributions)
+        split.setSizes([300, 200, 150])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
@@ -240,17 +247,37 @@ class PartsPanel(QWidget):
         self.proxy.set_wanted(ALL)
         self.export.setVisible(kind == "quality")
         self.finetune.setVisible(kind == "quality")
+        self.contributions.setVisible(kind == "process")
+        self._latest_alarm = None
+        self.contributions.show_row(None)
         self._update_count()
 
     def clear(self) -> None:
         self.model.configure(self.model.kind, self.model.classes)
         self.chart.clear_data()
+        self._latest_alarm = None
+        self.contributions.show_row(None)
         self._update_count()
 
     def add_rows(self, rows: list[dict[str, Any]]) -> None:
         self.model.add(rows)
         self.chart.add_rows(rows)
+        if self.kind == "process":
+            alarmed = [r for r in rows if r.get("alarm")]
+            if alarmed:
+                self._latest_alarm = alarmed[-1]
+                if not self.table.selectionModel().hasSelection():
+                    self.contributions.show_row(self._latest_alarm)
         self._update_count()
+
+    def _selection_changed(self, *_: object) -> None:
+        """The contribution plot follows the selected sample (none: the newest alarm)."""
+        if self.kind != "process":
+            return
+        index = self.table.selectionModel().currentIndex()
+        selected = self.table.selectionModel().hasSelection() and index.isValid()
+        row = self.model.item(self.proxy.mapToSource(index).row()) if selected else None
+        self.contributions.show_row(row or self._latest_alarm)
 
     def _update_count(self) -> None:
         what = "parts" if self.kind == "quality" else "samples"

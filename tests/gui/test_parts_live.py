@@ -134,6 +134,15 @@ def test_a_replayed_process_run_shows_scores_alarm_and_contributors(
     tip = panel.model.data(panel.model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
     assert "alarm: ON" in tip and "contributing variables" in tip
     assert len(panel.chart.alarms) >= 25
+    # the contribution plot: the newest alarmed sample, bars in the contributors' order
+    plot = panel.contributions
+    assert plot.isVisible() and plot.row is rows[-1] and plot.row["alarm"]
+    assert plot.names == rows[-1]["contributors"] and len(plot.names) >= 1
+    assert list(plot.bars.opts["width"]) == rows[-1]["contributions"]
+    assert rows[-1]["contributions"] == sorted(rows[-1]["contributions"], reverse=True)
+    panel.table.selectRow(panel.model.rowCount() - 1)  # the oldest sample (bottom row)
+    assert plot.row is rows[0] and "no alarm" in plot.getPlotItem().titleLabel.text
+    panel.table.clearSelection()
     panel.filter.setCurrentText("Alarms only")
     assert panel.proxy.rowCount() == sum(1 for r in rows if r["alarm"])
     assert len(window.plot.verdicts) == 60

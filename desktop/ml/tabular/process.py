@@ -357,6 +357,9 @@ class ProcessModel:
                 "fault": self.classifier.faults[k] if confident and self.classifier else None,
                 "fault_probability": round(float(pf[k]), 4) if confident else None,
                 "contributors": [self.variables[j] for j in order],
+                # each contributor's summed terms (in units of its detectors' limits): the
+                # bars of the contribution plot, in the same order
+                "contributions": [round(float(a["per_variable"][i, j]), 4) for j in order],
             })
         return rows
 
