@@ -103,8 +103,10 @@ def test_process_predict_headerless_52_columns_with_a_notice(tmp_path: Path) -> 
     rows = doc["rows"]
     assert len(rows) == 30
     for r in rows:
-        assert set(r) >= {"score", "alarm", "fault", "contributors"}
+        assert set(r) >= {"score", "alarm", "fault", "contributors", "contributions"}
         assert isinstance(r["alarm"], bool)
+        assert len(r["contributions"]) == len(r["contributors"])
+        assert r["contributions"] == sorted(r["contributions"], reverse=True)
         assert all(c in TEP_COLUMNS for c in r["contributors"])
     assert not any(r["alarm"] for r in rows[:15])
     assert all(r["alarm"] for r in rows[19:])
