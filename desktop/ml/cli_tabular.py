@@ -57,7 +57,9 @@ def list_cells(entry: ModelEntry, where: str, live: str | None) -> list[str]:
     if entry.versions:
         versions = "  versions " + ",".join(
             f"{v}{'*' if v == entry.active_version else ''}" for v in entry.versions)
-    return [entry.name, where, c.kind, c.architecture, f"{len(c.classes)} classes",
+    classes = (f"{len(c.classes)} classes" if c.classes or c.kind != "process"
+               else "no fault names")
+    return [entry.name, where, c.kind, c.architecture, classes,
             f"{len(c.input_columns)} input columns", f"v{c.version}", str(c.created),
             (f"{what} {value:.2%}" if value is not None else "") + versions
             + ("  [live]" if entry.name == live else "")]
