@@ -28,6 +28,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _err(message: str) -> None:
+    progress = sys.modules.get("desktop.ml.cli_ml")
+    if progress is not None and progress.PROGRESS_OPEN[0]:  # end the progress line first
+        print(file=sys.stderr)
+        progress.PROGRESS_OPEN[0] = False
     print(f"linewatch: {message}", file=sys.stderr, flush=True)
 
 

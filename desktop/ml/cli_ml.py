@@ -546,6 +546,11 @@ def _train_command(args: argparse.Namespace, out: Path) -> str:
     return shlex.join(parts)
 
 
+#: True while a progress line printed by :func:`_task` waits for its end (an error message
+#: then starts on a new line: ``desktop.cli`` looks here)
+PROGRESS_OPEN = [False]
+
+
 def _task(quiet: bool) -> TaskState:
     """A task whose listener prints progress on one stderr line (nothing when ``quiet``)."""
     from desktop.core.tasks import TaskState
@@ -560,8 +565,10 @@ def _task(quiet: bool) -> TaskState:
         if pct != last[0] or info.get("history"):
             last[0] = pct
             print(f"\r{pct:3d} % {message:<60}", end="", file=sys.stderr, flush=True)
+            PROGRESS_OPEN[0] = True
             if fraction >= 1:
                 print(file=sys.stderr)
+                PROGRESS_OPEN[0] = False
 
     task.add_listener(show)
     return task

@@ -103,6 +103,7 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     for attr, flag in SIGNAL_OPTIONS:
         if getattr(args, attr, None) is not None:
             note(f"{flag} is for signal models; '{entry.name}' reads named columns, ignored")
+    from desktop.core.errors import InputError
     from desktop.ml.cli_ml import _task
     from desktop.ml.tabular.table import ColumnError
 
@@ -115,7 +116,12 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     try:
         doc = predict_table(entry.folder, args.file, progress)
     except ColumnError as exc:
-        raise ColumnError(f"{exc}{_other_model_hint(args.file, entry.name)}") from None
+        text = str(exc) if str(args.file) in str(exc) else f"{args.file}: {exc}"
+        raise ColumnError(f"{text}{_other_model_hint(args.file, entry.name)}") from None
+    except InputError as exc:
+        if str(args.file) in str(exc):
+            raise
+        raise InputError(f"{args.file}: {exc}") from None
     for text in doc["notices"]:
         note(text)
     card = entry.card
@@ -240,12 +246,14 @@ def cmd_train_process(args: argparse.Namespace) -> int:
     monitor fitted on the plant's normal running data, published as a new version."""
     import shlex
 
-    from desktop.core.errors import InputError
+    from desktop.core.errors import InputError, UsageError
     from desktop.ml.cli_ml import _task, promote_and_print_json
     from desktop.ml.tabular.process_train import resolve_process_base, train_process_monitor
 
-    if not args.name:
+    if args.name is None:
         raise InputError("--normal needs --name NAME (the monitor to publish)")
+    if not args.name.strip():
+        raise UsageError("--name is empty: give the monitor a name")
     for attr, flag in (("labels", "--labels"), ("recipe", "--recipe"), ("data", "--data"),
                        ("mode", "--mode"), ("rate", "--rate"), ("epochs", "--epochs")):
         if getattr(args, attr, None) is not None:

@@ -425,13 +425,32 @@ def next_version(name: str) -> int:
     return max([*versions_of(name), last if isinstance(last, int) else 0]) + 1
 
 
+def check_version_name(name: str) -> str:
+    """``name`` if a new version may be published under it.
+
+    Raises:
+        ModelError: not a valid name, the name of a shipped model, or an unversioned user
+            model folder.
+    """
+    check_name(name)
+    if (paths.shipped_models_dir() / name / CARD_FILE).exists():
+        raise ModelError(f"'{name}' is the name of a model that ships with Linewatch; choose "
+                         f"another name for the new model")
+    if (user_models_dir() / name / CARD_FILE).exists():
+        raise ModelError(f"'{name}' is an unversioned user model folder; choose another name")
+    return name
+
+
 def staging_dir(name: str) -> Path:
     """An empty private folder next to the versions, for writing a model before publishing.
 
     Same file system as the target, so :func:`publish` is one ``rename``; the leading dot
     keeps it out of every listing while it is being written.
+
+    Raises:
+        ModelError: see :func:`check_version_name`.
     """
-    root = user_models_dir() / check_name(name)
+    root = user_models_dir() / check_version_name(name)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
     lock = _staging_lock(staging)

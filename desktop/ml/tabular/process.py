@@ -478,9 +478,11 @@ def predict_table(folder: Path, table: Any) -> dict[str, Any]:
     empty = np.isnan(t.values)
     if empty.any():
         i, j = (int(v[0]) for v in np.nonzero(empty))
-        raise InputError(f"empty cell in column {t.columns[j]}, row {i + 1} (and "
-                         f"{int(empty.sum()) - 1} more): the process model needs every value "
-                         f"of every sample; fill the cells or cut those rows")
+        more = int(empty.sum()) - 1
+        raise InputError(f"empty cell in column {t.columns[j]}, row {i + 1}"
+                         + (f" (and {more} more)" if more else "")
+                         + ": the process model needs every value of every sample; fill the "
+                           "cells or cut those rows")
     rows = model.predict(t.values)
     if t.ids is not None:
         for r, i in zip(rows, t.ids, strict=True):

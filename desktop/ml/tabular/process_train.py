@@ -84,6 +84,48 @@ def own_columns(frame: Any, path: Path) -> list[str]:
     return watched
 
 
+#: larger magnitudes overflow the squared terms of the covariance: refused by column
+MAX_MAGNITUDE = 1e100
+#: a variable whose most common value covers more than this share of the normal rows
+#: barely changes: its limits become tight (said, not refused)
+STEADY_SHARE = 0.9
+
+
+def check_time_order(path: Path, ids: list[str] | None, column: str | None) -> None:
+    """Refuse rows that are not in time order, judged by a numeric or date id/time column.
+
+    Raises:
+        InputError: the column decreases somewhere (names the row and what to do).
+    """
+    if not ids or column is None:
+        return
+    import pandas as pd
+
+    values = pd.to_numeric(pd.Series(ids), errors="coerce")
+    if values.isna().any():
+        values = pd.to_datetime(pd.Series(ids), errors="coerce", format="mixed")
+        if values.isna().any():
+            return  # part numbers or other labels: no order to check
+        values = values.astype("int64")
+    back = np.flatnonzero(np.diff(values.to_numpy()) < 0)
+    if back.size:
+        i = int(back[0]) + 2
+        raise InputError(f"{path}: rows are not in time order ({column} goes back at row {i}: "
+                         f"{ids[i - 2]} then {ids[i - 1]}); sort the file by {column}: lags "
+                         f"and windows need consecutive samples")
+
+
+def steady_columns(pieces: list[np.ndarray], columns: list[str]) -> list[str]:
+    """Columns whose most common value covers more than :data:`STEADY_SHARE` of the rows."""
+    x = np.vstack(pieces)
+    out = []
+    for j, name in enumerate(columns):
+        _, counts = np.unique(x[:, j], return_counts=True)
+        if counts.max() > STEADY_SHARE * len(x):
+            out.append(name)
+    return out
+
+
 def read_normal(paths: list[Path], columns: list[str] | None, *, headerless_ok: bool,
                 what: str) -> tuple[list[str], list[np.ndarray], list[str]]:
     """(columns, one array per file in time order, notices). The first file fixes the
@@ -95,7 +137,12 @@ def read_normal(paths: list[Path], columns: list[str] | None, *, headerless_ok: 
     """
     pieces: list[np.ndarray] = []
     notices: list[str] = []
+    seen: set[Path] = set()
     for path in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            raise InputError(f"{path} is given twice: each file of normal operation once")
+        seen.add(key)
         frame = read_frame(path)
         if columns is None:
             columns = own_columns(frame, path)
@@ -109,6 +156,11 @@ def read_normal(paths: list[Path], columns: list[str] | None, *, headerless_ok: 
             raise InputError(f"{path}: empty cell in column {columns[j]}, row {i + 1}: the "
                              f"monitor needs every value of normal operation; fill or cut "
                              f"those rows")
+        check_time_order(path, table.ids, table.id_column)
+        big = np.flatnonzero(np.abs(table.values).max(axis=0) > MAX_MAGNITUDE)
+        if big.size:
+            raise InputError(f"{path}: column {columns[int(big[0])]} holds values beyond "
+                             f"±{MAX_MAGNITUDE:.0e}; check its unit or scale it")
         notices += [f"{path.name}: {n}" for n in table.notices]
         pieces.append(table.values)
     assert columns is not None
@@ -128,12 +180,19 @@ def train_process_monitor(normal: list[Path], name: str, *, base_folder: Path | 
             (:func:`~desktop.ml.tabular.process_fit.min_normal_rows`).
         ModelError: ``base_folder`` is not a process model.
     """
-    from desktop.ml.model_files.versions import discard_staging, publish, staging_dir
+    from desktop.ml.model_files.versions import (
+        check_version_name,
+        discard_staging,
+        publish,
+        staging_dir,
+        versions_of,
+    )
 
     task = task or TaskState()
     t0 = time.monotonic()
     if not normal:
         raise InputError("give at least one file of normal operation (--normal FILE)")
+    check_version_name(name)
     base = load_process(base_folder) if base_folder is not None else None
     settings = dict(DEFAULT_SETTINGS)
     if base is not None:
@@ -191,6 +250,23 @@ def train_process_monitor(normal: list[Path], name: str, *, base_folder: Path | 
                 "monitor fitted without it (alarm = the N-of-M rule); no fault data was "
                 "used, so detection is not measured here"}
     notes = list(notices)
+    steady = steady_columns(pieces, list(columns))
+    if steady:
+        notes.append(f"barely changing in the normal data (one value in over "
+                     f"{STEADY_SHARE:.0%} of rows): {', '.join(steady[:8])}"
+                     f"{' …' if len(steady) > 8 else ''}; their limits are tight, so any "
+                     f"change in them alarms (a coarsely rounded or idle signal?)")
+    earlier = versions_of(name)
+    if earlier:
+        from desktop.ml.model_files.versions import version_folder
+
+        try:
+            before = TabularCard.load(version_folder(name, earlier[-1])).input_columns
+        except ModelError:
+            before = None
+        if before is not None and before != list(columns):
+            notes.append(f"{name} v{earlier[-1]} watched other columns; this version "
+                         f"watches {len(columns)}: check that this is the same unit")
     if heldout > 0.05:
         notes.append(f"{heldout:.1%} of held-out normal rows alarm: the normal data may hold "
                      f"upsets or changes of operating point; give more, steadier normal data")

@@ -27,7 +27,7 @@ import numpy as np
 from desktop.core.errors import InputError
 
 ID_NAMES = ("id", "part_id", "part", "plate_id", "sample_id", "row_id", "serial", "time",
-            "timestamp", "sample")
+            "timestamp", "sample", "date", "datetime", "date_time", "index")
 MAX_TABLE_BYTES = 512 << 20
 #: a cell that is a number with a decimal comma (``-0,25``, ``1,5e3``)
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
@@ -81,10 +81,21 @@ def read_frame(source: Any):
     if isinstance(source, pd.DataFrame):
         return source
     path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: give the table files in it (CSV, TSV, "
+                         f"whitespace text or Parquet)")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         raise InputError(f"{path} does not exist") from None
+    if path.suffix.lower() in (".parquet", ".pq"):  # e.g. what `linewatch record` writes
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several kinds; one line for all
+            raise InputError(f"{path} could not be read as a Parquet table: {exc}") from None
+        if len(frame) == 0:
+            raise InputError(f"{path} has no data rows")
+        return frame
     if size > MAX_TABLE_BYTES:
         raise InputError(f"{path} is {size} bytes; tables up to {MAX_TABLE_BYTES} are read")
     with open(path, "rb") as raw:
@@ -132,7 +143,7 @@ def read_frame(source: Any):
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} could not be read as a table: {exc}") from None
     if len(frame) == 0:
-        raise InputError(f"{path} has a header but no data rows: nothing to judge")
+        raise InputError(f"{path} has a header but no data rows")
     if decimal == ",":
         frame.attrs["notices"] = ["read with decimal commas (0,5 = 0.5)"]
     return frame
@@ -211,7 +222,8 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
             bad.append(f"{c} (row {first + 1}: {str(col.iloc[first])[:30]!r})")
         values[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     if bad:
-        raise ColumnError(f"non-numeric values in column(s): {'; '.join(bad)}")
+        raise ColumnError(f"non-numeric values in column(s): {'; '.join(bad)} — a text or "
+                          f"date column can be named id or time to be set aside")
     infinite = np.isinf(values)
     if infinite.any():
         i, j = (int(v[0]) for v in np.nonzero(infinite))

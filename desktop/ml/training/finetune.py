@@ -78,11 +78,10 @@ from desktop.ml.errors import ModelError
 from desktop.ml.model_files.card import ModelCard, now_iso
 from desktop.ml.model_files.registry import ModelEntry, resolve
 from desktop.ml.model_files.versions import (
-    check_name,
+    check_version_name,
     discard_staging,
     publish,
     staging_dir,
-    user_models_dir,
 )
 from desktop.ml.model_files.weights import save_model_folder
 from desktop.ml.training.adapters import (
@@ -390,20 +389,12 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
 
 def _check_target(base: str | Path, name: str) -> tuple[ModelEntry, ModelCard]:
     """The base must be a fault classifier; the new name must be free for versions."""
-    from desktop.core import paths
-    from desktop.ml.model_files.card import CARD_FILE
-
     entry = resolve(base)
     assert entry.card is not None
     if entry.card.kind != "fault":
         raise ModelError(f"'{entry.name}' is an {entry.card.kind} model; only fault "
                          f"classifiers can be fine-tuned")
-    check_name(name)
-    if (paths.shipped_models_dir() / name / CARD_FILE).exists():
-        raise ModelError(f"'{name}' is the name of a model that ships with Linewatch; choose "
-                         f"another name for the fine-tuned model")
-    if (user_models_dir() / name / CARD_FILE).exists():
-        raise ModelError(f"'{name}' is an unversioned user model folder; choose another name")
+    check_version_name(name)
     return entry, entry.card
 
 

@@ -180,3 +180,62 @@ def test_a_monitor_without_a_fault_namer_streams_live_like_the_whole_run(tmp_pat
     assert [(r["score"], r["alarm"], r["fault"], r["contributors"]) for r in rows] == \
            [(w["score"], w["alarm"], w["fault"], w["contributors"]) for w in whole]
     assert stream.alarm and all(r["fault"] is None for r in rows)
+
+
+def test_rows_out_of_time_order_and_other_bad_normal_data_are_refused(tmp_path: Path) -> None:
+    x = _unit(400, 0)
+    shuffled = tmp_path / "shuffled.csv"
+    df = pd.DataFrame(x, columns=UNIT)
+    df.insert(0, "time", np.arange(400) * 60.0)
+    df.iloc[[10, 11]] = df.iloc[[11, 10]].to_numpy()
+    df.to_csv(shuffled, index=False)
+    with pytest.raises(InputError, match=r"shuffled.csv: rows are not in time order \(time goes"
+                                         r" back at row 12: 660.0 then 600.0\); sort the file"):
+        train_process_monitor([shuffled], "unit-7")
+    dated = tmp_path / "dated.csv"
+    df = pd.DataFrame(x, columns=UNIT)
+    df.insert(0, "Date", pd.date_range("2026-01-01", periods=400, freq="min").astype(str))
+    df.to_csv(dated, index=False)
+    assert train_process_monitor([dated], "unit-d").columns == UNIT  # in order: fine
+    df.loc[5, "Date"] = "2025-12-31 00:00:00"
+    df.to_csv(dated, index=False)
+    with pytest.raises(InputError, match="Date goes back at row 6"):
+        train_process_monitor([dated], "unit-d")
+    with pytest.raises(InputError, match="is a folder"):
+        train_process_monitor([tmp_path], "unit-7")
+    good = _csv(tmp_path / "good.csv", x, UNIT)
+    with pytest.raises(InputError, match=r"good\.csv is given twice"):
+        train_process_monitor([good, good], "unit-7")
+    with pytest.raises(ModelError, match="ships with Linewatch"):
+        train_process_monitor([good], "process-tep")
+    huge = x.copy()
+    huge[:, 4] *= 1e300
+    with pytest.raises(InputError, match="column cooling_T holds values beyond"):
+        train_process_monitor([_csv(tmp_path / "huge.csv", huge, UNIT)], "unit-7")
+    assert versions.versions_of("unit-7") == []
+
+
+def test_a_steady_column_and_a_change_of_columns_are_said(tmp_path: Path) -> None:
+    x = _unit(400, 0)
+    x[:, 1] = 3.0  # reactor_P read to whole bar on a quiet day: one value, a few steps
+    x[::25, 1] = 4.0
+    first = train_process_monitor([_csv(tmp_path / "a.csv", x, UNIT)], "unit-n")
+    assert any("barely changing" in n and "reactor_P" in n for n in first.notes)
+    other = ["T1", "T2", "T3", "T4", "T5"]
+    second = train_process_monitor([_csv(tmp_path / "b.csv", _unit(400, 1), other)], "unit-n")
+    assert second.version == 2 and any("v1 watched other columns" in n for n in second.notes)
+
+
+def test_a_parquet_recording_of_normal_operation_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "normal.parquet"
+    df = pd.DataFrame(_unit(400, 0), columns=UNIT)
+    df.insert(0, "time", np.arange(400) * 60.0)
+    df.to_parquet(path)
+    result = train_process_monitor([path], "unit-p")
+    assert result.rows == 400 and result.columns == UNIT
+
+
+def test_an_empty_name_is_a_usage_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "n.csv", _unit(400, 0), UNIT)
+    out = linewatch("train", "--normal", str(path), "--name", " ", ok=False)
+    assert out.returncode == 2 and "--name is empty" in out.stderr
