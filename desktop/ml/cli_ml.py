@@ -444,6 +444,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_next_step(args: argparse.Namespace, name: str, version: int) -> None:
+    """After the readable summary of a new version: promoted, or how to use and promote."""
+    if args.promote:
+        print(f"promoted: {name} now means v{version}")
+    else:
+        print(f"use it: linewatch predict FILE --model {name}@{version}; make it "
+              f"active: linewatch models promote {name} --version {version}")
+
+
 def promote_and_print_json(args: argparse.Namespace, name: str, version: int,
                            doc: dict) -> bool:
     """After a command wrote a new version of ``name``: make it active when ``--promote``
@@ -515,11 +524,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         print(f"base model's original data (validation part): new "
               f"{result.original_classes_accuracy:.2%}, base "
               f"{_pct(result.base_original_classes_accuracy)}")
-    if args.promote:
-        print(f"promoted: {args.name} now means v{result.version}")
-    else:
-        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
-              f"active: linewatch models promote {args.name} --version {result.version}")
+    print_next_step(args, args.name, result.version)
     return 0
 
 

@@ -209,7 +209,7 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     result = finetune_quality(entry.folder, ref, args.labels, args.name,
                               val_fraction=args.val_fraction, seed=args.seed or 0,
                               command=shlex.join(parts))
-    from desktop.ml.cli_ml import promote_and_print_json
+    from desktop.ml.cli_ml import print_next_step, promote_and_print_json
 
     if promote_and_print_json(args, args.name, result.version, result.to_json()):
         return 0
@@ -233,11 +233,7 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     if not result.checked:
         print(f"WARNING: only {result.heldout_parts} held-out parts: the comparison says "
               f"little; promote only if you have checked it yourself")
-    if args.promote:
-        print(f"promoted: {args.name} now means v{result.version}")
-    else:
-        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
-              f"active: linewatch models promote {args.name} --version {result.version}")
+    print_next_step(args, args.name, result.version)
     return 0
 
 
@@ -247,7 +243,7 @@ def cmd_train_process(args: argparse.Namespace) -> int:
     import shlex
 
     from desktop.core.errors import InputError, UsageError
-    from desktop.ml.cli_ml import _task, promote_and_print_json
+    from desktop.ml.cli_ml import _task, print_next_step, promote_and_print_json
     from desktop.ml.tabular.process_train import resolve_process_base, train_process_monitor
 
     if args.name is None:
@@ -279,11 +275,7 @@ def cmd_train_process(args: argparse.Namespace) -> int:
     print(f"held-out normal blocks alarm {result.heldout_alarm_rate:.1%} of rows"
           + ("" if result.base_alarm_rate is None else
              f"; {result.parent} alarmed {result.base_alarm_rate:.1%} of the same rows"))
-    if args.promote:
-        print(f"promoted: {args.name} now means v{result.version}")
-    else:
-        print(f"use it: linewatch predict FILE --model {args.name}@{result.version}; make it "
-              f"active: linewatch models promote {args.name} --version {result.version}")
+    print_next_step(args, args.name, result.version)
     return 0
 
 

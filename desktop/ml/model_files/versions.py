@@ -31,7 +31,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -473,6 +473,23 @@ def discard_staging(staging: Path) -> None:
     _let_go(staging)
     with contextlib.suppress(OSError):
         staging.parent.rmdir()  # only succeeds when no version exists
+
+
+def publish_new(name: str, write: Callable[[Path], None]) -> tuple[int, Path]:
+    """Publish the next version of ``name``: ``write(folder)`` fills a fresh
+    :func:`staging_dir`, which is then :func:`publish`-ed; on any failure (a cancel
+    included) the staging folder is discarded and nothing is published.
+
+    Raises:
+        ModelError: see :func:`check_version_name`; whatever ``write`` raises.
+    """
+    staging = staging_dir(name)
+    try:
+        write(staging)
+        return publish(staging, name)
+    except BaseException:
+        discard_staging(staging)
+        raise
 
 
 def publish(staging: Path, name: str) -> tuple[int, Path]:

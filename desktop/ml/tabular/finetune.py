@@ -154,7 +154,7 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
     ``task`` (optional) gets the stages as progress; a cancel takes effect between them
     (the refit itself runs to its end) and always before anything is saved.
     """
-    from desktop.ml.model_files.versions import discard_staging, publish, staging_dir
+    from desktop.ml.model_files.versions import publish_new
 
     task = task or TaskState()
     task.report(0.02, "reading the labelled parts")
@@ -236,14 +236,11 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
         description=f"{card.description} — fine-tuned on {len(train)} parts",
         parent=base_ref, created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     task.report(0.95, "saving the new version")  # the last point where Cancel saves nothing
-    staging = staging_dir(name)
-    try:
-        save_quality(staging, new_card, learner, median)
-        save_replay(staging, X_fit, y_fit)
-        version, folder = publish(staging, name)
-    except BaseException:
-        discard_staging(staging)
-        raise
+    def write(folder: Path) -> None:
+        save_quality(folder, new_card, learner, median)
+        save_replay(folder, X_fit, y_fit)
+
+    version, folder = publish_new(name, write)
     task.finish("saved")
     return QualityFinetuneResult(name, version, folder, base_ref, classes, len(train),
                                  len(held), len(y_rep), heldout, base_heldout,

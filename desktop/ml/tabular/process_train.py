@@ -180,13 +180,7 @@ def train_process_monitor(normal: list[Path], name: str, *, base_folder: Path | 
             (:func:`~desktop.ml.tabular.process_fit.min_normal_rows`).
         ModelError: ``base_folder`` is not a process model.
     """
-    from desktop.ml.model_files.versions import (
-        check_version_name,
-        discard_staging,
-        publish,
-        staging_dir,
-        versions_of,
-    )
+    from desktop.ml.model_files.versions import check_version_name, publish_new, versions_of
 
     task = task or TaskState()
     t0 = time.monotonic()
@@ -271,13 +265,7 @@ def train_process_monitor(normal: list[Path], name: str, *, base_folder: Path | 
         notes.append(f"{heldout:.1%} of held-out normal rows alarm: the normal data may hold "
                      f"upsets or changes of operating point; give more, steadier normal data")
     task.report(0.95, "saving the new version")  # the last point where Cancel saves nothing
-    staging = staging_dir(name)
-    try:
-        save_process(staging, card, model)
-        version, folder = publish(staging, name)
-    except BaseException:
-        discard_staging(staging)
-        raise
+    version, folder = publish_new(name, lambda folder: save_process(folder, card, model))
     task.finish("saved")
     return ProcessTrainResult(name, version, folder, card.parent, list(columns), rows,
                               heldout, base_rate, faults, time.monotonic() - t0, notes)

@@ -30,7 +30,7 @@ from desktop.core.tasks import TaskState
 from desktop.ml.inference.predictors import FaultPredictor, load_predictor
 from desktop.ml.model_files.card import ModelCard, now_iso
 from desktop.ml.model_files.registry import ModelEntry
-from desktop.ml.model_files.versions import check_name, discard_staging, publish, staging_dir
+from desktop.ml.model_files.versions import check_name, publish_new
 from desktop.ml.model_files.weights import save_model_folder
 from desktop.ml.training.replay import copy_replay_set
 from desktop.ml.training.train import normalise
@@ -142,17 +142,13 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
         "description": f"{card.description or card.name}; batch-norm statistics calibrated "
                        f"on {source or 'unlabelled data'}"})
     report(0.9, f"publishing {name}")
-    staging = staging_dir(name)
-    try:
-        entry_folder = predictor.folder
-        replay = copy_replay_set(entry_folder, card, staging)
+    def write(staging: Path) -> None:
+        replay = copy_replay_set(predictor.folder, card, staging)
         if replay is not None:
             new_card.training_data["replay_set"] = replay
         save_model_folder(staging, new_card, model.state_dict())
-        version, folder = publish(staging, name)
-    except BaseException:
-        discard_staging(staging)
-        raise
+
+    version, folder = publish_new(name, write)
     out = {"model": name, "version": version, "folder": str(folder), "parent": parent,
            "notes": notes, **info}
     # published: a cancel now is too late to undo anything (finish does not check it)

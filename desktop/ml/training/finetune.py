@@ -77,12 +77,7 @@ from desktop.ml.constants import (
 from desktop.ml.errors import ModelError
 from desktop.ml.model_files.card import ModelCard, now_iso
 from desktop.ml.model_files.registry import ModelEntry, resolve
-from desktop.ml.model_files.versions import (
-    check_version_name,
-    discard_staging,
-    publish,
-    staging_dir,
-)
+from desktop.ml.model_files.versions import check_version_name, publish_new
 from desktop.ml.model_files.weights import save_model_folder
 from desktop.ml.training.adapters import (
     add_adapters,
@@ -366,17 +361,14 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
                     + ("its first member " if start_model is not base_model else "")
                     + f"fine-tuned ({mode}) on {len(spans)} labelled events from {parent}",
     )
-    staging = staging_dir(name)
-    try:
+    def write(staging: Path) -> None:
         replay_set = copy_replay_set(entry.folder, card, staging)
         if replay_set is not None:  # the next fine-tune of this version replays it too
             new_card.training_data["replay_set"] = replay_set
         save_model_folder(staging, new_card, model.state_dict())
         report(0.98, f"publishing {name}", stage="saving")
-        version, folder = publish(staging, name)
-    except BaseException:
-        discard_staging(staging)
-        raise
+
+    version, folder = publish_new(name, write)
     result = FinetuneResult(
         model=name, version=version, folder=folder, mode=mode, parent=parent, classes=classes,
         new_classes=classes[n_base:], heldout=heldout, base_heldout=base_held,
