@@ -663,7 +663,12 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_models_remove(args: argparse.Namespace) -> int:
-    from desktop.ml.model_files.versions import removal_plan, remove, remove_model
+    from desktop.ml.model_files.versions import (
+        active_version,
+        removal_plan,
+        remove,
+        remove_model,
+    )
 
     if args.version is not None:
         remove(args.name, args.version)
@@ -671,8 +676,10 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
         return 0
     plan = removal_plan(args.name)
     if not args.yes:
+        active = (", the active version included" if active_version(args.name) is not None
+                  else "")
         print(f"would remove the user model '{args.name}' ({len(plan)} folder"
-              f"{'s' if len(plan) != 1 else ''}, the active version included):")
+              f"{'s' if len(plan) != 1 else ''}{active}):")
         for folder in plan:
             print(f"  {folder}")
         print(f"run again with --yes to remove it: linewatch models remove {args.name} --yes")

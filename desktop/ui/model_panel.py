@@ -60,7 +60,8 @@ class ModelPanel(QWidget):
         form.addRow("Alarm after", self.raise_s)
         form.addRow("Clear after", self.clear_s)
         tune = QPushButton("Fine-tune…")
-        tune.setToolTip("Teach a model from your labelled events")
+        tune.setToolTip("Teach a model from your labelled events (a quality model: from the "
+                        "parts you labelled; a process model: refit on normal running data)")
         tune.clicked.connect(self.finetune_requested.emit)
         history = QPushButton("Versions…")
         history.setToolTip("Compare versions of the selected model, promote or roll back")
