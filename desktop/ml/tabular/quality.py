@@ -166,7 +166,7 @@ class TreeLearner:
         if self.forest is not None:
             parts.append(_Occlusion(self.forest.nodes, self.forest.rounded(Z),
                                     self.forest.value, None))
-        q = np.empty((n, d, len(self._classes_of_proba())))
+        q = np.empty((n, d, max(self.hgb.n_outputs, 2)))  # binary: one output, 2 classes
         for j in range(d):
             Xj = X.copy()
             Xj[:, j] = median[j]
@@ -183,10 +183,6 @@ class TreeLearner:
                 p = (w_h * p + w_f * total / self.forest.n_trees) / (w_h + w_f)
             q[:, j] = p
         return q
-
-    def _classes_of_proba(self) -> range:
-        k = self.hgb.n_outputs
-        return range(k if k > 1 else 2)
 
     def save(self, folder: Path) -> None:
         self.hgb.save(folder / TREES_FILE)

@@ -71,11 +71,10 @@ class _Nodes:
                 "missing_left": self.missing_left.astype(np.uint8),
                 "is_leaf": self.is_leaf.astype(np.uint8), "tree_start": self.tree_start}
 
-    def leaves(self, X: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
-        """The leaf each row reaches in each tree (or in each of ``trees``, indices):
-        (rows, trees) global node indices."""
+    def leaves(self, X: np.ndarray) -> np.ndarray:
+        """The leaf each row reaches in each tree: (rows, trees) global node indices."""
         X = np.asarray(X, dtype=np.float64)
-        starts = self.tree_start[:-1] if trees is None else self.tree_start[trees]
+        starts = self.tree_start[:-1]
         n, t = X.shape[0], starts.shape[0]
         leaf, _ = self.walk(X, np.repeat(np.arange(n), t), np.tile(starts, n))
         return leaf.reshape(n, t)
@@ -114,14 +113,6 @@ class _Nodes:
             keep = ~done
             active, cur, base = active[keep], cur[keep], base[keep]
         return out, mask
-
-    def tree_features(self, n_features: int) -> np.ndarray:
-        """(trees, n_features) bool: which features each tree splits on."""
-        tree_of = np.repeat(np.arange(self.n_trees), np.diff(self.tree_start))
-        split = ~self.is_leaf
-        uses = np.zeros((self.n_trees, n_features), dtype=bool)
-        uses[tree_of[split], self.feature[split]] = True
-        return uses
 
     def chunks(self, X: np.ndarray, n_features: int):
         """``X`` checked, then cut into row blocks of at most :data:`WALK_CELLS` walks."""
@@ -203,18 +194,9 @@ class TreeEnsemble:
         X = np.asarray(X, dtype=np.float64)
         out = np.tile(self.baseline, (X.shape[0] if X.ndim == 2 else 0, 1))
         for i, block in self.nodes.chunks(X, self.n_features):
-            out[i:i + len(block)] += self.tree_scores(self.nodes.leaves(block))
-        return out
-
-    def tree_scores(self, leaves: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
-        """(rows, outputs): the leaves' values summed per output (``leaves`` as from
-        ``nodes.leaves``, over all trees or over ``trees``); add ``baseline`` for the
-        raw score."""
-        outputs = self.tree_output if trees is None else self.tree_output[trees]
-        vals = self.value[leaves]
-        out = np.zeros((leaves.shape[0], self.n_outputs))
-        for k in range(self.n_outputs):
-            out[:, k] = vals[:, outputs == k].sum(axis=1)
+            vals = self.value[self.nodes.leaves(block)]  # (rows, trees)
+            for k in range(self.n_outputs):
+                out[i:i + len(block), k] += vals[:, self.tree_output == k].sum(axis=1)
         return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
