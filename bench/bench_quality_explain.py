@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from desktop.ml.model_files.registry import resolve
     from desktop.ml.tabular import load_model
+    from desktop.ml.tabular.quality import occluded_copies_proba
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="quality-steel")
@@ -49,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     n, d = X.shape
 
     t0 = time.perf_counter()
-    rep = np.repeat(X[:, None, :], d, axis=1)
-    rep[:, np.arange(d), np.arange(d)] = model.median
-    plain = model.predict_proba(rep.reshape(n * d, d)).reshape(n, d, -1)
+    plain = occluded_copies_proba(model.predict_proba, X, model.median)
     t_plain = time.perf_counter() - t0
     t0 = time.perf_counter()
     fast = model.occluded(X, model.median)

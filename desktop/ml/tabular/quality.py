@@ -97,6 +97,16 @@ def fit_forest(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int =
     return cls(n_jobs=1, random_state=seed, **p).fit(X, y, sample_weight=sample_weight)
 
 
+def occluded_copies_proba(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
+                          median: np.ndarray) -> np.ndarray:
+    """(rows, inputs, classes): ``predict_proba`` of every copy of every row with one input
+    set to its ``median`` — the plain occlusion, for any learner."""
+    n, d = X.shape
+    rep = np.repeat(X[:, None, :], d, axis=1)   # (n, d, d)
+    rep[:, np.arange(d), np.arange(d)] = median  # occlude one input each
+    return predict_proba(rep.reshape(n * d, d)).reshape(n, d, -1)
+
+
 class _Occlusion:
     """One tree ensemble's walk of ``Z`` (leaves and path masks), and its per-row sums of
     leaf values (by output for boosted trees, ``tree_output``; class distributions summed
@@ -158,9 +168,7 @@ class TreeLearner:
         n, d = X.shape
         Z = self.transform(X)
         if Z.shape[1] >= 64:  # path masks are 64-bit: predict every occluded copy
-            rep = np.repeat(X[:, None, :], d, axis=1)
-            rep[:, np.arange(d), np.arange(d)] = median
-            return self.predict_proba(rep.reshape(n * d, d)).reshape(n, d, -1)
+            return occluded_copies_proba(self.predict_proba, X, median)
         parts = [_Occlusion(self.hgb.nodes, Z, self.hgb.value, self.hgb.tree_output,
                             self.hgb.n_outputs)]
         if self.forest is not None:
@@ -301,9 +309,7 @@ class QualityModel:
         if self.occluded is not None:
             q = self.occluded(X, self.median)
         else:
-            rep = np.repeat(X[:, None, :], d, axis=1)           # (n, d, d)
-            rep[:, np.arange(d), np.arange(d)] = self.median     # occlude one feature each
-            q = self.predict_proba(rep.reshape(n * d, d)).reshape(n, d, -1)
+            q = occluded_copies_proba(self.predict_proba, X, self.median)
         return p[:, None] - q[np.arange(n)[:, None], np.arange(d)[None, :], cls[:, None]]
 
     def predict(self, X: np.ndarray, top: int = TOP_FEATURES,
