@@ -53,11 +53,10 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.errors import InputError
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
 from desktop.ml.tabular.card import TabularCard
-from desktop.ml.tabular.table import match_columns, read_frame
+from desktop.ml.tabular.table import match_columns, read_frame, refuse_empty_cells
 
 TEP_COLUMNS = [f"xmeas_{i}" for i in range(1, 42)] + [f"xmv_{i}" for i in range(1, 12)]
 DETECTOR_FILE = "detector.npz"
@@ -475,14 +474,8 @@ def predict_table(folder: Path, table: Any) -> dict[str, Any]:
     model = load_process(folder)
     t = match_columns(read_frame(table), model.variables, allow_headerless=True,
                       what=f"process model '{model.card.name}'")
-    empty = np.isnan(t.values)
-    if empty.any():
-        i, j = (int(v[0]) for v in np.nonzero(empty))
-        more = int(empty.sum()) - 1
-        raise InputError(f"empty cell in column {t.columns[j]}, row {i + 1}"
-                         + (f" (and {more} more)" if more else "")
-                         + ": the process model needs every value of every sample; fill the "
-                           "cells or cut those rows")
+    refuse_empty_cells(t, "the process model needs every value of every sample; fill the "
+                          "cells or cut those rows")
     rows = model.predict(t.values)
     if t.ids is not None:
         for r, i in zip(rows, t.ids, strict=True):

@@ -37,12 +37,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 HYPER = tuple(DEFAULT_SETTINGS)
 
 
+def longest_window(s: dict[str, Any]) -> int:
+    """Rows the longest detector looks at (lags + 1, the window, the difference window + 1;
+    a detector set to 0 is off)."""
+    return max(int(s["lags"]) + 1, int(s.get("window") or 0), int(s.get("diff_window") or 0) + 1)
+
+
 def min_normal_rows(s: dict[str, Any] | None = None) -> int:
     """Fewest normal rows a monitor is fitted on: every out-of-block fit must still hold two
     full difference windows (5 blocks × 2 × 31 = 310 with the default settings)."""
     s = s or DEFAULT_SETTINGS
-    longest = max(int(s["lags"]) + 1, int(s["window"]), int(s["diff_window"]) + 1)
-    return int(s["blocks"]) * 2 * longest
+    return int(s["blocks"]) * 2 * longest_window(s)
 
 
 def fit_detectors(normal: Sequence[np.ndarray], s: dict[str, Any],

@@ -40,8 +40,9 @@ from desktop.ml.tabular.process_fit import (
     check_normal_rows,
     fit_process_model,
     held_out_alarm_rate,
+    longest_window,
 )
-from desktop.ml.tabular.table import ID_NAMES, match_columns, read_frame
+from desktop.ml.tabular.table import ID_NAMES, match_columns, read_frame, refuse_empty_cells
 
 
 @dataclass
@@ -148,14 +149,10 @@ def read_normal(paths: list[Path], columns: list[str] | None, *, headerless_ok: 
             columns = own_columns(frame, path)
         try:
             table = match_columns(frame, columns, allow_headerless=headerless_ok, what=what)
+            refuse_empty_cells(table, "the monitor needs every value of normal operation; "
+                                      "fill or cut those rows")
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
-        empty = np.isnan(table.values)
-        if empty.any():
-            i, j = (int(v[0]) for v in np.nonzero(empty))
-            raise InputError(f"{path}: empty cell in column {columns[j]}, row {i + 1}: the "
-                             f"monitor needs every value of normal operation; fill or cut "
-                             f"those rows")
         check_time_order(path, table.ids, table.id_column)
         big = np.flatnonzero(np.abs(table.values).max(axis=0) > MAX_MAGNITUDE)
         if big.size:
@@ -198,8 +195,7 @@ def train_process_monitor(normal: list[Path], name: str, *, base_folder: Path | 
     columns, pieces, notices = read_normal(
         normal, None if base is None else list(base.variables),
         headerless_ok=base is not None, what=f"model '{base_ref}'" if base else "monitor")
-    longest = max(int(settings["lags"]) + 1, int(settings["window"] or 0),
-                  int(settings["diff_window"] or 0) + 1)
+    longest = longest_window(settings)
     for path, piece in zip(normal, pieces, strict=True):
         if len(piece) <= longest:
             raise InputError(f"{path} has {len(piece)} rows; each file of normal operation "

@@ -244,6 +244,21 @@ def match_columns(frame, inputs: list[str], *, allow_headerless: bool = False,
                  notices=notices)
 
 
+def refuse_empty_cells(table: Table, why: str) -> None:
+    """For models that need every value: refuse a table with an empty cell, naming the
+    first one's column and row (and how many more there are).
+
+    Raises:
+        InputError: ``empty cell in column C, row R (and N more): {why}``.
+    """
+    empty = np.isnan(table.values)
+    if empty.any():
+        i, j = (int(v[0]) for v in np.nonzero(empty))
+        more = int(empty.sum()) - 1
+        raise InputError(f"empty cell in column {table.columns[j]}, row {i + 1}"
+                         + (f" (and {more} more)" if more else "") + f": {why}")
+
+
 def frame_from_csv_text(text: str):
     """Handy for tests: a DataFrame from CSV text."""
     import pandas as pd
