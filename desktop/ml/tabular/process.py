@@ -198,9 +198,9 @@ class WindowDetector:
         allx = np.vstack(seqs)
         center, spread = allx.mean(axis=0), allx.std(axis=0)
         spread[spread < 1e-9] = 1.0
-        full = [q for q in seqs if len(q) >= window] or seqs
+        long_seqs = [q for q in seqs if len(q) >= window] or seqs
         stds = np.vstack([window_stats((q - center) / spread, window)[1][window - 1:]
-                          for q in full])
+                          for q in long_seqs])
         det = cls(center, spread, np.median(stds, axis=0), np.zeros(0), np.zeros(0),
                   np.zeros((0, 0)), 1.0, window, differences)
         full = [p for p in parts if len(p) > det.context] or parts
