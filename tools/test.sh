@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check desktop tests bench tools
 .venv/bin/lint-imports
+# Types, package by package from core/ upward (pyproject [tool.mypy]; core/ strict).
+.venv/bin/mypy desktop/core desktop/analysis desktop/labels
 .venv/bin/python -m pytest -q --durations=15 "$@"

@@ -28,7 +28,8 @@ from desktop.core.errors import InputError
 class ChannelChoice(NamedTuple):
     """The chosen channel's index and a one-line reason (for stderr and status lines)."""
 
-    index: int
+    # The field shadows tuple.index on purpose (callers read `.index`); mypy flags that.
+    index: int  # type: ignore[assignment]
     reason: str
 
 

@@ -137,8 +137,8 @@ def kurtogram(x: np.ndarray, fs: float, *, windows: tuple[int, ...] = DEFAULT_WI
         with np.errstate(invalid="ignore", divide="ignore"):
             sk = (s4 / frames) / m2**2 - 2.0
         lo, hi = _band_of(f, nw, fs)
-        ok = (lo >= max(fmin, 0.0)) & (lo > 0) & (hi < fs / 2) & (hi - lo >= min_bandwidth_hz)
-        ok &= m2 > 0
+        ok = ((lo >= max(fmin, 0.0)) & (lo > 0) & (hi < fs / 2)
+              & (hi - lo >= min_bandwidth_hz) & (m2 > 0))
         freqs.append(f)
         sks.append(np.where(ok, sk, np.nan))
     return Kurtogram(used, tuple(freqs), tuple(sks))

@@ -73,7 +73,7 @@ class Block:
         )
 
 
-class MalformedCounter(Counter):
+class MalformedCounter(Counter[str]):
     """Counts of rejected input per kind (``columns``, ``non_numeric``, ``non_finite``, …).
 
     Kinds are open-ended strings so a later binary-frame parser can add its own

@@ -90,7 +90,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_labels_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_labels_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``labels {list,export,import}`` on the top-level command parser."""
     labels = subparsers.add_parser(
         "labels", help="list, export or import labelled events (CSV or JSON)",

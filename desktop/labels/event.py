@@ -113,12 +113,13 @@ def checked_fields(recording: object, start_s: object, end_s: object, label: obj
                          f"end_s {end:g} s")
     # Stripped so "unbalance " and "unbalance" are one class in the quick keys and in
     # training, not two.
-    label = label.strip()  # type: ignore[union-attr]
+    assert isinstance(label, str) and isinstance(recording, str) and isinstance(channel, str)
+    label = label.strip()
     if not label:
         raise LabelError("a label needs a name (like 'unbalance' or 'normal')")
-    if not recording.strip():  # type: ignore[union-attr]
+    if not recording.strip():
         raise LabelError("a label needs the recording it describes")
-    return (recording, start, end, label, channel.strip(), note, source,  # type: ignore[union-attr]
+    return (recording, start, end, label, channel.strip(), note, source,
             author, normalize_timestamp(created, "created"),  # type: ignore[arg-type]
             normalize_timestamp(updated, "updated"))  # type: ignore[arg-type]
 

@@ -127,7 +127,7 @@ def export_csv(events: Iterable[LabelEvent], path: Path) -> int:
     would run as a formula get a leading ``'`` (see the module text)."""
     count = 0
     with _atomic_text(path, newline="") as handle:
-        writer = csv.writer(handle)  # type: ignore[arg-type]
+        writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for event in events:
             # repr keeps every bit of a float, so export → import gives the same span.
@@ -404,6 +404,7 @@ class _JsonItems:
         """The next non-blank character ('' at the end of the file), not consumed."""
         while True:
             match = _BLANK.match(self.buf, self.pos)
+            assert match is not None  # `[ \t\r\n]*` matches the empty string anywhere
             self._advance(match.end())
             if self.pos < len(self.buf):
                 return self.buf[self.pos]

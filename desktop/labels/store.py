@@ -420,7 +420,7 @@ class LabelStore:
         1–9 do not shuffle between two equally used classes."""
         rows = self._query("SELECT label, count(*) AS n FROM events GROUP BY label "
                            "ORDER BY n DESC, label")
-        return [(str(label), int(n)) for label, n in rows]
+        return [(str(label), int(str(n))) for label, n in rows]
 
     def recordings(self) -> builtins.list[str]:
         """Every recording that has at least one label, sorted."""
@@ -428,7 +428,7 @@ class LabelStore:
             "SELECT DISTINCT recording FROM events ORDER BY recording")]
 
     def __len__(self) -> int:
-        return int(self._query("SELECT count(*) FROM events")[0][0])
+        return int(str(self._query("SELECT count(*) FROM events")[0][0]))
 
     # -- lifetime -----------------------------------------------------------------------------
     def close(self) -> None:

@@ -2,8 +2,9 @@
 give the same verdicts as ``predict FILE`` one by one; a corrupt file is reported and the
 others still finish.
 
-Kept small for CI's 2 cores: 3 CWRU files (10 s each), one LocalCluster of 2 worker
-processes with 1 thread each; the GLOB and FILE... forms run in-process (--workers 1).
+Kept small for CI's 2 cores: 3 CWRU excerpts (2-3 s each, tests/fixtures/cwru), one
+LocalCluster of 2 worker processes with 1 thread each; the GLOB and FILE... forms run
+in-process (--workers 1).
 """
 
 from __future__ import annotations
@@ -20,13 +21,10 @@ import pytest
 
 from desktop.cli import main
 from desktop.ml.inference.batch import expand_inputs
+from tests.support.real_data import CWRU
 
-CWRU = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cwru"
 FILES = ("12k_Drive_End_B007_0_118.mat", "12k_Drive_End_IR007_0_105.mat",
          "12k_Drive_End_OR007@6_0_130.mat")
-
-pytestmark = pytest.mark.skipif(not all((CWRU / f).is_file() for f in FILES),
-                                reason="CWRU data not present (shared/data/cwru)")
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +114,7 @@ def test_single_file_without_out_prints_as_before(folder: Path,
     assert main(["predict", str(folder / FILES[1])]) == 0
     out = capsys.readouterr().out
     assert out.startswith("model fault-cwru")
-    assert "summary: 59 windows" in out
+    assert "summary: 17 windows" in out  # 3 s excerpt, window 2048, hop 2048
 
 
 def test_inputs_are_expanded_and_checked(folder: Path, tmp_path: Path) -> None:

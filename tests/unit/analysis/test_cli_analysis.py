@@ -17,9 +17,9 @@ from desktop.analysis.severity import G_N
 from desktop.cli import main
 from desktop.core.types import ChannelSpec
 from desktop.recording.writer import RecordingWriter
+from tests.support.real_data import CWRU
 
 ROOT = Path(__file__).resolve().parents[3]
-CWRU = ROOT / ".." / "shared" / "data" / "cwru"
 FS = 5000.0
 
 
@@ -112,8 +112,6 @@ def test_spectrum_without_speed_omits_markers_with_a_note(
 
 def test_cwru_envelope_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     path = CWRU / "12k_Drive_End_IR007_1_106.mat"
-    if not path.is_file():
-        pytest.skip("CWRU data not present (../shared/data/cwru)")
     doc = _json(capsys, "spectrum", str(path), "--channel", "DE_time", "--envelope",
                 "--bearing", "6205", "--json")
     assert doc["rpm"] == 1772 and doc["rpm_source"] == "file variable X106RPM"

@@ -3,8 +3,6 @@ CWRU inner- and outer-race files against BPFI/BPFO from each file's own shaft sp
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,8 +16,8 @@ from desktop.analysis.envelope import (
 )
 from desktop.analysis.errors import AnalysisError
 from desktop.analysis.spectrum import find_spectral_peaks
+from tests.support.real_data import CWRU
 
-CWRU = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "cwru"
 FS = 12_000.0
 
 
@@ -82,8 +80,6 @@ def _cwru(name: str) -> tuple[np.ndarray, float]:
     from scipy.io import loadmat
 
     path = CWRU / name
-    if not path.is_file():
-        pytest.skip(f"CWRU data not present ({name} in ../shared/data/cwru)")
     data = loadmat(str(path))
     de = next(k for k in data if k.endswith("_DE_time"))
     rpm = float(next(v for k, v in data.items() if k.endswith("RPM")).ravel()[0])

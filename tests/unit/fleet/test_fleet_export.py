@@ -16,8 +16,8 @@ from desktop.core.types import ChannelSpec
 from desktop.fleet.export import read_verdicts, select
 from desktop.recording.readers import read_recording
 from desktop.recording.schema import build_schema
+from tests.support.real_data import CWRU
 
-CWRU = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cwru"
 RATE = 1000.0
 
 
@@ -84,7 +84,6 @@ def test_export_rejects_spans_outside_the_file(tmp_path: Path) -> None:
     assert main(["export", str(src), "--out", str(tmp_path / "x.txt")]) == 1
 
 
-@pytest.mark.skipif(not CWRU.is_dir(), reason="CWRU data not present (shared/data/cwru)")
 def test_export_a_mat_file_span(tmp_path: Path) -> None:
     src = CWRU / "12k_Drive_End_IR007_0_105.mat"
     out = tmp_path / "sel.parquet"
