@@ -192,7 +192,6 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
             measure_s: float | None = None) -> int:
     """Open the live window on ``spec`` (default: the last source, first run: demo) or on a
     recording ``file``; with ``measure_s``, print frame figures as JSON and exit."""
-    import contextlib
     import json
     import sys
     import time
@@ -200,7 +199,6 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     started = time.perf_counter()
     from PySide6.QtWidgets import QApplication
 
-    from desktop.core.errors import LinewatchError
     from desktop.core.settings import load_settings
     from desktop.sources.serial_port import available_ports
     from desktop.ui.gc_main_thread import MainThreadCollector
@@ -215,16 +213,6 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
     if live:
         settings.model = live
-    if settings.model:
-        # Import torch here (when this install runs models with it), before the window
-        # draws: imported by the inference thread instead, it holds the GIL for ~1.5 s and
-        # the first seconds of plotting stutter (frames of 100-250 ms). The window appears
-        # that much later, then runs smoothly. The lean bundle has no torch: nothing to do.
-        from desktop.ml.backend import choose_backend
-
-        # A bad LINEWATCH_BACKEND is reported by the model panel when the model loads.
-        with contextlib.suppress(LinewatchError):
-            choose_backend()  # "auto" imports torch when it is there
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
                                                  versions, model_names,
                                                  model_versions.set_live_model),

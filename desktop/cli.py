@@ -18,7 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 from desktop import __version__
-from desktop.core.errors import LinewatchError, RecordingError, SourceError, UsageError
+from desktop.core.errors import (
+    LinewatchError,
+    MissingFileError,
+    RecordingError,
+    SourceError,
+    UsageError,
+)
 from desktop.core.logsetup import configure_logging
 from desktop.core.types import SourceState
 
@@ -65,6 +71,28 @@ def _build_source(args: argparse.Namespace):
     options = SourceOptions(baud=args.baud, speed=parse_speed(args.speed), rate=args.rate,
                             line_format=args.line_format, decimal=args.decimal)
     return create_source(args.source, options)
+
+
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    """The options every file reader honours where they apply (``--sheet`` for workbooks,
+    ``--group`` for TDMS, ``--dayfirst``/``--monthfirst`` and ``--thousands`` for text)."""
+    p.add_argument("--sheet", default=None, metavar="NAME",
+                   help="workbook sheet to read (default: the sheet holding the data table)")
+    p.add_argument("--group", default=None, metavar="NAME",
+                   help="TDMS group to read (default: the fastest group; `info` lists them)")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       default=None, help="read dates such as 03/04/2024 as day/month")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="read dates such as 03/04/2024 as month/day (US)")
+    p.add_argument("--thousands", choices=(",", ".", "'", " "), default=None,
+                   help="thousands separator of a text file's numbers (\"1,234.5\" with ',')")
+
+
+def read_options(args: argparse.Namespace) -> dict[str, object]:
+    """The reader options given on the command line (for ``read_recording`` & co.)."""
+    names = ("sheet", "group", "dayfirst", "thousands")
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
 class _StopFlag:
@@ -221,7 +249,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from desktop.recording.readers import summarize_recording
 
-    summary = summarize_recording(Path(args.file).expanduser(), decimal=args.decimal)
+    summary = summarize_recording(Path(args.file).expanduser(), decimal=args.decimal,
+                                  **read_options(args))
     if args.json:
         print(json.dumps(summary.to_json()))
         return EXIT_OK
@@ -229,19 +258,34 @@ def cmd_info(args: argparse.Namespace) -> int:
     names = ", ".join(f"{c.name} [{c.unit}]" if c.unit else c.name for c in summary.channels)
     print(f"file:        {summary.path}"
           + ("  (recovered from crash journal)" if summary.recovered_from_journal else ""))
+    if summary.format:
+        print(f"format:      {summary.format}")
     print(f"channels:    {len(summary.channels)}: {names}")
     print(f"sample rate: {rate}")
-    print(f"duration:    {summary.duration_s:.3f} s")
+    duration = ("unknown (no rate: give one with --rate where the command has it)"
+                if summary.duration_s is None else f"{summary.duration_s:.3f} s")
+    print(f"duration:    {duration}")
     print(f"samples:     {summary.samples:,}")
     if summary.source:
         print(f"source:      {summary.source}")
     if summary.start_time:
         print(f"started:     {summary.start_time}")
+    for key, value in summary.inferred.items():
+        print(f"{key.replace('_', ' ') + ':':<12} {_inferred_text(value)}")
     if summary.malformed:
         print(f"malformed:   {_format_counts(summary.malformed)}")
     for note in summary.notes:
         print(f"note:        {note}")
     return EXIT_OK
+
+
+def _inferred_text(value: object) -> str:
+    """One inferred item in words: lists joined, mappings as ``key: value`` pairs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_inferred_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_inferred_text(v) for v in value)
+    return str(value)
 
 
 # ---------------------------------------------------------------------------- recover
@@ -329,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "journal)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     _add_decimal_option(info)
+    add_read_options(info)
     info.set_defaults(func=cmd_info)
 
     recover = sub.add_parser("recover",
@@ -345,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.cli_analysis import add_analysis_commands
 
     add_analysis_commands(sub)
+    from desktop.cli_diagnosis import add_diagnosis_commands
+
+    add_diagnosis_commands(sub)
     from desktop.fleet.cli_fleet import add_fleet_commands
 
     add_fleet_commands(sub)
@@ -438,7 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except LinewatchError as exc:
         _err(str(exc))
-        return EXIT_USAGE if isinstance(exc, SourceError | UsageError) else EXIT_FAILED
+        return (EXIT_USAGE if isinstance(exc, SourceError | UsageError | MissingFileError)
+                else EXIT_FAILED)
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

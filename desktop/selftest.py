@@ -17,9 +17,9 @@ Everything is data-driven, so new pieces are tested without editing this file:
 * models ``load_predictor`` does not load (the table models: quality, process) are
   loaded by the modules in :data:`FOLDER_LOADERS`, as the app does, and fed random rows
   of their card's ``input_columns`` through ``predict``;
-* formats: the readers' own suffix lists (``*_SUFFIXES`` in the modules of
-  :mod:`desktop.recording`, or ``readers.supported_suffixes()`` when it exists) say
-  which of CSV, Parquet, ``.mat`` and WAV this build reads; the others are skipped, named.
+* formats: the file-format registry (``desktop.recording.registry.supported_suffixes()``,
+  every registered format's suffixes) says which of CSV, Parquet, ``.mat`` and WAV this
+  build reads; the others are skipped, named.
 
 Nothing touches the user's files: the whole run uses a temporary ``LINEWATCH_HOME``
 (settings, label store, logs of the window step), removed at the end.
@@ -473,8 +473,8 @@ def run_self_test(report: Report = print) -> bool:
         else:
             step("training", check_training)
         try:
-            readers = importlib.import_module("desktop.recording.readers")
-            suffixes = readable_suffixes(readers)
+            formats = importlib.import_module("desktop.recording.registry")
+            suffixes = readable_suffixes(formats)
         except Exception as exc:
             report(f"FAIL  formats: {_describe(exc)}")
             failed.append("formats")

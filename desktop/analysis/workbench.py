@@ -34,11 +34,7 @@ from desktop.analysis.bearings import (
     fault_frequencies,
     fault_markers,
 )
-from desktop.analysis.envelope import envelope_spectrum
 from desktop.analysis.errors import AnalysisError
-from desktop.analysis.severity import ISO_BAND_HZ, parse_unit, velocity_rms, zone_limits, zone_of
-from desktop.analysis.spectrum import amplitude_spectrum, find_spectral_peaks, spectrogram
-from desktop.analysis.trend import block_bounds, block_stats
 from desktop.core.tasks import TaskState
 
 MODES = ("spectrum", "envelope", "spectrogram")
@@ -173,6 +169,10 @@ def analyse_span(buffer: Any, request: SpanRequest,
     Raises :class:`AnalysisError` (one line) for a span too short, a channel without a
     rate, a gap, a bad band; the severity part only leaves a note when it cannot be done.
     """
+    # scipy (~0.9 s to import) is loaded by the first analysis, on the job's thread, not
+    # by the window's start-up (it delayed the live window's first draw).
+    from desktop.analysis.envelope import envelope_spectrum
+    from desktop.analysis.spectrum import amplitude_spectrum, find_spectral_peaks, spectrogram
     task = task or TaskState()
     req = request
     if req.mode not in MODES:
@@ -262,6 +262,8 @@ def analyse_span(buffer: Any, request: SpanRequest,
 
 
 def _severity(result: SpanResult, x: np.ndarray, fs: float) -> None:
+    from desktop.analysis.severity import parse_unit, velocity_rms, zone_limits, zone_of
+
     req = result.request
     try:
         parse_unit(req.unit)
@@ -311,6 +313,15 @@ def trend_of(buffer: Any, column: int, channel: str, unit: str, rate: float | No
     :func:`~desktop.analysis.trend.block_bounds`, so their count is the duration over the
     block length (a short remainder joins the last block).
     """
+    from desktop.analysis.severity import (
+        ISO_BAND_HZ,
+        parse_unit,
+        velocity_rms,
+        zone_limits,
+        zone_of,
+    )
+    from desktop.analysis.trend import block_bounds, block_stats
+
     task = task or TaskState()
     if not rate or not math.isfinite(rate) or rate <= 0:
         raise AnalysisError(f"channel {channel} has no sample rate: open the file with a "

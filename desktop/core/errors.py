@@ -23,6 +23,11 @@ class InputError(LinewatchError):
     """A signal cannot be used as asked: no sample rate, too short, unknown channel."""
 
 
+class MissingFileError(RecordingError, InputError):
+    """An input file (a recording, a table, a verdict table) that does not exist: bad
+    input, exit code 2, like a bad command line."""
+
+
 class UsageError(InputError):
     """An option's value is impossible whatever the input (``--hop 0``, ``--rate -5``,
     ``--out x.xlsx``): the command line is wrong, exit code 2."""

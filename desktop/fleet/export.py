@@ -15,7 +15,6 @@ module does not repeat it.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.errors import InputError
+from desktop.core.errors import InputError, MissingFileError
 from desktop.core.jsonfile import loads as json_limited
 from desktop.core.jsonfile import read_json_file
 
@@ -127,8 +126,10 @@ def write_selection(sel: Selection, out: Path) -> None:
         return
     if suffix != ".csv":
         raise InputError(f"--out {out}: give a .csv or .parquet file")
+    from desktop.core.spreadsheet import csv_writer
+
     with atomic_open(out, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = csv_writer(fh)  # channel names get the spreadsheet-formula guard
         w.writerow(["time_s", *(c.name for c in sel.channels)])
         for t, row in zip(sel.times.tolist(), sel.values.tolist(), strict=True):
             w.writerow([_num(t), *(_num(v) for v in row)])
@@ -148,7 +149,7 @@ def read_verdicts(path: Path) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise MissingFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:

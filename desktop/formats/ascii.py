@@ -30,7 +30,6 @@ from collections import Counter
 import numpy as np
 
 from desktop.core.types import MalformedCounter
-from desktop.formats.base import ParsedBlock
 from desktop.formats.block import BlockParser
 from desktop.formats.columns import COUNTER_UNITS, COUNTER_WRAP, to_seconds
 from desktop.formats.detect import (
@@ -45,6 +44,7 @@ from desktop.formats.detect import (
     looks_like_data,
 )
 from desktop.formats.lines import LineJudge, Rows
+from desktop.formats.parsed import ParsedBlock
 from desktop.formats.tokens import (
     BAD_LINE,
     DECIMAL_COMMA,

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop.core.types import MalformedCounter
-from desktop.formats.base import ParsedBlock
+from desktop.formats.parsed import ParsedBlock
 
 _TYPES = {"i8": "i1", "u8": "u1", "i16": "i2", "u16": "u2", "i32": "i4", "u32": "u4",
           "f32": "f4"}

@@ -100,3 +100,38 @@ def to_seconds(values: object, unit: str) -> object:
         return values * TIME_MULTIPLIERS[unit]  # type: ignore[operator]
     divisor = TIME_DIVISORS[unit]
     return values / divisor if divisor != 1.0 else values  # type: ignore[operator]
+
+
+#: Units a logger writes in a units row (lower case; brackets are stripped first).
+KNOWN_UNITS = frozenset({
+    "s", "ms", "us", "µs", "min", "h", "sec", "hz", "khz", "rpm", "1/min",
+    "degc", "°c", "degf", "°f", "c", "f", "k", "deg", "°", "rad",
+    "bar", "mbar", "bar(g)", "barg", "pa", "hpa", "kpa", "mpa", "psi", "psig", "inh2o",
+    "v", "mv", "kv", "a", "ma", "ka", "w", "kw", "mw", "kwh", "va", "kva", "var", "ohm", "ω",
+    "g", "m/s", "mm/s", "m/s2", "m/s²", "mm/s2", "in/s", "ips", "mm", "m", "um", "µm",
+    "mil", "in", "nm", "n", "kn", "kg", "t", "l", "l/min", "l/h", "m3/h", "m³/h", "gpm",
+    "%", "%rh", "rh", "db", "dba", "ppm", "ph", "lux", "v dc", "vdc", "vac", "ma dc",
+    "count", "counts", "-", "1", "unit", "units", "volts", "volt", "amps", "deg c", "deg f",
+    "ts", "rn", "mv/v", "w/m^2", "w/m2", "m^3/h",
+})  # fmt: skip
+_UNIT_TOKEN = re.compile(r"^[\[(]?[^\s\[\]()]{1,8}(?: [^\s\[\]()]{1,4})?[\])]?$")
+
+
+def looks_like_units(cells: list[str]) -> bool:
+    """True when a text row is a units row (``s,degC,bar``; ``[s];[°C]``; ``Unit,V,A``):
+    every non-empty cell a short token, at least half of them known units or bracketed,
+    and none a number. A header row of names (``time,temp,pressure``) is not."""
+    tokens = [c.strip() for c in cells if c and c.strip()]
+    if not tokens or any(not _UNIT_TOKEN.match(t) for t in tokens):
+        return False
+    known = 0
+    for token in tokens:
+        try:
+            float(token)
+            return False
+        except ValueError:
+            pass
+        bare = token.strip("[]()").lower()
+        if bare in KNOWN_UNITS or token[0] in "[(" or bare in TIME_UNITS:
+            known += 1
+    return known * 2 >= len(tokens) and known >= 1

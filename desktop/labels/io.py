@@ -23,7 +23,8 @@ anyone would run in the colleague's spreadsheet that opens the export. The CSV e
 therefore writes such text cells with a leading ``'`` (OWASP's rule; the spreadsheet shows
 the text, not a formula), and also a cell that already starts with ``'``, so the import can
 strip exactly one leading ``'`` from those cells and give back the very text that was
-exported: a round trip is lossless. JSON is not opened by spreadsheets and is written as is.
+exported: a round trip is lossless (the guard is :mod:`desktop.core.spreadsheet`, the
+one every CSV writer uses). JSON is not opened by spreadsheets and is written as is.
 
 Size: imports stream. A label file is read a line (CSV) or an item (JSON) at a time and
 goes into the store in batches inside one transaction, so a million labels take seconds and
@@ -47,6 +48,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from desktop.core.atomic import atomic_open
 from desktop.core.jsonfile import MAX_DEPTH, too_deep_at
+from desktop.core.spreadsheet import guard_formula, unguard_formula
 from desktop.labels.event import (
     LabelError,
     LabelEvent,
@@ -77,8 +79,6 @@ MAX_LINE_CHARS = 1 << 20
 #: One JSON label object, likewise.
 MAX_ITEM_CHARS = 1 << 20
 _CHUNK_BYTES = 1 << 20
-#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def file_format(path: Path) -> str:
@@ -91,21 +91,6 @@ def file_format(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------- export
-def guard_formula(text: str) -> str:
-    """A text cell as the CSV export writes it: ``'`` before a formula start (or before
-    an existing leading ``'``, so :func:`unguard_formula` is its exact inverse)."""
-    if text and (text[0] in FORMULA_START or text[0] == "'"):
-        return "'" + text
-    return text
-
-
-def unguard_formula(text: str) -> str:
-    """Undo :func:`guard_formula`: strip one ``'`` that precedes a formula start or ``'``."""
-    if len(text) >= 2 and text[0] == "'" and (text[1] in FORMULA_START or text[1] == "'"):
-        return text[1:]
-    return text
-
-
 @contextlib.contextmanager
 def _atomic_text(path: Path, newline: str | None = None) -> Iterator[IO[Any]]:
     """``atomic_open`` with the checks and one-line errors of a label export."""

@@ -73,6 +73,9 @@ def add_ml_commands(subparsers: Any) -> None:
     p.add_argument("--explain", action="store_true",
                    help="fault models: add where in each window (saliency_peak_s) and in "
                         "which frequency bands (top_bands_hz) the verdict came from")
+    p.add_argument("--target-accuracy", type=float, default=None, metavar="P",
+                   help="quality models: accuracy wanted on accepted parts (0-1); the reject "
+                        "threshold is re-chosen for it (default: the model's own, 0.95)")
     p.set_defaults(func=cmd_predict)
 
     c = subparsers.add_parser(
@@ -147,6 +150,9 @@ def add_ml_commands(subparsers: Any) -> None:
                         "the result keeps the base architecture")
     t.add_argument("--promote", action="store_true",
                    help="fine-tune: make the new version active right away")
+    t.add_argument("--target-accuracy", type=float, default=None, metavar="P",
+                   help="quality fine-tune: accuracy wanted on accepted parts (0-1) the new "
+                        "reject threshold is chosen for (default: the base's, else 0.95)")
     t.add_argument("--json", action="store_true", help="fine-tune: print one JSON document")
     t.add_argument("--out", type=Path, default=None,
                    help="model folder to write (default: <user data>/models/<recipe>)")
@@ -202,6 +208,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError(f"--model needs a name or a folder (default: {DEFAULT_FAULT_MODEL})")
     if args.channel is not None and not str(args.channel).strip():
         raise UsageError("--channel needs a channel name")
+    if args.model is None and len(args.file) == 1 and not looks_like_batch(args.file):
+        fits = fitting_table_model(args.file[0])
+        if fits is not None:  # a table, not a signal: say which model reads it
+            raise UsageError(f"{args.file[0]} is a table whose columns fit the table model "
+                             f"'{fits}': run `linewatch predict {args.file[0]} --model "
+                             f"{fits}` (without --model, predict runs the signal model "
+                             f"{DEFAULT_FAULT_MODEL})")
     entry = resolve(args.model or DEFAULT_FAULT_MODEL)
     if entry.tabular:  # quality / process: a table, one verdict per row
         from desktop.ml.cli_tabular import cmd_predict_table
@@ -280,6 +293,39 @@ def cmd_predict(args: argparse.Namespace) -> int:
           + (f" ({summary['skipped_windows']} skipped for gaps)" if summary["skipped_windows"]
              else "") + f"; {shares}")
     return 0
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+
+
+def fitting_table_model(file: str) -> str | None:
+    """The table model (quality/process) whose every input column the header of the text
+    table ``file`` names — the one naming the most columns when several do — or None.
+    Reads the first 64 kB only."""
+    import re
+
+    from desktop.ml.model_files.registry import list_models
+
+    path = Path(file).expanduser()
+    if path.suffix.lower() not in TABLE_SUFFIXES or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return None
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip()
+    sep = next((c for c in (",", ";", "\t") if c in first), None)
+    cells = first.split(sep) if sep else re.split(r"\s+", first)
+    names = {c.strip().strip('"').strip().lower() for c in cells if c.strip()}
+    best: tuple[int, str] | None = None
+    for entry in list_models():
+        if not entry.tabular or entry.card is None:
+            continue
+        wanted = {c.strip().lower() for c in entry.card.input_columns}
+        if wanted and wanted <= names and (best is None or len(wanted) > best[0]):
+            best = (len(wanted), entry.name)
+    return best[1] if best else None
 
 
 def _explain(predictor: Any, x: Any, rate: float, verdicts: list[Any], hop: int | None
@@ -645,20 +691,30 @@ def _table_fields(entry: Any) -> dict[str, Any]:
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:
-    from desktop.ml.model_files.versions import promote, set_live_model
+    from desktop.ml.model_files.versions import promote, rollback_target, set_live_model
 
     version = promote(args.name, args.version)
     if args.live:
         set_live_model(args.name)
+    back = rollback_target(args.name)
     print(f"{args.name}: v{version} is active" + (" and used in the live window"
-                                                  if args.live else ""))
+                                                  if args.live else "")
+          + (f" (`linewatch models rollback {args.name}` returns to {back})" if back else ""))
     return 0
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:
-    from desktop.ml.model_files.versions import rollback
+    from desktop.ml.model_files.versions import SHIPPED_BASE, rollback, shipped_base
 
-    print(f"{args.name}: rolled back, v{rollback(args.name)} is active")
+    version = rollback(args.name)
+    if version == SHIPPED_BASE:
+        base = shipped_base(args.name)
+        print(f"{args.name}: rolled back to the shipped model {base}: no version of "
+              f"{args.name} is active and the live window uses {base} if it used "
+              f"{args.name} (`linewatch predict --model {base}`; `linewatch models promote "
+              f"{args.name}` to use a version again)")
+    else:
+        print(f"{args.name}: rolled back, v{version} is active")
     return 0
 
 

@@ -25,9 +25,43 @@ SIGNAL_OPTIONS = (("channel", "--channel"), ("rate", "--rate"), ("hop", "--hop")
 
 
 def card_summary(card: Any) -> dict[str, Any]:
-    """What ``models list --json`` says about a table model beyond name/kind/classes."""
-    return {"architecture": card.architecture, "inputs": list(card.input_columns),
-            "input_count": len(card.input_columns), "accuracy": headline(card)[1]}
+    """What ``models list --json`` says about a table model beyond name/kind/classes;
+    a calibrated quality model adds ``calibration``: ``ece`` (top-label, on the rows the
+    temperature was fitted on, after it), ``ece_bins``, ``temperature``, and the reject
+    option's ``target_accuracy``, ``threshold`` and ``coverage`` on those rows."""
+    out = {"architecture": card.architecture, "inputs": list(card.input_columns),
+           "input_count": len(card.input_columns), "accuracy": headline(card)[1]}
+    cal = calibration_summary(card)
+    if cal is not None:
+        out["calibration"] = cal
+    return out
+
+
+def calibration_summary(card: Any) -> dict[str, Any] | None:
+    """The card's calibration in a few numbers (None: the model has none)."""
+    cal = getattr(card, "calibration", None)
+    if not isinstance(cal, dict) or not cal:
+        return None
+    rej = cal.get("reject") if isinstance(cal.get("reject"), dict) else {}
+    held = cal.get("holdout_30pct") if isinstance(cal.get("holdout_30pct"), dict) else {}
+    return {"ece": cal.get("oof_ece_after"), "ece_before": cal.get("oof_ece_before"),
+            "ece_bins": cal.get("ece_bins"), "temperature": cal.get("temperature"),
+            "target_accuracy": rej.get("target_accuracy"), "threshold": rej.get("threshold"),
+            "coverage": rej.get("coverage"), "holdout_ece": held.get("ece_after"),
+            "holdout_coverage": held.get("coverage"),
+            "holdout_accuracy_accepted": held.get("accuracy_accepted")}
+
+
+def _calibration_cell(card: Any) -> str:
+    """``  ECE 0.037, accepts 47% at 95%`` for ``models list`` ("" without calibration)."""
+    cal = calibration_summary(card)
+    if cal is None or not isinstance(cal.get("ece"), float):
+        return ""
+    text = f"  ECE {cal['ece']:.3f}"
+    if isinstance(cal.get("coverage"), float) and isinstance(cal.get("target_accuracy"),
+                                                            float):
+        text += f", accepts {cal['coverage']:.0%} at {cal['target_accuracy']:.0%}"
+    return text
 
 
 def headline(card: Any) -> tuple[str, float | None]:
@@ -61,7 +95,8 @@ def list_cells(entry: ModelEntry, where: str, live: str | None) -> list[str]:
                else "no fault names")
     return [entry.name, where, c.kind, c.architecture, classes,
             f"{len(c.input_columns)} input columns", f"v{c.version}", str(c.created),
-            (f"{what} {value:.2%}" if value is not None else "") + versions
+            (f"{what} {value:.2%}" if value is not None else "") + _calibration_cell(c)
+            + versions
             + ("  [live]" if entry.name == live else "")]
 
 
@@ -113,8 +148,14 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
         if total >= LONG_TABLE:  # explaining thousands of parts takes a while: say so
             task.report(done / total, f"judging and explaining part {done:,} of {total:,}")
 
+    target = getattr(args, "target_accuracy", None)
+    if target is not None and not 0 < target <= 1:
+        raise InputError(f"--target-accuracy must be in (0, 1], got {target:g}")
+    if target is not None and entry.card.kind != "quality":
+        note(f"--target-accuracy is for quality models; ignored for '{entry.name}'")
+        target = None
     try:
-        doc = predict_table(entry.folder, args.file, progress)
+        doc = predict_table(entry.folder, args.file, progress, target)
     except ColumnError as exc:
         text = str(exc) if str(args.file) in str(exc) else f"{args.file}: {exc}"
         raise ColumnError(f"{text}{_other_model_hint(args.file, entry.name)}") from None
@@ -127,6 +168,7 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     card = entry.card
     rows = doc["rows"]
     summary = summarize(card.kind, rows, card.classes)
+    reject = doc.get("reject")
     doc = {**doc, "model": {"name": card.name, "kind": card.kind, "version": card.version,
                             "folder": str(entry.folder), "architecture": card.architecture},
            "classes": list(card.classes), "input_columns": list(card.input_columns),
@@ -139,21 +181,32 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
     print(f"input {args.file}: {len(rows)} rows")
     ident = doc.get("id_column")
     if card.kind == "quality":
-        print(f"{'row':>5}  {ident or ''!s:<12} {'class':<14} {'prob':>6}  top features "
-              f"(value, share of the probability)")
+        print(f"{'row':>5}  {ident or ''!s:<12} {'class':<14} {'prob':>6}  {'decision':<8} "
+              f"top features (value, share of the probability)")
         for i, r in enumerate(rows, 1):
             feats = ", ".join(f"{f['feature']}={_value(f['value'])} ({f['contribution']:+.2f})"
                               for f in r["top_features"])
             print(f"{i:>5}  {r.get('id', '')!s:<12} {r['class']:<14} "
-                  f"{r['probability']:6.3f}  {feats}")
-        shares = ", ".join(f"{c} {n}" for c, n in summary["class_counts"].items() if n)
-        print(f"summary: {len(rows)} parts; {shares}")
+                  f"{r['probability']:6.3f}  {r['decision']:<8} {feats}")
+        shares = ", ".join(f"{c} {n}" for c, n in summary["accepted_class_counts"].items()
+                           if n)
+        print(f"summary: {len(rows)} parts; accepted {summary['accepted']}"
+              + (f" ({shares})" if shares else "") + f", referred to an inspector "
+              f"{summary['referred']}")
+        if reject is not None:
+            print(f"reject rule: refer a part when its calibrated probability is under "
+                  f"{reject['threshold']:.3f} (chosen for {reject['target_accuracy']:.0%} "
+                  f"accuracy on accepted parts; it accepted {reject['coverage']:.0%} of the "
+                  f"parts it was chosen on)")
         return 0
     print(f"{'row':>5}  {ident or ''!s:<12} {'score':>7}  {'alarm':<5}  {'fault':<8} "
-          f"contributors (strongest first)")
+          f"{'plot':<12} contributors (strongest first)")
     for i, r in enumerate(rows, 1):
+        share = r.get("contributor_share")
+        plot = ("-" if share is None else
+                f"{'clear' if r.get('contributors_clear') else 'diffuse'} {share:.0%}")
         print(f"{i:>5}  {r.get('id', '')!s:<12} {r['score']:7.2f}  "
-              f"{'ALARM' if r['alarm'] else '-':<5}  {r['fault'] or '-':<8} "
+              f"{'ALARM' if r['alarm'] else '-':<5}  {r['fault'] or '-':<8} {plot:<12} "
               f"{', '.join(r['contributors'])}")
     first = summary["first_alarm_row"]
     print(f"summary: {len(rows)} samples; alarm on {summary['alarm_rows']} "
@@ -166,15 +219,21 @@ def cmd_predict_table(args: argparse.Namespace, entry: ModelEntry) -> int:
 def summarize(kind: str, rows: list[dict[str, Any]], classes: list[str]) -> dict[str, Any]:
     if kind == "quality":
         counts = {c: 0 for c in classes}
+        accepted = {c: 0 for c in classes}
         for r in rows:
             counts[r["class"]] = counts.get(r["class"], 0) + 1
-        return {"rows": len(rows), "class_counts": counts}
+            if r.get("decision", "accept") == "accept":
+                accepted[r["class"]] = accepted.get(r["class"], 0) + 1
+        n_acc = sum(accepted.values())
+        return {"rows": len(rows), "class_counts": counts, "accepted": n_acc,
+                "referred": len(rows) - n_acc, "accepted_class_counts": accepted}
     alarms = [i for i, r in enumerate(rows, 1) if r["alarm"]]
     faults: dict[str, int] = {}
     for r in rows:
         if r["fault"]:
             faults[r["fault"]] = faults.get(r["fault"], 0) + 1
-    return {"rows": len(rows), "alarm_rows": len(alarms),
+    clear = sum(1 for r in rows if r["alarm"] and r.get("contributors_clear"))
+    return {"rows": len(rows), "alarm_rows": len(alarms), "alarm_rows_clear": clear,
             "alarm_share": round(len(alarms) / len(rows), 4) if rows else 0.0,
             "first_alarm_row": alarms[0] if alarms else None, "faults_named": faults}
 
@@ -206,9 +265,12 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
         parts += ["--seed", str(args.seed)]
     if args.val_fraction != 0.25:
         parts += ["--val-fraction", str(args.val_fraction)]
+    target = getattr(args, "target_accuracy", None)
+    if target is not None:
+        parts += ["--target-accuracy", f"{target:g}"]
     result = finetune_quality(entry.folder, ref, args.labels, args.name,
                               val_fraction=args.val_fraction, seed=args.seed or 0,
-                              command=shlex.join(parts))
+                              command=shlex.join(parts), target_accuracy=target)
     from desktop.ml.cli_ml import print_next_step, promote_and_print_json
 
     if promote_and_print_json(args, args.name, result.version, result.to_json()):
@@ -230,6 +292,17 @@ def cmd_finetune_table(args: argparse.Namespace, entry: ModelEntry) -> int:
             b = base["per_class"].get(c, {}).get("recall")
             print(f"{c:<20} {m['parts']:>5} {m['recall']:>10.2f} "
                   + (f"{b:>6.2f}" if b is not None else f"{'-':>6}"))
+    rej = result.reject
+    if rej is not None:
+        print(f"reject option: refer a part under {rej['threshold']:.3f} (target "
+              f"{rej['target_accuracy']:.0%} accuracy on accepted parts): accepts "
+              f"{rej['coverage']:.0%} of {rej['rows']:,} out-of-fold rows"
+              + ("" if rej["accuracy_accepted"] is None else
+                 f" at {rej['accuracy_accepted']:.1%}")
+              + ("" if rej["heldout_coverage"] is None else
+                 f"; held-out parts: accepts {rej['heldout_coverage']:.0%}"
+                 + ("" if rej["heldout_accuracy_accepted"] is None else
+                    f" at {rej['heldout_accuracy_accepted']:.1%}")))
     if not result.checked:
         print(f"WARNING: only {result.heldout_parts} held-out parts: the comparison says "
               f"little; promote only if you have checked it yourself")

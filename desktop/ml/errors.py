@@ -9,11 +9,16 @@ folder), not a bug with a traceback. Input problems (no rate, unknown channel) a
 
 from __future__ import annotations
 
-from desktop.core.errors import LinewatchError
+from desktop.core.errors import LinewatchError, UsageError
 
 
 class ModelError(LinewatchError):
     """A model folder cannot be used: bad card, weights that do not match it, unsafe file."""
+
+
+class DeviceError(ModelError, UsageError):
+    """``--device`` names a device this machine cannot give (``gpu``, ``cuda`` without
+    one): the command line is wrong for this machine, exit code 2."""
 
 
 class NeedsTorchError(LinewatchError):

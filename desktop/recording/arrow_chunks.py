@@ -16,12 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from desktop.core.errors import RecordingError
-from desktop.core.types import ChannelSpec, Recording
-from desktop.recording.chunks import CHUNK_ROWS, Chunk, ChunkStream
+from desktop.core.types import ChannelSpec
 from desktop.recording.journal import iter_journal_batches, journal_schema
 from desktop.recording.schema import TIME_COLUMN, channels_from, read_meta
+from desktop.recording.stream import CHUNK_ROWS, Chunk, ChunkStream
 
-ARROW_SUFFIXES = {".arrow", ".feather", ".ipc", ".arrows"}
 _FOREIGN_TIME_NAMES = {"time_s", "time", "t", "timestamp", "seconds"}
 
 
@@ -113,15 +112,3 @@ def arrow_stream(path: Path, kind: str, rate: float | None = None,
     return ChunkStream(kind, channels, rate or _positive(meta.get("sample_rate")), chunks(),
                        out_meta, str(meta.get("source", "")), str(meta.get("start_time", "")))
 
-
-def read_arrow(path: Path, rate: float | None = None) -> Recording:
-    """An Arrow IPC / Feather v2 file, whole."""
-    stream = arrow_stream(path, "arrow", rate)
-    parts = list(stream.chunks)
-    if not parts:
-        raise RecordingError(f"{path} holds no samples")
-    values = np.concatenate([c.values for c in parts])
-    times = (np.concatenate([c.times for c in parts])  # type: ignore[misc]
-             if parts[0].times is not None else None)
-    return Recording(stream.channels, values, stream.sample_rate, times, stream.source,
-                     stream.start_time, stream.metadata)

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.core.errors import RecordingError
+from desktop.core.errors import MissingFileError, RecordingError
 from desktop.core.types import ChannelSpec, Recording
+from desktop.recording.format import FileFormat, ReadOptions
 
-_RATE_NAMES = {"fs", "sample_rate", "samplerate", "sampling_rate", "sr", "rate"}
+#: Names of a rate variable, most specific first: a struct holding both ``sr`` and ``rate``
+#: (a shaft rate, a logging rate) means ``sr``.
+_RATE_NAMES = ("fs", "sr", "sample_rate", "samplerate", "sampling_rate",
+               "sampling_frequency", "samplingrate", "rate")
 #: CWRU's own naming: ``12k_Drive_End_…`` files are 12 kHz, ``48k_…`` 48 kHz.
 _NAME_RATE = re.compile(r"^(\d+)k_", re.IGNORECASE)
 #: CWRU's healthy "normal baseline" files (``normal_<load>_<n>….mat``) carry no rate prefix
@@ -43,7 +47,7 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
     recording's ``rate_note`` metadata); otherwise None and the caller must ask for one.
     """
     if not path.is_file():
-        raise RecordingError(f"{path}: no such file")
+        raise MissingFileError(f"{path}: no such file")
     size = path.stat().st_size
     if size == 0:
         raise RecordingError(f"{path} is empty (0 bytes): not a MATLAB file; was it copied "
@@ -56,6 +60,7 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
     arrays = _load_v5(path)
     if arrays is None:
         arrays = _load_v73(path)
+    arrays = _flatten(arrays)
     vectors: dict[str, np.ndarray] = {}
     scalars: dict[str, float] = {}
     for name, value in arrays.items():
@@ -79,6 +84,10 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
         values[:, i] = v
     found_rate = rate or _rate_from(scalars, path)
     metadata: dict[str, object] = {"format": "matlab", "scalars": scalars}  # e.g. X106RPM
+    if rate is None and found_rate is not None:
+        source = next((k for k, v in scalars.items() if v == found_rate
+                       and k.rpartition(".")[2].lower() in _RATE_NAMES), None)
+        metadata["inferred"] = {"rate_from": source or "the file name"}
     if (found_rate is None and _CWRU_NORMAL.match(path.name)
             and any(_CWRU_SIGNAL.match(k) for k in vectors)):
         found_rate = CWRU_NORMAL_RATE
@@ -128,10 +137,38 @@ def _choose_vectors(vectors: dict[str, np.ndarray], path: Path) -> dict[str, np.
     return kept
 
 
+def _flatten(arrays: dict[str, object], prefix: str = "", depth: int = 0
+             ) -> dict[str, object]:
+    """Struct fields as variables of their own (``bearing.gs``, ``bearing.sr``): a data
+    set that keeps its signal and its rate in one struct reads like flat variables. Only
+    1×1 structs are opened (a struct array is a table of records, not a signal), four
+    levels deep at most."""
+    out: dict[str, object] = {}
+    for name, value in arrays.items():
+        full = f"{prefix}{name}"
+        a = value if isinstance(value, np.ndarray) else None
+        if a is not None and a.dtype.names and a.size == 1 and depth < 4:
+            record = a.reshape(-1)[0]
+            fields = {f: record[f] for f in a.dtype.names}
+            out.update(_flatten(fields, f"{full}.", depth + 1))
+        elif a is not None and a.dtype.kind == "O" and a.size == 1 and depth < 4:
+            out.update(_flatten({name: a.reshape(-1)[0]}, prefix, depth + 1))
+        else:
+            out[full] = value
+    return out
+
+
 def _rate_from(scalars: dict[str, float], path: Path) -> float | None:
+    """The rate variable of the most specific name (:data:`_RATE_NAMES`), a struct's
+    field (``bearing.sr``) as well as a plain variable; then the CWRU file-name prefix."""
+    found: dict[str, float] = {}
     for name, value in scalars.items():
-        if name.lower() in _RATE_NAMES and np.isfinite(value) and value > 0:
-            return value
+        leaf = name.rpartition(".")[2].lower()
+        if leaf in _RATE_NAMES and np.isfinite(value) and value > 0:
+            found.setdefault(leaf, value)
+    for leaf in _RATE_NAMES:
+        if leaf in found:
+            return found[leaf]
     m = _NAME_RATE.match(path.name)
     return float(m.group(1)) * 1000.0 if m else None
 
@@ -238,3 +275,21 @@ def _load_v73(path: Path) -> dict[str, np.ndarray]:
         raise RecordingError(f"{path} is not a readable MATLAB file "
                              f"({type(exc).__name__}: {exc})") from None
     return out
+
+
+MAT_SUFFIXES = {".mat"}
+
+
+def _read(path: Path, options: ReadOptions) -> Recording:
+    return read_mat(path, options.rate)
+
+
+def _sniff(path: Path, head: bytes) -> bool:
+    return head.startswith(b"MATLAB")
+
+
+FORMAT = FileFormat(
+    "mat", "MATLAB", tuple(sorted(MAT_SUFFIXES)), _read, sniff=_sniff,
+    rules="numeric vectors (and struct fields, as struct.field) are channels; a scalar "
+          "fs/sr/sample_rate/rate (in the file or the struct) is the rate",
+    options=("rate",))

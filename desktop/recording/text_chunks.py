@@ -21,7 +21,8 @@ import numpy as np
 
 from desktop.core.errors import RecordingError
 from desktop.formats.base import make_parser
-from desktop.recording.chunks import Chunk, ChunkStream, Skim
+from desktop.recording.stream import Chunk, ChunkStream, Skim
+from desktop.recording.text_prep import finish_metadata, layout_of, prepared_chunks
 
 CHUNK_BYTES = 4 << 20
 SKIM_MIN_BYTES = 16 << 20  # below this the whole parse is about as quick as a skim
@@ -31,12 +32,11 @@ SKIM_SLICE_BYTES = 8 << 10
 
 
 def text_stream(path: Path, rate: float | None = None, line_format: str = "auto",
-                chunk_bytes: int | None = None, decimal: str | None = None) -> ChunkStream:
+                chunk_bytes: int | None = None, decimal: str | None = None,
+                dayfirst: bool | None = None, thousands: str | None = None) -> ChunkStream:
     """A text file in chunks, read exactly as :func:`~desktop.recording.readers.read_csv`
     reads it: the same parser (and ``decimal`` option), the same byte source (UTF-16
     transcoded), the same refusal of an ambiguous decimal comma."""
-    from desktop.recording.readers import _text_chunks
-
     options = {"decimal": decimal} if decimal else {}
     try:
         parser = make_parser(line_format, **options)
@@ -46,13 +46,14 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
         size = os.path.getsize(path)
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    layout = layout_of(path, dayfirst, thousands, decimal)
     meta: dict[str, object] = {}
 
     def chunks() -> Iterator[Chunk]:
         rows = 0
         try:
             pos = 0
-            for data in _text_chunks(path, chunk_bytes or CHUNK_BYTES):
+            for data in prepared_chunks(path, layout, chunk_bytes or CHUNK_BYTES):
                 pos += len(data)
                 block = parser.feed(data)
                 if len(block):
@@ -67,6 +68,7 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
             yield Chunk(block.values, block.timestamps, block.channel_names, 1.0)
         meta["malformed"] = dict(parser.malformed)
         meta["format"] = parser.description
+        finish_metadata(meta, path, parser, layout)
         ambiguity = getattr(parser, "ambiguity", None)
         if ambiguity:
             raise RecordingError(f"{path}: {ambiguity}")
@@ -75,7 +77,11 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
                                  f"(rejected lines: {dict(parser.malformed) or 'none'})")
 
     def skim() -> Skim | None:
-        return skim_text(path, rate, line_format) if size >= SKIM_MIN_BYTES else None
+        # A file whose lines are rewritten is not skimmed (the raw slices would not parse
+        # the same); the full parse draws it as it goes.
+        if size < SKIM_MIN_BYTES or not layout.trivial:
+            return None
+        return skim_text(path, rate, line_format)
 
     return ChunkStream("csv", (), rate, chunks(), meta, f"file:{path.name}", skim=skim)
 

@@ -1,92 +1,88 @@
-"""Excel ``.xlsx`` exports (small data loggers, a colleague's spreadsheet) as recordings.
+"""Excel ``.xlsx`` exports (data loggers, a colleague's spreadsheet) as recordings.
 
-Read with ``openpyxl`` in read-only mode, values only (never formulas, never macros).
-The first sheet with numbers is used: its first row of text names the columns, every
-numeric column is a channel, and a column named like ``time`` — or holding dates — is
-the time axis (dates become Unix seconds, so the window draws a date-time axis). Old
-binary ``.xls`` is refused with a one-line hint. Excel stops at 1,048,576 rows, so a
-whole sheet fits in memory by construction.
+Read with ``openpyxl`` in read-only mode, values only (never formulas, never macros). Old
+binary ``.xls`` is refused with a one-line hint. Excel stops at 1,048,576 rows, so a whole
+sheet fits in memory by construction. How a sheet is read
+(:mod:`desktop.recording.sheet_table` does the work):
+
+- **Which sheet**: ``--sheet NAME``, else the sheet holding the data table (the most rows
+  of numbers, a time column first), never an ``Info`` sheet of property/value rows that
+  comes first. ``info`` lists every sheet.
+- **Header rows**: the text rows above the numbers. Two name rows (a merged group cell
+  over its columns) are joined: ``Motor 1 / speed``. A last row of units (``s``,
+  ``degC``, ``[bar]``) is the channels' units, not names and not data.
+- **Time**: date cells are wall-clock times (Unix seconds, so the window draws a
+  date-time axis); a column named like a date or time holding Excel day serials
+  (45413.5 = 2024-05-01 12:00) is too; a Date column plus a Time-of-day column are
+  combined into one instant; a numeric column named like ``time``/``Time (ms)`` is
+  seconds in the unit its name gives.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from desktop.core.errors import RecordingError
-from desktop.core.types import ChannelSpec, Recording
+from desktop.core.types import Recording
+from desktop.recording.format import FileFormat, ReadOptions
+from desktop.recording.sheet_table import SheetTable, read_sheet
+from desktop.recording.xlsx_limits import WorkbookBudget, check_workbook
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
-_TIME_NAMES = {"time_s", "time", "t", "timestamp", "seconds", "date", "datetime"}
 
 
-def _number(cell: object) -> float:
-    if isinstance(cell, bool) or cell is None:
-        return np.nan
-    if isinstance(cell, int | float):
-        return float(cell)
-    if isinstance(cell, dt.datetime):
-        if cell.tzinfo is None:
-            cell = cell.replace(tzinfo=dt.UTC)
-        return cell.timestamp()
-    if isinstance(cell, str):
-        try:
-            return float(cell.strip().replace(",", "."))
-        except ValueError:
-            return np.nan
-    return np.nan
-
-
-def read_xlsx(path: Path, rate: float | None = None) -> Recording:
+def read_xlsx(path: Path, rate: float | None = None,
+              options: ReadOptions | None = None) -> Recording:
+    """The data table of a workbook (see the module doc)."""
+    options = options or ReadOptions(rate=rate)
     if path.suffix.lower() == ".xls":
         raise RecordingError(f"{path} is an old binary .xls workbook: save it as .xlsx or CSV")
     import openpyxl
 
+    check_workbook(path)  # a zip bomb is refused before any XML is parsed
+    budget = WorkbookBudget(path)  # cells and seconds capped (xlsx_limits)
     try:
         book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
         raise RecordingError(f"{path} is not a readable .xlsx workbook: {exc}") from exc
     try:
-        for sheet in book.worksheets:
-            rec = _sheet(sheet, path, rate)
-            if rec is not None:
-                return rec
+        names = [ws.title for ws in book.worksheets]
+        if options.sheet is not None:
+            wanted = [ws for ws in book.worksheets
+                      if ws.title.strip().lower() == options.sheet.strip().lower()]
+            if not wanted:
+                raise RecordingError(f"{path} has no sheet '{options.sheet}' (sheets: "
+                                     f"{', '.join(names)}); give --sheet with one of them")
+            sheets = wanted
+        else:
+            sheets = list(book.worksheets)
+        tables: list[tuple[Any, SheetTable | None]] = [
+            (ws, read_sheet(budget.rows(ws))) for ws in sheets]
     finally:
         book.close()
-    raise RecordingError(f"{path} holds no sheet with numeric columns")
+    usable = [(ws, t) for ws, t in tables if t is not None]
+    if not usable:
+        which = f"sheet '{options.sheet}'" if options.sheet else "no sheet"
+        raise RecordingError(f"{path}: {which} holds a table of numbers"
+                             + ("" if options.sheet else f" (sheets: {', '.join(names)})"))
+    ws, table = max(usable, key=lambda item: item[1].score)  # type: ignore[union-attr]
+    assert table is not None
+    rec = table.recording(path, options.rate)
+    inferred = dict(rec.metadata.get("inferred") or {})  # type: ignore[call-overload]
+    rec.metadata["format"] = f"Excel sheet '{ws.title}'"
+    rec.metadata["inferred"] = {"sheet": ws.title,
+                                **({"sheets": names} if len(names) > 1 else {}), **inferred}
+    return rec
 
 
-def _sheet(sheet: object, path: Path, rate: float | None) -> Recording | None:
-    rows = sheet.iter_rows(values_only=True)  # type: ignore[attr-defined]
-    header: list[str] | None = None
-    data: list[tuple[object, ...]] = []
-    for row in rows:
-        if not any(c is not None for c in row):
-            continue
-        if header is None and not data and all(isinstance(c, str) or c is None for c in row):
-            header = [str(c).strip() if c is not None else "" for c in row]
-            continue
-        data.append(row)
-    if not data:
-        return None
-    width = max(len(r) for r in data)
-    names = list(header or [])[:width] + [f"col{i + 1}" for i in range(len(header or []), width)]
-    names = [n or f"col{i + 1}" for i, n in enumerate(names)]
-    table = np.array([[_number(c) for c in r] + [np.nan] * (width - len(r)) for r in data])
-    is_date = [any(isinstance(r[i], dt.datetime) for r in data[:50] if i < len(r))
-               for i in range(width)]
-    usable = [i for i in range(width) if np.isfinite(table[:, i]).any()]
-    time_col = next((i for i in usable if names[i].lower() in _TIME_NAMES or is_date[i]), None)
-    signals = [i for i in usable if i != time_col]
-    if not signals:
-        return None
-    times = table[:, time_col] if time_col is not None else None
-    if times is not None:
-        keep = np.isfinite(times)
-        table, times = table[keep], times[keep]
-    return Recording(tuple(ChannelSpec(names[i]) for i in signals),
-                     np.ascontiguousarray(table[:, signals]), rate, times,
-                     source=f"file:{path.name}",
-                     metadata={"format": f"Excel sheet '{sheet.title}'"})  # type: ignore[attr-defined]
+def _read(path: Path, options: ReadOptions) -> Recording:
+    return read_xlsx(path, options.rate, options)
+
+
+FORMAT = FileFormat(
+    "xlsx", "Excel workbooks", tuple(sorted(XLSX_SUFFIXES)), _read,
+    rules="the sheet holding the data table (or --sheet); two header rows joined, a units "
+          "row as units; date cells, day serials in a date/time column and Date + Time "
+          "columns as wall-clock time",
+    options=("rate", "sheet"), refused=(".xls",))

@@ -80,6 +80,10 @@ class Session(QObject):
     def set_model(self, name: str, raise_after_s: float, clear_after_s: float) -> None:
         """Judge this session's signal with model ``name`` ("" = off)."""
 
+    def frame_drawn(self) -> None:
+        """The window drew a frame of this session (called by the UI thread every drawn
+        frame; cheap). A live session loads its model only after the first one."""
+
     def start(self) -> None:
         """Begin (acquire, or load the file) off the UI thread."""
 

@@ -10,6 +10,7 @@ signals of :class:`~desktop.session.base.Session`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,8 @@ class LiveSession(Session):
         self._measured_rate = 0.0
         self._model: tuple[str, float, float] = ("", 2.0, 5.0)
         self.state = SourceState.CLOSED.value
+        #: Set at the window's first drawn frame; the model worker waits for it (≤ 2 s).
+        self._drawn = threading.Event()
 
     # -- the read interface ----------------------------------------------------------
     @property
@@ -195,6 +198,10 @@ class LiveSession(Session):
         return self._anchor
 
     # -- inference -------------------------------------------------------------------
+    def frame_drawn(self) -> None:
+        if not self._drawn.is_set():
+            self._drawn.set()
+
     def set_model(self, name: str, raise_after_s: float, clear_after_s: float) -> None:
         self._model = (name, raise_after_s, clear_after_s)
         if self.acq is not None:
@@ -213,7 +220,7 @@ class LiveSession(Session):
             self._inference = self._wire(TabularThread(table))
             return
         worker = InferenceWorker(name, lambda: acq.buffer, None, raise_s, clear_s,
-                                 source_kind=self.spec.partition(":")[0])
+                                 source_kind=self.spec.partition(":")[0], drawn=self._drawn)
         self._inference = self._wire(InferenceThread(worker))
 
     def _wire(self, thread: InferenceThread | TabularThread) -> InferenceThread | TabularThread:

@@ -58,10 +58,16 @@ from desktop.ui.window_view import ViewMixin
 
 log = logging.getLogger(__name__)
 
+
+def recording_filter() -> str:
+    """The Open dialog's filter, from the file-format registry (every registered format,
+    a plug-in's included)."""
+    from desktop.recording.registry import open_filter
+
+    return open_filter()
+
 TARGET_INTERVAL_MS = 16  # ~60 Hz
 SLOWEST_INTERVAL_MS = 50  # 20 Hz under load
-RECORDING_FILTER = ("Recordings (*.parquet *.csv *.tsv *.txt *.dat *.log *.mat *.wav *.flac *.tdms"
-                    " *.xlsx *.arrow *.feather);;All files (*)")
 
 
 @dataclass
@@ -582,6 +588,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
             if buffer.channels != self.plot.channels:
                 self._configure_plot()
             drew = self.plot.draw(buffer)
+            if drew and self.session is not None:
+                self.session.frame_drawn()  # a live session loads its model after this
             self._files_tick()
             if drew and self._pending_arrivals:
                 now = time.monotonic()
@@ -699,7 +707,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
     # -- open a file -------------------------------------------------------------------------
     def _open_recording(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", str(self.recordings_folder()),
-                                              RECORDING_FILTER)
+                                              recording_filter())
         if path:
             self.open_file(path)
 

@@ -26,6 +26,14 @@ def result_text(result: dict[str, Any]) -> str:
         base_acc = base.get("accuracy")
         lines.append(f"Held-out parts: {held['parts']}; accuracy new {held['accuracy']:.0%}, "
                      f"base " + ("n/a" if base_acc is None else f"{base_acc:.0%}") + ".")
+    rej = result.get("reject")
+    if rej:
+        lines.append(f"Reject option re-chosen for {rej['target_accuracy']:.0%} accuracy on "
+                     f"accepted parts: refer under {rej['threshold']:.2f}; accepts "
+                     f"{rej['coverage']:.0%} of {rej['rows']} out-of-fold rows"
+                     + ("" if rej.get("heldout_coverage") is None else
+                        f", {rej['heldout_coverage']:.0%} of the held-out parts")
+                     + ".")
     if not result.get("checked"):
         lines.append(f"Only {result['heldout_parts']} held-out parts: the comparison says "
                      f"little; promote only if you have checked it yourself.")

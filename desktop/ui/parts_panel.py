@@ -1,11 +1,14 @@
 """The parts panel: a table model's verdicts as a table, newest first, and the running chart.
 
-Quality models: one row per part — class (coloured), probability, the engineer's label,
-the features that pushed the verdict most (all of them, with values, in the tooltip);
-filter by class; select parts and *Label as* a class; *Export labelled…* writes the parts
+Quality models: one row per part — class (coloured), calibrated probability, decision
+(``accept``, or ``REFER``: under the model's reject threshold, an inspector should look;
+grey, apart in the *Referred only* filter and counted above the table), the engineer's
+label, the features that pushed the verdict most (all of them, with values, in the
+tooltip); filter by class; select parts and *Label as* a class; *Export labelled…* writes the parts
 CSV that ``linewatch train --base quality-steel --labels parts.csv --name my-line`` reads.
-Below: the p-chart (:mod:`desktop.ui.p_chart`). Process models: one row per sample —
-score, alarm, likely fault, contributing variables (strongest first; all in the tooltip),
+Below: the p-chart (:mod:`desktop.ui.p_chart`) of the accepted parts only. Process
+models: one row per sample — score, alarm, likely fault, contributing variables (strongest
+first; all in the tooltip) and whether the contribution plot is clear or diffuse,
 filter on alarms; below, the score chart and the contribution plot of the selected sample
 (or, with none selected, of the newest alarmed one).
 """
@@ -35,10 +38,13 @@ from desktop.ui.contribution_plot import ContributionPlot
 from desktop.ui.p_chart import PChartWidget, class_colour
 
 MAX_ROWS = 20_000
-QUALITY_COLUMNS = ["#", "id", "class", "prob", "label", "top features"]
-PROCESS_COLUMNS = ["#", "time", "score", "alarm", "fault", "contributors"]
+QUALITY_COLUMNS = ["#", "id", "class", "prob", "decision", "label", "top features"]
+PROCESS_COLUMNS = ["#", "time", "score", "alarm", "fault", "contributors", "clarity"]
 ALL = "All"
 ALARMS = "Alarms only"
+REFERRED = "Referred only"
+ACCEPTED = "Accepted only"
+REFER_COLOUR = (120, 120, 120, 110)
 
 
 class PartsModel(QAbstractTableModel):
@@ -51,6 +57,7 @@ class PartsModel(QAbstractTableModel):
         self.items: list[dict[str, Any]] = []
         self.columns = QUALITY_COLUMNS
         self.seen = 0
+        self.referred = 0
 
     def configure(self, kind: str, classes: list[str]) -> None:
         self.beginResetModel()
@@ -58,6 +65,7 @@ class PartsModel(QAbstractTableModel):
         self.columns = QUALITY_COLUMNS if kind == "quality" else PROCESS_COLUMNS
         self.items = []
         self.seen = 0
+        self.referred = 0
         self.endResetModel()
 
     def add(self, rows: list[dict[str, Any]]) -> None:
@@ -66,6 +74,8 @@ class PartsModel(QAbstractTableModel):
         for row in rows:
             self.seen += 1
             row.setdefault("number", self.seen)
+            if row.get("decision") == "refer":
+                self.referred += 1
         self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)  # newest on top
         self.items.extend(rows)
         self.endInsertRows()
@@ -107,17 +117,22 @@ class PartsModel(QAbstractTableModel):
         if self.kind == "quality":
             feats = ", ".join(f["feature"] for f in row.get("top_features", []))
             values = [row["number"], row.get("id", ""), row["class"],
-                      f"{row['probability']:.2f}", row.get("label") or "", feats]
+                      f"{row['probability']:.2f}",
+                      "REFER" if row.get("decision") == "refer" else "accept",
+                      row.get("label") or "", feats]
         else:
             score = row.get("score")
             values = [row["number"], f"{row.get('time', 0.0):.2f}",
                       "—" if score is None else f"{score:.2f}",
                       "ALARM" if row.get("alarm") else "", row.get("fault") or "",
-                      ", ".join(row.get("contributors", []))]
+                      ", ".join(row.get("contributors", [])),
+                      _clarity(row)]
         return str(values[col])
 
     def _background(self, row: dict[str, Any]) -> QColor | None:
         if self.kind == "quality":
+            if row.get("decision") == "refer":  # apart: grey, whatever its class
+                return QColor(*REFER_COLOUR)
             colour = class_colour(self.classes, row["class"])
             colour.setAlpha(70)
             return colour
@@ -128,6 +143,14 @@ class PartsModel(QAbstractTableModel):
         return None
 
 
+def _clarity(row: dict[str, Any]) -> str:
+    """``clear 64%`` / ``diffuse 22%``: the top contributor's share (process alarms)."""
+    share = row.get("contributor_share")
+    if share is None or not row.get("contributors"):
+        return ""
+    return f"{'clear' if row.get('contributors_clear') else 'diffuse'} {share:.0%}"
+
+
 def tooltip(row: dict[str, Any], kind: str) -> str:
     """What the hover says about one part or sample."""
     if kind == "quality":
@@ -135,7 +158,13 @@ def tooltip(row: dict[str, Any], kind: str) -> str:
                 + f": {row['class']} {row['probability']:.0%}")
         if row.get("label"):
             head += f"; labelled {row['label']}"
-        lines = [head, "features that pushed this verdict most (drop in its probability "
+        decision = []
+        if row.get("decision") == "refer":
+            below = row.get("refer_below")
+            decision = ["REFER to an inspector: the model is not sure enough"
+                        + (f" (probability under {below:.0%})" if below is not None else "")
+                        + "; not counted in the chart"]
+        lines = [head, *decision, "features that pushed this verdict most (drop in its probability "
                        "when the value is replaced by the typical one):"]
         for f in row.get("top_features", []):
             value = "empty" if f["value"] is None else f"{f['value']:g}"
@@ -151,6 +180,11 @@ def tooltip(row: dict[str, Any], kind: str) -> str:
     if row.get("contributors"):
         lines.append("contributing variables, strongest first: "
                      + ", ".join(row["contributors"]))
+        if row.get("contributor_share") is not None:
+            lines.append(("clear: one variable stands out" if row.get("contributors_clear")
+                          else "diffuse: no single variable stands out")
+                         + f" ({row['contributor_share']:.0%} of the contribution is "
+                         f"{row['contributors'][0]}'s)")
     return "\n".join(lines)
 
 
@@ -175,6 +209,10 @@ class _Filter(QSortFilterProxyModel):
         item = self.sourceModel().item(row)
         if self.wanted == ALARMS:
             return bool(item.get("alarm"))
+        if self.wanted == REFERRED:
+            return item.get("decision") == "refer"
+        if self.wanted == ACCEPTED:
+            return item.get("decision", "accept") == "accept"
         return item.get("class") == self.wanted
 
 
@@ -189,7 +227,8 @@ class PartsPanel(QWidget):
         self.model = PartsModel()
         self.proxy = _Filter(self.model)
         self.filter = QComboBox()
-        self.filter.setToolTip("Show only parts of one class (process: only alarmed samples)")
+        self.filter.setToolTip("Show only the parts referred to an inspector, only the "
+                               "accepted ones, or one class (process: only alarmed samples)")
         self.filter.currentTextChanged.connect(self._filter_changed)
         self.count = QLabel("")
         self.export = QPushButton("Export labelled…")
@@ -242,7 +281,8 @@ class PartsPanel(QWidget):
         self.chart.configure(kind, classes, int(info.get("window", 50)))
         self.filter.blockSignals(True)
         self.filter.clear()
-        self.filter.addItems([ALL, *classes] if kind == "quality" else [ALL, ALARMS])
+        self.filter.addItems([ALL, REFERRED, ACCEPTED, *classes] if kind == "quality"
+                             else [ALL, ALARMS])
         self.filter.blockSignals(False)
         self.proxy.set_wanted(ALL)
         self.export.setVisible(kind == "quality")
@@ -282,13 +322,22 @@ class PartsPanel(QWidget):
     def _update_count(self) -> None:
         what = "parts" if self.kind == "quality" else "samples"
         labelled = sum(1 for r in self.model.items if r.get("label"))
-        self.count.setText(f"{self.model.seen} {what}"
+        referred = ""
+        if self.kind == "quality":
+            n = self.model.referred
+            share = f" ({n / self.model.seen:.0%})" if self.model.seen else ""
+            referred = f", {n} referred{share}"
+        self.count.setText(f"{self.model.seen} {what}{referred}"
                            + (f", {labelled} labelled" if labelled else ""))
+        self.count.setToolTip("Referred: parts whose calibrated probability is under the "
+                              "model's reject threshold; an inspector decides them, the "
+                              "p-chart counts accepted parts only" if self.kind == "quality"
+                              else "")
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.set_wanted(text or ALL)
         if self.kind == "quality":
-            self.chart.set_focus(None if text in ("", ALL) else text)
+            self.chart.set_focus(None if text in ("", ALL, REFERRED, ACCEPTED) else text)
 
     # -- labelling -----------------------------------------------------------------------
     def selected_items(self) -> list[dict[str, Any]]:

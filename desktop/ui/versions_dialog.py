@@ -50,6 +50,8 @@ class VersionsDialog(QDialog):
             button = QPushButton(text)
             button.clicked.connect(slot)
             buttons.addWidget(button)
+            if slot == self.rollback:
+                self.rollback_button = button
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
@@ -58,6 +60,9 @@ class VersionsDialog(QDialog):
 
     def refresh(self) -> None:
         infos = versions.list_versions(self.name)
+        target = versions.rollback_target(self.name)  # offered only when there is one
+        self.rollback_button.setText(f"Roll back to {target}" if target else "Roll back")
+        self.rollback_button.setEnabled(target is not None)
         if not infos:
             self.status.setText(empty_hint(self.name))
         self.table.setRowCount(len(infos))
@@ -79,6 +84,7 @@ class VersionsDialog(QDialog):
         return int(self.table.item(rows[0].row(), 0).text()[1:]) if rows else None
 
     def _do(self, action: str) -> None:
+        now_active = self.name  # the model the window runs after this action
         try:
             if action == "promote":
                 version = self._selected_version()
@@ -88,7 +94,12 @@ class VersionsDialog(QDialog):
                 self.status.setText(f"v{version} is now the active version.")
             elif action == "rollback":
                 version = versions.rollback(self.name)
-                self.status.setText(f"Rolled back: v{version} is active again.")
+                if version == versions.SHIPPED_BASE:  # back to the shipped model it came from
+                    now_active = versions.shipped_base(self.name) or self.name
+                self.status.setText(
+                    f"Rolled back to the shipped {versions.shipped_base(self.name)}: no "
+                    "version is active." if version == versions.SHIPPED_BASE
+                    else f"Rolled back: v{version} is active again.")
             else:
                 version = self._selected_version()
                 if version is None:
@@ -100,7 +111,7 @@ class VersionsDialog(QDialog):
             return
         self.refresh()
         if action != "remove":
-            self.active_changed.emit(self.name)
+            self.active_changed.emit(now_active)
 
     def promote_selected(self) -> None:
         self._do("promote")

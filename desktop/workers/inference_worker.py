@@ -9,18 +9,21 @@ batches cost almost nothing and still keep up with a 12 kHz stream (~6 windows/s
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.analysis.channels import pick_channel
-from desktop.ml.inference.live import AlarmHysteresis, LiveInference
-from desktop.ml.inference.open_set import check_rate
-from desktop.ml.inference.predictors import load_predictor
 from desktop.streams.ring import RingBuffer
 from desktop.workers.threads import WorkerThread, load_model_or_report
+
+if TYPE_CHECKING:
+    from desktop.ml.inference.live import AlarmHysteresis, LiveInference
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,14 @@ class InferenceWorker(QObject):
                  channel: str | None = None, raise_after_s: float = 2.0,
                  clear_after_s: float = 5.0, period_s: float = 0.1, max_batch: int = 64,
                  device: str | None = None, source_kind: str = "",
-                 force: bool = False) -> None:
+                 force: bool = False, drawn: threading.Event | None = None,
+                 draw_wait_s: float = 2.0) -> None:
         super().__init__()
         self.model = model
         self._get_buffer = get_buffer
         self._channel = channel
-        self._alarm = AlarmHysteresis(raise_after_s, clear_after_s)
+        self._alarm_s = (raise_after_s, clear_after_s)
+        self._alarm: AlarmHysteresis | None = None
         self._period_s = period_s
         self._max_batch = max_batch
         self._device = device
@@ -51,14 +56,34 @@ class InferenceWorker(QObject):
         #: Judge a source outside the model's domain (rate too low for its band) anyway.
         self._force = force
         self._stop = threading.Event()
+        #: Set by the session once the window has drawn its first frame: the model stack is
+        #: loaded after that (at most ``draw_wait_s`` later without a window), so it never
+        #: competes with the window's start-up for the GIL.
+        self._drawn = drawn
+        self._draw_wait_s = draw_wait_s
 
     def request_stop(self) -> None:
         self._stop.set()
 
     @Slot()
     def run(self) -> None:
-        predictor = load_model_or_report(
-            self, self.model, lambda: load_predictor(self.model, device=self._device, threads=1))
+        # The model stack (scipy.signal, torch: ~2 s of imports) is loaded here, on this
+        # thread, once the window has drawn. Imported before the window (c3478f0 and
+        # earlier), it delayed the first draw by that much.
+        if self._drawn is not None:
+            self._drawn.wait(self._draw_wait_s)
+        if self._stop.is_set():
+            self.finished.emit()
+            return
+        with fine_gil_switching():
+            from desktop.ml.inference.live import AlarmHysteresis, LiveInference
+            from desktop.ml.inference.open_set import check_rate
+            from desktop.ml.inference.predictors import load_predictor
+
+            self._alarm = alarm = AlarmHysteresis(*self._alarm_s)
+            predictor = load_model_or_report(
+                self, self.model,
+                lambda: load_predictor(self.model, device=self._device, threads=1))
         if predictor is None:
             return
         card = predictor.card
@@ -66,7 +91,7 @@ class InferenceWorker(QObject):
         channel_index = 0
         cursor: int | None = None
         normal = {c for c in card.classes if card.location_of(c) == "normal" or c == "normal"}
-        self._alarm.normal_labels = frozenset(normal or {"normal"})
+        alarm.normal_labels = frozenset(normal or {"normal"})
         try:
             while not self._stop.wait(self._period_s):
                 buffer = self._get_buffer()
@@ -109,15 +134,29 @@ class InferenceWorker(QObject):
                                     "arrived": buffer.arrival_time(live.end_index - 1),
                                     "ood_score": v.ood_score, "reason": v.reason,
                                     "best_class": v.best_class})
-                    event = self._alarm.update(v)
+                    event = alarm.update(v)
                     if event is not None:  # raised, changed (another class held) or cleared
-                        self.alarm.emit(event != "cleared", self._alarm.label)
+                        self.alarm.emit(event != "cleared", alarm.label)
                 self.verdicts.emit(payload)
         except Exception as exc:
             log.exception("inference loop failed")
             self.failed.emit(f"inference stopped: {exc!r}")
         finally:
             self.finished.emit()
+
+
+@contextlib.contextmanager
+def fine_gil_switching(interval_s: float = 0.0005) -> Iterator[None]:
+    """Hand the GIL round every ``interval_s`` (Python's default: 5 ms) while a long import
+    runs beside the window. Each Qt call the UI thread makes gives up and retakes the GIL;
+    with an importing thread beside it each retake waited up to 5 ms, and frames took
+    100-250 ms while torch loaded. Process-wide, so restored at once afterwards."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, interval_s))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def no_rate_message(model: str, source_kind: str) -> str:

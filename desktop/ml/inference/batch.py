@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import json
 import logging
 import os
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from desktop import __version__
-from desktop.core.errors import InputError, LinewatchError, UsageError
+from desktop.core.errors import InputError, LinewatchError, MissingFileError, UsageError
 from desktop.ml.inference.open_set import check_rate
 
 #: What a folder is searched for (a glob or a named file may be any readable recording).
@@ -88,10 +87,10 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             found = sorted(Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)
                            if Path(m).is_file())
             if not found:
-                raise InputError(f"no file matches {text}")
+                raise MissingFileError(f"no file matches {text}")
             out += found
         else:
-            raise InputError(f"{p}: no such file")
+            raise MissingFileError(f"{p}: no such file")
     seen: set[Path] = set()
     unique = []
     for f in out:
@@ -125,9 +124,13 @@ _predictors: dict[tuple[str, str | None, int | None], tuple[Any, dict[str, Any]]
 def model_fingerprint(predictor: Any) -> dict[str, Any]:
     """Name, version and weights checksum: what must agree between client and workers."""
     from desktop.ml.model_files.card import WEIGHTS_FILE
+    from desktop.ml.model_files.files import check_model_file
+    from desktop.ml.model_files.weights import MAX_WEIGHTS_BYTES, sha256_of
 
     card = predictor.card
-    digest = hashlib.sha256((Path(predictor.folder) / WEIGHTS_FILE).read_bytes()).hexdigest()
+    weights = Path(predictor.folder) / WEIGHTS_FILE
+    check_model_file(weights, MAX_WEIGHTS_BYTES)  # never read a link to /dev/zero whole
+    digest = sha256_of(weights)
     return {"name": card.name, "kind": card.kind, "version": card.version,
             "weights_sha256": digest, "classes": list(card.classes),
             "sample_rate": card.sample_rate, "window": card.window}
@@ -457,9 +460,14 @@ def write_table(columns: dict[str, list[Any]], description: dict[str, Any], out:
              "start_s": pa.float64(), "end_s": pa.float64(), "probability": pa.float64(),
              "score": pa.float64()}
     table = pa.table({c: pa.array(v, type=types.get(c)) for c, v in columns.items()})
-    if suffix == ".csv":
+    if suffix == ".csv":  # a spreadsheet opens it: text cells and names get the guard
         import pyarrow.csv as pacsv
 
+        from desktop.core.spreadsheet import guard_cells, guard_formula
+
+        table = pa.table({guard_formula(c): pa.array(guard_cells(v), type=types.get(c))
+                          if pa.types.is_string(table.column(c).type) else table.column(c)
+                          for c, v in columns.items()})
         with atomic_open(out, "wb") as fh:
             pacsv.write_csv(table, fh)
         return

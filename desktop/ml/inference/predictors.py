@@ -34,7 +34,7 @@ from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
 from desktop.ml import anomaly
 from desktop.ml.backend import choose_backend
-from desktop.ml.errors import ModelError
+from desktop.ml.errors import DeviceError, ModelError
 from desktop.ml.inference.open_set import UNKNOWN, ood_scores, reasons
 from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard
 from desktop.ml.model_files.registry import ModelEntry, resolve
@@ -103,10 +103,10 @@ def resolve_device(device: str | None, backend: str | None = None) -> str:
     """
     wanted = (device or "auto").lower()
     if wanted != "auto" and wanted != "cpu" and not wanted.startswith("cuda"):
-        raise ModelError(f"unknown device '{device}' (auto, cpu or cuda)")
+        raise DeviceError(f"unknown device '{device}': give --device auto, cpu or cuda")
     if choose_backend(backend) == "numpy":
         if wanted.startswith("cuda"):
-            raise ModelError("--device cuda asked for, but the numpy backend (no torch, or "
+            raise DeviceError("--device cuda asked for, but the numpy backend (no torch, or "
                              "LINEWATCH_BACKEND=numpy) runs on the CPU only")
         return "cpu"
     import torch
@@ -114,7 +114,8 @@ def resolve_device(device: str | None, backend: str | None = None) -> str:
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if wanted.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError("--device cuda asked for, but no CUDA device is available")
+        raise DeviceError("--device cuda asked for, but no CUDA device is available: "
+                          "give --device cpu (or auto)")
     return wanted
 
 

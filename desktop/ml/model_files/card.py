@@ -22,6 +22,7 @@ from typing import Any
 from desktop.core.atomic import atomic_write_text
 from desktop.core.jsonfile import JSONProblem, read_json_file
 from desktop.ml.errors import ModelError
+from desktop.ml.model_files.files import check_model_file
 
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -144,6 +145,9 @@ class ModelCard:
         the problem (missing, over :data:`MAX_CARD_BYTES`, not JSON, nested too deeply,
         a bad field) in one line."""
         path = folder / CARD_FILE
+        if not os.path.lexists(path):
+            raise ModelError(f"{folder} is not a model folder (no {CARD_FILE})")
+        check_model_file(path, MAX_CARD_BYTES)  # not a link (to /dev/zero …), not too big
         try:
             data = read_json_file(path, max_bytes=MAX_CARD_BYTES)
         except FileNotFoundError:

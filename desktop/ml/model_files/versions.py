@@ -336,8 +336,49 @@ def promote(name: str, version: int | None = None) -> int:
     return version
 
 
+#: What :func:`rollback` returns when it went back past the first promoted version to the
+#: shipped model ``name`` was made from (:func:`shipped_base`).
+SHIPPED_BASE = 0
+
+
+def shipped_base(name: str) -> str | None:
+    """The shipped model that ``name``'s versions were made from (fine-tune, calibrate:
+    a card's ``parent`` such as ``fault-cwru@1``), or None."""
+    for v in versions_of(name):
+        try:
+            parent = load_any_card(version_folder(name, v)).parent
+        except ModelError:
+            continue
+        base = str(parent or "").split("@", 1)[0]
+        if base and base != name and _NAME.match(base) and (
+                paths.shipped_models_dir() / base / CARD_FILE).exists():
+            return base
+    return None
+
+
+def rollback_target(name: str) -> str | None:
+    """What :func:`rollback` would return to now: ``"v3"``, ``"fault-cwru (shipped)"``, or
+    None when nothing is promoted or there is nothing to go back to (a button offers it)."""
+    active = active_version(name)
+    if active is None:
+        return None
+    existing = set(versions_of(name))
+    earlier = [h for h in history(name) if h in existing and h != active]
+    if earlier:
+        return f"v{earlier[-1]}"
+    base = shipped_base(name)
+    return f"{base} (shipped)" if base else None
+
+
 def rollback(name: str) -> int:
-    """Return ``name`` to the version that was active before the current one."""
+    """Return ``name`` to the version that was active before the current one.
+
+    Past the first promoted version it goes back to the shipped model ``name`` was made
+    from (:func:`shipped_base`): no version of ``name`` is active any more, the live
+    window's model goes back to the shipped one if it was ``name``, and
+    :data:`SHIPPED_BASE` is returned. Promote a version to use it again.
+    """
+    base = shipped_base(name)  # read before the lock: it reads cards, not the pointer
     with _locked() as state:
         rec = _record(state, name)
         if rec["active"] is None:
@@ -348,8 +389,13 @@ def rollback(name: str) -> int:
             if previous in existing and previous != rec["active"]:
                 rec["active"] = previous
                 return previous
+        if base is not None:
+            rec["active"] = None
+            if state.get("live") == name:
+                state["live"] = base
+            return SHIPPED_BASE
         raise ModelError(f"'{name}' has no earlier active version to roll back to "
-                         f"(active: v{rec['active']})")
+                         f"(active: v{rec['active']}) and was not made from a shipped model")
 
 
 def _refuse_shipped(name: str) -> None:

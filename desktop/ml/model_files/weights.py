@@ -22,6 +22,7 @@ from desktop.core.atomic import atomic_write_bytes
 from desktop.core.jsonfile import JSONProblem
 from desktop.core.jsonfile import loads as json_loads_limited
 from desktop.ml.errors import ModelError
+from desktop.ml.model_files.files import check_model_file
 
 #: Our models are kilobytes to a few megabytes; the header of a sane file is far smaller.
 MAX_HEADER_BYTES = 1 << 20
@@ -42,13 +43,7 @@ def read_header(path: Path) -> dict[str, dict[str, Any]]:
     shapes, data ranges that do not match dtype x shape, overlap or run past the end.
     Returns ``{name: {"dtype", "shape", "data_offsets"}}`` without ``__metadata__``.
     """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ModelError(f"{path.parent} has no {path.name}") from None
-    if size > MAX_WEIGHTS_BYTES:
-        raise ModelError(f"{path} is {size} bytes, more than any model this program loads "
-                         f"({MAX_WEIGHTS_BYTES} bytes)")
+    size = check_model_file(path, MAX_WEIGHTS_BYTES)  # a regular file of the folder, capped
     if size < 8:
         raise ModelError(f"{path} is truncated ({size} bytes): not a safetensors file")
     with open(path, "rb") as fh:

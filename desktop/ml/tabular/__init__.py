@@ -44,20 +44,24 @@ def load_model(folder: str | Path):
 
 
 def predict_table(folder: str | Path, table: Any,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """One JSON-ready document: ``model``, ``kind``, ``id_column``, ``notices``, ``rows``.
+                  progress: Callable[[int, int], None] | None = None,
+                  target: float | None = None) -> dict[str, Any]:
+    """One JSON-ready document: ``model``, ``kind``, ``id_column``, ``notices``, ``rows``
+    (quality: also ``reject``, the threshold used; ``target``: the accuracy wanted on
+    accepted parts, None for the model's own).
 
     ``table`` is a path (CSV/TSV/whitespace text; a header row unless the model accepts a
     headerless table) or a pandas DataFrame. Quality rows: ``class``, ``probability``,
-    ``top_features``; process rows: ``score``, ``alarm``, ``fault``, ``fault_probability``,
-    ``contributors``; plus ``id`` when the table has an id column.
+    ``decision``, ``top_features``; process rows: ``score``, ``alarm``, ``fault``,
+    ``fault_probability``, ``contributors``, ``contributions``, ``contributor_share``,
+    ``contributors_clear``; plus ``id`` when the table has an id column.
     """
     folder = Path(folder)
     card = TabularCard.load(folder)
     if card.kind == "quality":  # explaining each part is the slow step: it reports
         from desktop.ml.tabular.quality import predict_table as run_quality
 
-        return run_quality(folder, table, progress)
+        return run_quality(folder, table, progress, target)
     from desktop.ml.tabular.process import predict_table as run_process
 
     return run_process(folder, table)

@@ -10,6 +10,7 @@ rate and window; the registry can tell the two apart by ``kind``.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from desktop.core.atomic import atomic_write_text
 from desktop.core.jsonfile import JSONProblem, read_json_file
 from desktop.ml.errors import ModelError
+from desktop.ml.model_files.files import check_model_file
 
 CARD_FILE = "card.json"
 TABULAR_FORMAT = 1
@@ -44,6 +46,9 @@ class TabularCard:
     parent: str | None = None
     created: str = ""
     format: int = TABULAR_FORMAT
+    #: quality models: the temperature and reject threshold (issue 26), see
+    #: :mod:`desktop.ml.tabular.calibration`; empty: uncalibrated, every part accepted
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -68,11 +73,14 @@ class TabularCard:
              and all(isinstance(f, str) and f and "/" not in f and "\\" not in f
                      and not f.startswith(".") for f in self.files),
              "files", "a list of plain file names inside the model folder")
-        for name in ("hyper_parameters", "training_data", "metrics"):
+        for name in ("hyper_parameters", "training_data", "metrics", "calibration"):
             need(isinstance(getattr(self, name), dict), name, "an object")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.calibration:  # cards without one stay as they were
+            del out["calibration"]
+        return out
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -83,12 +91,9 @@ class TabularCard:
     @classmethod
     def load(cls, folder: Path) -> TabularCard:
         path = Path(folder) / CARD_FILE
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise ModelError(f"{folder} is not a model folder (no {CARD_FILE})") from None
-        if size > MAX_CARD_BYTES:
-            raise ModelError(f"{path} is {size} bytes; a card is at most {MAX_CARD_BYTES}")
+        if not os.path.lexists(path):
+            raise ModelError(f"{folder} is not a model folder (no {CARD_FILE})")
+        check_model_file(path, MAX_CARD_BYTES)  # a regular file of the folder, capped
         try:
             data = read_json_file(path, max_bytes=MAX_CARD_BYTES)  # size and nesting capped
         except JSONProblem as exc:

@@ -14,12 +14,18 @@
 4. new and base model predict the same held-out parts: accuracy and per-class recall of
    both (the base can never name a new class: its accuracy is given on the classes it
    knows and counting new-class parts as wrong);
-5. the new model is published as the next version of NAME (``<data>/models/NAME/v<k>``)
+5. the reject option is re-chosen (issue 26): ``calib_folds``-fold out-of-fold
+   probabilities of the same refit on the same rows (replay + training parts) fit a new
+   temperature and the threshold that reaches ``target_accuracy`` on accepted rows; the
+   coverage there, and the coverage / accuracy on accepted held-out parts at that
+   threshold, are reported and written into the card;
+6. the new model is published as the next version of NAME (``<data>/models/NAME/v<k>``)
    with a card naming its parent, the parts, the figures and the command; its replay set
    is the base's plus the training parts, so a later fine-tune keeps them. Nothing becomes
    active until promoted (``--promote``, ``linewatch models promote``; ``rollback``).
 
-Refitting the shipped trees on ~1,400 rows takes about 20–40 s on one core.
+Refitting the shipped trees on ~1,400 rows takes about 5–10 s on one core, the
+out-of-fold refits for the threshold five times that.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ from typing import Any
 import numpy as np
 
 from desktop.core.errors import InputError
+from desktop.core.spreadsheet import unguard_formula
 from desktop.core.tasks import TaskState
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
+from desktop.ml.tabular.calibration import DEFAULT_TARGET, Calibration, fit_calibration
 from desktop.ml.tabular.card import TabularCard
 from desktop.ml.tabular.parts import LABEL_COLUMN
 from desktop.ml.tabular.quality import (
@@ -42,12 +50,14 @@ from desktop.ml.tabular.quality import (
     load_quality,
     make_learner,
     model_files,
+    out_of_fold_proba,
     save_quality,
 )
 from desktop.ml.tabular.table import match_columns, read_frame
 
 REPLAY_FILE = "replay.npz"
 MIN_CHECKED = 10  # held-out parts below this: the comparison says little
+CALIB_FOLDS = 5   # out-of-fold refits that re-choose the temperature and threshold
 
 
 @dataclass
@@ -64,6 +74,11 @@ class QualityFinetuneResult:
     base_heldout: dict[str, Any] | None
     seconds: float
     notes: list[str] = field(default_factory=list)
+    #: the re-chosen reject option: ``target_accuracy``, ``threshold``, ``temperature``,
+    #: ``coverage`` / ``accuracy_accepted`` on the out-of-fold rows it was chosen on, and
+    #: ``heldout_coverage`` / ``heldout_accuracy_accepted`` on the held-out parts (None:
+    #: not re-chosen, see ``notes``)
+    reject: dict[str, Any] | None = None
 
     @property
     def checked(self) -> bool:
@@ -75,6 +90,7 @@ class QualityFinetuneResult:
                 "train_parts": self.train_parts, "heldout_parts": self.heldout_parts,
                 "replay_rows": self.replay_rows, "heldout": self.heldout,
                 "base_heldout": self.base_heldout, "checked": self.checked,
+                "reject": self.reject,
                 "seconds": round(self.seconds, 1), "notes": self.notes}
 
 
@@ -102,12 +118,15 @@ def load_replay(folder: Path, card: TabularCard) -> tuple[np.ndarray, np.ndarray
 def read_parts(path: Path, card: TabularCard) -> tuple[np.ndarray, list[str]]:
     """The labelled parts of a parts CSV: (values in the model's order, labels)."""
     frame = read_frame(path)
+    # parts_csv_text guards text cells against spreadsheet formulas: undo it on the way in
+    frame.columns = [unguard_formula(c) if isinstance(c, str) else c for c in frame.columns]
     if LABEL_COLUMN not in [str(c).strip().lower() for c in frame.columns]:
         raise InputError(f"{path} has no '{LABEL_COLUMN}' column: a parts file holds the "
                          f"model's columns and the class of each part in '{LABEL_COLUMN}'")
     t = match_columns(frame, card.input_columns, label_column=LABEL_COLUMN,
                       what=f"quality model '{card.name}'")
-    labels = [("" if v in ("nan", "None") else v.strip()) for v in (t.labels or [])]
+    labels = [("" if v in ("nan", "None") else unguard_formula(v.strip()))
+              for v in (t.labels or [])]
     keep = [i for i, v in enumerate(labels) if v]
     if not keep:
         raise InputError(f"{path}: no part has a label")
@@ -147,9 +166,12 @@ def scores(pred: list[str], truth: list[str], known: set[str] | None = None) -> 
 
 def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, *,
                      val_fraction: float = 0.25, part_weight: float = 5.0, seed: int = 0,
-                     command: str = "", task: TaskState | None = None
+                     command: str = "", task: TaskState | None = None,
+                     target_accuracy: float | None = None, calib_folds: int = CALIB_FOLDS
                      ) -> QualityFinetuneResult:
-    """Refit on replay + labelled parts, compare on held-out parts, publish NAME v<k>.
+    """Refit on replay + labelled parts, compare on held-out parts, re-choose the reject
+    threshold for ``target_accuracy`` (None: the base's target, else 0.95), publish NAME
+    v<k>.
 
     ``task`` (optional) gets the stages as progress; a cancel takes effect between them
     (the refit itself runs to its end) and always before anything is saved.
@@ -166,6 +188,11 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
                          f"refits tree models ({', '.join(TREE_ARCHITECTURES)}) only")
     if not 0 <= val_fraction < 1:
         raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if target_accuracy is not None and not 0 < target_accuracy <= 1:
+        raise InputError(f"--target-accuracy must be in (0, 1], got {target_accuracy:g}")
+    if target_accuracy is None:
+        target_accuracy = (base.calibration.threshold.target if base.calibration is not None
+                           else DEFAULT_TARGET)
     X_parts, y_text = read_parts(labels, card)
     classes = list(card.classes) + sorted(set(y_text) - set(card.classes))
     y_parts = np.array([classes.index(v) for v in y_text])
@@ -198,6 +225,9 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
         learner = make_learner(card.architecture, X_fit, y_fit, len(classes),
                                card.hyper_parameters, seed, columns=card.input_columns,
                                sample_weight=w_fit)
+        calibration = _recalibrate(card.architecture, card.hyper_parameters, X_fit, y_fit,
+                                   w_fit, len(classes), list(card.input_columns),
+                                   target_accuracy, calib_folds, seed, notes, task)
     task.report(0.85, "comparing new and base on the held-out parts")
     median = np.nanmedian(X_fit, axis=0)
     heldout = base_heldout = None
@@ -210,6 +240,28 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
     else:
         notes.append("no held-out parts (--val-fraction 0 or too few parts): the new version "
                      "is not checked")
+    reject = None
+    if calibration is not None:
+        reject = {"target_accuracy": target_accuracy,
+                  "threshold": calibration.threshold.threshold,
+                  "temperature": round(calibration.temperature, 6),
+                  "reached": calibration.threshold.reached,
+                  "coverage": round(calibration.threshold.coverage, 4),
+                  "accuracy_accepted": (None if calibration.threshold.accuracy is None
+                                        else round(calibration.threshold.accuracy, 4)),
+                  "rows": calibration.threshold.rows,
+                  "heldout_coverage": None, "heldout_accuracy_accepted": None}
+        if len(held):
+            p = calibration.calibrate(learner.predict_proba(X_parts[held]))
+            ok = p.argmax(axis=1) == y_parts[held]
+            acc = p.max(axis=1) >= calibration.threshold.threshold
+            reject["heldout_coverage"] = round(float(acc.mean()), 4)
+            reject["heldout_accuracy_accepted"] = (round(float(ok[acc].mean()), 4)
+                                                   if acc.any() else None)
+            reject["heldout_accepted_parts"] = int(acc.sum())
+        if not calibration.threshold.reached:
+            notes.append(f"no threshold reaches {target_accuracy:.1%} accuracy on the "
+                         f"out-of-fold rows: the new version refers nearly every part")
     counts = {c: int((y_parts == i).sum()) for i, c in enumerate(classes) if (y_parts == i).any()}
     new_card = TabularCard(
         name=name, kind="quality", architecture=card.architecture, classes=classes,
@@ -230,6 +282,7 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
             "val_fraction": val_fraction},
         training_command=command,
         metrics={"heldout": heldout or {}, "base_heldout": base_heldout or {},
+                 "reject": reject or {},
                  "note": "held-out: a stratified share of the labelled parts, never used "
                          "for training; new and base predict the same parts"},
         choice=f"same learner and settings as {base_ref}, refitted",
@@ -237,14 +290,39 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
         parent=base_ref, created=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     task.report(0.95, "saving the new version")  # the last point where Cancel saves nothing
     def write(folder: Path) -> None:
-        save_quality(folder, new_card, learner, median)
+        save_quality(folder, new_card, learner, median, calibration)
         save_replay(folder, X_fit, y_fit)
 
     version, folder = publish_new(name, write)
     task.finish("saved")
     return QualityFinetuneResult(name, version, folder, base_ref, classes, len(train),
                                  len(held), len(y_rep), heldout, base_heldout,
-                                 time.monotonic() - t0, notes)
+                                 time.monotonic() - t0, notes, reject)
+
+
+def _recalibrate(arch: str, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
+                 w: np.ndarray, n_classes: int, columns: list[str], target: float,
+                 folds: int, seed: int, notes: list[str], task: TaskState
+                 ) -> Calibration | None:
+    """Temperature + threshold from ``folds``-fold out-of-fold probabilities of the same
+    refit (same weights) on the same rows; fewer folds when a class has fewer rows than
+    ``folds``, none (a note, every part accepted) when a class has a single row."""
+    least = int(np.bincount(y, minlength=n_classes).min())
+    k = min(folds, least)
+    if k < 2:
+        notes.append("a class has a single training row: the reject threshold cannot be "
+                     "re-chosen, the new version accepts every part (label more parts)")
+        return None
+    if k < folds:
+        notes.append(f"a class has only {least} training rows: the threshold is re-chosen "
+                     f"from {k}-fold out-of-fold probabilities")
+    task.report(0.35, f"re-choosing the reject threshold: {k} out-of-fold refits")
+    oof, _ = out_of_fold_proba(arch, X, y, n_classes, params, k, seed, columns=columns,
+                               sample_weight=w)
+    return fit_calibration(oof, y, target, info={
+        "fitted_on": f"{k}-fold stratified out-of-fold probabilities (seed {seed}) of the "
+                     f"refit on its own rows (the replay set + the training parts)",
+        "rows": len(y)})
 
 
 def run_parts_finetune(base: str, labels: Path, name: str, *, task: TaskState

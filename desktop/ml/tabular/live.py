@@ -5,8 +5,11 @@
 stream — channels ``ch1 … chN`` — read by position only for a process model with exactly
 its number of inputs), then turns each batch of new samples into verdicts:
 
-* ``quality``: one verdict per part (row), independent of the others, plus the state of a
-  :class:`~desktop.ml.tabular.spc.PChart` over the last parts (the chart's alarm);
+* ``quality``: one verdict per part (row), independent of the others, with its
+  ``decision`` (``accept``/``refer``, :mod:`~desktop.ml.tabular.calibration`), plus the
+  state of a :class:`~desktop.ml.tabular.spc.PChart` over the last *accepted* parts (the
+  chart's alarm): a referred part waits for an inspector and is not counted as a defect of
+  its class; its row carries no chart point;
 * ``process``: rows are consecutive samples; the stream keeps the last ``context_rows``
   samples and the last ``m − 1`` over-limit flags, so a sample's lagged inputs, window
   statistics, flatline count and N-of-M alarm are exactly what
@@ -63,6 +66,10 @@ class TabularStream:
             self.chart = PChart.from_counts(self.card.classes,
                                             self.card.training_data.get("class_counts"),
                                             window, min_parts)
+        self.accepted = self.referred = 0
+        thr = model.threshold() if isinstance(model, QualityModel) else None
+        #: calibrated probability under which a part is referred (None: all accepted)
+        self.refer_below: float | None = None if thr is None else thr.threshold
         self._context = np.empty((0, len(self.index)))
         self._over: np.ndarray = np.zeros(0, dtype=bool)
 
@@ -93,6 +100,13 @@ class TabularStream:
         assert self.chart is not None and isinstance(self.model, QualityModel)
         rows = self.model.predict(X)
         for row in rows:
+            row["refer_below"] = self.refer_below
+            if row.get("decision") == "refer":
+                self.referred += 1
+                row["chart"] = None  # the chart counts accepted parts only
+                row["alarm"] = self.alarm
+                continue
+            self.accepted += 1
             point = self.chart.add(row["class"])
             row["chart"] = point.to_json()
             row["alarm"] = bool(point.over)
@@ -126,6 +140,7 @@ class TabularStream:
             rows.append(next(it) if good else
                         {"score": None, "alarm": self.alarm, "fault": None,
                          "fault_probability": None, "contributors": [],
+                         "contributor_share": None, "contributors_clear": None,
                          "note": "a value is missing: not scored"})
         if rows_ok:
             last = rows_ok[-1]

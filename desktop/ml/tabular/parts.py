@@ -3,18 +3,19 @@
 One row per part: an optional ``part_id``, the model's input columns (in the model's
 order) and ``label`` (the class the engineer gave it). ``linewatch train --base
 quality-steel --labels parts.csv --name my-line`` reads it; the window's parts table
-writes it (select parts → Label as → class; Export labelled parts…).
+writes it (select parts → Label as → class; Export labelled parts…). Text cells get the
+spreadsheet-formula guard (:mod:`desktop.core.spreadsheet`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from desktop.core.atomic import atomic_write_text
+from desktop.core.spreadsheet import csv_writer
 
 LABEL_COLUMN = "label"
 
@@ -23,7 +24,7 @@ def parts_csv_text(rows: Iterable[dict[str, Any]], inputs: list[str]) -> str:
     """CSV text for the parts in ``rows`` that carry a ``label`` (dicts with ``values`` in
     the model's column order, ``label`` and optionally ``id``)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv_writer(buf)
     w.writerow(["part_id", *inputs, LABEL_COLUMN])
     for row in rows:
         label = row.get("label")

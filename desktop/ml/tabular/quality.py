@@ -16,10 +16,15 @@ Any of them may learn from derived features as well as the input columns
 takes the input columns and derives the rest itself, so training, prediction and
 fine-tuning all apply the same transform.
 
-Each verdict carries ``class``, ``probability`` and ``top_features``: per-row *occlusion*
-contributions: for each feature, how much the predicted class's probability drops when
-that one value is replaced by the training median (positive: the value pushed towards the
-verdict). Cheap (one extra prediction per feature) and model-agnostic; not SHAP.
+Each verdict carries ``class``, ``probability``, ``decision`` and ``top_features``: per-row
+*occlusion* contributions: for each feature, how much the predicted class's probability
+drops when that one value is replaced by the training median (positive: the value pushed
+towards the verdict). Cheap (one extra prediction per feature) and model-agnostic; not SHAP.
+
+A model whose card has a ``calibration`` section (:mod:`desktop.ml.tabular.calibration`)
+reports temperature-scaled probabilities (occluded ones too) and ``decision`` ``accept``
+when the calibrated ``probability`` reaches its reject threshold, else ``refer``; a model
+without one reports its raw probabilities and accepts every part.
 """
 
 from __future__ import annotations
@@ -34,6 +39,13 @@ import numpy as np
 
 from desktop.ml.errors import ModelError
 from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
+from desktop.ml.tabular.calibration import (
+    ACCEPT,
+    CALIBRATION_FILE,
+    Calibration,
+    Threshold,
+    load_calibration,
+)
 from desktop.ml.tabular.card import TabularCard
 from desktop.ml.tabular.features import RAW, Transform, make_transform
 from desktop.ml.tabular.table import match_columns, read_frame
@@ -298,10 +310,22 @@ class QualityModel:
     #: (X, median) → (rows, inputs, classes) occluded probabilities, when the learner has
     #: a faster way than predicting every occluded copy (trees: only touched paths)
     occluded: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    #: temperature + reject threshold (None: raw probabilities, every part accepted)
+    calibration: Calibration | None = None
 
     @property
     def classes(self) -> list[str]:
         return self.card.classes
+
+    def calibrated_proba(self, X: np.ndarray) -> np.ndarray:
+        """(rows, classes) probabilities after the card's temperature (raw without one)."""
+        p = self.predict_proba(X)
+        return p if self.calibration is None else self.calibration.calibrate(p)
+
+    def threshold(self, target: float | None = None) -> Threshold | None:
+        """The reject threshold for ``target`` accuracy on accepted parts (None: the
+        card's own target); None when the model has no calibration."""
+        return None if self.calibration is None else self.calibration.threshold_for(target)
 
     def contributions(self, X: np.ndarray, cls: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Occlusion: p(class | x) − p(class | x with feature j set to the median)."""
@@ -310,22 +334,30 @@ class QualityModel:
             q = self.occluded(X, self.median)
         else:
             q = occluded_copies_proba(self.predict_proba, X, self.median)
+        if self.calibration is not None:  # in the same (calibrated) units as ``p``
+            q = self.calibration.calibrate(q.reshape(n * d, -1)).reshape(n, d, -1)
         return p[:, None] - q[np.arange(n)[:, None], np.arange(d)[None, :], cls[:, None]]
 
     def predict(self, X: np.ndarray, top: int = TOP_FEATURES,
-                progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
-        """One verdict per row of ``X`` (rows, inputs): ``class``, ``probability`` and the
-        ``top`` inputs by occlusion contribution. ``progress(done, total)`` is called after
-        each block of :data:`PREDICT_BLOCK` rows."""
+                progress: Callable[[int, int], None] | None = None,
+                target: float | None = None) -> list[dict[str, Any]]:
+        """One verdict per row of ``X`` (rows, inputs): ``class``, ``probability``
+        (calibrated when the card says how), ``decision`` (``accept``/``refer`` at the
+        threshold for ``target`` accuracy on accepted parts; None: the card's target) and
+        the ``top`` inputs by occlusion contribution. ``progress(done, total)`` is called
+        after each block of :data:`PREDICT_BLOCK` rows."""
+        thr = self.threshold(target)
+        cut = None if thr is None else thr.threshold
         rows: list[dict[str, Any]] = []
         for i in range(0, len(X), PREDICT_BLOCK):
-            rows += self._predict_block(X[i:i + PREDICT_BLOCK], top)
+            rows += self._predict_block(X[i:i + PREDICT_BLOCK], top, cut)
             if progress is not None:
                 progress(min(i + PREDICT_BLOCK, len(X)), len(X))
         return rows
 
-    def _predict_block(self, X: np.ndarray, top: int) -> list[dict[str, Any]]:
-        proba = self.predict_proba(X)
+    def _predict_block(self, X: np.ndarray, top: int, cut: float | None
+                       ) -> list[dict[str, Any]]:
+        proba = self.calibrated_proba(X)
         cls = proba.argmax(axis=1)
         pc = proba[np.arange(len(cls)), cls]
         contrib = self.contributions(X, cls, pc)
@@ -335,6 +367,7 @@ class QualityModel:
             rows.append({
                 "class": self.classes[cls[i]],
                 "probability": round(float(pc[i]), 4),
+                "decision": decide(float(pc[i]), cut),
                 "top_features": [{"feature": self.card.input_columns[j],
                                   "value": None if np.isnan(X[i, j]) else float(X[i, j]),
                                   "contribution": round(float(contrib[i, j]), 4)}
@@ -343,11 +376,26 @@ class QualityModel:
         return rows
 
 
+def decide(probability: float, cut: float | None) -> str:
+    """``accept`` or ``refer`` for one part's calibrated top probability (no threshold:
+    ``accept``)."""
+    from desktop.ml.tabular.calibration import decisions
+
+    return ACCEPT if cut is None else decisions(np.array([probability]), cut)[0]
+
+
 def save_quality(folder: Path, card: TabularCard, learner: TreeLearner | MLPWeights,
-                 median: np.ndarray) -> None:
+                 median: np.ndarray, calibration: Calibration | None = None) -> None:
+    """Write a quality model folder; with ``calibration``, the card gets its section and
+    the folder ``calibration.npz`` (listed in ``files``)."""
     folder.mkdir(parents=True, exist_ok=True)
     save_arrays(folder / PREP_FILE, {"median": median})
     learner.save(folder)
+    if calibration is not None:
+        calibration.save(folder)
+        card.calibration = calibration.card_section()
+        if CALIBRATION_FILE not in card.files:
+            card.files = [*card.files, CALIBRATION_FILE]
     card.save(folder)
 
 
@@ -365,6 +413,7 @@ def load_quality(folder: Path, card: TabularCard | None = None) -> QualityModel:
     width = transform.n_outputs  # what the learner sees: inputs + derived features
     prep = load_arrays(folder / PREP_FILE, {"median": "f"})
     check_shape(folder / PREP_FILE, "median", prep["median"], (d,))
+    calibration = load_calibration(folder, card.calibration)
     if card.architecture in TREE_ARCHITECTURES:
         hgb = TreeEnsemble.load(folder / TREES_FILE, width, k if k > 2 else 1)
         learner = TreeLearner(transform, hgb)
@@ -373,7 +422,7 @@ def load_quality(folder: Path, card: TabularCard | None = None) -> QualityModel:
             w = params.get("weights", [0.5, 0.5])
             learner.weights = (float(w[0]), float(w[1]))
         return QualityModel(card, learner.predict_proba, prep["median"],
-                            learner.occluded_proba)
+                            learner.occluded_proba, calibration)
     n_layers = len(params.get("hidden", [])) + 1
     spec = {"log_mask": "ub", "mean": "f", "scale": "f"}
     spec.update({f"{w}{i}": "f" for i in range(n_layers) for w in "Wb"})
@@ -389,14 +438,22 @@ def load_quality(folder: Path, card: TabularCard | None = None) -> QualityModel:
         check_shape(path, f"b{i}", a[f"b{i}"], (width,))
         layers.append((a[f"W{i}"].astype(np.float64), a[f"b{i}"].astype(np.float64)))
     w = MLPWeights(a["log_mask"].astype(bool), a["mean"], a["scale"], layers, transform)
-    return QualityModel(card, w.predict_proba, prep["median"])
+    return QualityModel(card, w.predict_proba, prep["median"], calibration=calibration)
 
 
 def predict_table(folder: Path, table: Any,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """The JSON document for a table (path or DataFrame): ``{"model", "notices", "rows"}``;
-    ``progress(done, total)`` after each block of rows (see :meth:`QualityModel.predict`)."""
+                  progress: Callable[[int, int], None] | None = None,
+                  target: float | None = None) -> dict[str, Any]:
+    """The JSON document for a table (path or DataFrame): ``{"model", "notices", "rows",
+    "reject"}``; ``progress(done, total)`` after each block of rows (see
+    :meth:`QualityModel.predict`); ``target``: the accuracy asked for on accepted parts
+    (None: the card's). ``reject`` says the threshold used and what it gave on the rows it
+    was chosen on (None: the model has no calibration, every part is accepted)."""
     model = load_quality(folder)
+    if target is not None and not 0 < target <= 1:
+        from desktop.core.errors import InputError
+
+        raise InputError(f"--target-accuracy must be in (0, 1], got {target:g}")
     frame = read_frame(table)
     # The training file's label column (``fault``), or ``label`` (a parts CSV), is set aside.
     label = model.card.training_data.get("label_column")
@@ -405,12 +462,22 @@ def predict_table(folder: Path, table: Any,
         label = "label"
     t = match_columns(frame, model.card.input_columns, label_column=label,
                       what=f"quality model '{model.card.name}'")
-    rows = model.predict(t.values, progress=progress)
+    rows = model.predict(t.values, progress=progress, target=target)
     if t.ids is not None:
         for r, i in zip(rows, t.ids, strict=True):
             r["id"] = i
+    notices = list(t.notices)
+    thr = model.threshold(target)
+    if thr is None:
+        notices.append(f"'{model.card.name}' has no calibration: probabilities are raw and "
+                       f"every part is accepted")
+    elif not thr.reached:
+        notices.append(f"no threshold reaches {thr.target:.1%} accuracy on the parts it is "
+                       f"chosen on: every part below {thr.threshold:.3f} is referred")
+    reject = None if thr is None else {**thr.to_json(), "temperature": model.calibration.temperature
+                                       if model.calibration else None}
     return {"model": model.card.name, "kind": "quality", "id_column": t.id_column,
-            "notices": t.notices, "rows": rows}
+            "notices": notices, "rows": rows, "reject": reject}
 
 
 # ---------------------------------------------------------------------------- training
@@ -445,16 +512,24 @@ def make_learner(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
 def cross_validate(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
                    params: dict[str, Any], folds: int = 5, seed: int = 0,
                    progress: Callable[[str], None] | None = None, *,
-                   columns: Sequence[str] | None = None) -> dict[str, Any]:
-    """Stratified k-fold accuracy: mean, sd (population) and the per-fold values."""
+                   columns: Sequence[str] | None = None,
+                   oof: np.ndarray | None = None,
+                   sample_weight: np.ndarray | None = None) -> dict[str, Any]:
+    """Stratified k-fold accuracy: mean, sd (population) and the per-fold values. ``oof``
+    (rows, classes), when given, is filled with each row's out-of-fold probabilities (the
+    rows a calibration is fitted on); ``sample_weight`` (tree learners) weights the fits."""
     from sklearn.model_selection import StratifiedKFold
 
     accs = []
     t0 = time.monotonic()
     for i, (tr, va) in enumerate(StratifiedKFold(folds, shuffle=True,
                                                  random_state=seed).split(X, y)):
-        m = make_learner(arch, X[tr], y[tr], n_classes, params, seed, columns=columns)
-        accs.append(float((m.predict_proba(X[va]).argmax(1) == y[va]).mean()))
+        m = make_learner(arch, X[tr], y[tr], n_classes, params, seed, columns=columns,
+                         sample_weight=None if sample_weight is None else sample_weight[tr])
+        p = m.predict_proba(X[va])
+        if oof is not None:
+            oof[va] = p
+        accs.append(float((p.argmax(1) == y[va]).mean()))
         if progress:
             progress(f"{arch} fold {i + 1}/{folds}: {accs[-1]:.4f}")
     return {"accuracy_mean": round(float(np.mean(accs)), 4),
@@ -463,6 +538,35 @@ def cross_validate(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
             "seconds": round(time.monotonic() - t0, 1)}
 
 
-__all__ = ["FOREST_DEFAULT", "HGB_DEFAULT", "MLP_DEFAULT", "TREE_ARCHITECTURES",
-           "TREE_ARRAYS", "QualityModel", "TreeLearner", "cross_validate", "load_quality",
-           "make_learner", "model_files", "predict_table", "save_quality", "split_params"]
+__all__ = [
+    "FOREST_DEFAULT",
+    "HGB_DEFAULT",
+    "MLP_DEFAULT",
+    "TREE_ARCHITECTURES",
+    "TREE_ARRAYS",
+    "QualityModel",
+    "TreeLearner",
+    "cross_validate",
+    "decide",
+    "load_quality",
+    "make_learner",
+    "model_files",
+    "out_of_fold_proba",
+    "predict_table",
+    "save_quality",
+    "split_params",
+]
+
+
+def out_of_fold_proba(arch: str, X: np.ndarray, y: np.ndarray, n_classes: int,
+                      params: dict[str, Any], folds: int = 5, seed: int = 0, *,
+                      columns: Sequence[str] | None = None,
+                      sample_weight: np.ndarray | None = None,
+                      progress: Callable[[str], None] | None = None
+                      ) -> tuple[np.ndarray, dict[str, Any]]:
+    """(rows, classes) out-of-fold probabilities of ``X`` (stratified ``folds``-fold, each
+    row judged by a learner fitted without it) and the cross-validation figures."""
+    oof = np.zeros((len(y), n_classes))
+    cv = cross_validate(arch, X, y, n_classes, params, folds, seed, progress,
+                        columns=columns, oof=oof, sample_weight=sample_weight)
+    return oof, cv

@@ -1,5 +1,9 @@
 """A p-chart per class over the last N parts: the share of each class, with 3σ limits.
 
+Live, only *accepted* parts are fed to it (a part the model refers to an inspector is not
+counted as a defect of any class until someone labels it), so N is the last N accepted
+parts.
+
 For each class the centre line ``p̄`` is its expected share (by default its share of the
 model's training parts, from the card's ``class_counts``); over a window of ``n`` parts
 the share's standard error is ``sqrt(p̄(1 − p̄)/n)``, so the control limits are

@@ -172,3 +172,62 @@ def test_a_table_for_the_other_model_says_which_model_reads_it(tmp_path: Path) -
     plates(4).to_csv(path, index=False)  # with the label column `fault`
     out = linewatch("predict", str(path), "--model", "process-tep", ok=False)
     assert "use --model quality-steel" in out.stderr
+
+
+def test_quality_predict_decides_accept_or_refer_at_the_target_accuracy(tmp_path: Path
+                                                                       ) -> None:
+    """Issue 26: every row gains ``decision`` (the other keys unchanged), the document says
+    the reject rule, a stricter ``--target-accuracy`` refers at least as many parts, and the
+    listing shows the calibration."""
+    df = plates(40)
+    path = tmp_path / "plates.csv"
+    df.to_csv(path, index=False)  # with its label column 'fault', set aside
+    doc = json.loads(linewatch("predict", str(path), "--model", "quality-steel",
+                               "--json").stdout)
+    rows = doc["rows"]
+    assert {"class", "probability", "decision", "top_features"} == set(rows[0])
+    cut = doc["reject"]["threshold"]
+    assert doc["reject"]["target_accuracy"] == 0.95 and 0 < cut < 1
+    for r in rows:  # probabilities are rounded to 4 decimals in the document
+        if abs(r["probability"] - cut) > 1e-4:
+            assert r["decision"] == ("accept" if r["probability"] > cut else "refer")
+    summary = doc["summary"]
+    assert summary["accepted"] + summary["referred"] == 40
+    assert summary["accepted"] == sum(r["decision"] == "accept" for r in rows)
+    assert sum(summary["accepted_class_counts"].values()) == summary["accepted"]
+    strict = json.loads(linewatch("predict", str(path), "--model", "quality-steel", "--json",
+                                  "--target-accuracy", "0.99").stdout)
+    assert strict["reject"]["threshold"] >= cut
+    assert strict["summary"]["referred"] >= summary["referred"]
+    assert [r["class"] for r in strict["rows"]] == [r["class"] for r in rows]
+    text = linewatch("predict", str(path), "--model", "quality-steel").stdout
+    assert "decision" in text and "referred to an inspector" in text and "reject rule" in text
+    bad = linewatch("predict", str(path), "--model", "quality-steel", "--target-accuracy",
+                    "1.5", ok=False)
+    assert "--target-accuracy must be in (0, 1]" in bad.stderr
+    listed = json.loads(linewatch("models", "list", "--json").stdout)
+    q = {m["name"]: m for m in listed["models"]}["quality-steel"]
+    assert q["calibration"]["ece_bins"] == 15 and q["calibration"]["ece"] < 0.05
+    assert q["calibration"]["target_accuracy"] == 0.95
+    line = next(ln for ln in linewatch("models", "list").stdout.splitlines()
+                if ln.startswith("quality-steel"))
+    assert "ECE 0.0" in line and "at 95%" in line
+
+
+def test_process_rows_say_whether_the_contribution_plot_is_clear(tmp_path: Path) -> None:
+    """A step in 3 variables: alarmed rows carry the top contributor's share and whether it
+    is clear (≥ 0.5) or diffuse; a row with no contributor has neither."""
+    path = tmp_path / "run.csv"
+    pd.DataFrame(tep_rows(30, fault_from=15), columns=TEP_COLUMNS).to_csv(path, index=False)
+    doc = json.loads(linewatch("predict", str(path), "--model", "process-tep",
+                               "--json").stdout)
+    alarmed = [r for r in doc["rows"] if r["alarm"]]
+    assert alarmed
+    for r in doc["rows"]:
+        if not r["contributors"]:
+            assert r["contributor_share"] is None and r["contributors_clear"] is None
+            continue
+        assert 0 < r["contributor_share"] <= 1
+        assert r["contributors_clear"] == (r["contributor_share"] >= 0.5)
+    assert doc["summary"]["alarm_rows_clear"] == sum(bool(r["contributors_clear"])
+                                                     for r in alarmed)

@@ -46,7 +46,7 @@ def test_finetune_parts_publish_compare_promote_and_predict(tmp_path: Path,
     parts = tmp_path / "parts.csv"
     df.to_csv(parts, index=False)
     out = linewatch("train", "--base", "quality-steel", "--labels", str(parts), "--name",
-                    "my-line", "--json", "--promote")
+                    "my-line", "--json", "--promote", "--target-accuracy", "0.9")
     doc = json.loads(out.stdout)
     assert doc["version"] == 1 and doc["parent"] == "quality-steel" and doc["promoted"]
     assert doc["train_parts"] + doc["heldout_parts"] == 140 and doc["heldout_parts"] == 35
@@ -59,6 +59,17 @@ def test_finetune_parts_publish_compare_promote_and_predict(tmp_path: Path,
     assert card["parent"] == "quality-steel" and card["version"] == "1"
     assert card["training_command"].startswith("linewatch train --base quality-steel")
     assert card["training_data"]["parts"]["heldout"] == 35
+    # Issue 26: the reject threshold is re-chosen for the asked target (out-of-fold on the
+    # replay set + training parts) and its coverage reported, also on the held-out parts.
+    rej = doc["reject"]
+    assert rej["target_accuracy"] == 0.9 and rej["reached"] and rej["rows"] == 1358 + 105
+    assert rej["accuracy_accepted"] >= 0.9 and 0.3 < rej["coverage"] <= 1
+    assert 0 <= rej["heldout_coverage"] <= 1
+    assert rej["heldout_accepted_parts"] == round(rej["heldout_coverage"] * 35)
+    assert card["calibration"]["reject"]["threshold"] == rej["threshold"]
+    assert card["calibration"]["reject"]["target_accuracy"] == 0.9
+    assert "calibration.npz" in card["files"] and card["metrics"]["reject"] == rej
+    assert "--target-accuracy 0.9" in card["training_command"]
     listed = {m["name"]: m for m in json.loads(linewatch("models", "list", "--json").stdout)
               ["models"]}
     assert listed["my-line"]["kind"] == "quality" and listed["my-line"]["active_version"] == 1
@@ -67,3 +78,4 @@ def test_finetune_parts_publish_compare_promote_and_predict(tmp_path: Path,
         rows = json.loads(linewatch("predict", str(path), "--model", "my-line", "--json")
                           .stdout)["rows"]
         assert len(rows) == 140
+        assert {r["decision"] for r in rows} <= {"accept", "refer"}

@@ -1,0 +1,119 @@
+"""Alarm state of one sensor over a sequence of judged snapshots: delay, hysteresis,
+and a latch that only an acknowledgement clears.
+
+Per level (alert, alarm) a counter of consecutive snapshots at or above that level:
+
+- it counts up while a snapshot is at or above the level;
+- **hysteresis**: it is reset only when a snapshot is clearly below the level — every
+  indicator under its limit divided by :data:`HYSTERESIS` (−2 dB); in between it holds;
+- **delay**: the level is *active* once the counter reaches ``delay`` (default 2
+  snapshots for alert, 3 for alarm: 20–30 min on a 10-minute route);
+- **latch**: the raised level never drops by itself, whatever the snapshots do (an
+  impulsive fault's kurtosis falls as the damage spreads; an alarm that clears itself
+  while the fault grows is switched off by the plant). :meth:`AlarmLatch.acknowledge`
+  sets the latched level to what is active now (so an acknowledged fault that persists
+  stays raised, marked acknowledged) and a higher level raises it again.
+
+Each raise is an :class:`AlarmEvent` naming the sensor, the level, the worst indicator
+and the evidence (indicator values over their limits, envelope lines). Its location is
+the bearing location named most often by the snapshots over their limits since the
+episode began (one snapshot's evidence can be wrong; the run of them rarely is).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from desktop.baseline.judge import BEARING_LOCATIONS, LEVELS, Judgement
+
+#: Clear-below factor: a counter resets when every ratio to its limit is under 1/1.25.
+HYSTERESIS = 1.25
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """A raise: ``index`` of the snapshot (and its ``time`` label), ``sensor``,
+    ``level`` (``alert``/``alarm``), the worst ``indicator``, ``location`` and
+    ``evidence`` (the judgement's)."""
+
+    index: int
+    time: str
+    sensor: str
+    level: str
+    indicator: str
+    location: str
+    evidence: dict[str, object]
+
+    def to_json(self) -> dict[str, object]:
+        return {"index": self.index, "time": self.time, "sensor": self.sensor,
+                "level": self.level, "indicator": self.indicator,
+                "location": self.location, "evidence": self.evidence}
+
+
+@dataclass
+class AlarmLatch:
+    """One sensor's alarm state (module docstring)."""
+
+    sensor: str
+    delay_alert: int = 2
+    delay_alarm: int = 3
+    latched: str = "ok"
+    acknowledged: bool = False
+    counts: dict[str, int] = field(default_factory=lambda: {"alert": 0, "alarm": 0})
+    events: list[AlarmEvent] = field(default_factory=list)
+    seen: int = 0
+    episode: Counter[str] = field(default_factory=Counter)
+
+    def active(self) -> str:
+        """The level whose counter has reached its delay now (``ok`` if none)."""
+        if self.counts["alarm"] >= self.delay_alarm:
+            return "alarm"
+        if self.counts["alert"] >= self.delay_alert:
+            return "alert"
+        return "ok"
+
+    def update(self, j: Judgement, time: str = "") -> AlarmEvent | None:
+        """Feed one judged snapshot; returns the event when the latched level rises."""
+        index = self.seen
+        self.seen += 1
+        worst = max(j.ratio.values(), default=0.0)
+        if j.level != "ok" and j.location in BEARING_LOCATIONS:
+            self.episode[j.location] += 1
+        for name in ("alert", "alarm"):
+            if _at_least(j, name):
+                self.counts[name] += 1
+            elif worst < 1.0 / HYSTERESIS or (name == "alarm" and not _near_alarm(j)):
+                self.counts[name] = 0
+        if self.counts["alert"] == 0 and self.latched == "ok":
+            self.episode.clear()
+        now = self.active()
+        if LEVELS.index(now) <= LEVELS.index(self.latched):
+            return None
+        self.latched = now
+        self.acknowledged = False
+        indicator = j.exceeded[0] if j.exceeded else ""
+        location = self.episode.most_common(1)[0][0] if self.episode else j.location
+        event = AlarmEvent(index, time, self.sensor, now, indicator, location,
+                           dict(j.evidence))
+        self.events.append(event)
+        return event
+
+    def acknowledge(self) -> str:
+        """Acknowledge: the latched level becomes the active one (``ok`` when the
+        condition has cleared); returns it."""
+        self.latched = self.active()
+        self.acknowledged = self.latched != "ok"
+        return self.latched
+
+
+def _at_least(j: Judgement, level: str) -> bool:
+    return LEVELS.index(j.level) >= LEVELS.index(level)
+
+
+def _near_alarm(j: Judgement) -> bool:
+    """True while some indicator is within the hysteresis band under its alarm limit."""
+    for name, row in j.indicators.items():
+        if row["value"] * HYSTERESIS >= row["alarm"]:
+            return True
+    return False

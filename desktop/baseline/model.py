@@ -1,0 +1,153 @@
+"""A machine's healthy baseline: per sensor, the limits of every indicator, how much data
+backs them, and the slow drift applied since they were learnt.
+
+A baseline is learnt from **snapshots**: each file or each second of a longer record
+(:func:`snapshot_windows`) is one; route snapshots of 1 s every 10 minutes are the normal
+case. At least :data:`MIN_SNAPSHOTS` are needed; fewer than :data:`THIN_SNAPSHOTS` make a
+*thin* baseline (accepted, with a note: its limits are mostly the floors of
+:mod:`desktop.baseline.limits`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from desktop.analysis.errors import AnalysisError
+from desktop.baseline.indicators import MIN_SNAPSHOT_S, Indicators
+from desktop.baseline.limits import Limits, fit_limits
+
+#: Fewest snapshots a baseline is learnt from.
+MIN_SNAPSHOTS = 3
+#: Below this many snapshots a baseline is "thin".
+THIN_SNAPSHOTS = 30
+#: Length of the snapshots a long record is cut into, s.
+WINDOW_S = 1.0
+#: Format version of the stored baseline.
+VERSION = 1
+
+
+def snapshot_windows(x: np.ndarray, fs: float, window_s: float = WINDOW_S,
+                     max_windows: int | None = None) -> list[np.ndarray]:
+    """``x`` ``(n,)`` cut into consecutive ``window_s``-second snapshots ``(m,)``; a
+    record shorter than ``window_s`` but at least 0.5 s is one snapshot; a trailing piece
+    under 0.5 s is dropped. ``max_windows`` keeps that many, evenly spread. Raises
+    :class:`AnalysisError` for a record shorter than 0.5 s."""
+    a = np.asarray(x, dtype=np.float64)
+    n = a.shape[0]
+    size = max(1, round(window_s * fs))
+    if n < MIN_SNAPSHOT_S * fs:
+        raise AnalysisError(f"a snapshot needs at least {MIN_SNAPSHOT_S:g} s of signal; "
+                            f"got {n / fs:.3g} s")
+    if n <= size:
+        return [a]
+    starts = [s for s in range(0, n, size) if n - s >= MIN_SNAPSHOT_S * fs]
+    if max_windows is not None and len(starts) > max_windows:
+        pick = np.linspace(0, len(starts) - 1, max_windows).round().astype(int)
+        starts = [starts[i] for i in pick]
+    return [a[s:s + size] for s in starts]
+
+
+@dataclass
+class SensorBaseline:
+    """One sensor's baseline: ``unit`` and ``rate`` (Hz) of the data it was learnt from,
+    ``limits`` (indicator → :class:`Limits` as learnt), ``drift`` (indicator → ln offset
+    of the centre applied since, see :mod:`desktop.baseline.drift`), ``snapshots`` and
+    ``seconds`` of data, ``created`` (ISO 8601 UTC) and ``notes``."""
+
+    sensor: str
+    unit: str
+    rate: float
+    limits: dict[str, Limits]
+    snapshots: int
+    seconds: float
+    created: str = ""
+    notes: list[str] = field(default_factory=list)
+    drift: dict[str, float] = field(default_factory=dict)
+    drift_updates: int = 0
+
+    @property
+    def thin(self) -> bool:
+        """True when fewer than :data:`THIN_SNAPSHOTS` snapshots back the limits."""
+        return self.snapshots < THIN_SNAPSHOTS
+
+    def current(self, name: str) -> Limits:
+        """The limits of ``name`` with the drift applied (KeyError if unknown)."""
+        lim = self.limits[name]
+        off = self.drift.get(name, 0.0)
+        return lim if off == 0.0 else lim.moved_to(lim.centre * math.exp(off))
+
+    def to_json(self) -> dict[str, object]:
+        return {"sensor": self.sensor, "unit": self.unit, "rate": self.rate,
+                "snapshots": self.snapshots, "seconds": round(self.seconds, 3),
+                "created": self.created, "thin": self.thin, "notes": list(self.notes),
+                "limits": {k: v.to_json() for k, v in self.limits.items()},
+                "drift": {k: round(v, 6) for k, v in self.drift.items()},
+                "drift_updates": self.drift_updates}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, object]) -> SensorBaseline:
+        try:
+            limits = {str(k): Limits.from_json(v)  # type: ignore[arg-type]
+                      for k, v in dict(doc["limits"]).items()}  # type: ignore[call-overload]
+            drift = {str(k): float(v)
+                     for k, v in dict(doc.get("drift") or {}).items()}  # type: ignore[call-overload]
+            return cls(str(doc["sensor"]), str(doc["unit"]), float(doc["rate"]),  # type: ignore[arg-type]
+                       limits, int(doc["snapshots"]), float(doc["seconds"]),  # type: ignore[call-overload, arg-type]
+                       str(doc.get("created", "")),
+                       [str(n) for n in doc.get("notes") or []],  # type: ignore[attr-defined]
+                       drift, int(doc.get("drift_updates") or 0))  # type: ignore[call-overload]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise AnalysisError(f"stored baseline is damaged ({exc!r}); learn it again "
+                                "with linewatch baseline") from None
+
+
+def fit_sensor_baseline(sensor: str, unit: str, rate: float,
+                        snapshots: list[Indicators], seconds: float) -> SensorBaseline:
+    """Learn one sensor's baseline from the indicators of its healthy ``snapshots``
+    (``seconds`` of signal in all). Indicators missing from some snapshots are learnt
+    from those that have them. Raises :class:`AnalysisError` for fewer than
+    :data:`MIN_SNAPSHOTS` snapshots."""
+    n = len(snapshots)
+    if n < MIN_SNAPSHOTS:
+        raise AnalysisError(f"a baseline needs at least {MIN_SNAPSHOTS} snapshots of at "
+                            f"least {MIN_SNAPSHOT_S:g} s for sensor {sensor}; got {n}")
+    names = sorted({k for s in snapshots for k in s.values})
+    limits = {k: fit_limits(k, [s.values[k] for s in snapshots if k in s.values])
+              for k in names}
+    notes = []
+    if n < THIN_SNAPSHOTS:
+        notes.append(f"thin baseline: {n} snapshots ({seconds:.1f} s); the limits are "
+                     f"mostly the floors (alert x2, alarm x4); learn at least "
+                     f"{THIN_SNAPSHOTS} healthy snapshots for statistical limits")
+    if not any(k.startswith("env_") for k in names):
+        notes.append("no bearing or shaft speed: no envelope indicators, so no fault "
+                     "location (give the machine profile a bearing and a speed)")
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return SensorBaseline(sensor, unit, float(rate), limits, n, float(seconds), created,
+                          notes)
+
+
+@dataclass
+class MachineBaseline:
+    """All sensors' baselines of machine ``machine`` (sensor name → baseline)."""
+
+    machine: str
+    sensors: dict[str, SensorBaseline]
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": VERSION, "machine": self.machine,
+                "sensors": {k: v.to_json() for k, v in self.sensors.items()}}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, object]) -> MachineBaseline:
+        if not isinstance(doc, dict) or doc.get("version") != VERSION:
+            raise AnalysisError("stored baseline has an unknown format; learn it again")
+        sensors = doc.get("sensors")
+        if not isinstance(sensors, dict):
+            raise AnalysisError("stored baseline has no sensors; learn it again")
+        return cls(str(doc.get("machine", "")),
+                   {str(k): SensorBaseline.from_json(v) for k, v in sensors.items()})

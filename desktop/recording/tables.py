@@ -1,0 +1,261 @@
+"""Tables (Parquet, Arrow/Feather, journals) as recordings: which column is time, which
+are channels, in what units.
+
+Ours: ``time_s`` then float channels, described in the schema metadata. Files written by
+other tools (pandas, Polars, DAQ software) are read by their types: a ``timestamp[*]``
+column (or a pandas datetime index) is the time axis, as seconds from the first sample
+with the wall-clock start in ``start_time``; a plain integer column named like time
+(``timestamp``, ``time_ms``, ``epoch_us``) is epoch time in the unit its name gives, or,
+without one, the unit its magnitude shows (stated in ``inferred``), kept exact as int64
+until the first sample is subtracted; integer, bool and float columns are channels; other
+columns (text, dates, lists) are skipped with a notice in ``metadata["notes"]``. ``±inf``
+samples become NaN (gaps) counted under ``non_finite``; rows whose time goes backwards are
+left out, counted ``time_backwards``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from desktop.core.errors import RecordingError
+from desktop.core.jsonfile import loads as json_limited
+from desktop.core.types import ChannelSpec, MalformedCounter, Recording
+from desktop.formats.columns import split_unit, time_unit, to_seconds
+from desktop.recording.schema import TIME_COLUMN
+
+log = logging.getLogger(__name__)
+
+
+def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | None,
+                        path: Path) -> Recording:
+    """A table's time axis and channels (see the module doc for foreign files)."""
+    notes: list[str] = []
+    malformed = MalformedCounter()
+    time_name = _time_column(table, meta, path)
+    times: np.ndarray | None = None
+    start_time = str(meta.get("start_time", ""))
+    keep = None
+    inferred: dict[str, str] = {}
+    if time_name is not None:
+        times, wall_start, keep, unit_text = _time_values(table.column(time_name), time_name,
+                                                          path, malformed)
+        if wall_start and not start_time:
+            start_time = wall_start
+        inferred = {"time_column": time_name, "time_unit": unit_text}
+    units = {c.get("name"): str(c.get("unit", "")) for c in meta.get("channels", [])
+             if isinstance(c, dict)}
+    columns: list[str] = []
+    channels: list[ChannelSpec] = []
+    index_cols = _pandas_index_columns(table.schema)
+    for f in table.schema:
+        if f.name == time_name:
+            continue
+        if not _numeric(f.type):
+            notes.append(f"column '{f.name}' ({f.type}) skipped: not numbers")
+            continue
+        if f.name in index_cols:
+            notes.append(f"column '{f.name}' skipped: a pandas index, not a signal")
+            continue
+        columns.append(f.name)
+        if meta:
+            channels.append(ChannelSpec(f.name, units.get(f.name, "")))
+        else:
+            name, unit = split_unit(f.name)
+            channels.append(ChannelSpec(name or f.name, unit))
+    if not channels:
+        raise RecordingError(f"{path} has no numeric columns"
+                             + (f" ({'; '.join(notes)})" if notes else ""))
+    values = np.empty((table.num_rows, len(channels)), dtype=np.float64)
+    for i, name in enumerate(columns):
+        values[:, i] = _column_f64(table.column(name))
+    infinite = np.isinf(values)
+    if infinite.any():
+        malformed["non_finite"] += int(np.count_nonzero(infinite))
+        values[infinite] = np.nan
+    if keep is not None:
+        values = values[keep]
+    for note in notes:
+        log.warning("%s: %s", path, note)
+    metadata = dict(meta)
+    if inferred and not meta:
+        metadata["inferred"] = inferred
+    if malformed:
+        metadata["malformed"] = {**dict(metadata.get("malformed") or {}), **malformed}
+    if notes:
+        metadata["notes"] = notes
+    sample_rate = rate or _positive_or_none(meta.get("sample_rate"))
+    return Recording(tuple(_unique(channels)), values, sample_rate, times,
+                     source=str(meta.get("source", "")) if meta else f"file:{path.name}",
+                     start_time=start_time, metadata=metadata)
+
+
+def _numeric(t: pa.DataType) -> bool:
+    return (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_boolean(t)
+            or pa.types.is_decimal(t))
+
+
+def _unique(channels: list[ChannelSpec]) -> list[ChannelSpec]:
+    """Names made unique (``I(mA)`` and ``I(A)`` both become ``I``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for ch in channels:
+        seen[ch.name] = seen.get(ch.name, 0) + 1
+        out.append(ch if seen[ch.name] == 1 else ChannelSpec(f"{ch.name}_{seen[ch.name]}",
+                                                             ch.unit))
+    return out
+
+
+def _pandas_index_columns(schema: pa.Schema) -> list[str]:
+    raw = (schema.metadata or {}).get(b"pandas")
+    if not raw:
+        return []
+    try:
+        index = json_limited(raw).get("index_columns", [])  # nesting capped: hostile files
+    except (ValueError, AttributeError):
+        return []
+    return [c for c in index if isinstance(c, str)]
+
+
+def _time_column(table: pa.Table, meta: dict[str, Any], path: Path) -> str | None:
+    """The column that is the time axis, or None.
+
+    Ours: ``time_s`` (it must hold numbers). Foreign: the pandas index when it holds
+    timestamps, else the first ``timestamp[*]`` column, else a numeric column named like
+    time (``time``, ``t``, ``Time (ms)``, ``time_us``…).
+    """
+    schema = table.schema
+    if TIME_COLUMN in schema.names:
+        check_time_column(schema, TIME_COLUMN, path)  # one refusal, naming the column
+        return TIME_COLUMN
+    if meta:
+        return None
+    stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    index = [c for c in _pandas_index_columns(schema) if c in stamps]
+    if index or stamps:
+        return (index or stamps)[0]
+    for f in schema:
+        if (pa.types.is_floating(f.type) or pa.types.is_integer(f.type)) and time_unit(
+                f.name) is not None:
+            return f.name
+    return None
+
+
+def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: MalformedCounter
+                 ) -> tuple[np.ndarray, str, np.ndarray | None, str]:
+    """Seconds of a time column, the wall-clock start (ISO 8601) if it has one, the rows to
+    keep (None: all) after leaving out missing and backwards times, and the unit in words
+    (what ``info`` shows)."""
+    t = column.type
+    wall_start = ""
+    valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    epoch_unit = _epoch_unit(column, name, valid) if pa.types.is_integer(t) else None
+    if pa.types.is_timestamp(t) or epoch_unit is not None:
+        unit = t.unit if pa.types.is_timestamp(t) else epoch_unit[0]  # type: ignore[index]
+        described = (f"{unit} ({t})" if pa.types.is_timestamp(t)
+                     else f"{unit} since 1970 ({epoch_unit[1]})")  # type: ignore[index]
+        ticks = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        per_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
+        first = int(ticks[valid][0]) if valid.any() else 0
+        # int64 arithmetic first: epoch nanoseconds exceed float64's 2**53 exact integers.
+        seconds = (ticks - np.int64(first)).astype(np.float64) / per_s
+        if valid.any():
+            start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+                microseconds=first * 1_000_000 // per_s)
+            wall_start = start.isoformat()
+    else:
+        seconds = _column_f64(column)
+        valid &= np.isfinite(seconds)
+        described = "s"
+        if name != TIME_COLUMN:
+            unit = time_unit(name) or "s"
+            seconds = np.asarray(to_seconds(seconds, unit), dtype=np.float64)
+            described = f"{unit} (from the name)"
+    keep = valid.copy()
+    if (~valid).any():
+        malformed["timestamp"] += int(np.count_nonzero(~valid))
+    if seconds.size:
+        filled = np.where(valid, seconds, -np.inf)
+        running = np.maximum.accumulate(filled)
+        backwards = valid & (seconds < np.concatenate(([-np.inf], running[:-1])))
+        if backwards.any():
+            malformed["time_backwards"] += int(np.count_nonzero(backwards))
+            keep &= ~backwards
+    if keep.all():
+        return seconds, wall_start, None, described
+    return seconds[keep], wall_start, keep, described
+
+
+#: Epoch magnitudes (now ± decades): seconds ~1.7e9, ms ~1.7e12, us ~1.7e15, ns ~1.7e18.
+_EPOCH_RANGES = (("ns", 1e17), ("us", 1e14), ("ms", 1e11), ("s", 1e8))
+
+
+def _epoch_unit(column: pa.ChunkedArray, name: str, valid: np.ndarray
+                ) -> tuple[str, str] | None:
+    """``(unit, how it was found)`` of an integer time column holding Unix epoch time, or
+    None when it is not epoch time (a relative counter: ``time_ms`` 0, 10, 20 …).
+
+    The name's unit (``time_ms``, ``epoch_us``, ``Time (ns)``) decides when it gives one;
+    a bare name (``timestamp``, ``time``) is decided by the magnitude of the first value.
+    """
+    if not valid.any() or name == TIME_COLUMN:
+        return None
+    first = abs(int(column.filter(pa.array(valid)).slice(0, 1).cast(pa.int64())[0].as_py()))
+    named = _named_time_unit(name)
+    if named is not None:
+        lower = dict(_EPOCH_RANGES).get(named, None)
+        return (named, "unit from the name") if lower and first >= lower else None
+    for unit, lower in _EPOCH_RANGES:
+        if first >= lower:
+            return unit, "unit from the magnitude"
+    return None
+
+
+def _named_time_unit(name: str) -> str | None:
+    """The unit a time column's name states (``time_ms``, ``Time (s)``, ``millis``), or
+    None for a bare name (``time``, ``timestamp``) that only defaults to seconds."""
+    unit = time_unit(name)
+    if unit is None:
+        return None
+    low = name.strip().lower()
+    if unit != "s" or split_unit(name)[1] or low in ("time_s", "t_s", "seconds", "sec", "s",
+                                                      "epoch_s", "timestamp_s"):
+        return unit
+    return None
+
+
+def check_time_column(schema: pa.Schema, time_name: str | None, path: Path) -> None:
+    """Refuse a time column that holds text (or anything else that is not numbers or a
+    date-time type), naming the column, before a cast fails deep inside Arrow."""
+    if time_name is None:
+        return
+    kind = schema.field(time_name).type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
+        return
+    described = "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else str(kind)
+    raise RecordingError(f"{path}: column '{time_name}' holds {described}, but a time column "
+                         "must hold numbers (seconds); fix or rename that column")
+
+
+def _column_f64(column: pa.ChunkedArray) -> np.ndarray:
+    """float64 with nulls as NaN (gaps stay gaps); bools as 0/1."""
+    if pa.types.is_boolean(column.type):
+        column = column.cast(pa.uint8())
+    # safe=False: an int64 above 2**53 is rounded to the nearest float, not refused.
+    return column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False).astype(
+        np.float64, copy=False)
+
+
+def _positive_or_none(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+

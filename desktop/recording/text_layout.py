@@ -1,0 +1,243 @@
+"""How a text file's table is laid out above and inside its rows, found from its head.
+
+Loggers and DAQ programs write more than a header over their numbers: a preamble
+(Campbell TOA5's four lines, ``key: value`` lines of a DAQ export, ``#`` comments), a
+units row under the header (``s,degC,bar``), a ``# `` before the header (numpy
+``savetxt``), quoted numbers with thousands separators (``"1,234.5"``), and date-times
+the ISO parser does not read (``05/01/2024 01:00:00 PM``). The serial port's parser
+reads one header line over data, so for a *file* the head is read once here and the
+stream is then prepared line by line (:mod:`desktop.recording.text_prep`): the preamble
+is kept as metadata and skipped, the header cleaned (units folded in as ``temp [degC]``),
+numbers and times rewritten into what the parser reads. Nothing is guessed silently:
+every choice is listed in :attr:`TextLayout.inferred`, and an ambiguous day/month order
+or thousands mark is refused naming the option that settles it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from desktop.core.errors import RecordingError
+from desktop.formats.columns import looks_like_units, time_unit
+from desktop.formats.detect import DetectOptions, looks_like_data, numeric_row
+from desktop.formats.tokens import ISO_PREFIX, nonnumeric_count
+from desktop.recording.text_rewrite import (
+    DOTTED_STAMP,
+    HEAD_BYTES,
+    ISO_AMPM,
+    QUOTED_NUMBER,
+    QUOTED_THOUSANDS,
+    UNAMBIGUOUS_THOUSANDS,
+    US_STAMP,
+    TextLayout,
+    rewrite_line,
+)
+
+_DELIMITERS = (",", ";", "\t", " ")
+def _split(line: str, delimiter: str) -> list[str]:
+    """Fields of one line, quotes respected (``"1,234.5"`` is one field)."""
+    if delimiter == " ":
+        return line.split()
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return line.split(delimiter)
+
+
+def _delimiter(line: str) -> str:
+    """The delimiter under which a data line's fields are all numbers (a decimal comma
+    allowed with ``;``, tab and blanks), the most fields winning; ``,`` if none."""
+    best, most = ",", 1
+    for d in _DELIMITERS:
+        fields = [f.strip().strip("\"'") for f in _split(line, d)]
+        fields = [f for f in fields if not ISO_PREFIX.fullmatch(f)]
+        ok = numeric_row(fields, ".") or (d != "," and numeric_row(fields, ","))
+        if ok and len(_split(line, d)) > most:
+            best, most = d, len(_split(line, d))
+    return best
+
+
+def analyse(head: bytes, dayfirst: bool | None = None, thousands: str | None = None,
+            name: str = "", check_thousands: bool = True) -> TextLayout:
+    """The layout of a text file from its first bytes (see the module doc)."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = text.split("\n")
+    if len(head) >= HEAD_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut off
+    lines = [ln.rstrip("\r") for ln in lines]
+    layout = TextLayout()
+    _find_stamps(lines, layout, dayfirst, name)
+    if check_thousands or thousands:
+        _find_thousands(lines, layout, thousands, name)
+    layout.unquote = layout.thousands == "," or any(
+        QUOTED_NUMBER.search(ln) for ln in lines[:200])
+    first = _first_data_line(lines, layout)
+    if first is None:
+        return layout
+    delimiter = _delimiter(_clean(lines[first], layout))
+    width = len(_split(_clean(lines[first], layout), delimiter))
+    _find_header(lines[:first], layout, delimiter, width, first)
+    return layout
+
+
+def _clean(line: str, layout: TextLayout) -> str:
+    """A line as the parser will see it (for detection here)."""
+    return rewrite_line(line, layout)
+
+
+def _numeric_width(line: str) -> tuple[str, int] | None:
+    """``(delimiter, fields)`` when a line is a row of numbers (an ISO date-time field
+    allowed), else None."""
+    delimiter = _delimiter(line)
+    fields = [f.strip().strip("\"'") for f in _split(line, delimiter)]
+    plain = [f for f in fields if not ISO_PREFIX.fullmatch(f)]
+    ok = numeric_row(plain, ".") or (delimiter != "," and numeric_row(plain, ","))
+    return (delimiter, len(fields)) if ok and plain != fields or ok else None
+
+
+def _first_data_line(lines: list[str], layout: TextLayout) -> int | None:
+    """Index of the first line that starts the table: a row of numbers, and the next
+    lines rows of numbers of the same width."""
+    for i, line in enumerate(lines):
+        cleaned = _clean(line, layout)
+        if not cleaned.strip():
+            continue
+        found = _numeric_width(cleaned)
+        if found is None:
+            continue
+        following = [_clean(ln, layout) for ln in lines[i + 1:i + 4] if ln.strip()]
+        if all(_numeric_width(ln) == found for ln in following[:2]):
+            return i
+    return None
+
+
+def _find_header(before: list[str], layout: TextLayout, delimiter: str, width: int,
+                 first: int) -> None:
+    """The header block just above the first data line: the header, a units row, other
+    header rows (TOA5's processing row) and the preamble above them."""
+    block: list[int] = []  # lines of the table's width right above the data, bottom up
+    for i in range(len(before) - 1, -1, -1):
+        line = before[i].lstrip("# ") if before[i].startswith("#") else before[i]
+        if not line.strip():
+            if block:
+                break
+            continue
+        if len(_split(line, delimiter)) not in (width, width + 1):
+            break
+        block.append(i)
+    header_at = None
+    units_at = None
+    for i in block:  # bottom up: units under the header, then the header
+        fields = [f.strip().strip("\"'") for f in _split(_strip_hash(before[i]), delimiter)]
+        if header_at is None and units_at is None and looks_like_units(fields) and any(
+                j < i for j in block):
+            units_at = i
+            continue
+        if 2 * nonnumeric_count(fields) > len(fields):
+            header_at = i
+            break
+    hashed = header_at is not None and before[header_at].lstrip().startswith("#")
+    skipped_other = [i for i in range(first) if i != header_at and before[i].strip()]
+    if header_at is None:
+        # Lines the parser would count as malformed become a preamble only when there is
+        # clearly one (two lines or more); one word over numbers ("level" over "21,5") is
+        # the parser's to judge.
+        if len(skipped_other) >= 2 and any(not looks_like_data(before[i], DetectOptions())
+                                 for i in skipped_other):
+            layout.skip_lines = first
+            layout.preamble = [before[i].strip() for i in skipped_other]
+            layout.inferred["preamble_lines"] = len(layout.preamble)
+            layout.inferred["preamble"] = layout.preamble[:20]
+        return
+    if not hashed and units_at is None and not skipped_other:
+        return  # a plain header over data: the parser reads it as it is
+    names = [f.strip() for f in _split(_strip_hash(before[header_at]), delimiter)]
+    units = ([f.strip().strip("\"'") for f in _split(before[units_at], delimiter)]
+             if units_at is not None else [""] * len(names))
+    cells = []
+    for k, cell in enumerate(names):
+        unit = units[k] if k < len(units) else ""
+        bare = cell.strip("\"'")
+        if unit and (time_unit(bare) is None or time_unit(f"{bare} [{unit}]") is not None) \
+                and unit.upper() not in ("TS", "RN"):
+            layout.units[bare] = unit
+            cell = f"{bare} [{unit}]"
+        cells.append(cell)
+    layout.header = delimiter.join(cells)
+    layout.skip_lines = first
+    preamble = [before[i].strip() for i in skipped_other if i != units_at]
+    layout.preamble = preamble
+    if hashed:
+        layout.inferred["header"] = f"line {header_at + 1}, '#' removed"
+    elif header_at:
+        layout.inferred["header"] = f"line {header_at + 1}"
+    if units_at is not None:
+        layout.inferred["units_row"] = f"line {units_at + 1}"
+    if preamble:
+        layout.inferred["preamble_lines"] = len(preamble)
+        layout.inferred["preamble"] = preamble[:20]
+
+
+def _strip_hash(line: str) -> str:
+    return line.lstrip().lstrip("#").lstrip() if line.lstrip().startswith("#") else line
+
+
+def _find_stamps(lines: list[str], layout: TextLayout, dayfirst: bool | None,
+                 name: str) -> None:
+    """Date-times to rewrite, and the day/month order of slashed dates (refused when the
+    head cannot tell and no option says)."""
+    for pattern, kind in ((ISO_AMPM, "iso-ampm"), (US_STAMP, "us"), (DOTTED_STAMP, "dotted")):
+        hits = [(i, m) for i, ln in enumerate(lines) for m in [pattern.search(ln)] if m]
+        if len(hits) < 1:
+            continue
+        layout.stamp = kind
+        if kind == "iso-ampm":
+            layout.inferred["time_format"] = "ISO date, 12-hour clock with AM/PM"
+        elif kind == "dotted":
+            layout.dayfirst = True
+            layout.inferred["time_format"] = "DD.MM.YYYY (day first)"
+        else:
+            _slash_order(hits, layout, dayfirst, name)
+        return
+
+
+def _slash_order(hits: list[tuple[int, re.Match[str]]], layout: TextLayout,
+                 dayfirst: bool | None, name: str) -> None:
+    if dayfirst is None:
+        firsts = {int(m.group("a")) for _, m in hits}
+        seconds = {int(m.group("b")) for _, m in hits}
+        if max(firsts) > 12 >= max(seconds):
+            dayfirst = True
+        elif max(seconds) > 12 >= max(firsts):
+            dayfirst = False
+        else:
+            line, m = hits[0]
+            raise RecordingError(
+                f"{name}: line {line + 1}: date {m.group(0)!r} may be day/month or "
+                "month/day and the first rows do not tell; give --dayfirst (31/12/2024) "
+                "or --monthfirst (12/31/2024)")
+        how = "from the values"
+    else:
+        how = "from the option"
+    layout.dayfirst = dayfirst
+    order = "DD/MM/YYYY (day first)" if dayfirst else "MM/DD/YYYY (month first)"
+    layout.inferred["time_format"] = f"{order}, {how}"
+
+
+def _find_thousands(lines: list[str], layout: TextLayout, thousands: str | None,
+                    name: str) -> None:
+    if thousands is not None:
+        layout.thousands = thousands
+        layout.inferred["thousands"] = f"'{thousands}' (from the option)"
+        return
+    for i, line in enumerate(lines):
+        for m in QUOTED_THOUSANDS.finditer(line):
+            if not UNAMBIGUOUS_THOUSANDS.match(m.group(1)):
+                raise RecordingError(
+                    f"{name}: line {i + 1}: {m.group(0)} may use ',' as a thousands "
+                    "separator or as a decimal comma; give --thousands , (1,234 = 1234) "
+                    "or --decimal , (1,234 = 1.234)")
+            layout.thousands = ","
+    if layout.thousands:
+        layout.inferred["thousands"] = "',' in quoted numbers (\"1,234.5\" = 1234.5)"

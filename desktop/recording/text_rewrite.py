@@ -1,0 +1,103 @@
+"""What a text file's lines need before the parser reads them (:class:`TextLayout`) and
+the rewrite of one line: thousands separators removed from numbers, date-times the
+parser does not read (``05/01/2024 1:00 PM``, ``01.05.2024 13:00``, ISO with AM/PM)
+rewritten as ISO 8601. Decided by :mod:`desktop.recording.text_layout`, applied by
+:mod:`desktop.recording.text_prep`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+HEAD_BYTES = 256 << 10
+#: Date-times the parser does not read as they are: ISO with AM/PM, slashed and dotted
+#: day/month orders (the time of day optional, seconds optional, AM/PM optional).
+US_STAMP = re.compile(
+    r"(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})"
+    r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?(?:\s*(?P<ap>[AaPp][Mm]))?)?")
+DOTTED_STAMP = re.compile(
+    r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4})"
+    r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?)?")
+ISO_AMPM = re.compile(
+    r"(?P<d>\d{4}-\d{2}-\d{2})[ T](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?"
+    r"\s*(?P<ap>[AaPp][Mm])")
+QUOTED_THOUSANDS = re.compile(r'"([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"')
+#: A number in quotes (``"12.5"``): spreadsheets quote every field of some exports.
+QUOTED_NUMBER = re.compile(r'"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"')
+UNAMBIGUOUS_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+\.\d+$")
+
+
+@dataclass
+class TextLayout:
+    """What to do to a text file's lines before the parser sees them.
+
+    ``skip_lines``: lines before the table (preamble, header block) dropped;
+    ``header``: the header line handed to the parser instead (None: keep the file's);
+    ``stamp``: ``"us"``/``"dotted"``/``"iso-ampm"`` when date-times are rewritten to ISO;
+    ``dayfirst``: the day/month order of slashed dates; ``thousands``: the separator
+    removed from numbers (None: none).
+    """
+
+    skip_lines: int = 0
+    header: str | None = None
+    preamble: list[str] = field(default_factory=list)
+    units: dict[str, str] = field(default_factory=dict)
+    stamp: str = ""
+    dayfirst: bool = False
+    thousands: str | None = None
+    unquote: bool = False
+    inferred: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def rewrites(self) -> bool:
+        """True when the lines themselves are rewritten (not only a head replaced)."""
+        return bool(self.stamp or self.thousands or self.unquote)
+
+    @property
+    def trivial(self) -> bool:
+        """True when the file goes to the parser exactly as it is."""
+        return not (self.skip_lines or self.header is not None or self.rewrites)
+
+
+def _iso(y: str, mo: str, d: str, h: str | None, mi: str | None, s: str | None,
+         ap: str | None) -> str | None:
+    """An ISO 8601 date-time from its parts (12-hour clock with AM/PM made 24-hour)."""
+    hour = int(h) if h is not None else 0
+    if ap:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ap.lower() == "pm" else 0)
+    sec = s or "00"
+    if "." not in sec and len(sec) == 1:
+        sec = "0" + sec
+    return f"{y}-{int(mo):02d}-{int(d):02d} {hour:02d}:{int(mi or 0):02d}:{sec}"
+
+
+def rewrite_line(line: str, layout: TextLayout) -> str:
+    """One line as the parser should see it (numbers and date-times rewritten)."""
+    if layout.thousands == ",":
+        line = QUOTED_THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), line)
+    if layout.unquote:
+        line = QUOTED_NUMBER.sub(r"\1", line)
+    elif layout.thousands:
+        sep = re.escape(layout.thousands)
+        line = re.sub(rf"(?<=\d){sep}(?=\d{{3}}(?!\d))", "", line)
+    if layout.stamp == "iso-ampm":
+        line = ISO_AMPM.sub(lambda m: _iso(*m.group("d").split("-"), m.group("h"),
+                                           m.group("mi"), m.group("s"), m.group("ap"))
+                            or m.group(0), line, count=1)
+    elif layout.stamp in ("us", "dotted"):
+        pattern = US_STAMP if layout.stamp == "us" else DOTTED_STAMP
+
+        def repl(m: re.Match[str]) -> str:
+            day, month = ((m.group("a"), m.group("b")) if layout.dayfirst
+                          else (m.group("b"), m.group("a")))
+            ap = m.groupdict().get("ap")
+            return _iso(m.group("y"), month, day, m.group("h"), m.group("mi"),
+                        m.group("s"), ap) or m.group(0)
+
+        line = pattern.sub(repl, line, count=1)
+    return line
+
+
