@@ -38,7 +38,66 @@ def rate(fn: Callable[[], None], windows_per_call: int, seconds: float) -> float
     return calls * windows_per_call / elapsed
 
 
+#: The speed guard's floor: the model's windows/s as ``predict`` loads it (default backend
+#: and threads) ÷ a numpy real FFT's windows/s over the same windows, same process,
+#: interleaved, best of several. Measured here under load: 0.041-0.045 (c3478f0, torch on
+#: its default threads: 0.005-0.015).
+CHECK_MIN_RATIO = 0.02
+
+
+def check(model: str, repeat: int, min_ratio: float) -> int:
+    """The CI guard described at :data:`CHECK_MIN_RATIO`; returns the exit code."""
+    from desktop.ml.inference.predictors import load_predictor
+
+    predictor = load_predictor(model)  # what `linewatch predict` loads: default threads
+    window = predictor.card.window
+    data = np.random.default_rng(0).standard_normal((512, window)) * 0.2
+
+    def model_run() -> None:
+        predictor.predict_windows(data)
+
+    fft_passes = 8  # one pass takes ~5 ms: too short to time on a shared box
+
+    def fft_run() -> None:
+        for _ in range(fft_passes):
+            np.abs(np.fft.rfft(data, axis=1))
+
+    model_run()  # warm-up
+    fft_run()
+    best = {"model": float("inf"), "fft": float("inf")}
+    cpu = {"model": float("inf"), "fft": float("inf")}
+    for _ in range(repeat):
+        for name, fn in (("model", model_run), ("fft", fft_run)):
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - w0)
+            cpu[name] = min(cpu[name], time.process_time() - c0)
+    wps = {"model": data.shape[0] / best["model"],
+           "fft": fft_passes * data.shape[0] / best["fft"]}
+    ratio = wps["model"] / wps["fft"]
+    ok = ratio >= min_ratio
+    backend = getattr(predictor, "backend", "numpy")
+    print(f"inference check ({model}, {backend}, {data.shape[0]} windows of {window}, wall "
+          f"time, best of {repeat}): model {wps['model']:,.0f} windows/s vs numpy rfft "
+          f"{wps['fft']:,.0f} -> {ratio:.3f}x (floor {min_ratio:g}x): "
+          f"{'PASS' if ok else 'FAIL'}")
+    print(json.dumps({"model": model, "backend": backend,
+                      "model_windows_per_s": round(wps["model"], 1),
+                      "fft_windows_per_s": round(wps["fft"], 1), "ratio": round(ratio, 4),
+                      "model_cpu_s": round(cpu["model"], 4), "model_wall_s":
+                      round(best["model"], 4), "min_ratio": min_ratio, "ok": ok}))
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and "--check" in sys.argv[1:]:
+        cp = argparse.ArgumentParser()
+        cp.add_argument("--check", action="store_true")
+        cp.add_argument("--model", default="fault-cwru")
+        cp.add_argument("--repeat", type=int, default=5)
+        cp.add_argument("--min-ratio", type=float, default=CHECK_MIN_RATIO)
+        cargs = cp.parse_args()
+        return check(cargs.model, cargs.repeat, cargs.min_ratio)
     import torch
 
     from desktop.analysis.windows import zscore
@@ -48,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="fault-cwru")
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     p.add_argument("--json", action="store_true", help="also print one JSON line")
+    p.add_argument("--check", action="store_true",
+                   help="CI speed guard: windows/s as predict runs it vs a numpy FFT over "
+                        "the same windows, exit 1 below the floor")
     args = p.parse_args(argv)
 
     predictor = load_predictor(args.model, device="cpu", backend="torch")

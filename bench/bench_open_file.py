@@ -244,6 +244,68 @@ def decimators() -> dict:
             "decimate_columns_ms": best(lambda: decimate_columns(t, cols, PIXELS))}
 
 
+#: The speed guard's ceilings (CPU time, same file, same process, ratios to one
+#: ``pyarrow.csv.read_csv`` of the whole file on one thread): a cold open (index + cache +
+#: pyramid) and a reopen of the cached file. Measured here: 3.3-3.6x cold, <0.01x reopen.
+CHECK_MAX_COLD_RATIO = 6.0
+CHECK_MAX_REOPEN_RATIO = 0.1
+
+
+def check(mb: float, max_cold: float, max_reopen: float) -> int:
+    """The CI guard: a ``mb`` MB CSV (time + 8 channels, 10 kHz) made in a temp folder,
+    opened cold by :func:`index_file` (to the end of indexing), reopened from its cache,
+    and read once by ``pyarrow.csv.read_csv`` (one thread) into float64 numpy columns:
+    process CPU time each (best of two for the baseline and the reopen). Exit 1 when a
+    ratio to the pyarrow read goes over its ceiling."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    work = Path(tempfile.mkdtemp(prefix="lw-check-open-"))
+    try:
+        os.environ["LINEWATCH_HOME"] = str(work / "home")
+        from desktop.streams.file_view import index_file
+
+        path = make_csv(work / "check.csv", mb)
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+
+        def arrow_read() -> int:
+            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=False))
+            cols = [table.column(i).to_numpy() for i in range(table.num_columns)]
+            return int(cols[0].size)
+
+        arrow_read()  # warm-up: lazy imports, the file in the page cache
+        t_arrow = math_inf = float("inf")
+        for _ in range(2):
+            tic = time.process_time()
+            rows = arrow_read()
+            t_arrow = min(t_arrow, time.process_time() - tic)
+        tic = time.process_time()
+        view = index_file(path)
+        t_cold = time.process_time() - tic
+        if view.rows != rows:
+            print(f"file open check: {view.rows} rows indexed, pyarrow read {rows}: FAIL")
+            return 1
+        t_warm = math_inf
+        for _ in range(2):
+            tic = time.process_time()
+            index_file(path)
+            t_warm = min(t_warm, time.process_time() - tic)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cold, warm = t_cold / t_arrow, t_warm / t_arrow
+    ok = cold <= max_cold and warm <= max_reopen
+    print(f"file open check ({mb:g} MB CSV, {rows:,} rows x {CHANNELS + 1}, CPU time): cold "
+          f"open {t_cold:.2f} s, reopen {t_warm * 1000:.0f} ms vs pyarrow.csv read "
+          f"{t_arrow:.2f} s -> {cold:.2f}x (ceiling {max_cold:g}x), reopen {warm:.3f}x "
+          f"(ceiling {max_reopen:g}x): {'PASS' if ok else 'FAIL'}")
+    print(json.dumps({"cold_s": round(t_cold, 3), "reopen_s": round(t_warm, 4),
+                      "pyarrow_read_s": round(t_arrow, 3), "cold_ratio": round(cold, 3),
+                      "reopen_ratio": round(warm, 4), "max_cold_ratio": max_cold,
+                      "max_reopen_ratio": max_reopen, "ok": ok}))
+    return 0 if ok else 1
+
+
 def run_child(args: list[str], home: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT), LINEWATCH_HOME=str(home))
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -264,7 +326,15 @@ def main() -> None:
                     help="baseline: setData only, no render of the full arrays")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", choices=["cold", "warm", "pandas"], help=argparse.SUPPRESS)
+    ap.add_argument("--check", action="store_true",
+                    help="CI speed guard (a 40 MB CSV unless --mb): CPU-time ratios to a "
+                         "plain pyarrow read, exit 1 over the ceilings")
+    ap.add_argument("--max-cold-ratio", type=float, default=CHECK_MAX_COLD_RATIO)
+    ap.add_argument("--max-reopen-ratio", type=float, default=CHECK_MAX_REOPEN_RATIO)
     args = ap.parse_args()
+    if args.check:
+        raise SystemExit(check(args.mb if args.mb != 1000.0 else 40.0, args.max_cold_ratio,
+                               args.max_reopen_ratio))
     if args.child:
         out = (child_pandas(args.path, not args.skip_render) if args.child == "pandas"
                else child_ours(args.path, args.child == "warm"))

@@ -110,12 +110,64 @@ def best_time(fn, data: bytes, repeat: int) -> tuple[float, np.ndarray]:
     return best, result
 
 
+#: The speed guard's floor: our parser's clean-line rate ÷ ``pyarrow.csv``'s, same bytes,
+#: same process, CPU time. Measured here at ~0.4-0.5 (see README, performance).
+CHECK_MIN_RATIO = 0.25
+
+
+def best_cpu(fn, data: bytes, repeat: int) -> tuple[float, np.ndarray]:
+    """Least process CPU time (``time.process_time``: load elsewhere barely moves it) of
+    ``repeat`` calls, and the last result."""
+    best = math.inf
+    result = np.empty(0)
+    for _ in range(repeat):
+        t0 = time.process_time()
+        result = fn(data)
+        best = min(best, time.process_time() - t0)
+    return best, result
+
+
+def check(lines: int, repeat: int, min_ratio: float) -> int:
+    """The CI guard: clean lines through ours (64 KiB chunks) vs ``pyarrow.csv`` (one
+    buffer, one thread), interleaved, best CPU time of ``repeat`` each; identical arrays
+    required. Exit code 1 when ours falls under ``min_ratio`` × pyarrow's rate."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    clean = make_stream(lines, garbage=False)
+    arrow_csv(clean[: clean.rindex(b"\n", 0, 200_000) + 1])  # warm-up: lazy imports
+    ours(clean[: clean.rindex(b"\n", 0, 200_000) + 1])
+    t_ours, t_arrow = math.inf, math.inf
+    v_ours = v_arrow = np.empty(0)
+    for _ in range(repeat):
+        t, v_ours = best_cpu(ours, clean, 1)
+        t_ours = min(t_ours, t)
+        t, v_arrow = best_cpu(arrow_csv, clean, 1)
+        t_arrow = min(t_arrow, t)
+    identical = same(v_ours, v_arrow)
+    ours_vps, arrow_vps = v_ours.size / t_ours, v_arrow.size / t_arrow
+    ratio = ours_vps / arrow_vps
+    ok = identical and ratio >= min_ratio
+    print(f"parser check ({lines:,} clean lines x {COLUMNS}, CPU time, best of {repeat}): "
+          f"ours {ours_vps / 1e6:.2f} M values/s vs pyarrow.csv {arrow_vps / 1e6:.2f} M -> "
+          f"{ratio:.2f}x (floor {min_ratio:g}x), identical arrays: {identical}: "
+          f"{'PASS' if ok else 'FAIL'}")
+    print(json.dumps({"ours_values_per_s": round(ours_vps), "pyarrow_csv_values_per_s":
+                      round(arrow_vps), "ratio": round(ratio, 3), "min_ratio": min_ratio,
+                      "identical": identical, "ok": ok}))
+    return 0 if ok else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=500_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="print one JSON line instead")
+    ap.add_argument("--check", action="store_true",
+                    help="CI speed guard: ratio to pyarrow.csv, exit 1 below the floor")
+    ap.add_argument("--min-ratio", type=float, default=CHECK_MIN_RATIO)
     args = ap.parse_args()
+    if args.check:
+        return check(min(args.lines, 150_000), max(args.repeat, 3), args.min_ratio)
 
     pinned = "no"
     if hasattr(os, "sched_setaffinity"):

@@ -317,7 +317,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- main
-GUI_USAGE = ("linewatch [FILE] [--source SOURCE] [--measure SECONDS]\n"
+GUI_USAGE = ("linewatch [FILE] [--source SOURCE] [--measure SECONDS] [--threads N]\n"
              "                 [--baud BAUD] [--speed SPEED] [--rate RATE] [--format FORMAT]"
              " [--decimal {.,,}]")
 
@@ -393,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.cli_diagnosis import add_diagnosis_commands
 
     add_diagnosis_commands(sub)
+    from desktop.cli_baseline import add_baseline_commands
+
+    add_baseline_commands(sub)
     from desktop.fleet.cli_fleet import add_fleet_commands
 
     add_fleet_commands(sub)
@@ -413,6 +416,10 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--measure", type=float, metavar="SECONDS", default=None,
                         help="run the window this long, then print frame figures as one "
                              "JSON line and exit (a diagnostic; works offscreen)")
+    parser.add_argument("--threads", type=int, metavar="N", default=None,
+                        help="CPU threads for model runs (torch and BLAS/OpenMP: live "
+                             "verdicts, whole-file verdicts); default 1, so the model never "
+                             "takes the cores the window and acquisition need")
     return parser
 
 
@@ -442,6 +449,13 @@ def gui_main(argv: Sequence[str]) -> int:
     if args.measure is not None and not args.measure > 0:
         _err("--measure must be a positive number of seconds")
         return EXIT_USAGE
+    if args.threads is not None:
+        if args.threads < 1:
+            _err(f"--threads must be at least 1, got {args.threads}")
+            return EXIT_USAGE
+        import os
+
+        os.environ["LINEWATCH_THREADS"] = str(args.threads)  # desktop.ml.threads reads it
     problem = display_problem()
     if problem:
         _err(problem)

@@ -51,7 +51,8 @@ class ChannelData:
     rpm_source: str | None
 
 
-def _read_file(path: Path, rate: float | None) -> tuple[Any, dict[str, float]]:
+def _read_file(path: Path, rate: float | None, channel: str | None = None
+               ) -> tuple[Any, dict[str, float]]:
     """The one place that opens files: ``(Recording, scalar variables)``.
 
     Every format goes through :func:`desktop.recording.readers.read_recording`; a MATLAB
@@ -59,7 +60,7 @@ def _read_file(path: Path, rate: float | None) -> tuple[Any, dict[str, float]]:
     """
     from desktop.recording.readers import read_recording
 
-    rec = read_recording(path, rate)
+    rec = read_recording(path, rate, channel=channel)  # a TDMS file: that channel's group
     if rec.metadata.get("rate_note"):
         _note(str(rec.metadata["rate_note"]))
     scalars = rec.metadata.get("scalars")
@@ -100,7 +101,7 @@ def load_channel(file: str | Path, channel: str, rate: float | None = None,
         raise AnalysisError(f"--rate must be positive, got {rate:g}")
     if rpm is not None and not (math.isfinite(rpm) and rpm > 0):
         raise AnalysisError(f"--rpm must be positive, got {rpm:g}")
-    rec, scalars = _read_file(path, rate)
+    rec, scalars = _read_file(path, rate, channel)
     names = [c.name for c in rec.channels]
     idx = _pick_channel(names, channel)
     fs = rec.effective_rate()
@@ -308,6 +309,17 @@ def cmd_severity(args: argparse.Namespace) -> int:
 def cmd_trend(args: argparse.Namespace) -> int:
     from desktop.analysis.trend import block_stats, trend
 
+    if args.machine:  # snapshots judged against a machine's baseline (desktop.cli_baseline)
+        hook = getattr(args, "machine_trend", None)
+        if hook is None:
+            raise AnalysisError("trend --machine is not available in this build")
+        return int(hook(args))
+    if len(args.file) != 1 or args.out:
+        raise AnalysisError("one FILE at a time (several files, folders and --out need "
+                            "--machine NAME)")
+    if not args.channel:
+        raise AnalysisError("give --channel C (or --machine NAME for a route's snapshots)")
+    args.file = args.file[0]
     data = load_channel(args.file, args.channel, args.rate, args.start, args.end)
     blocks = trend(data.values, data.rate, args.block)
     overall = block_stats(data.values, data.rate, 0.0)
@@ -375,9 +387,14 @@ def _count(text: str) -> int:
     return value
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="recording (.parquet, .csv) or MATLAB file (.mat)")
-    p.add_argument("--channel", required=True,
+def _common(p: argparse.ArgumentParser, trend: bool = False) -> None:
+    if trend:
+        p.add_argument("file", nargs="+", metavar="FILE",
+                       help="recording (.parquet, .csv) or MATLAB file (.mat); with "
+                            "--machine: snapshot files, folders or glob patterns")
+    else:
+        p.add_argument("file", help="recording (.parquet, .csv) or MATLAB file (.mat)")
+    p.add_argument("--channel", required=not trend,
                    help="channel name, or a unique part of it (DE_time matches X106_DE_time)")
     p.add_argument("--rate", type=_positive, default=None,
                    help="sample rate in Hz, when the file does not say")
@@ -434,8 +451,16 @@ def add_analysis_commands(subparsers: Any) -> None:
     t = subparsers.add_parser(
         "trend", help="RMS, peak, crest factor and kurtosis per block",
         description="Time-domain condition indicators per block of a long recording: AC "
-                    "RMS, peak, crest factor, Pearson kurtosis (3 for Gaussian noise).")
-    _common(t)
+                    "RMS, peak, crest factor, Pearson kurtosis (3 for Gaussian noise). With "
+                    "--machine NAME: a route's snapshot files judged against the machine's "
+                    "baseline.")
+    _common(t, trend=True)
     t.add_argument("--block", type=_positive, default=10.0, metavar="S",
                    help="block length in seconds (default 10)")
+    t.add_argument("--machine", default=None, metavar="NAME",
+                   help="judge snapshot files (ordered by the time in their name, content or "
+                        "mtime) against the machine's baseline (linewatch baseline): one row "
+                        "per file per sensor with level, location and indicators")
+    t.add_argument("--out", default=None, metavar="FILE.parquet",
+                   help="with --machine: also write the rows as Parquet")
     t.set_defaults(func=_guard(cmd_trend))

@@ -80,7 +80,11 @@ def sim_block(name: str, n: int, speed_mode: str) -> dict[str, object]:
                          "windows_present": sum(1 for w in d.windows
                                                 for f in w.faults if f.present),
                          "rpm_found": d.overall.rpm})
-    return summarize(rows)
+    out = summarize(rows)
+    out["misses"] = [{k: r[k] for k in ("class", "bearing", "rpm", "fs", "fault_db",
+                                         "location")}
+                     for r in rows if r["location"] != EXPECT.get(r["class"], r["class"])]
+    return out
 
 
 def summarize(rows: list[dict]) -> dict[str, object]:
@@ -97,6 +101,10 @@ def summarize(rows: list[dict]) -> dict[str, object]:
                  "called": dict(Counter(r["location"] for r in rs)),
                  "windows": len(wins),
                  "window_accuracy": round(wright / max(1, len(wins)), 3)}
+        if cls in ("outer_race", "inner_race", "ball", "cage") and "fault_db" in rs[0]:
+            for name, sel in (("strong_-6_0dB", [r for r in rs if r["fault_db"] >= -6]),
+                              ("weak_-12_-6dB", [r for r in rs if r["fault_db"] < -6])):
+                entry[name] = f"{sum(r['location'] == want for r in sel)}/{len(sel)}"
         if cls in ("healthy", "normal"):
             entry["files_with_present"] = sum(bool(r["present"]) for r in rs)
             entry["windows_with_present"] = sum(r["windows_present"] for r in rs)

@@ -43,7 +43,7 @@ def plot(sel: dict[str, Any], out: Path, title: str) -> None:
     ax.axvline(0.6, color="grey", ls=":", lw=1, label="issue bar: accept ≥ 60 %")
     if sel.get("accuracy_accepted") is not None:
         ax.plot([sel["coverage"]], [sel["accuracy_accepted"]], "o", color="C3", ms=8,
-                label=f"shipped rule (p ≥ {sel['threshold']:.2f}): "
+                label=f"threshold from the calibrate rows (p ≥ {sel['threshold']:.2f}): "
                       f"{sel['coverage']:.0%} accepted, {sel['accuracy_accepted']:.1%}")
     ax.set_xlabel("coverage: share of parts the model decides alone")
     ax.set_ylabel("accuracy on accepted parts")

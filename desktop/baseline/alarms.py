@@ -113,7 +113,4 @@ def _at_least(j: Judgement, level: str) -> bool:
 
 def _near_alarm(j: Judgement) -> bool:
     """True while some indicator is within the hysteresis band under its alarm limit."""
-    for name, row in j.indicators.items():
-        if row["value"] * HYSTERESIS >= row["alarm"]:
-            return True
-    return False
+    return any(row["value"] * HYSTERESIS >= row["alarm"] for name, row in j.indicators.items())

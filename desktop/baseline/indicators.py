@@ -30,6 +30,7 @@ Every indicator is positive (a level or a ratio), so limits are set on its logar
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -86,7 +87,7 @@ def band_edges(fs: float) -> list[tuple[float, float]]:
     under the Nyquist frequency starts a band, the last band ends at ``fs/2``."""
     nyq = fs / 2
     edges = [e for e in BAND_EDGES_HZ if e < nyq * 0.95] + [nyq]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(itertools.pairwise(edges))
 
 
 def band_name(lo: float, hi: float) -> str:

@@ -5,10 +5,10 @@
   :meth:`~desktop.baseline.model.SensorBaseline.current`).
 - ``location`` (issue 21's words): ``normal`` when ok; otherwise the location of the
   diagnosis (a fault ``present`` by issue 21's evidence threshold) when it names one,
-  else the bearing part of the envelope indicator (``env_bpfo`` → ``outer_race``, ``env_bpfi`` → ``inner_race``,
-  ``env_bsf`` → ``ball``, ``env_ftf`` → ``cage``) that is furthest above its alert
-  limit, when one is; else ``unknown`` (a level rose without bearing lines: look at
-  unbalance, looseness, the process).
+  else the bearing part of the envelope indicator (``env_bpfo`` → ``outer_race``,
+  ``env_bpfi`` → ``inner_race``, ``env_bsf`` → ``ball``, ``env_ftf`` → ``cage``) that
+  is furthest above its alert limit, when one is; else ``unknown`` (a level rose
+  without bearing lines: look at unbalance, looseness, the process).
 - ``anomaly``: ``max_j ln(v_j / centre_j) / ln(alert_j / centre_j)`` — 0 at the baseline
   centre, 1 at an alert limit, about 2 at an alarm limit set by the floors.
 - ``evidence``: the indicators over their alert limit (worst first) and, for the

@@ -31,8 +31,9 @@ fourfold rise (+12 dB) action are those of route-based practice as taught in
 P. Girdhar & C. Scheffer, "Practical Machinery Vibration Analysis and Predictive
 Maintenance", Newnes 2004 (trending and alarm limits) and R. B. Randall,
 "Vibration-based Condition Monitoring", Wiley 2011 (chapter 1, trend analysis: a change
-of about 6 dB is significant). Check the exact clauses in your copies. The constants here are ours within that practice: compare them with
-your plant's standard before relying on them.
+of about 6 dB is significant). Check the exact clauses in your copies. The constants
+here are ours within that practice: compare them with your plant's standard before
+relying on them.
 
 Log values because vibration levels are close to log-normal over a route (a level that
 doubles is as notable at 1 mm/s as at 4 mm/s), and because the floors are then offsets.
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,10 +80,10 @@ class Limits:
                 "alert": _r(self.alert), "alarm": _r(self.alarm), "n": self.n}
 
     @classmethod
-    def from_json(cls, doc: dict[str, object]) -> Limits:
+    def from_json(cls, doc: Any) -> Limits:
         try:
             c, s, a, m = (float(doc[k]) for k in ("centre", "spread", "alert", "alarm"))
-            n = int(doc["n"])  # type: ignore[call-overload]
+            n = int(doc["n"])
         except (KeyError, TypeError, ValueError) as exc:
             raise AnalysisError(f"a stored limit lacks or garbles {exc}") from None
         if not (0 < c < a <= m):

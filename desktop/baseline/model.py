@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -89,17 +90,14 @@ class SensorBaseline:
                 "drift_updates": self.drift_updates}
 
     @classmethod
-    def from_json(cls, doc: dict[str, object]) -> SensorBaseline:
+    def from_json(cls, doc: Any) -> SensorBaseline:
         try:
-            limits = {str(k): Limits.from_json(v)  # type: ignore[arg-type]
-                      for k, v in dict(doc["limits"]).items()}  # type: ignore[call-overload]
-            drift = {str(k): float(v)
-                     for k, v in dict(doc.get("drift") or {}).items()}  # type: ignore[call-overload]
-            return cls(str(doc["sensor"]), str(doc["unit"]), float(doc["rate"]),  # type: ignore[arg-type]
-                       limits, int(doc["snapshots"]), float(doc["seconds"]),  # type: ignore[call-overload, arg-type]
-                       str(doc.get("created", "")),
-                       [str(n) for n in doc.get("notes") or []],  # type: ignore[attr-defined]
-                       drift, int(doc.get("drift_updates") or 0))  # type: ignore[call-overload]
+            limits = {str(k): Limits.from_json(v) for k, v in dict(doc["limits"]).items()}
+            drift = {str(k): float(v) for k, v in dict(doc.get("drift") or {}).items()}
+            return cls(str(doc["sensor"]), str(doc["unit"]), float(doc["rate"]), limits,
+                       int(doc["snapshots"]), float(doc["seconds"]),
+                       str(doc.get("created", "")), [str(n) for n in doc.get("notes") or []],
+                       drift, int(doc.get("drift_updates") or 0))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise AnalysisError(f"stored baseline is damaged ({exc!r}); learn it again "
                                 "with linewatch baseline") from None
@@ -143,7 +141,7 @@ class MachineBaseline:
                 "sensors": {k: v.to_json() for k, v in self.sensors.items()}}
 
     @classmethod
-    def from_json(cls, doc: dict[str, object]) -> MachineBaseline:
+    def from_json(cls, doc: Any) -> MachineBaseline:
         if not isinstance(doc, dict) or doc.get("version") != VERSION:
             raise AnalysisError("stored baseline has an unknown format; learn it again")
         sensors = doc.get("sensors")

@@ -105,7 +105,7 @@ def route(spec: RouteSpec, *, step: int = 1) -> Iterator[Snapshot]:
     """The route's snapshots in time order (every ``step``-th one)."""
     rng = np.random.default_rng(spec.seed)
     fs = spec.fs
-    n = int(round(spec.snapshot_s * fs))
+    n = round(spec.snapshot_s * fs)
     top = min(5000.0, 0.4 * fs)
     housing_fn = rng.uniform(1500.0, top)
     fault_fn = rng.uniform(2000.0, top)

@@ -32,7 +32,8 @@ def time_from_name(name: str) -> dt.datetime | None:
         m = pat.search(name)
         if m:
             try:
-                return dt.datetime(*(int(g) for g in m.groups()))
+                y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+                return dt.datetime(y, mo, d, h, mi, sec)
             except ValueError:
                 continue
     return None

@@ -56,6 +56,9 @@ class Settings:
     analysis_foundation: str = "rigid"
     analysis_block_s: float = 10.0  # trend block length
     analysis_live_refresh: bool = False  # recompute every 2 s while following live
+    #: The machine profile chosen per opened file or source (desktop/ui/diagnosis_panel.py),
+    #: keyed by the file's path or the source spec; "" under a key = no machine.
+    machine_by_source: dict[str, str] = field(default_factory=dict)
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Recordings opened lately, newest first (File → Open recent).

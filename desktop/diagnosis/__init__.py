@@ -12,7 +12,11 @@ Modules, one job each:
 - :mod:`~desktop.diagnosis.lines`: spectral lines against a local noise floor, mains
   detection, masks of lines that are never bearing lines.
 - :mod:`~desktop.diagnosis.evidence`: BPFO/BPFI/BSF/FTF evidence in an envelope spectrum.
-- :mod:`~desktop.diagnosis.verdict`: the verdict for a span and per window.
+- :mod:`~desktop.diagnosis.attribution`: one fault's sideband comb explains another's
+  lines.
+- :mod:`~desktop.diagnosis.verdict`: the verdict for one span (running state, speed,
+  bands, location).
+- :mod:`~desktop.diagnosis.run`: the verdict for a span and per window.
 - :mod:`~desktop.diagnosis.simulate`: the bearing-signal simulator used for tests and the
   evaluation.
 """

@@ -18,7 +18,9 @@ For each fault frequency ``f`` (Hz, or orders on an order-tracked spectrum):
   harmonic stands :data:`STRONG_DB` above it with a characteristic sideband above
   :data:`LINE_DB` (BPFI, BSF only).
 - **One line, one fault.** A peak nearer (relatively) to a harmonic of another fault
-  frequency than to its own is *claimed* by that one and does not count here.
+  frequency than to its own is *claimed* by that one and does not count here — unless
+  the two expected lines lie within 1 % of each other (then the line counts for both and
+  the other harmonics decide).
 - **Score** = the sum of the SNRs (dB) of the (best 3) harmonics above :data:`LINE_DB`;
   0 when nothing stands out. Sidebands support ``present`` but do not add to the score
   (in a busy envelope spectrum a ±2 % window around a sideband often holds some other
@@ -80,7 +82,9 @@ class LineEvidence:
 @dataclass(frozen=True)
 class FaultEvidence:
     """Evidence for one fault frequency: ``name`` (BPFO …), ``present``, ``score`` (dB
-    sum, module docstring), the searched ``harmonics`` and ``sidebands`` (name, line)."""
+    sum, module docstring), the searched ``harmonics`` and ``sidebands`` (name, line),
+    the demodulation ``band_hz`` and ``explained_by`` (the fault whose sideband comb
+    explains these lines, :mod:`desktop.diagnosis.attribution`; then not present)."""
 
     name: str
     present: bool
@@ -88,6 +92,8 @@ class FaultEvidence:
     harmonics: tuple[LineEvidence, ...]
     sidebands: tuple[tuple[str, LineEvidence], ...] = ()
     band_hz: tuple[float, float] | None = None
+    explained_by: str | None = None
+    resolution_hz: float = 0.0
 
     @property
     def location(self) -> str:
@@ -99,7 +105,8 @@ class FaultEvidence:
                 "sidebands": [dict(name=n, **s.to_json()) for n, s in self.sidebands
                               if s.found],
                 "band_hz": None if self.band_hz is None else [round(b, 1)
-                                                             for b in self.band_hz]}
+                                                             for b in self.band_hz],
+                "explained_by": self.explained_by}
 
 
 def _search(freqs: np.ndarray, amp: np.ndarray, f: float, mask: np.ndarray | None,
@@ -154,7 +161,8 @@ def fault_evidence(freqs: np.ndarray, amp: np.ndarray, fault_freqs: dict[str, fl
         best3 = sorted((h.snr_db for h in found), reverse=True)[:3]
         score = sum(best3)
         out.append(FaultEvidence(name, present, float(score), tuple(harmonics),
-                                 tuple(sidebands), band_hz))
+                                 tuple(sidebands), band_hz, None,
+                                 float(freqs[1] - freqs[0]) * to_hz))
     return out
 
 
@@ -172,6 +180,8 @@ def _claim(h: LineEvidence, name: str, fault_freqs: dict[str, float], to_hz: flo
         for j in range(1, HARMONICS[other] + 2):
             e = j * f * to_hz
             d = abs(h.freq_hz - e) / e
+            if abs(e - h.expected_hz) < 0.01 * h.expected_hz:
+                continue  # indistinguishable expectations: the line counts for both
             if d < own and d <= SEARCH_REL:
                 return LineEvidence(h.order, h.freq_hz, h.expected_hz, h.snr_db,
                                     f"{j}x{other}" if j > 1 else other, h.threshold_db)

@@ -66,14 +66,14 @@ def local_floor(freqs: np.ndarray, amp: np.ndarray, center: float, exclude: floa
 def line_snr(freqs: np.ndarray, amp: np.ndarray, expected: float, tol: float,
              mask: np.ndarray | None = None, floor_width: float | None = None) -> Line:
     """The line nearest ``expected`` (same unit as ``freqs``): the largest unmasked local
-    maximum in ``expected ± tol`` and its SNR against :func:`local_floor` over
+    maximum in ``expected ± (tol + one bin)`` and its SNR against :func:`local_floor` over
     ``expected ± floor_width`` (default ``max(8·tol, 10 bins)``).
 
     ``freqs`` ``(m,)`` ascending and evenly spaced, ``amp`` ``(m,)`` amplitudes (not dB),
     ``mask`` ``(m,)`` bool (True: never a bearing line).
     """
     df = float(freqs[1] - freqs[0])
-    tol = max(tol, df)
+    tol = tol + df  # one bin more: a line's peak bin may sit just outside ± tol
     width = max(8 * tol, 10 * df) if floor_width is None else floor_width
     s = bin_window(freqs, expected - tol, expected + tol)
     none = Line(expected, expected, 0.0, math.nan, -math.inf)
@@ -131,9 +131,10 @@ def detect_mains(freqs: np.ndarray, amp: np.ndarray, *, min_lines: int = 2,
     """Which mains family (50 or 60 Hz and harmonics up to :data:`MAINS_HARMONICS`)
     stands in the spectrum ``amp`` ``(m,)`` over ``freqs`` ``(m,)`` Hz.
 
-    A family counts when at least ``min_lines`` of its lines (±0.3 %, at least one bin)
-    are :data:`MAINS_LINE_DB` above the local floor; the family with more lines (then the
-    larger SNR sum) wins. Harmonics that coincide with a shaft harmonic of ``shaft_hz``
+    A family counts when its fundamental and at least ``min_lines`` of its lines in all
+    (±0.3 %, at least one bin), or ``min_lines + 1`` harmonics without the fundamental,
+    are :data:`MAINS_LINE_DB` above the local floor; the family with more lines (then
+    the larger SNR sum) wins. Harmonics that coincide with a shaft harmonic of ``shaft_hz``
     (within 1 %) are not counted: a 1800 rpm shaft's 2× is not mains.
     """
     best = Mains(None, 0, ())
@@ -151,7 +152,9 @@ def detect_mains(freqs: np.ndarray, amp: np.ndarray, *, min_lines: int = 2,
             snrs.append(line_snr(freqs, amp, f, 0.003 * f).snr_db)
         found = sum(1 for s in snrs if s >= MAINS_LINE_DB)
         key = (found, float(sum(s for s in snrs if s >= MAINS_LINE_DB)))
-        if found >= min_lines and key > best_key:
+        fundamental = bool(snrs) and snrs[0] >= MAINS_LINE_DB
+        if (found >= min_lines + 1 or (fundamental and found >= min_lines)) \
+                and key > best_key:
             best, best_key = Mains(fm, found, tuple(snrs)), key
     return best
 

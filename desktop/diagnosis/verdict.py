@@ -10,10 +10,11 @@ Policy (docs/diagnosis.md):
    two bands of largest spectral kurtosis that overlap by less than half (Antoni &
    Randall, MSSP 20 (2006) 308–331; estimator in :mod:`desktop.analysis.envelope`), and
    the wide band ``fs/8 … 0.45·fs`` — or the one band the user typed. Each band is at
-   least ``2 × (3·BPFI + 1X)`` wide so the third BPFI harmonic and its sidebands pass.
+   least ``2 × (2·BPFI + 1X)`` wide so the second BPFI harmonic and its sidebands pass
+   (window lengths 8–512 samples in the kurtogram).
    Per fault frequency the band with the largest score is kept
    (:mod:`desktop.diagnosis.evidence`).
-3. **Location**: ``not_running`` when no fault is present, no 1X/2X line stands 10 dB
+3. **Location**: ``not_running`` when no fault is present, no 1X/2X line stands 13 dB
    over its floor and the raw spectrum has fewer than 2 discrete lines 15 dB over its
    floor besides mains (a stopped machine shows sensor noise and mains pickup only), or
    when a measured speed is under 30 r/min; otherwise the present fault with the largest
@@ -35,8 +36,9 @@ from scipy import ndimage
 from scipy import signal as sps
 
 from desktop.analysis.bearings import BearingGeometry, fault_frequencies
-from desktop.analysis.envelope import check_band, envelope, kurtogram
+from desktop.analysis.envelope import DEFAULT_WINDOWS, check_band, envelope, kurtogram
 from desktop.analysis.spectrum import amplitude_spectrum, check_signal
+from desktop.diagnosis.attribution import attribute
 from desktop.diagnosis.errors import DiagnosisError
 from desktop.diagnosis.evidence import LINE_DB, FaultEvidence, fault_evidence
 from desktop.diagnosis.lines import (
@@ -54,7 +56,7 @@ DEFAULT_RPM_RANGE = (300.0, 6000.0)
 #: A discrete line in the raw spectrum: this far (dB) over the running median.
 RUNNING_LINE_DB = 15.0
 #: A 1X or 2X line this far (dB) over its floor says the shaft turns.
-RUNNING_SHAFT_DB = 10.0
+RUNNING_SHAFT_DB = 13.0
 #: Measured speeds below this (r/min) mean the machine is stopped.
 STOPPED_RPM = 30.0
 #: Relative speed change over a span above which the evidence is order tracked.
@@ -95,16 +97,17 @@ class Verdict:
 
 
 def envelope_resolution(duration_s: float, shaft_hz: float) -> float:
-    """Bin spacing (Hz) asked of the envelope spectra over a span of ``T`` s:
-    ``max(2/T, min(4/T, 1X/6))`` — 7 Welch averages where the shaft harmonics are far
-    enough apart, finer (fewer averages, a higher line threshold) on slow shafts so the
-    fault lines between masked shaft harmonics stay resolved; never under 3 averages."""
-    return max(2.0 / duration_s, min(4.0 / duration_s, shaft_hz / 6))
+    """Finest bin spacing (Hz) asked of the envelope spectra over a span of ``T`` s:
+    ``max(2/T, 0.1)``; the Welch segment is the longest power of two that still leaves
+    2 half-overlapping averages (at most 2/3 of the span). A discrete line gains 3 dB
+    over the noise per halving of the bin spacing, while the threshold for fewer
+    averages rises less (:func:`line_threshold_db`: 11.4 dB at 2, 8 dB from 7)."""
+    return max(2.0 / duration_s, 0.1)
 
 
 def _raw_spectrum(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     dur = x.size / fs
-    spec = amplitude_spectrum(x, fs, resolution_hz=max(4.0 / dur, 0.25))
+    spec = amplitude_spectrum(x, fs, resolution_hz=max(2.0 / dur, 0.25))
     return spec.freqs_hz, spec.amplitude
 
 
@@ -130,7 +133,8 @@ def _candidate_bands(x: np.ndarray, fs: float, min_bw: float) -> list[tuple[floa
     fmin = min(500.0, fs / 10)
     bands: list[tuple[float, float]] = []
     try:
-        kg = kurtogram(x, fs, min_bandwidth_hz=min_bw, fmin=fmin)
+        kg = kurtogram(x, fs, windows=(8, *DEFAULT_WINDOWS), min_bandwidth_hz=min_bw,
+                       fmin=fmin)
         cands = []
         for nw, f, sk in zip(kg.windows, kg.freqs_hz, kg.kurtosis, strict=True):
             for i in np.flatnonzero(np.isfinite(sk)):
@@ -152,7 +156,10 @@ def _candidate_bands(x: np.ndarray, fs: float, min_bw: float) -> list[tuple[floa
 def _envelope_spectrum(x: np.ndarray, fs: float, band: tuple[float, float],
                        resolution: float) -> tuple[np.ndarray, np.ndarray, int]:
     env = envelope(x, fs, band)
-    spec = amplitude_spectrum(env, fs, resolution_hz=resolution)
+    # the finest power-of-two segment that still leaves 2 half-overlapping averages
+    longest = 2 ** math.floor(math.log2(x.size / 1.5))
+    finest = 2 ** math.ceil(math.log2(fs / resolution))
+    spec = amplitude_spectrum(env, fs, nperseg=max(256, min(longest, finest)))
     return spec.freqs_hz, spec.amplitude, spec.segments
 
 
@@ -212,7 +219,14 @@ def diagnose_span(x: np.ndarray, fs: float, geometry: BearingGeometry,
         if speed is None:
             notes.append("no 1X line found in the speed range")
     shaft_hz = speed.rpm / 60 if speed is not None else None
-    mask_raw = harmonic_mask(rf, mains_f, bins=2.0) if mains_f else None
+    # a shaft harmonic within 1.5 % of a mains harmonic cannot be told from it: masked;
+    # so are 50/60 Hz and their 2nd harmonic when no mains family was detected (a lone
+    # pickup line is exact to ±0.2 %, at least a bin)
+    mask_raw = harmonic_mask(rf, mains_f, rel_tol=0.015) if mains_f else np.zeros(
+        rf.shape, dtype=bool)
+    for f_m in MAINS_HZ:
+        mask_raw = harmonic_mask(rf, f_m, rel_tol=0.002, bins=1.0, fmax=2.05 * f_m,
+                                 mask=mask_raw)
     shaft_db = shaft_line_db(rf, ra, shaft_hz, mask_raw) if shaft_hz else None
     lines = discrete_lines(rf, ra, mains_f)
 
@@ -221,7 +235,7 @@ def diagnose_span(x: np.ndarray, fs: float, geometry: BearingGeometry,
     if shaft_hz is not None:
         ff = fault_frequencies(geometry, speed.rpm)  # type: ignore[union-attr]
         freqs_hz = {"BPFO": ff.bpfo, "BPFI": ff.bpfi, "BSF": ff.bsf, "FTF": ff.ftf}
-        min_bw = 2 * (3 * ff.bpfi + shaft_hz)
+        min_bw = 2 * (2 * ff.bpfi + shaft_hz)
         bands = [band] if band is not None else _candidate_bands(a, fs, min_bw)
         tracked = (theta is not None and speed is not None
                    and speed.variation > ORDER_TRACK_VARIATION)
@@ -233,7 +247,7 @@ def diagnose_span(x: np.ndarray, fs: float, geometry: BearingGeometry,
                 domain = "orders"
             else:
                 per_band.append(_hz_evidence(a, fs, b, freqs_hz, shaft_hz, mains_f))
-        faults = _best_per_fault(per_band)
+        faults = attribute(_best_per_fault(per_band), shaft_hz, ff.ftf)
     location = locate(faults) if faults else ("unknown" if shaft_hz is None else "normal")
     running = (shaft_db is not None and shaft_db >= RUNNING_SHAFT_DB) or lines >= 2
     if location in ("normal", "unknown") and not running:

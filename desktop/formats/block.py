@@ -346,7 +346,7 @@ class BlockParser:
         """
         ncols = self._ncols
         try:
-            flat = pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False, writable=True)
+            flat = _floats(pc.cast(strings, pa.float64()))
             return flat.reshape(n_rows, ncols), np.empty(0, dtype=np.int64)
         except pa.ArrowInvalid:
             pass
@@ -357,7 +357,7 @@ class BlockParser:
             lo, hi = stack.pop()
             part = strings.slice(lo * ncols, (hi - lo) * ncols)
             try:
-                values[lo:hi] = pc.cast(part, pa.float64()).to_numpy().reshape(hi - lo, ncols)
+                values[lo:hi] = _floats(pc.cast(part, pa.float64())).reshape(hi - lo, ncols)
             except pa.ArrowInvalid:
                 if hi - lo == 1:
                     rejected.append(lo)
@@ -365,3 +365,18 @@ class BlockParser:
                     mid = (lo + hi) // 2
                     stack += [(mid, hi), (lo, mid)]
         return values, np.array(sorted(rejected), dtype=np.int64)
+
+
+def _floats(array: pa.Array) -> np.ndarray:
+    """A float64 Arrow array as a writable numpy copy, nulls as NaN.
+
+    Read from the array's buffers: ``Array.to_numpy(zero_copy_only=False)`` imports pandas
+    on its first call (about a second), which once held a slow sensor's first lines back
+    until they reached the host as one burst and were stamped milliseconds apart.
+    """
+    values = np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array),
+                           offset=array.offset * 8).copy()
+    if array.null_count:
+        valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        values[~valid] = np.nan
+    return values

@@ -64,7 +64,11 @@ def add_ml_commands(subparsers: Any) -> None:
                    help="samples (at the model's rate) between window starts "
                         "(default: the model's hop)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for the model (torch and BLAS/OpenMP) per process or "
+                        "worker; default 1: the models are small, and on a busy PC more "
+                        "threads fight each other and other programs (torch's default ran "
+                        "3.5x slower there); raise it on an idle machine with cores to spare")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     add_batch_arguments(p)
     p.add_argument("--force", action="store_true",
@@ -226,6 +230,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return cmd_predict_table(args, entry)
     if args.hop is not None and args.hop < 1:
         raise UsageError(f"--hop must be at least 1 sample, got {args.hop}")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {args.threads}")
     if args.out is not None or looks_like_batch(args.file):
         return run_predict_batch(args)
     args.file = args.file[0]
@@ -235,7 +241,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictor = load_predictor(entry, device=args.device, threads=args.threads,
                                backend="torch" if args.explain else None)
     card = predictor.card
-    rec = read_recording(args.file, args.rate, decimal=args.decimal)
+    rec = read_recording(args.file, args.rate, decimal=args.decimal, channel=args.channel)
     if rec.metadata.get("rate_note"):
         print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
     idx, reason = pick_channel([c.name for c in rec.channels], args.channel,

@@ -35,7 +35,7 @@ from desktop.core.types import ChannelSpec
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: readers of issue #23 (TDMS groups, sheets, text layouts, epochs)
 SEGMENT_BYTES = 32 << 20
 TIME = "time_s"
 #: Memory maps kept open (LRU). A mapped page the plots touched counts in the process's
@@ -207,6 +207,16 @@ class Segments:
             self._first_t.append(t0)
             self._last_t.append(t1)
             self._starts.append(self._starts[-1] + rows)
+
+    def forget(self) -> None:
+        """Drop every published segment and mapping (their files are being deleted: the
+        cache could not be finished). Readers then see no rows."""
+        with self._lock:
+            self._names.clear()
+            self._first_t.clear()
+            self._last_t.clear()
+            self._starts[:] = [0]
+            self._open.clear()
 
     @property
     def rows(self) -> int:

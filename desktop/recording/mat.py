@@ -57,10 +57,8 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
                              f"{MAX_MAT_BYTES / 2**30:.0f} GiB are not read (convert it to "
                              "Parquet)")
     _check_v5_unpacked_size(path)
-    arrays = _load_v5(path)
-    if arrays is None:
-        arrays = _load_v73(path)
-    arrays = _flatten(arrays)
+    loaded = _load_v5(path)
+    arrays = _flatten(dict(loaded if loaded is not None else _load_v73(path)))
     vectors: dict[str, np.ndarray] = {}
     scalars: dict[str, float] = {}
     for name, value in arrays.items():

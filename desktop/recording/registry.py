@@ -17,6 +17,7 @@ turned into one too, never a traceback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from desktop.recording import (
 )
 from desktop.recording.format import FileFormat, ReadOptions
 from desktop.recording.schema import JOURNAL_SUFFIX
-from desktop.recording.stream import ChunkStream, stream_of
+from desktop.recording.stream import Chunk, ChunkStream, stream_of
 from desktop.recording.summary import RecordingSummary, summary_of
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ def read_recording(path: Path | str, rate: float | None = None, decimal: str | N
     :class:`~desktop.recording.format.ReadOptions` fields (``sheet``, ``group`` …)."""
     opts = ReadOptions.of(rate, decimal=decimal, **options)
     resolved, fmt = resolve(Path(path))
-    return _guarded(resolved, fmt.read, resolved, opts)  # type: ignore[no-any-return]
+    rec: Recording = _guarded(resolved, fmt.read, resolved, opts)
+    return rec
 
 
 def open_chunks(path: Path | str, rate: float | None = None, decimal: str | None = None,
@@ -158,8 +160,19 @@ def open_chunks(path: Path | str, rate: float | None = None, decimal: str | None
     opts = ReadOptions.of(rate, decimal=decimal, **options)
     resolved, fmt = resolve(Path(path))
     if fmt.stream is not None:
-        return _guarded(resolved, fmt.stream, resolved, opts)  # type: ignore[no-any-return]
+        stream: ChunkStream = _guarded(resolved, fmt.stream, resolved, opts)
+        stream.chunks = _guarded_chunks(resolved, stream.chunks)
+        return stream
     return stream_of(_guarded(resolved, fmt.read, resolved, opts), fmt.name)
+
+
+def _guarded_chunks(path: Path, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """A stream's chunks, with a reader's unexpected exception turned into one line."""
+    while True:
+        chunk = _guarded(path, next, chunks, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def summarize_recording(path: Path | str, decimal: str | None = None,
@@ -168,9 +181,12 @@ def summarize_recording(path: Path | str, decimal: str | None = None,
     ``summarize`` answers from metadata when it can (our Parquet, journals)."""
     opts = ReadOptions.of(options.pop("rate", None), decimal=decimal, **options)
     resolved, fmt = resolve(Path(path))
+    summary: RecordingSummary | None = None
     if fmt.summarize is not None:
         summary = _guarded(resolved, fmt.summarize, resolved, opts)
-        if summary is not None:
-            return summary  # type: ignore[no-any-return]
-    rec = _guarded(resolved, fmt.read, resolved, opts)
-    return summary_of(rec, str(resolved), fmt.name)
+    if summary is None:
+        summary = summary_of(_guarded(resolved, fmt.read, resolved, opts), str(resolved),
+                             fmt.name)
+    ignored = sorted(set(opts.given()) - set(fmt.options) - {"rate", "decimal", "channel"})
+    summary.notes += [f"--{k} does not apply to {fmt.name} files: ignored" for k in ignored]
+    return summary

@@ -100,8 +100,8 @@ def collect(stream: ChunkStream, path: Path) -> Recording:
         else np.hstack([c.values, np.full((c.values.shape[0], width - c.values.shape[1]),
                                           np.nan)])
         for c in parts])
-    times = (np.concatenate([c.times for c in parts])  # type: ignore[misc]
-             if all(c.times is not None for c in parts) else None)
+    stamps = [c.times for c in parts if c.times is not None]
+    times = np.concatenate(stamps) if len(stamps) == len(parts) else None
     channels = stream.channels or tuple(ChannelSpec(n) for n in names)
     return Recording(channels, values, stream.sample_rate, times, stream.source,
                      stream.start_time, stream.metadata)

@@ -101,6 +101,24 @@ def _group_base(group: Any) -> _Base | None:
     return base
 
 
+def _adopt_time_groups(tdms: Any, bases: list[_Base]) -> None:
+    """A group holding only a time channel (some loggers write ``Time/Time`` beside
+    ``Data/…``) times the group of its length that has no time base of its own."""
+    for group in tdms.groups():
+        chans = [ch for ch in group.channels() if len(ch) > 0]
+        if len(chans) != 1 or _kind(chans[0]) not in "fiuM":
+            continue
+        time = chans[0]
+        if _kind(time) != "M" and time_unit(time.name) is None:
+            continue
+        for base in bases:
+            if base.time is None and base.rate is None and base.length == len(time):
+                base.time = time
+                base.time_unit = "datetime" if _kind(time) == "M" else (
+                    time_unit(time.name) or "s")
+                break
+
+
 def _same_base(a: _Base, b: _Base) -> bool:
     if a.length != b.length or (a.time is None) != (b.time is None) or a.time is not None:
         return False
@@ -111,6 +129,7 @@ def _same_base(a: _Base, b: _Base) -> bool:
 def _choose(tdms: Any, path: Path, options: ReadOptions) -> tuple[_Base, list[_Base]]:
     """(the base to read, every base) following the module doc's rules."""
     bases = [b for b in (_group_base(g) for g in tdms.groups()) if b is not None]
+    _adopt_time_groups(tdms, bases)
     if not bases:
         raise RecordingError(f"{path} holds no numeric TDMS channels")
     if len(bases) == 1:

@@ -35,6 +35,8 @@ from desktop.recording.text_rewrite import (
 )
 
 _DELIMITERS = (",", ";", "\t", " ")
+
+
 def _split(line: str, delimiter: str) -> list[str]:
     """Fields of one line, quotes respected (``"1,234.5"`` is one field)."""
     if delimiter == " ":
@@ -93,7 +95,7 @@ def _numeric_width(line: str) -> tuple[str, int] | None:
     fields = [f.strip().strip("\"'") for f in _split(line, delimiter)]
     plain = [f for f in fields if not ISO_PREFIX.fullmatch(f)]
     ok = numeric_row(plain, ".") or (delimiter != "," and numeric_row(plain, ","))
-    return (delimiter, len(fields)) if ok and plain != fields or ok else None
+    return (delimiter, len(fields)) if ok else None
 
 
 def _first_data_line(lines: list[str], layout: TextLayout) -> int | None:
@@ -188,7 +190,8 @@ def _find_stamps(lines: list[str], layout: TextLayout, dayfirst: bool | None,
     """Date-times to rewrite, and the day/month order of slashed dates (refused when the
     head cannot tell and no option says)."""
     for pattern, kind in ((ISO_AMPM, "iso-ampm"), (US_STAMP, "us"), (DOTTED_STAMP, "dotted")):
-        hits = [(i, m) for i, ln in enumerate(lines) for m in [pattern.search(ln)] if m]
+        hits = [(i, m) for i, ln in enumerate(lines)
+                for m in [pattern.match(ln.lstrip(" \t\"'"))] if m]
         if len(hits) < 1:
             continue
         layout.stamp = kind
@@ -234,10 +237,12 @@ def _find_thousands(lines: list[str], layout: TextLayout, thousands: str | None,
     for i, line in enumerate(lines):
         for m in QUOTED_THOUSANDS.finditer(line):
             if not UNAMBIGUOUS_THOUSANDS.match(m.group(1)):
+                column = len(_split(line[:m.start()] + "x", ","))
                 raise RecordingError(
-                    f"{name}: line {i + 1}: {m.group(0)} may use ',' as a thousands "
-                    "separator or as a decimal comma; give --thousands , (1,234 = 1234) "
-                    "or --decimal , (1,234 = 1.234)")
+                    f"{name}: line {i + 1}, column {column}: {m.group(0)} may use ',' as a "
+                    "thousands separator or as a decimal comma; give --thousands , if "
+                    "it means 1234 (a decimal comma inside quotes is not read: export with "
+                    "';' between fields)")
             layout.thousands = ","
     if layout.thousands:
         layout.inferred["thousands"] = "',' in quoted numbers (\"1,234.5\" = 1234.5)"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from desktop.formats.columns import split_unit
 from desktop.formats.tokens import ISO_PREFIX
 from desktop.recording.summary import add_note
 from desktop.recording.text_layout import analyse
@@ -128,7 +129,7 @@ def finish_metadata(metadata: dict[str, object], path: Path, parser: Any,
     dialect = getattr(parser, "dialect", None)
     if dialect is not None and dialect.timed:
         if dialect.header:
-            inferred["time_column"] = dialect.header[dialect.time_index]
+            inferred["time_column"] = split_unit(dialect.header[dialect.time_index])[0]
         inferred["time_unit"] = ("ISO 8601 date-time" if dialect.timestamp == "iso"
                                  else dialect.timestamp)
     if inferred:

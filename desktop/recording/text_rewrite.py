@@ -84,9 +84,12 @@ def rewrite_line(line: str, layout: TextLayout) -> str:
         sep = re.escape(layout.thousands)
         line = re.sub(rf"(?<=\d){sep}(?=\d{{3}}(?!\d))", "", line)
     if layout.stamp == "iso-ampm":
-        line = ISO_AMPM.sub(lambda m: _iso(*m.group("d").split("-"), m.group("h"),
-                                           m.group("mi"), m.group("s"), m.group("ap"))
-                            or m.group(0), line, count=1)
+        def ampm(m: re.Match[str]) -> str:
+            y, mo, d = m.group("d").split("-")
+            return _iso(y, mo, d, m.group("h"), m.group("mi"), m.group("s"),
+                        m.group("ap")) or m.group(0)
+
+        line = ISO_AMPM.sub(ampm, line, count=1)
     elif layout.stamp in ("us", "dotted"):
         pattern = US_STAMP if layout.stamp == "us" else DOTTED_STAMP
 

@@ -43,6 +43,17 @@ from desktop.recording.schema import JOURNAL_SUFFIX, TIME_COLUMN, build_schema
 log = logging.getLogger(__name__)
 
 
+def float_array(values: np.ndarray) -> pa.Array:
+    """A float64 numpy vector as an Arrow array, from its buffer.
+
+    ``pa.array(ndarray)`` imports pandas on its first call (about a second) to check for
+    pandas types; on the acquisition thread that second held a live stream's first lines
+    back, so they reached the host as one burst and lost their own arrival times.
+    """
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])
+
+
 def journal_path(out: Path) -> Path:
     """The journal folder that belongs to recording ``out``."""
     return out.with_name(out.name + JOURNAL_SUFFIX)
@@ -211,7 +222,7 @@ class RecordingWriter:
         v = np.concatenate(self._pending_v, axis=0)
         self._pending_t.clear()
         self._pending_v.clear()
-        arrays = [pa.array(t)] + [pa.array(v[:, i]) for i in range(v.shape[1])]
+        arrays = [float_array(t)] + [float_array(v[:, i]) for i in range(v.shape[1])]
         batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
 
         def _write() -> None:

@@ -66,8 +66,8 @@ def read_xlsx(path: Path, rate: float | None = None,
         which = f"sheet '{options.sheet}'" if options.sheet else "no sheet"
         raise RecordingError(f"{path}: {which} holds a table of numbers"
                              + ("" if options.sheet else f" (sheets: {', '.join(names)})"))
-    ws, table = max(usable, key=lambda item: item[1].score)  # type: ignore[union-attr]
-    assert table is not None
+    found = [(ws, t) for ws, t in usable if t is not None]
+    ws, table = max(found, key=lambda item: item[1].score)
     rec = table.recording(path, options.rate)
     inferred = dict(rec.metadata.get("inferred") or {})  # type: ignore[call-overload]
     rec.metadata["format"] = f"Excel sheet '{ws.title}'"

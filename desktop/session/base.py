@@ -80,6 +80,10 @@ class Session(QObject):
     def set_model(self, name: str, raise_after_s: float, clear_after_s: float) -> None:
         """Judge this session's signal with model ``name`` ("" = off)."""
 
+    def measure_figures(self) -> dict[str, object]:
+        """This session's own figures for ``--measure`` (strict JSON values; none here)."""
+        return {}
+
     def frame_drawn(self) -> None:
         """The window drew a frame of this session (called by the UI thread every drawn
         frame; cheap). A live session loads its model only after the first one."""

@@ -16,6 +16,7 @@ verdict lane end to end (it reads the one channel it needs from the cache).
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ class FileSession(Session):
         self._model: tuple[str, float, float] = ("", 2.0, 5.0)
         self.state = "loading"
         self.verdict_rows: list[dict[str, Any]] = []
+        # perf_counter times for --measure: the open, the index done, the verdict job.
+        self._t_start: float | None = None
+        self._t_indexed: float | None = None
+        self._t_judge: tuple[float, float | None] | None = None
 
     # -- the read interface ----------------------------------------------------------
     @property
@@ -113,6 +118,7 @@ class FileSession(Session):
         return job
 
     def start(self) -> None:
+        self._t_start = time.perf_counter()
         job = self._run(index_file, self.path, self.rate, self.decimal, name="open-file")
         job.worker.progress.connect(self._index_progress)
         job.worker.succeeded.connect(self._indexed)
@@ -134,6 +140,7 @@ class FileSession(Session):
         self._index_job = None
         if self.closed:
             return
+        self._t_indexed = time.perf_counter()
         first = self.view is None
         self.view = view
         self.state = SourceState.FINISHED.value
@@ -177,6 +184,18 @@ class FileSession(Session):
             if not job.wait(ms):
                 log.error("a file job did not stop within %d ms", ms)
 
+    def measure_figures(self) -> dict[str, object]:
+        """``index_s`` (open → wholly indexed), ``verdict_s`` (the whole-file verdict job,
+        start → answer) and ``verdicts`` (how many it gave) for ``--measure``; a step not
+        finished yet is None (``null``)."""
+        def span(a: float | None, b: float | None) -> float | None:
+            return round(b - a, 3) if a is not None and b is not None else None
+
+        judge = self._t_judge or (None, None)
+        return {"index_s": span(self._t_start, self._t_indexed),
+                "verdict_s": span(judge[0], judge[1]),
+                "verdicts": len(self.verdict_rows)}
+
     # -- whole-file verdicts ---------------------------------------------------------
     def set_model(self, name: str, raise_after_s: float, clear_after_s: float) -> None:
         self._model = (name, raise_after_s, clear_after_s)
@@ -204,6 +223,7 @@ class FileSession(Session):
         job.worker.succeeded.connect(lambda result, job=job: self._judge_done.emit(job, result))
         job.worker.failed.connect(lambda message, job=job: self._judge_error.emit(job, message))
         self._judge_job = job
+        self._t_judge = (time.perf_counter(), None)
         job.start()
 
     def _judge_failed(self, job: Job, message: str) -> None:
@@ -214,6 +234,8 @@ class FileSession(Session):
         if self.closed or job is not self._judge_job:
             return
         self._judge_job = None
+        if self._t_judge is not None:
+            self._t_judge = (self._t_judge[0], time.perf_counter())
         self.verdict_rows = result["verdicts"]
         self.model_loaded.emit(result["info"])
         self.verdicts.emit(result["verdicts"])

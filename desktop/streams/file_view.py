@@ -19,7 +19,9 @@ announces the view (``task.report(..., view=...)``) as soon as something can be 
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -264,9 +266,11 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
     pass (progress, Cancel). The view is announced with ``task.report(..., view=v)`` as
     soon as it can draw (the skim of a big text file, else the first segment).
 
-    Raises :class:`~desktop.core.errors.RecordingError` for an unreadable file,
-    :class:`~desktop.core.tasks.Cancelled` when cancelled (the announced view keeps what
-    was indexed; the cache folder, without its ``meta.json``, is rebuilt next time).
+    Raises :class:`~desktop.core.errors.RecordingError` for an unreadable file and when
+    the cache cannot be written (disk full: the partial cache is removed, see
+    :func:`_cache_write_failed`), :class:`~desktop.core.tasks.Cancelled` when cancelled
+    (the announced view keeps what was indexed; the cache folder, without its
+    ``meta.json``, is rebuilt next time).
     """
     from desktop.recording.readers import _resolve
 
@@ -281,6 +285,33 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
         task.finish(f"{path.name}: reopened from the cache")
         return view
     clear_stale(folder)
+    views: list[FileView] = []  # the views this pass announced (to disarm on failure)
+    try:
+        return _build_index(path, folder, rate, decimal, task, views)
+    except OSError as exc:  # the cache's disk is full (or unwritable) mid-pass
+        raise _cache_write_failed(path, folder, views, exc) from None
+
+
+def _cache_write_failed(path: Path, folder: Path, views: list[FileView], exc: OSError
+                        ) -> RecordingError:
+    """Writing the cache failed: remove the partial cache (a full disk stays full
+    otherwise), make the announced views forget the segments whose files are gone (the
+    coarse preview stays), and say so in one line (the window's failure path shows it)."""
+    for view in views:
+        view.segments.forget()
+    shutil.rmtree(folder, ignore_errors=True)
+    log.warning("indexing %s stopped, cache %s removed: %s", path, folder, exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RecordingError(f"the disk holding Linewatch's cache ({folder.parent}) is full: "
+                              f"indexing {path.name} stopped and its partial cache was "
+                              "removed; free some space there and open the file again")
+    return RecordingError(f"indexing {path.name} stopped: {exc.strerror or exc} "
+                          f"({exc.filename or folder}); its partial cache was removed")
+
+
+def _build_index(path: Path, folder: Path, rate: float | None, decimal: str | None,
+                 task: TaskState, views: list[FileView]) -> FileView:
+    """The one pass of :func:`index_file` into the (new or cleared) cache ``folder``."""
     started = time.perf_counter()
     stream = open_chunks(path, rate, decimal)
     skim = stream.skim() if stream.skim is not None else None
@@ -288,6 +319,7 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
     view: FileView | None = None
     if skim is not None:
         view = _new_view(path, folder, channels, stream.sample_rate, skim.timed, skim)
+        views.append(view)
         task.report(0.0, f"indexing {path.name}", view=view)
     writer: SegmentWriter | None = None
     rows = 0
@@ -306,6 +338,7 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
             channels = stream.channels or tuple(ChannelSpec(n) for n in chunk.names)
             if view is None:
                 view = _new_view(path, folder, channels, stream.sample_rate, timed, None)
+                views.append(view)
             else:
                 view._channels, view.timed = channels, timed
             writer = SegmentWriter(folder, len(channels))

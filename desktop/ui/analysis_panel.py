@@ -55,6 +55,7 @@ from desktop.analysis.workbench import (
     is_speed_channel,
     trend_of,
 )
+from desktop.ui.analysis_speed import SpeedControl
 from desktop.ui.analysis_trend import ZONE_COLOURS, TrendView
 from desktop.ui.verdict_navigation import go_to_alarm
 from desktop.workers.jobs import Job
@@ -137,6 +138,8 @@ class AnalysisPanel(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_spectrum_tab(), "Spectrum")
+        # The speed's source per file: the file's own RPM, never a typed one carried over.
+        self.speed = SpeedControl(self)
         self.trend_view = TrendView(window.plot, self.settings.analysis_block_s)
         self.trend_view.compute_requested.connect(lambda: self.compute_trend(force=True))
         self.trend_view.block_changed.connect(self._block_changed)
@@ -387,7 +390,7 @@ class AnalysisPanel(QWidget):
         s.analysis_bearing = str(self.bearing.currentData())
         s.analysis_geometry = [float(self.balls.value()), self.ball_d.value(),
                                self.pitch_d.value(), self.angle.value()]
-        s.analysis_rpm = self.rpm.value()
+        s.analysis_rpm = self.rpm.value() if self.rpm.isEnabled() else self.speed.typed_rpm()
         s.analysis_rpm_channel = str(self.rpm_source.currentData() or "")
         s.analysis_band_auto = self.band_auto.isChecked()
         s.analysis_band = [self.band_lo.value(), self.band_hi.value()]
@@ -513,6 +516,7 @@ class AnalysisPanel(QWidget):
         self.rpm_source.setCurrentIndex(max(0, self.rpm_source.findData(
             self.settings.analysis_rpm_channel)))
         self._loading = was
+        self.speed.channels_rebuilt(select=True)
 
     def request(self) -> SpanRequest | str:
         """The analysis the controls ask for, or a one-line reason why there is none."""
@@ -520,6 +524,7 @@ class AnalysisPanel(QWidget):
         buffer = session.buffer if session is not None else None
         if buffer is None or buffer.written == 0:
             return "Open a recording (Ctrl+O) or connect a source to analyse it"
+        self.speed.sync(session, buffer)
         self._sync_channels(tuple(buffer.channels))
         span = self.span()
         if span is None:
@@ -539,7 +544,7 @@ class AnalysisPanel(QWidget):
         return SpanRequest(
             t0, t1, column, channel.name, str(self.unit.currentData() or channel.unit),
             rate, str(self.mode.currentData()), band,
-            rpm=(self.rpm.value() or None) if rpm_column is None else None,
+            rpm=self.speed.request_rpm() if rpm_column is None else None,
             rpm_column=rpm_column, geometry=self.geometry(),
             group=int(self.group.currentData()),
             foundation=str(self.foundation.currentData()))
@@ -563,7 +568,8 @@ class AnalysisPanel(QWidget):
         key = (id(session), id(buffer), buffer is not None and buffer.written > 0,
                tuple(view) if view else None,
                (cursors["t_a"], cursors["t_b"]) if cursors else None,
-               None if plot.follow else plot.x_offset)
+               None if plot.follow else plot.x_offset,
+               bool(getattr(buffer, "metadata", None)))  # a file's RPM arrives once indexed
         following = plot.follow and session is not None and session.kind == "live"
         if key != self._seen_key:
             self._seen_key = key
@@ -634,6 +640,7 @@ class AnalysisPanel(QWidget):
         if isinstance(result, SpanResult) and job is self._job:
             self._job = None
             self.result = result
+            self.speed.label(result)
             self._draw(result)
             self.analysed.emit(result)
         elif isinstance(result, TrendResult) and job is self._trend_job:

@@ -44,6 +44,7 @@ from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.analysis_panel import install_analysis
+from desktop.ui.diagnosis_panel import install_diagnosis
 from desktop.ui.frame_stats import FrameStats
 from desktop.ui.label_editing import LabelHistory
 from desktop.ui.labels_panel import LabelsPanel
@@ -184,6 +185,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         self.refresh_ports()
         # The Analysis dock (spectra, bearing markers, ISO severity, trend) and [ / ] alarms.
         install_analysis(self)
+        # Machine profiles (Ctrl+M), fault-frequency evidence (F7), the lane's policy.
+        install_diagnosis(self)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -683,6 +686,9 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
             "model": self.settings.model or None,
             "timer_interval_ms": self.timer.interval(),
         })
+        if session is not None:
+            # a file's index_s, verdict_s and whole-file verdicts (a live session: none)
+            result.update(session.measure_figures())
         return result
 
     def _finish_measure(self) -> None:

@@ -15,7 +15,9 @@ LOCATION_COLOURS = {"normal": "#2e7d32", "inner_race": "#c62828", "outer_race": 
                     "ball": "#8e24aa", "anomaly": "#c62828",
                     # the model declined to answer (no signal, out of band, unlike its
                     # training data): grey, never a fault colour
-                    "unknown": "#9e9e9e"}
+                    "unknown": "#9e9e9e",
+                    # the envelope evidence's own locations (desktop/ui/diagnosis_run.py)
+                    "cage": "#6d4c41", "not_running": "#546e7a"}
 MAX_VERDICTS = 20_000
 
 
@@ -73,7 +75,8 @@ class VerdictLane:
             height=np.full(hi - lo, 0.8),
             brushes=[self._brush(v["location"], v["probability"]) for v in shown])
         last = verdicts[-1]
-        self.latest.setText(f"unknown: {last.get('reason') or 'unlike training data'}"
+        self.latest.setText(f"{last['class']} (evidence)" if last.get("source") == "evidence"
+                            else f"unknown: {last.get('reason') or 'unlike training data'}"
                             if last["class"] == "unknown"
                             else f"{last['class']} {last['probability']:.0%}")
         self.latest.setPos(x1, 1.0)
@@ -101,6 +104,8 @@ class VerdictLane:
 def hover_text(verdict: dict) -> str:
     """One verdict for the hover line; ``unknown`` says why and what the network thought."""
     times = f"{verdict['start_s']:.3f}–{verdict['end_s']:.3f} s"
+    if verdict.get("detail"):  # merged with the evidence (desktop/ui/diagnosis_run.py)
+        return f"{verdict['detail']}  {times}"
     if verdict.get("class") == "unknown":
         return (f"unknown ({verdict.get('reason') or 'unlike training data'}; the network "
                 f"would say {verdict.get('best_class')} {verdict['probability']:.0%})  {times}")

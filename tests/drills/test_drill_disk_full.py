@@ -16,7 +16,7 @@ from desktop.recording.readers import read_recording
 from desktop.sources.synth import SynthSource
 from desktop.streams.acquisition import Acquisition
 from tests.drills.test_drill_kill9 import publish_tiny
-from tests.support.drill import fill, report, tiny_disk
+from tests.support.drill import fill, pick, report, tiny_disk
 
 
 def test_recording_stops_acquisition_goes_on_nothing_written_is_lost(tmp_path: Path) -> None:
@@ -96,3 +96,54 @@ def test_registry_on_a_full_disk_refuses_and_changes_nothing(
         filler.unlink()
         assert versions.promote("rig", 2) == 2 and versions.active_version("rig") == 2
     report("disk-full-registry", message=str(info.value)[-70:])
+
+
+def test_disk_full_while_indexing_removes_the_partial_cache_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 item 6: a big text file indexed into a cache on a full disk."""
+    import os
+
+    from desktop.core import paths
+    from desktop.core.errors import RecordingError
+    from desktop.core.tasks import TaskState
+    from desktop.recording import cache
+    from desktop.streams.file_view import FileView, index_file
+
+    rows = pick(300_000, 1_500_000)
+    text = tmp_path / "big.csv"  # on the ordinary disk: only the cache is on the tmpfs
+    rng = np.random.default_rng(5)
+    block = rng.standard_normal((rows, 4)).round(5)
+    times = np.arange(rows) / 1000.0
+    with open(text, "w") as fh:
+        fh.write("time_s,a,b,c,d\n")
+        np.savetxt(fh, np.column_stack([times, block]), fmt="%.6g", delimiter=",")
+    monkeypatch.setattr(cache, "SEGMENT_BYTES", 1 << 20)  # segments published before it fills
+    with tiny_disk(tmp_path / "disk", "6m") as disk:
+        monkeypatch.setenv("LINEWATCH_HOME", str(disk / "home"))
+        cache_root = paths.cache_dir()
+        free_before = os.statvfs(disk).f_bavail
+        announced: list[FileView] = []
+        task = TaskState(lambda _p, _m, info: announced.extend(
+            [info["view"]] if isinstance(info.get("view"), FileView) else []))
+        started = time.monotonic()
+        with pytest.raises(RecordingError) as info:
+            index_file(text, task=task)
+        seconds = time.monotonic() - started
+        message = str(info.value)
+        assert "\n" not in message and "is full" in message, message
+        assert "big.csv" in message and "partial cache was removed" in message, message
+        assert "free some space" in message, message
+        assert list((cache_root / "files").iterdir()) == []  # nothing left behind
+        free_after = os.statvfs(disk).f_bavail
+        assert free_after >= free_before - 8, (free_before, free_after)  # the disk is free
+        assert announced, "no view was announced before the disk filled"
+        view = announced[0]
+        assert view.rows == 0  # it forgot the segments whose files are gone
+        view.view(0.0, 1.0, 200)  # and still answers without touching the deleted files
+        # with space again the same file indexes completely
+        monkeypatch.setenv("LINEWATCH_HOME", str(tmp_path / "home"))
+        done = index_file(text)
+        assert done.rows == rows and done.complete
+    report("disk-full-indexing", rows=rows, seconds=round(seconds, 2),
+           free_blocks_before=free_before, free_blocks_after=free_after,
+           message=message[:70])

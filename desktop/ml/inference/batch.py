@@ -111,8 +111,9 @@ class JudgeOptions:
     rate: float | None = None
     hop: int | None = None
     device: str | None = "auto"
-    #: torch threads per worker; 1 keeps N workers on N cores from fighting.
-    threads: int | None = 1
+    #: numeric threads (torch, BLAS/OpenMP) per worker; None: 1 (or ``$LINEWATCH_THREADS``),
+    #: which keeps N workers on N cores from fighting.
+    threads: int | None = None
     #: judge input outside the model's domain (``--force``) instead of failing the file
     force: bool = False
 
@@ -334,16 +335,17 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[tuple[Any, str]
         raise InputError("judging many files needs dask[distributed]: pip install "
                          "'dask[distributed]'") from exc
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc} (is "
-                             "`dask scheduler` running there, its port open in the "
-                             "firewall?)") from exc
-        try:
-            yield client, scheduler
-        finally:
-            client.close()
+        with _dask_logs_to_file():
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc} (is "
+                                 "`dask scheduler` running there, its port open in the "
+                                 "firewall?)") from exc
+            try:
+                yield client, scheduler
+            finally:
+                client.close()
         return
     import dask
 
@@ -352,25 +354,87 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[tuple[Any, str]
     # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which pins glibc's mmap
     # threshold at 128 KiB: every window array is then a fresh mmap and page faults, and a
     # file took 2-3x as long as in one process. 32 MiB (glibc's own upper bound) restores it.
-    with _quiet_logs("distributed"), \
+    # Dask's own logs (a worker's CommClosedError when the cluster shuts down under load)
+    # go to the log file: the workers are started, and the cluster closed, with stderr
+    # pointing at it (see _dask_logs_to_file).
+    with _dask_logs_to_file() as log_file, \
             dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_":
                              MMAP_THRESHOLD}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         host="127.0.0.1", dashboard_address=None,
-                         silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client:
-        yield client, f"local cluster of {workers} processes"
+            contextlib.ExitStack() as stack:
+        with _stderr_to(log_file):
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+        try:
+            yield client, f"local cluster of {workers} processes"
+        finally:
+            with _stderr_to(log_file):
+                stack.close()  # client, then cluster: workers and nannies stop here
+
+
+#: Loggers of Dask and the libraries under it, sent to the log file while a cluster runs.
+DASK_LOGGERS = ("distributed", "dask", "tornado", "asyncio")
 
 
 @contextlib.contextmanager
-def _quiet_logs(name: str, level: int = logging.ERROR) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    before = logger.level
-    logger.setLevel(level)
+def _dask_logs_to_file(level: int = logging.WARNING) -> Iterator[Path]:
+    """Route Dask's loggers in this process to Linewatch's log file only (never the
+    terminal) and yield that file's path, for :func:`_stderr_to`.
+
+    Why: a local cluster that shuts down while a worker still talks to the scheduler
+    logs ``CommClosedError`` tracebacks. They are Dask's housekeeping, not the user's news;
+    an engineer sending the log file still has them. Restored on exit.
+    """
+    from desktop.core import paths
+    from desktop.core.logsetup import LOG_FILE_NAME
+
+    root = logging.getLogger()
+    ours = next((h for h in root.handlers if getattr(h, "_linewatch", False)
+                 and isinstance(h, logging.FileHandler)), None)
+    log_file = Path(ours.baseFilename) if ours is not None else paths.log_dir() / LOG_FILE_NAME
+    handler: logging.Handler = ours if ours is not None else logging.FileHandler(
+        log_file, encoding="utf-8", delay=True)
+    saved = []
+    for name in DASK_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, list(logger.handlers), logger.propagate, logger.level))
+        logger.handlers = [handler]
+        logger.propagate = False
+        logger.setLevel(level)
+    try:
+        yield log_file
+    finally:
+        for logger, handlers, propagate, before in saved:
+            logger.handlers = handlers
+            logger.propagate = propagate
+            logger.setLevel(before)
+        if ours is None:
+            handler.close()
+
+
+@contextlib.contextmanager
+def _stderr_to(log_file: Path) -> Iterator[None]:
+    """Point file descriptor 2 at ``log_file`` for the block: worker processes started in
+    it inherit that stderr for their whole life, and what the cluster prints while it
+    closes lands there too. This process's ``sys.stderr`` is back on the terminal after
+    the block (the progress lines are written between the two blocks)."""
+    sys.stderr.flush()
+    try:
+        target = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError:  # a read-only profile: leave stderr as it is
+        yield
+        return
+    saved = os.dup(2)
+    os.dup2(target, 2)
+    os.close(target)
     try:
         yield
     finally:
-        logger.setLevel(before)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def check_workers(client: Any, options: JudgeOptions, fingerprint: dict[str, Any]) -> int:
@@ -538,7 +602,7 @@ def run_predict_batch(args: Any) -> int:
         raise InputError(f"--out {out} is one of the inputs")
     options = JudgeOptions(model=str(args.model or DEFAULT_FAULT_MODEL), channel=args.channel,
                            rate=args.rate, hop=args.hop, device=args.device,
-                           threads=args.threads or 1, force=bool(getattr(args, "force", False)))
+                           threads=args.threads, force=bool(getattr(args, "force", False)))
     progress = Progress(quiet=args.quiet)
     result = judge_many(files, options, workers=args.workers, scheduler=args.scheduler,
                         on_result=progress)

@@ -46,7 +46,7 @@ def judge_recording(model: str, recording: Recording | ChannelReader, first_time
     """
     task = task or TaskState()
     task.report(0.0, f"loading {model}")
-    predictor = load_predictor(model, device=device, threads=1)
+    predictor = load_predictor(model, device=device, threads=None)  # 1 unless --threads
     card = predictor.card
     idx, reason = pick_channel([c.name for c in recording.channels], channel,
                                card.input_channels)

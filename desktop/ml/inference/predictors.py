@@ -39,6 +39,7 @@ from desktop.ml.inference.open_set import UNKNOWN, ood_scores, reasons
 from desktop.ml.model_files.card import WEIGHTS_FILE, ModelCard
 from desktop.ml.model_files.registry import ModelEntry, resolve
 from desktop.ml.model_files.weights import load_arrays, sha256_of
+from desktop.ml.threads import limit_numeric_threads
 
 DEFAULT_BATCH = 256
 
@@ -155,6 +156,7 @@ class Predictor(abc.ABC):
         not a signal, and filling it would invent one.
         """
         card = self.card
+        limit_numeric_threads(getattr(self, "threads", None))  # pools loaded since, too
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 1:
             raise InputError("predict_signal takes one channel (a 1-D signal)")
@@ -268,21 +270,24 @@ class FaultPredictor(Predictor):
                              f"architecture's input_length")
         path = folder / WEIGHTS_FILE
         self.model: Any
+        #: numeric threads (torch and BLAS/OpenMP) of this process's model runs; None: 1
+        self.threads = threads
         if self.backend == "numpy":
             from desktop.ml.inference import numpy_net
 
             self.model = numpy_net.load(card.architecture, card.hyper_parameters, path)
             _check_sha(card, path)
             self._torch: Any = None
+            limit_numeric_threads(threads)
             return
         import torch
 
         from desktop.ml import architectures
         from desktop.ml.model_files.weights import expected_from_state_dict, load_tensors
 
-        if threads:
-            # Process-wide in torch: one thread keeps a GUI responsive beside inference.
-            torch.set_num_threads(int(threads))
+        # Process-wide: one thread (the default) keeps a GUI, other workers and other
+        # programs responsive beside inference (desktop/ml/threads.py says why).
+        limit_numeric_threads(threads)
         model = architectures.build(card.architecture, card.hyper_parameters)
         tensors = load_tensors(path, expected_from_state_dict(model.state_dict()))
         _check_sha(card, path)
@@ -358,6 +363,8 @@ class AnomalyPredictor(Predictor):
                                            int(hp["n_bands"]), float(hp["threshold"]),
                                            float(hp["score_scale"]))
         self.device = "cpu"
+        self.threads = None
+        limit_numeric_threads(None)
 
     def predict_windows(self, windows: np.ndarray) -> np.ndarray:
         return self.model.probabilities(self._check_windows(windows))[0]

@@ -18,10 +18,10 @@ from pathlib import Path
 from desktop.ml.errors import ModelError
 
 
-def check_model_file(path: Path, max_bytes: int) -> int:
+def check_model_file(path: Path, max_bytes: int, what: str | None = None) -> int:
     """The size of ``path``, a regular file in its model folder of at most ``max_bytes``;
     a one-line :class:`ModelError` otherwise (missing, a link, not a regular file, too
-    large). Nothing of the file is read."""
+    large; ``what`` names the limit: "any tabular model"). Nothing of the file is read."""
     path = Path(path)
     try:
         info = os.lstat(path)
@@ -38,8 +38,9 @@ def check_model_file(path: Path, max_bytes: int) -> int:
         raise ModelError(f"{path} is {what}: a model folder holds regular files only; "
                          "replace it with the file Linewatch wrote")
     if info.st_size > max_bytes:
-        raise ModelError(f"{path} is {info.st_size:,} bytes, more than such a model file "
-                         f"may have ({max_bytes:,} bytes): refused")
+        limit = (f"{what} ({max_bytes:,} bytes)" if what
+                 else f"the {max_bytes:,} bytes such a model file may have")
+        raise ModelError(f"{path} is {info.st_size:,} bytes, more than {limit}: refused")
     return int(info.st_size)
 
 

@@ -68,7 +68,7 @@ def load_arrays(path: Path, expected: Mapping[str, str] | None = None) -> dict[s
     ``expected`` maps each required name to its dtype kinds (e.g. ``"f"``, ``"iu"``);
     extra names are refused too, so a file cannot smuggle anything past the checks.
     """
-    check_model_file(path, MAX_FILE_BYTES)  # a regular file of the folder (no link), capped
+    check_model_file(path, MAX_FILE_BYTES, "any tabular model")  # regular, no link, capped
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -125,7 +125,8 @@ def _check_member_header(path: Path, name: str, fh: IO[bytes], member_bytes: int
         raise ModelError(f"{path}: member {name!r} refused (not a .npy header: {exc}); "
                          "replace the model folder with one Linewatch wrote") from None
     if dtype.kind not in _KINDS or dtype.hasobject:
-        raise ModelError(f"{path}: member {name!r} is not a numeric array ({dtype})")
+        raise ModelError(f"{path}: member {name!r} refused: not a numeric array ({dtype}); "
+                         "replace the model folder with one Linewatch wrote")
     count = math.prod(int(d) for d in shape)
     data_bytes = member_bytes - fh.tell()
     if count * dtype.itemsize != data_bytes:

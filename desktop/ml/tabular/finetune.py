@@ -57,7 +57,7 @@ from desktop.ml.tabular.table import match_columns, read_frame
 
 REPLAY_FILE = "replay.npz"
 MIN_CHECKED = 10  # held-out parts below this: the comparison says little
-CALIB_FOLDS = 5   # out-of-fold refits that re-choose the temperature and threshold
+CALIB_FOLDS = 3   # out-of-fold refits that re-choose the temperature and threshold
 
 
 @dataclass

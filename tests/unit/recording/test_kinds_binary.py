@@ -205,3 +205,26 @@ def test_kind14_mat_v73_struct_rate(tmp_path: Path) -> None:
     rec = read_recording(path)
     assert [c.name for c in rec.channels] == ["bearing.gs"]
     assert rec.sample_rate == 12_000.0
+
+
+def test_kind02_tdms_time_channel_in_a_group_of_its_own(tmp_path: Path) -> None:
+    from nptdms import ChannelObject, TdmsWriter
+
+    n = 300
+    with TdmsWriter(tmp_path / "split.tdms") as writer:
+        writer.write_segment([ChannelObject("Time", "Time", np.arange(n) * 0.25),
+                              ChannelObject("Data", "temp", 20 + np.arange(n) / 10)])
+    rec = read_recording(tmp_path / "split.tdms")
+    assert [c.name for c in rec.channels] == ["temp"]
+    assert rec.effective_rate() == pytest.approx(4.0)
+    assert rec.metadata["inferred"]["time_column"] == "Time/Time"
+
+
+def test_kind01_analysis_reads_a_channel_at_its_own_groups_rate(tmp_path: Path) -> None:
+    from desktop.cli_analysis import load_channel
+
+    path = tmp_path / "two-tasks.tdms"
+    _, temp = _two_rate_tdms(path)
+    slow = load_channel(path, "oil")
+    assert slow.rate == pytest.approx(2.0) and np.array_equal(slow.values, temp)
+    assert load_channel(path, "de").rate == pytest.approx(25_600.0)

@@ -110,7 +110,7 @@ def test_kind11_quoted_thousands(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rec.metadata["malformed"] == {}
     assert "thousands" in _info(path, capsys)["inferred"]
     ambiguous = _write(tmp_path, "amb.csv", 'time,count\n0,"1,234"\n1,"2,000"\n')
-    with pytest.raises(RecordingError, match=r"line 2: .*--thousands ,"):
+    with pytest.raises(RecordingError, match=r"line 2, column 2: .*--thousands ,"):
         read_recording(ambiguous)
     assert main(["info", str(ambiguous)]) == 1
     assert "--thousands" in capsys.readouterr().err
@@ -141,7 +141,7 @@ def test_kind12_us_and_day_first_dates(tmp_path: Path,
     ambiguous = _write(tmp_path, "amb.csv", "time,v\n01/02/2025 10:00,1\n01/03/2025 10:00,2\n")
     assert main(["info", str(ambiguous)]) == 1
     err = capsys.readouterr().err
-    assert "amb.csv: line 2" in err and "--dayfirst" in err and "\n" == err[-1]
+    assert "amb.csv: line 2" in err and "--dayfirst" in err and err[-1] == "\n"
     assert read_recording(ambiguous, dayfirst=True).timestamps[1] == _utc(2025, 3, 1, 10)
     assert read_recording(ambiguous, dayfirst=False).timestamps[1] == _utc(2025, 1, 3, 10)
     info = _info(ambiguous, capsys, "--monthfirst")
@@ -168,3 +168,12 @@ def test_kind15_dst_repeat_is_named(tmp_path: Path,
     with_offset = _write(tmp_path, "utc.csv", "time,level\n2025-10-26T02:50:00+02:00,1\n"
                                               "2025-10-26T02:00:00+01:00,2\n")
     assert "notes" not in read_recording(with_offset).metadata
+
+
+def test_kind09_a_date_in_the_preamble_is_not_the_time_format(tmp_path: Path) -> None:
+    path = _write(tmp_path, "pre.csv", "Start: 05/01/2024\nOperator: x\n\ntime,v\n"
+                                       "2024-05-01 10:00:00,1\n2024-05-01 10:00:01,2\n"
+                                       "2024-05-01 10:00:02,3\n")
+    rec = read_recording(path)  # no day/month refusal: the rows are ISO
+    assert rec.values[:, 0].tolist() == [1, 2, 3]
+    assert rec.metadata["inferred"]["preamble"] == ["Start: 05/01/2024", "Operator: x"]

@@ -144,3 +144,26 @@ def _cycles(package: str) -> list[list[str]]:
 @pytest.mark.parametrize("package", ["desktop.recording", "desktop.formats"])
 def test_no_import_cycles(package: str) -> None:
     assert _cycles(package) == []
+
+
+@pytest.mark.parametrize("suffix", registry.supported_suffixes())
+def test_junk_and_truncated_files_of_every_format_are_one_line(tmp_path: Path,
+                                                               suffix: str) -> None:
+    """Never a traceback: junk, an empty file and a valid-looking head cut short are
+    read or refused in one line naming the file."""
+    from desktop.core.errors import RecordingError
+    from desktop.recording.readers import read_recording, summarize_recording
+
+    rng = np.random.default_rng(len(suffix))
+    heads = {".wav": b"RIFF\x00\x00\x00\x00WAVEfmt ", ".tdms": b"TDSm\x04\x00\x00\x00",
+             ".mat": b"MATLAB 5.0 MAT-file".ljust(128, b" "), ".parquet": b"PAR1",
+             ".xlsx": b"PK\x03\x04"}
+    for k, content in enumerate([b"", rng.bytes(300), heads.get(suffix, b"") + rng.bytes(64),
+                                 b"a,b\n1,2\n\xff\xfe\x00garbage\n"]):
+        path = tmp_path / f"f{k}{suffix}"
+        path.write_bytes(content)
+        for call in (read_recording, summarize_recording):
+            try:
+                call(path)
+            except RecordingError as exc:
+                assert "\n" not in str(exc) and path.name in str(exc)

@@ -88,8 +88,6 @@ def test_a_table_without_model_names_the_table_model(
 ])
 def test_bad_input_exits_2_in_one_line(args: list[str], tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.support.real_data import CWRU  # noqa: F401  (fixtures exist in any clone)
-
     rec = tmp_path / "signal.csv"
     rec.write_text("time_s,x\n" + "".join(f"{i / 1000},{(i % 7) / 7}\n" for i in range(3000)))
     argv = [a.format(fixture=rec, tmp=tmp_path) for a in args]
