@@ -196,13 +196,28 @@ def cmd_spectrum(args: argparse.Namespace) -> int:
     else:
         markers = fault_markers(geometry, data.rpm, fmax=fmax)
     matches = []
+    # A match is only a peak near a marker; `snr_db` (against the median of the bins
+    # around it) and `significant` (>= 8 dB, not on a mains harmonic detected in this
+    # spectrum) say whether it is evidence — `linewatch diagnose` decides the location.
+    from desktop.diagnosis.evidence import LINE_DB
+    from desktop.diagnosis.lines import detect_mains, harmonic_mask, line_snr
+
+    mains = detect_mains(spec.freqs_hz, spec.amplitude).freq_hz
+    mains_mask = (harmonic_mask(spec.freqs_hz, mains) if mains else None)
     for m in markers:
         tol = max(0.02 * m.freq_hz, 1.5 * spec.resolution_hz)
         near = [p for p in peaks if abs(p.freq_hz - m.freq_hz) <= tol]
         if near:
             p = max(near, key=lambda q: q.amplitude)
+            line = line_snr(spec.freqs_hz, spec.amplitude, p.freq_hz, spec.resolution_hz)
+            on_mains = bool(mains_mask is not None and mains_mask[
+                int(np.argmin(np.abs(spec.freqs_hz - p.freq_hz)))])
+            snr = line.snr_db if math.isfinite(line.snr_db) else None
             matches.append({"marker": m.name, "freq_hz": round(m.freq_hz, 4),
-                            "peak_freq_hz": round(p.freq_hz, 4), "amplitude": p.amplitude})
+                            "peak_freq_hz": round(p.freq_hz, 4), "amplitude": p.amplitude,
+                            "snr_db": None if snr is None else round(snr, 2),
+                            "significant": bool(snr is not None and snr >= LINE_DB
+                                                and not on_mains)})
     doc = {
         "file": data.file, "channel": data.name, "unit": data.unit, "rate": fs,
         "start_s": round(data.start_s, 6), "end_s": round(data.end_s, 6),
@@ -219,6 +234,7 @@ def cmd_spectrum(args: argparse.Namespace) -> int:
         "peaks": [p.to_json() for p in peaks],
         "markers": [{"name": m.name, "freq_hz": round(m.freq_hz, 4)} for m in markers],
         "matches": matches,
+        "mains_hz": mains,
     }
     if args.json:
         print(json.dumps(doc), flush=True)

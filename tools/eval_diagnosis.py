@@ -53,8 +53,10 @@ CLASSES = ("healthy", "outer_race", "inner_race", "ball", "cage", "stopped")
 EXPECT = {"healthy": "normal", "stopped": "not_running"}
 
 
-def sim_block(name: str, n: int, speed_mode: str) -> dict[str, object]:
+def sim_block(name: str, n: int, speed_mode: str, seed_offset: int = 0
+              ) -> dict[str, object]:
     bearings, rates, seed0 = BLOCKS[name]
+    seed0 += seed_offset
     rows = []
     for ci, cls in enumerate(CLASSES):
         for i in range(n):
@@ -157,13 +159,15 @@ def main() -> int:
     ap.add_argument("--speed", default="given", choices=("given", "spectrum"))
     ap.add_argument("--cwru", default=str(ROOT.parent / "shared/data/cwru"))
     ap.add_argument("--json", default=None)
+    ap.add_argument("--seed-offset", type=int, default=0,
+                    help="draw other records of the same blocks (a fresh hold-out)")
     args = ap.parse_args()
     t0 = time.time()
     out: dict[str, object] = {}
     blocks = ("dev", "heldout") if args.block == "all" else (
         () if args.block == "none" else (args.block,))
     for b in blocks:
-        out[f"sim_{b}_{args.speed}"] = sim_block(b, args.n, args.speed)
+        out[f"sim_{b}_{args.speed}"] = sim_block(b, args.n, args.speed, args.seed_offset)
         print(b, json.dumps(out[f"sim_{b}_{args.speed}"], indent=1), flush=True)
     if args.cwru and Path(args.cwru).is_dir():
         out["cwru"] = cwru(Path(args.cwru))

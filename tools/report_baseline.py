@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     res = json.loads(src.read_text())
     lines = (ROOT / "tools" / "baseline_md_head.md").read_text().splitlines()
     for block, title in (("dev", "Development routes (constants chosen on these)"),
-                         ("held_out", "Held-out routes (run once, never tuned on)")):
+                         ("held_out", "Held-out routes (run once, never tuned on)"),
+                         ("stress", "Stress: healthy routes with load swings x1.3 and "
+                                    "transient knocks (held out)")):
         rows = res.get(block) or []
         if not rows:
             continue

@@ -18,8 +18,8 @@ Signal model (the standard one; the same as issue 21's simulator):
   noise, mains pickup.
 - **Route**: load switches among 60/80/100 % every few hours; speed follows load
   (slip of an induction motor: a few per cent), the broadband level follows load
-  (×0.8–1.2), a slow healthy drift (``drift``, e.g. +30 % over the route) and a daily ±5 %
-  cycle.
+  (``load_gain``), optional transient knocks (``knock_prob``), a slow healthy drift
+  (``drift``, e.g. +30 % over the route) and a daily ±5 % cycle.
 - **Degradation**: the fault's RMS relative to the background grows linearly in dB
   (exponentially in amplitude — the usual degradation model, e.g. N. Gebraeel et al.,
   IIE Trans. 37 (2005) 543–557) from ``start_db`` at ``onset_day`` to ``end_db`` at the
@@ -45,7 +45,10 @@ class RouteSpec:
     """One route: ``geometry``, nominal ``rpm``, ``fs`` Hz, ``days`` long, snapshots of
     ``snapshot_s`` every ``every_s`` seconds; ``fault`` (``healthy``, ``outer_race``,
     ``inner_race``, ``ball``) growing from ``start_db`` at ``onset_day`` to ``end_db`` at
-    the end (failure); ``drift`` the healthy level's relative change over the route."""
+    the end (failure); ``drift`` the healthy level's relative change over the route;
+    ``load_gain`` how much the broadband level follows load (``0.8 + load_gain·load``);
+    ``knock_prob`` the chance that a snapshot holds one transient knock (a blow, a valve:
+    one impact 10–30× the background RMS through the housing resonance)."""
 
     geometry: BearingGeometry
     rpm: float
@@ -59,6 +62,8 @@ class RouteSpec:
     drift: float = 0.3
     snapshot_s: float = 1.0
     every_s: float = SNAPSHOT_EVERY_S
+    load_gain: float = 0.4
+    knock_prob: float = 0.0
 
     @property
     def failure_s(self) -> float:
@@ -125,7 +130,7 @@ def route(spec: RouteSpec, *, step: int = 1) -> Iterator[Snapshot]:
         ts = i * spec.every_s
         rpm = spec.rpm * (1 - 0.04 * load + 0.005 * rng.standard_normal())
         fr = rpm / 60.0
-        level = ((0.8 + 0.4 * load) * (1 + spec.drift * ts / spec.failure_s)
+        level = ((0.8 + spec.load_gain * load) * (1 + spec.drift * ts / spec.failure_s)
                  * (1 + 0.05 * math.sin(2 * math.pi * ts / 86400.0)))
         noise = rng.standard_normal(n)
         hous = _resonator(rng.standard_normal(n), fs, housing_fn, zeta_h)
@@ -135,6 +140,11 @@ def route(spec: RouteSpec, *, step: int = 1) -> Iterator[Snapshot]:
         for k, a in enumerate(shaft, start=1):
             x += level * a * np.sin(2 * math.pi * k * revs + phases[k])
         x += mains * np.sin(2 * math.pi * mains_hz * t + phases[0])
+        if spec.knock_prob and rng.random() < spec.knock_prob:
+            kick = np.zeros(n)
+            kick[int(rng.integers(0, n))] = 1.0
+            ring = _resonator(kick, fs, housing_fn, zeta_h)
+            x += ring / np.max(np.abs(ring)) * _rms(background) * rng.uniform(10.0, 30.0)
         fdb = fault_db_at(spec, ts)
         if math.isfinite(fdb):
             x += _impacts(spec, rng, revs, fr, fault_fn, zeta_f) * (

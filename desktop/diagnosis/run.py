@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop.analysis.bearings import BearingGeometry
+from desktop.core.tasks import TaskState
 from desktop.diagnosis.errors import DiagnosisError
 from desktop.diagnosis.speed import ShaftSpeed
 from desktop.diagnosis.verdict import (
@@ -54,14 +55,18 @@ def diagnose(x: np.ndarray, fs: float, geometry: BearingGeometry,
              speed: ShaftSpeed | None, *, window_s: float = 1.0,
              rpm_range: tuple[float, float] | None = None,
              band: tuple[float, float] | None = None, theta: np.ndarray | None = None,
-             start_s: float = 0.0) -> Diagnosis:
+             start_s: float = 0.0, task: TaskState | None = None) -> Diagnosis:
     """Verdicts for ``x`` ``(n,)`` at ``fs`` Hz as a whole and per ``window_s`` seconds
     (a last window shorter than half a window joins the one before). ``start_s`` is the
     span's offset in the file (for the reported times; a speed profile's ``times_s`` are
     relative to the span). ``theta`` ``(n,)`` is the shaft angle in revolutions (order
-    tracking). Raises :class:`DiagnosisError` as
-    :func:`desktop.diagnosis.verdict.diagnose_span`, or for ``window_s`` ≤ 0.
+    tracking). ``task`` (the long-job protocol, :mod:`desktop.core.tasks`) gets progress
+    per window and may cancel (:class:`~desktop.core.tasks.Cancelled`). Raises
+    :class:`DiagnosisError` as :func:`desktop.diagnosis.verdict.diagnose_span`, or for
+    ``window_s`` ≤ 0.
     """
+    task = task or TaskState()
+    task.report(0.0, "diagnosing the whole span")
     if not window_s > 0:
         raise DiagnosisError(f"--window must be positive, got {window_s:g}")
     a = np.asarray(x, dtype=np.float64)
@@ -80,6 +85,7 @@ def diagnose(x: np.ndarray, fs: float, geometry: BearingGeometry,
         i1 = bounds[i + 1] if i + 1 < len(bounds) else a.size
         if i1 - i0 < need:
             continue
+        task.report((i + 1) / (len(bounds) + 1), f"window {i + 1} of {len(bounds)}")
         ws = _window_speed(speed, i0 / fs, i1 / fs)
         w = diagnose_span(a[i0:i1], fs, geometry, ws,
                           rpm_range=rpm_range or DEFAULT_RPM_RANGE, band=band,
@@ -88,3 +94,19 @@ def diagnose(x: np.ndarray, fs: float, geometry: BearingGeometry,
                           start_s=start_s + i0 / fs)
         windows.append(w)
     return Diagnosis(overall, tuple(windows))
+
+
+def verdict_rows(result: Diagnosis) -> list[dict[str, object]]:
+    """The per-window verdicts in the shape of a whole-file model verdict
+    (:func:`desktop.ml.inference.file_verdicts.judge_recording`'s ``verdicts``):
+    ``start_s``, ``end_s``, ``class`` and ``location`` (the location), ``probability``
+    (1.0: evidence is not a probability; the window's verdict is what its lines say) and
+    ``score`` (the largest present fault score in dB, 0 when none) — what a verdict lane
+    needs to draw ``diagnose`` beside a model."""
+    rows = []
+    for w in result.windows:
+        present = [f.score for f in w.faults if f.present]
+        rows.append({"start_s": round(w.start_s, 6), "end_s": round(w.end_s, 6),
+                     "class": w.location, "probability": 1.0, "location": w.location,
+                     "score": round(max(present), 3) if present else 0.0})
+    return rows

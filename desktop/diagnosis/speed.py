@@ -117,9 +117,10 @@ def speed_from_tacho(pulses: np.ndarray, fs: float, pulses_per_rev: int = 1,
 
 
 def _whitened_spectrum(x: np.ndarray, fs: float, fmax: float) -> tuple[np.ndarray, np.ndarray]:
+    # the longest power-of-two segment leaving 2 half-overlapping averages, ≥ 0.05 Hz
     n = x.shape[0]
-    res = max(4.0 * fs / n, 0.1)
-    spec = amplitude_spectrum(x, fs, resolution_hz=res)
+    nperseg = min(2 ** math.floor(math.log2(n / 1.5)), 2 ** math.ceil(math.log2(fs / 0.05)))
+    spec = amplitude_spectrum(x, fs, nperseg=max(256, nperseg))
     keep = spec.freqs_hz <= fmax
     return spec.freqs_hz[keep], spec.amplitude[keep]
 

@@ -14,11 +14,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.errors import RecordingError, UsageError
 from desktop.core.types import Recording
 
 if TYPE_CHECKING:
     from desktop.recording.stream import ChunkStream
     from desktop.recording.summary import RecordingSummary
+
+
+class OptionNeeded(RecordingError, UsageError):
+    """A file leaves a choice the reader will not guess (the day/month order of its dates,
+    a thousands mark, which sheet or group): the message names the file, the line and the
+    option that settles it; exit code 2, like a command line that lacks an option."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,10 @@ _SERIAL_RANGE = (20_000.0, 80_000.0)
 _DATE_WORDS = re.compile(r"(date|datum|day|time|zeit|timestamp|stamp)", re.IGNORECASE)
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*([AaPp][Mm])?\s*$")
 _HEADER_ROWS_MAX = 4
-_WALL_CLOCK = ("date + time of day", "date-time cells", "Excel day serial")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})((?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)")
+_WALL_CLOCK = ("date + time of day", "date-time cells", "Excel day serial",
+               "Excel day serial + time of day")
 
 
 def _is_number(cell: object) -> bool:
@@ -34,6 +37,12 @@ def _is_number(cell: object) -> bool:
 
 def _is_stamp(cell: object) -> bool:
     return isinstance(cell, dt.datetime | dt.date | dt.time)
+
+
+def _time_like(cell: object) -> bool:
+    """A date, time or date-time cell, or text that reads as one."""
+    return _is_stamp(cell) or _text_date(cell) is not None or (
+        isinstance(cell, str) and _CLOCK.match(cell) is not None)
 
 
 def _unix(cell: dt.datetime | dt.date) -> float:
@@ -74,8 +83,27 @@ def _number(cell: object) -> float:
         try:
             return float(cell.strip().replace(",", "."))
         except ValueError:
-            return np.nan
+            stamp = _text_date(cell)
+            return _unix(stamp) if stamp is not None else np.nan
     return np.nan
+
+
+def _text_date(cell: object) -> dt.datetime | None:
+    """A date (and time) written as text in an unambiguous order: ISO ``2024-05-01
+    12:00:00`` or day-first dotted ``01.05.2024 12:00``; None otherwise (a slashed
+    ``05/01/2024`` could be either order: save such a sheet with date cells)."""
+    if not isinstance(cell, str):
+        return None
+    text = cell.strip()
+    m = _DOTTED.fullmatch(text)
+    if m:
+        text = f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}{m.group(4) or ''}"
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -146,7 +174,7 @@ def read_sheet(rows: Iterable[tuple[object, ...]]) -> SheetTable | None:
     names, units = _names(texts, width)
     units = [u or from_row for u, from_row in zip(units, _bare_units(unit_cells), strict=True)]
     numeric_rows = sum(1 for r in data
-                       if sum(_is_number(c) or _is_stamp(c) for c in r) * 2 >= sum(
+                       if sum(_is_number(c) or _time_like(c) for c in r) * 2 >= sum(
                            c is not None for c in r))
     if numeric_rows == 0:
         return None
@@ -197,8 +225,8 @@ def _time_axis(names: list[str], data: list[tuple[object, ...]], table: np.ndarr
         return [r[i] if i < len(r) else None for r in head]
 
     dates = [i for i in range(width)
-             if any(isinstance(c, dt.datetime | dt.date) and not isinstance(c, dt.time)
-                    for c in column(i))]
+             if any((isinstance(c, dt.datetime | dt.date) and not isinstance(c, dt.time))
+                    or _text_date(c) is not None for c in column(i))]
     clocks = [i for i in range(width) if i not in dates and _clock_column(names[i], column(i))]
     if dates and clocks and _midnights(column(dates[0])):
         d, c = dates[0], clocks[0]
@@ -216,6 +244,13 @@ def _time_axis(names: list[str], data: list[tuple[object, ...]], table: np.ndarr
                 and _SERIAL_RANGE[0] <= finite.min() and finite.max() <= _SERIAL_RANGE[1]
                 and not any(isinstance(c, str) for c in column(i))):
             seconds = (values - EXCEL_EPOCH_UNIX_DAYS) * 86400.0
+            clocks = [c for c in range(width) if c != i and _clock_column(names[c], column(c))]
+            if clocks and np.all(finite == np.floor(finite)):  # whole days + a time column
+                c = clocks[0]
+                tod = np.array([_clock_seconds(r[c]) if c < len(r) else np.nan for r in data])
+                return np.round(seconds + tod, 6), {i, c}, {
+                    "time_column": f"{names[i]} + {names[c]}",
+                    "time_unit": "Excel day serial + time of day"}
             return np.round(seconds, 6), {i}, {"time_column": names[i],
                                                "time_unit": "Excel day serial"}
     for i in range(width):
@@ -242,7 +277,7 @@ def _clock_column(name: str, cells: list[object]) -> bool:
 
 def _midnights(cells: list[object]) -> bool:
     """True when a date column's cells carry no time of day (pure dates)."""
-    present = [c for c in cells if c is not None]
+    present = [_text_date(c) or c for c in cells if c is not None]
     return bool(present) and all(
         not isinstance(c, dt.datetime) or (c.hour, c.minute, c.second, c.microsecond)
         == (0, 0, 0, 0) for c in present)

@@ -173,7 +173,15 @@ def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: Malf
         seconds = _column_f64(column)
         valid &= np.isfinite(seconds)
         described = "s"
-        if name != TIME_COLUMN:
+        big = _float_epoch_unit(seconds, valid, name)
+        if big is not None:  # epoch ms/us/ns stored as floats under a bare name
+            per = {"ms": 1e3, "us": 1e6, "ns": 1e9}[big]
+            first_value = float(seconds[valid][0])
+            wall_start = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+                seconds=first_value / per)).isoformat()
+            seconds = (seconds - first_value) / per
+            described = f"{big} since 1970 (unit from the magnitude)"
+        elif name != TIME_COLUMN:
             unit = time_unit(name) or "s"
             seconds = np.asarray(to_seconds(seconds, unit), dtype=np.float64)
             described = f"{unit} (from the name)"
@@ -214,6 +222,19 @@ def _epoch_unit(column: pa.ChunkedArray, name: str, valid: np.ndarray
     for unit, lower in _EPOCH_RANGES:
         if first >= lower:
             return unit, "unit from the magnitude"
+    return None
+
+
+def _float_epoch_unit(values: np.ndarray, valid: np.ndarray, name: str) -> str | None:
+    """``"ms"``/``"us"``/``"ns"`` for a float time column under a bare name
+    (``timestamp``) whose first value is epoch time in that unit, else None (epoch
+    *seconds* are kept as they are: the window draws them on a date axis)."""
+    if name == TIME_COLUMN or _named_time_unit(name) is not None or not valid.any():
+        return None
+    first = abs(float(values[valid][0]))
+    for unit, lower in _EPOCH_RANGES[:3]:
+        if first >= lower:
+            return unit
     return None
 
 

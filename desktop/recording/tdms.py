@@ -28,7 +28,7 @@ import numpy as np
 from desktop.core.errors import RecordingError
 from desktop.core.types import ChannelSpec, Recording
 from desktop.formats.columns import time_unit, to_seconds
-from desktop.recording.format import FileFormat, ReadOptions
+from desktop.recording.format import FileFormat, OptionNeeded, ReadOptions
 from desktop.recording.stream import CHUNK_ROWS, Chunk, ChunkStream, collect
 
 TDMS_SUFFIXES = {".tdms"}
@@ -143,7 +143,7 @@ def _choose(tdms: Any, path: Path, options: ReadOptions) -> tuple[_Base, list[_B
     if options.group is not None:
         pick = [b for b in bases if b.groups[0].lower() == options.group.strip().lower()]
         if not pick:
-            raise RecordingError(f"{path} has no TDMS group '{options.group}' "
+            raise OptionNeeded(f"{path} has no TDMS group '{options.group}' "
                                  f"(groups: {listed}); give --group with one of them")
         return pick[0], bases
     if options.channel is not None:

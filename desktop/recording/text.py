@@ -108,7 +108,8 @@ FORMAT = FileFormat(
     rules="delimiter, header, decimal mark and time column detected from the first lines "
           "(the serial port's parser); a preamble (TOA5, key: value lines) kept as "
           "metadata, a units row as units, a '# ' header read; quoted \"1,234.5\" read; "
-          "AM/PM, MM/DD and DD.MM date-times read (an unclear day/month order refused: "
+          "AM/PM, MM/DD, DD/MM, YYYY/MM/DD, DD.MM and 04-Mar-2025 date-times read (an "
+          "unclear day/month order refused: "
           "--dayfirst/--monthfirst); local times repeating at a DST change named; "
           "UTF-16 and a UTF-8 BOM read",
     options=("rate", "decimal", "dayfirst", "thousands"))

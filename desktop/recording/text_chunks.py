@@ -95,7 +95,7 @@ def skim_text(path: Path, rate: float | None = None, line_format: str = "auto",
     with open(path, "rb") as fh:
         head_bytes = fh.read(SKIM_HEAD)
         head = parser.feed(head_bytes)
-        if not parser.detected or len(head) == 0:
+        if not getattr(parser, "detected", False) or len(head) == 0:
             return None
         consumed = head_bytes.rfind(b"\n") + 1 or len(head_bytes)
         bytes_per_row = consumed / len(head)
@@ -139,7 +139,7 @@ def skim_text(path: Path, rate: float | None = None, line_format: str = "auto",
     width = len(names)
     values = [v if v.shape[1] == width else
               np.hstack([v, np.full((v.shape[0], width - v.shape[1]), np.nan)]) for v in values]
-    t = np.concatenate(times)  # type: ignore[arg-type]
+    t: np.ndarray = np.concatenate(times)  # type: ignore[arg-type]
     v = np.concatenate(values)
     if not timed:
         t = t / float(rate)  # type: ignore[arg-type]

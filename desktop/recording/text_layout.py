@@ -18,23 +18,27 @@ from __future__ import annotations
 import csv
 import re
 
-from desktop.core.errors import RecordingError
 from desktop.formats.columns import looks_like_units, time_unit
 from desktop.formats.detect import DetectOptions, looks_like_data, numeric_row
 from desktop.formats.tokens import ISO_PREFIX, nonnumeric_count
+from desktop.recording.format import OptionNeeded
 from desktop.recording.text_rewrite import (
     DOTTED_STAMP,
     HEAD_BYTES,
     ISO_AMPM,
+    MONTH_STAMP,
     QUOTED_NUMBER,
     QUOTED_THOUSANDS,
     UNAMBIGUOUS_THOUSANDS,
     US_STAMP,
+    YMD_STAMP,
     TextLayout,
     rewrite_line,
 )
 
 _DELIMITERS = (",", ";", "\t", " ")
+#: ``1.234,5`` / ``12.345.678,9``: dot groups before a decimal comma (European exports).
+EU_GROUPED = re.compile(r"(?<![\w.:,])[+-]?\d{1,3}(?:\.\d{3})+,\d+(?![\w.,:])")
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -70,8 +74,7 @@ def analyse(head: bytes, dayfirst: bool | None = None, thousands: str | None = N
     lines = [ln.rstrip("\r") for ln in lines]
     layout = TextLayout()
     _find_stamps(lines, layout, dayfirst, name)
-    if check_thousands or thousands:
-        _find_thousands(lines, layout, thousands, name)
+    _find_thousands(lines, layout, thousands, name, check_thousands)
     layout.unquote = layout.thousands == "," or any(
         QUOTED_NUMBER.search(ln) for ln in lines[:200])
     first = _first_data_line(lines, layout)
@@ -189,7 +192,8 @@ def _find_stamps(lines: list[str], layout: TextLayout, dayfirst: bool | None,
                  name: str) -> None:
     """Date-times to rewrite, and the day/month order of slashed dates (refused when the
     head cannot tell and no option says)."""
-    for pattern, kind in ((ISO_AMPM, "iso-ampm"), (US_STAMP, "us"), (DOTTED_STAMP, "dotted")):
+    for pattern, kind in ((ISO_AMPM, "iso-ampm"), (US_STAMP, "us"), (DOTTED_STAMP, "dotted"),
+                          (YMD_STAMP, "ymd"), (MONTH_STAMP, "month")):
         hits = [(i, m) for i, ln in enumerate(lines)
                 for m in [pattern.match(ln.lstrip(" \t\"'"))] if m]
         if len(hits) < 1:
@@ -200,6 +204,10 @@ def _find_stamps(lines: list[str], layout: TextLayout, dayfirst: bool | None,
         elif kind == "dotted":
             layout.dayfirst = True
             layout.inferred["time_format"] = "DD.MM.YYYY (day first)"
+        elif kind == "ymd":
+            layout.inferred["time_format"] = "YYYY/MM/DD"
+        elif kind == "month":
+            layout.inferred["time_format"] = "DD-Mon-YYYY (month by name)"
         else:
             _slash_order(hits, layout, dayfirst, name)
         return
@@ -216,7 +224,7 @@ def _slash_order(hits: list[tuple[int, re.Match[str]]], layout: TextLayout,
             dayfirst = False
         else:
             line, m = hits[0]
-            raise RecordingError(
+            raise OptionNeeded(
                 f"{name}: line {line + 1}: date {m.group(0)!r} may be day/month or "
                 "month/day and the first rows do not tell; give --dayfirst (31/12/2024) "
                 "or --monthfirst (12/31/2024)")
@@ -229,16 +237,24 @@ def _slash_order(hits: list[tuple[int, re.Match[str]]], layout: TextLayout,
 
 
 def _find_thousands(lines: list[str], layout: TextLayout, thousands: str | None,
-                    name: str) -> None:
+                    name: str, quoted: bool = True) -> None:
+    """The thousands separator: the option's; ``.`` when numbers read ``1.234,5``
+    (a decimal comma after dot groups cannot mean anything else); ``,`` in quoted
+    ``"1,234.5"`` (``quoted``: not when the decimal mark is ``,``); an ambiguous
+    quoted ``"1,234"`` is refused naming the option."""
     if thousands is not None:
         layout.thousands = thousands
         layout.inferred["thousands"] = f"'{thousands}' (from the option)"
         return
-    for i, line in enumerate(lines):
+    if any(("\t" in ln or ";" in ln) and EU_GROUPED.search(ln) for ln in lines):
+        layout.thousands = "."
+        layout.inferred["thousands"] = "'.' before a decimal comma (\"1.234,5\" = 1234.5)"
+        return
+    for i, line in enumerate(lines if quoted else []):
         for m in QUOTED_THOUSANDS.finditer(line):
             if not UNAMBIGUOUS_THOUSANDS.match(m.group(1)):
                 column = len(_split(line[:m.start()] + "x", ","))
-                raise RecordingError(
+                raise OptionNeeded(
                     f"{name}: line {i + 1}, column {column}: {m.group(0)} may use ',' as a "
                     "thousands separator or as a decimal comma; give --thousands , if "
                     "it means 1234 (a decimal comma inside quotes is not read: export with "

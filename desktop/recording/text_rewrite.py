@@ -19,6 +19,14 @@ US_STAMP = re.compile(
 DOTTED_STAMP = re.compile(
     r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4})"
     r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?)?")
+_CLOCK_PART = (r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?"
+               r"(?:\s*(?P<ap>[AaPp][Mm]))?)?")
+#: ``2024/05/01 13:00`` (year first: month then day) and ``01-May-2024 1:00 PM``.
+YMD_STAMP = re.compile(r"(?P<y>\d{4})/(?P<a>\d{1,2})/(?P<b>\d{1,2})" + _CLOCK_PART)
+MONTH_STAMP = re.compile(r"(?P<b>\d{1,2})[- ](?P<mon>[A-Za-z]{3,9})\.?[- ](?P<y>\d{4})"
+                         + _CLOCK_PART)
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 ISO_AMPM = re.compile(
     r"(?P<d>\d{4}-\d{2}-\d{2})[ T](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?"
     r"\s*(?P<ap>[AaPp][Mm])")
@@ -34,7 +42,8 @@ class TextLayout:
 
     ``skip_lines``: lines before the table (preamble, header block) dropped;
     ``header``: the header line handed to the parser instead (None: keep the file's);
-    ``stamp``: ``"us"``/``"dotted"``/``"iso-ampm"`` when date-times are rewritten to ISO;
+    ``stamp``: ``"us"``/``"dotted"``/``"iso-ampm"``/``"ymd"``/``"month"`` when date-times
+    are rewritten to ISO;
     ``dayfirst``: the day/month order of slashed dates; ``thousands``: the separator
     removed from numbers (None: none).
     """
@@ -74,15 +83,21 @@ def _iso(y: str, mo: str, d: str, h: str | None, mi: str | None, s: str | None,
     return f"{y}-{int(mo):02d}-{int(d):02d} {hour:02d}:{int(mi or 0):02d}:{sec}"
 
 
+def _grouped(sep: str) -> re.Pattern[str]:
+    """Numbers grouped by ``sep`` (``1.234.567,5``, ``1'234.5``), as whole tokens."""
+    s = re.escape(sep)
+    return re.compile(rf"(?<![\w.:{s}])[+-]?\d{{1,3}}(?:{s}\d{{3}})+(?=(?:[.,]\d+)?(?![\w:]))")
+
+
 def rewrite_line(line: str, layout: TextLayout) -> str:
     """One line as the parser should see it (numbers and date-times rewritten)."""
     if layout.thousands == ",":
         line = QUOTED_THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), line)
+    elif layout.thousands:
+        sep = layout.thousands
+        line = _grouped(sep).sub(lambda m: m.group(0).replace(sep, ""), line)
     if layout.unquote:
         line = QUOTED_NUMBER.sub(r"\1", line)
-    elif layout.thousands:
-        sep = re.escape(layout.thousands)
-        line = re.sub(rf"(?<=\d){sep}(?=\d{{3}}(?!\d))", "", line)
     if layout.stamp == "iso-ampm":
         def ampm(m: re.Match[str]) -> str:
             y, mo, d = m.group("d").split("-")
@@ -101,6 +116,16 @@ def rewrite_line(line: str, layout: TextLayout) -> str:
                         m.group("s"), ap) or m.group(0)
 
         line = pattern.sub(repl, line, count=1)
+    elif layout.stamp in ("ymd", "month"):
+        def named(m: re.Match[str]) -> str:
+            month = (m.group("a") if layout.stamp == "ymd"
+                     else str(MONTHS.get(m.group("mon")[:3].lower(), 0)))
+            if month == "0":
+                return m.group(0)
+            return _iso(m.group("y"), month, m.group("b"), m.group("h"), m.group("mi"),
+                        m.group("s"), m.group("ap")) or m.group(0)
+
+        line = (YMD_STAMP if layout.stamp == "ymd" else MONTH_STAMP).sub(named, line, count=1)
     return line
 
 

@@ -27,7 +27,7 @@ def _open(path: Path) -> Any:
 
     try:
         return sf.SoundFile(str(path))
-    except (RuntimeError, OSError, sf.LibsndfileError) as exc:  # type: ignore[attr-defined]
+    except (RuntimeError, OSError, sf.LibsndfileError) as exc:
         raise RecordingError(f"{path} is not a readable WAV file: "
                              f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
 

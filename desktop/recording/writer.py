@@ -28,6 +28,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -101,7 +102,7 @@ class RecordingWriter:
         self._pending_v: list[np.ndarray] = []
         self._last_flush = clock()
         self._segment = -1
-        self._file = None
+        self._file: BinaryIO | None = None
         self._stream: pa.ipc.RecordBatchStreamWriter | None = None
         self.samples_written = 0  # flushed to the journal
         #: what is really on disk once closed: the finished file's rows, or the journal's
@@ -376,7 +377,8 @@ def parquet_options(sample: pa.Table) -> dict[str, object]:
       values with noise in each. Dictionary encoding is off for those columns: tried first,
       it would only fall back to plain values once its page is full.
     """
-    dictionary, split = [], []
+    dictionary: list[str] = []
+    split: list[str] = []
     for field in sample.schema:
         if not pa.types.is_floating(field.type):
             continue

@@ -25,7 +25,7 @@ from typing import Any
 
 from desktop.core.errors import RecordingError
 from desktop.core.types import Recording
-from desktop.recording.format import FileFormat, ReadOptions
+from desktop.recording.format import FileFormat, OptionNeeded, ReadOptions
 from desktop.recording.sheet_table import SheetTable, read_sheet
 from desktop.recording.xlsx_limits import WorkbookBudget, check_workbook
 
@@ -52,7 +52,7 @@ def read_xlsx(path: Path, rate: float | None = None,
             wanted = [ws for ws in book.worksheets
                       if ws.title.strip().lower() == options.sheet.strip().lower()]
             if not wanted:
-                raise RecordingError(f"{path} has no sheet '{options.sheet}' (sheets: "
+                raise OptionNeeded(f"{path} has no sheet '{options.sheet}' (sheets: "
                                      f"{', '.join(names)}); give --sheet with one of them")
             sheets = wanted
         else:

@@ -558,11 +558,12 @@ class AnalysisPanel(QWidget):
     # -- running jobs ----------------------------------------------------------------------
     def _poll(self, force_trend: bool = False) -> None:
         """Recompute (after SETTLE_MS) when the view, cursors, channel or session moved."""
+        session = self.window.session
+        buffer = session.buffer if session is not None else None
+        self.speed.sync(session, buffer)  # a new file forgets the typed speed at once
         if not self.isVisible():
             return
         plot = self.window.plot
-        session = self.window.session
-        buffer = session.buffer if session is not None else None
         view = plot.lanes[0].getViewBox().viewRange()[0] if plot.lanes else None
         cursors = plot.cursor_readout() if plot.cursors_enabled else None
         key = (id(session), id(buffer), buffer is not None and buffer.written > 0,

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from desktop.analysis.workbench import SpanRequest, SpanResult
 from desktop.ui.diagnosis_run import file_speed
 
@@ -86,8 +88,9 @@ class SpeedControl:
             combo.removeItem(index)
         if self.stored is not None:
             rpm, source = self.stored
-            combo.insertItem(1, f"from the file: {source.split()[-1]} = {rpm:g} rpm",
-                             FILE_SPEED)
+            combo.insertItem(1, f"from the file ({source.split()[-1]})", FILE_SPEED)
+            combo.setItemData(1, f"{rpm:g} rpm stored in the file as {source.split()[-1]}",
+                              Qt.ItemDataRole.ToolTipRole)
         if select:
             remembered = panel.settings.analysis_rpm_channel
             channels = [combo.itemData(i) for i in range(combo.count())

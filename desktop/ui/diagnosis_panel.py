@@ -53,7 +53,6 @@ from PySide6.QtWidgets import (
 from desktop.analysis.errors import AnalysisError
 from desktop.diagnosis.profiles import MachineProfile, ProfileStore
 from desktop.ui.diagnosis_run import (
-    FAULT_LOCATIONS,
     LOCATION_TEXT,
     DiagnosisOutcome,
     DiagnosisRequest,
@@ -478,28 +477,31 @@ class DiagnosisPanel(QWidget):
                   f"{' — ' + notes if notes else ''}")
 
     def _draw_policy(self) -> None:
+        """One line under the verdict: what the fault model said and how the policy shows
+        it (the rows of the verdict lane inside the diagnosed span)."""
         outcome = self.outcome
         if outcome is None:
             self.policy.setText("")
             return
         info = getattr(self.window, "model_info", {}) or {}
-        model = str(info.get("name") or self.settings.model or "")
-        adapted = model_adapted(info, outcome.machine)
-        loc = outcome.overall.location
-        model_locs = {v.get("location") for v in self._model_verdicts}
-        if not model:
-            text = "Evidence verdict (no fault model selected)."
-        elif not self._model_verdicts:
-            text = f"Model {model}: no verdicts for this span yet."
-        elif loc in model_locs and (model_locs - {loc, "normal"} == set()):
-            text = f"Model {model} agrees with the evidence."
-        elif adapted:
-            text = f"Model {model} was adapted to {outcome.machine}: its location is shown."
+        model = str(info.get("name") or self.settings.model or "the fault model")
+        rows = [v for v in self.window.plot.verdicts if v.get("source")]
+        agreed = sum(1 for v in rows if v["source"] == "model")
+        suggested = [v["suggestion"] for v in rows if v.get("suggestion")]
+        declined = sum(1 for v in rows if v.get("model_declined"))
+        if not self._model_verdicts:
+            text = "Evidence verdict (no fault-model verdicts for this span)."
+        elif declined and not suggested:
+            text = (f"Model {model} declined (unknown) in {declined} of {len(rows)} windows: "
+                    "the lane shows the evidence.")
+        elif not suggested:
+            text = (f"Model {model} agrees with the evidence in all {agreed} windows."
+                    if not model_adapted(info, outcome.machine) else
+                    f"Model {model} was adapted to {outcome.machine}: its location is shown.")
         else:
-            faults = sorted(model_locs & set(FAULT_LOCATIONS))
-            said = ", ".join(LOCATION_TEXT[f] for f in faults) or "other classes"
-            text = (f"Model {model} also says {said}: shown as a <i>suggestion</i> where the "
-                    "evidence does not back it (hover the verdict lane).")
+            text = (f"Model {model} disagrees in {len(suggested)} of {len(rows)} windows "
+                    f"(e.g. {suggested[0]}): shown as a <i>suggestion</i>, the lane shows "
+                    "the evidence (hover it).")
         self.policy.setText(f"{text} <span style='color:#888'>(policy: evidence first)"
                             "</span>")
 
@@ -581,27 +583,30 @@ class DiagnosisPanel(QWidget):
             return
         info = getattr(self.window, "model_info", {}) or {}
         machine = self.outcome.machine if self.outcome is not None else None
-        verdict = banner_text(label, self.outcome, machine,
-                              model_adapted(info, machine))
+        verdict = banner_text(label, self.outcome, machine, model_adapted(info, machine))
         if verdict is None:
             self._restore_banner()
             return
-        text, _red = verdict
+        text = f"⚠ {verdict[0]}"
+        if banner.text() == text:
+            return
         if self._banner_override is None:
             self._banner_override = (banner.text(), banner.styleSheet())
-        if banner.text() != f"⚠ {text}":
-            banner.setText(f"⚠ {text}")
-            banner.setStyleSheet(BANNER_AMBER)
-            banner.setToolTip(POLICY_TIP)
+        else:  # the window named another class meanwhile: that is the text to give back
+            self._banner_override = (banner.text(), self._banner_override[1])
+        banner.setText(text)
+        banner.setStyleSheet(BANNER_AMBER)
+        banner.setToolTip(POLICY_TIP)
 
     def _restore_banner(self) -> None:
+        """Give the banner back to the window: its style, and its text if ours shows."""
         if self._banner_override is None:
             return
         text, style = self._banner_override
         self._banner_override = None
         banner = self.window.banner
         banner.setStyleSheet(style or BANNER_RED)
-        if banner.isVisible():
+        if banner.text().startswith("⚠ Evidence on "):
             banner.setText(text)
         banner.setToolTip("")
 
@@ -662,7 +667,8 @@ def install_diagnosis(window: QMainWindow) -> DiagnosisPanel:
     analysis_dock = getattr(window, "analysis_dock", None)
     if analysis_dock is not None:
         window.splitDockWidget(analysis_dock, dock, Qt.Orientation.Vertical)
-        window.resizeDocks([analysis_dock, dock], [560, 300], Qt.Orientation.Vertical)
+        window.resizeDocks([analysis_dock], [500], Qt.Orientation.Horizontal)
+        window.resizeDocks([analysis_dock, dock], [600, 330], Qt.Orientation.Vertical)
     analysis = getattr(window, "analysis_panel", None)
     if analysis is not None:
         analysis.analysed.connect(panel._analysed)

@@ -316,16 +316,19 @@ def lane_rows(outcome: DiagnosisOutcome, model: list[dict], *, adapted: bool = F
                                    f" — {why}; {evidence}"})
             continue
         suggestion = None
-        if guess is not None:
-            suggestion = f"{guess.get('class')} {float(guess['probability']):.0%}"
         detail = evidence
-        if suggestion:
+        declined = guess is not None and guess.get("location") == "unknown"
+        if declined:  # the model declined to answer: nothing to suggest
+            detail += f"; model declined ({guess.get('reason') or 'unknown'})"  # type: ignore[union-attr]
+        elif guess is not None:
+            suggestion = f"{guess.get('class')} {float(guess['probability']):.0%}"
             detail += f"; model suggests {suggestion} (suggestion: no bearing evidence " \
                       "for it)" if guess.get("location") in FAULT_LOCATIONS else \
-                      f"; model says {suggestion} (suggestion)"
+                      f"; model says {suggestion} (suggestion: the evidence disagrees)"
         rows.append({"start_s": w.start_s, "end_s": w.end_s, "class": w.location,
                      "location": w.location, "probability": 0.9, "source": "evidence",
-                     "suggestion": suggestion, "detail": detail})
+                     "suggestion": suggestion, "model_declined": declined,
+                     "detail": detail})
     return rows
 
 

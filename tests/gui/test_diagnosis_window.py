@@ -25,12 +25,11 @@ def _opened(qtbot, window, path: Path):
                     and bool(window.plot.lanes), timeout=30_000)
 
 
-def _analysed(qtbot, window):
+def _analysed(qtbot, window, channel: str = "X106_DE_time"):
+    """The Analysis dock's answer for ``channel`` of the session now open."""
     panel = window.analysis_panel
-    session = window.session
     qtbot.waitUntil(lambda: panel.result is not None and not panel.busy()
-                    and panel.result.request.t1 <= session.buffer.written / 12_000 + 1
-                    and panel.speed._session is session, timeout=30_000)
+                    and panel.result.request.channel == channel, timeout=30_000)
     return panel.result
 
 
@@ -126,7 +125,7 @@ def test_speed_comes_from_the_file_and_never_carries_over(qtbot, make_window,
     assert r.rpm == pytest.approx(1772.0)
     assert r.rpm_source == "file variable X106RPM"
     assert panel.rpm_source.currentData() == "@file"
-    assert "X106RPM" in panel.rpm_source.currentText()
+    assert panel.rpm_source.currentText() == "from the file (X106RPM)"
     assert panel.rpm.value() == pytest.approx(1772.0) and not panel.rpm.isEnabled()
     assert "X106RPM" in panel.status.text()
     assert r.faults is not None and r.faults.bpfi == pytest.approx(5.4152 * 1772 / 60,
@@ -139,7 +138,7 @@ def test_speed_comes_from_the_file_and_never_carries_over(qtbot, make_window,
 
     # The next file stores no speed: nothing of the first file's is shown or used.
     _opened(qtbot, window, _no_rpm_csv(tmp_path))
-    r2 = _analysed(qtbot, window)
+    r2 = _analysed(qtbot, window, "accel")
     assert r2.rpm is None and r2.faults is None and not r2.markers
     assert panel.rpm.value() == 0.0 and panel.rpm.isEnabled()
     assert panel.rpm_source.findData("@file") < 0
@@ -245,8 +244,8 @@ def test_policy_model_guess_without_evidence_is_a_suggestion(qtbot, make_window)
         window.banner.styleSheet()
     # One that it backs keeps the red banner.
     window._set_alarm(True, "inner_007")
-    qtbot.waitUntil(lambda: "FAULT" in window.banner.text(), timeout=5000)
-    assert "#c62828" in window.banner.styleSheet()
+    qtbot.waitUntil(lambda: "#c62828" in window.banner.styleSheet(), timeout=5000)
+    assert "FAULT: inner_007" in window.banner.text()
     QApplication.processEvents()
 
 
@@ -272,3 +271,8 @@ def test_lane_rows_policy_headless() -> None:
     adapted = lane_rows(outcome, [{"start_s": 0.0, "end_s": 3.0, "class": "ball_014",
                                    "location": "ball", "probability": 0.8}], adapted=True)
     assert all(r["class"] == "ball_014" for r in adapted)
+    declined = lane_rows(outcome, [{"start_s": 0.0, "end_s": 3.0, "class": "unknown",
+                                    "location": "unknown", "probability": 0.8,
+                                    "reason": "out of band"}])
+    assert all(r["suggestion"] is None and r["model_declined"] for r in declined)
+    assert "model declined (out of band)" in declined[0]["detail"]

@@ -236,8 +236,9 @@ def declared_kind(folder: Path) -> str | None:
     """The ``kind`` a folder's card.json states, or None when it cannot be read."""
     path = Path(folder) / CARD_FILE
     try:
+        check_model_file(path, MAX_CARD_BYTES)  # never open a link, a pipe or a device
         data = read_json_file(path, max_bytes=MAX_CARD_BYTES)  # size and nesting capped
-    except (OSError, JSONProblem):
+    except (OSError, JSONProblem, ModelError):
         return None
     kind = data.get("kind") if isinstance(data, dict) else None
     return kind if isinstance(kind, str) else None

@@ -134,3 +134,23 @@ def test_locate_prefers_non_cage() -> None:
     assert locate((cage, ball)) == "ball"
     assert locate((cage,)) == "cage"
     assert locate((FaultEvidence("BPFO", False, 0.0, ()),)) == "normal"
+
+
+def test_long_job_protocol_and_verdict_rows() -> None:
+    from desktop.core.tasks import Cancelled, TaskState
+    from desktop.diagnosis.run import verdict_rows
+
+    g = find_bearing("6205")
+    rec = simulate(SimSpec(g, 1797.0, 12000.0, 3.0, "outer_race", seed=5, fault_db=0))
+    seen: list[float] = []
+    task = TaskState(lambda p, m, i: seen.append(p))
+    d = diagnose(rec.x, 12000.0, g, ShaftSpeed(1797.0, "given"), task=task)
+    assert seen[0] == 0.0 and seen == sorted(seen) and len(seen) == 4
+    rows = verdict_rows(d)
+    assert [set(r) for r in rows] == [{"start_s", "end_s", "class", "probability",
+                                       "location", "score"}] * 3
+    assert rows[0]["class"] == rows[0]["location"]
+    stop = TaskState()
+    stop.cancel()
+    with pytest.raises(Cancelled):
+        diagnose(rec.x, 12000.0, g, ShaftSpeed(1797.0, "given"), task=stop)

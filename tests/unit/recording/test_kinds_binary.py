@@ -61,7 +61,7 @@ def test_kind01_tdms_groups_keep_their_own_rates(tmp_path: Path,
                                           "Vib": "25,600 Hz, 3,000 samples"}
     assert any("--group" in n for n in info["notes"])
     assert _info(path, capsys, "--group", "Temps")["sample_rate"] == pytest.approx(2.0)
-    assert main(["info", str(path), "--group", "nope"]) == 1
+    assert main(["info", str(path), "--group", "nope"]) == 2
     assert "no TDMS group 'nope'" in capsys.readouterr().err
     streamed = np.concatenate([c.values for c in open_chunks(path, group="Temps").chunks])
     assert np.array_equal(streamed[:, 0], temp)
@@ -228,3 +228,15 @@ def test_kind01_analysis_reads_a_channel_at_its_own_groups_rate(tmp_path: Path) 
     slow = load_channel(path, "oil")
     assert slow.rate == pytest.approx(2.0) and np.array_equal(slow.values, temp)
     assert load_channel(path, "de").rate == pytest.approx(25_600.0)
+
+
+def test_kind13_epoch_milliseconds_as_floats(tmp_path: Path) -> None:
+    ms = 1_735_689_600_000.0 + np.arange(20) * 250.0  # 4 Hz, stored as double
+    path = tmp_path / "float-ms.parquet"
+    pq.write_table(pa.table({"timestamp": ms, "v": np.arange(20.0)}), path)
+    rec = read_recording(path)
+    assert rec.effective_rate() == pytest.approx(4.0)
+    assert rec.start_time.startswith("2025-01-01T00:00:00")
+    seconds = tmp_path / "float-s.parquet"  # epoch seconds stay as they are (date axis)
+    pq.write_table(pa.table({"timestamp": ms / 1000, "v": np.arange(20.0)}), seconds)
+    assert read_recording(seconds).timestamps[0] == pytest.approx(1_735_689_600.0)

@@ -112,7 +112,7 @@ def test_kind11_quoted_thousands(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ambiguous = _write(tmp_path, "amb.csv", 'time,count\n0,"1,234"\n1,"2,000"\n')
     with pytest.raises(RecordingError, match=r"line 2, column 2: .*--thousands ,"):
         read_recording(ambiguous)
-    assert main(["info", str(ambiguous)]) == 1
+    assert main(["info", str(ambiguous)]) == 2
     assert "--thousands" in capsys.readouterr().err
     ok = read_recording(ambiguous, thousands=",")
     assert ok.values[:, 0].tolist() == [1234.0, 2000.0]
@@ -139,7 +139,7 @@ def test_kind12_us_and_day_first_dates(tmp_path: Path,
         f"{d:02d}/04/2025 10:00:00;{d}\n" for d in (20, 21)))
     assert read_recording(eu).timestamps[0] == _utc(2025, 4, 20, 10)
     ambiguous = _write(tmp_path, "amb.csv", "time,v\n01/02/2025 10:00,1\n01/03/2025 10:00,2\n")
-    assert main(["info", str(ambiguous)]) == 1
+    assert main(["info", str(ambiguous)]) == 2
     err = capsys.readouterr().err
     assert "amb.csv: line 2" in err and "--dayfirst" in err and err[-1] == "\n"
     assert read_recording(ambiguous, dayfirst=True).timestamps[1] == _utc(2025, 3, 1, 10)
@@ -177,3 +177,22 @@ def test_kind09_a_date_in_the_preamble_is_not_the_time_format(tmp_path: Path) ->
     rec = read_recording(path)  # no day/month refusal: the rows are ISO
     assert rec.values[:, 0].tolist() == [1, 2, 3]
     assert rec.metadata["inferred"]["preamble"] == ["Start: 05/01/2024", "Operator: x"]
+
+
+def test_kind11_european_dot_groups_and_other_marks(tmp_path: Path) -> None:
+    path = _write(tmp_path, "eu.csv", "Zeit [s];Leistung [W]\n0;1.234,5\n1;12.345,25\n"
+                                      "2;999,5\n")
+    rec = read_recording(path)
+    assert rec.values[:, 0].tolist() == [1234.5, 12345.25, 999.5]
+    assert rec.channels[0].unit == "W"
+    swiss = _write(tmp_path, "ch.csv", "t,p\n0,1'234.5\n1,2'000.25\n")
+    assert read_recording(swiss, thousands="'").values[:, 0].tolist() == [1234.5, 2000.25]
+
+
+def test_kind12_year_first_and_month_names(tmp_path: Path) -> None:
+    ymd = _write(tmp_path, "ymd.csv", "time,v\n2025/03/04 13:00:00,1\n2025/03/04 13:00:05,2\n")
+    assert read_recording(ymd).timestamps.tolist() == [_utc(2025, 3, 4, 13),
+                                                       _utc(2025, 3, 4, 13, 0, 5)]
+    named = _write(tmp_path, "mon.csv", "time,v\n04-Mar-2025 1:00:00 PM,1\n"
+                                        "04-Mar-2025 1:00:10 PM,2\n")
+    assert read_recording(named).timestamps[0] == _utc(2025, 3, 4, 13)

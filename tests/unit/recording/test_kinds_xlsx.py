@@ -53,7 +53,7 @@ def test_kind04_the_data_sheet_not_the_info_sheet(tmp_path: Path,
     assert info["inferred"]["sheets"] == ["About", "Log", "Notes"]
     picked = _info(path, capsys, "--sheet", "about")  # the user may still pick any sheet
     assert picked["inferred"]["sheet"] == "About" and picked["samples"] == 3
-    assert main(["info", str(path), "--sheet", "Missing"]) == 1
+    assert main(["info", str(path), "--sheet", "Missing"]) == 2
     err = capsys.readouterr().err
     assert "no sheet 'Missing'" in err and "About, Log, Notes" in err
 
@@ -111,3 +111,21 @@ def test_kind07_two_header_rows_and_a_units_row(tmp_path: Path,
     info = _info(path, capsys)
     assert info["units"] == ["rpm", "A", "rpm", "A"]
     assert info["inferred"]["header_rows"] == 2 and info["inferred"]["units_row"] is True
+
+
+def test_kind06_serial_days_or_text_dates_with_a_time_column(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["Date", "Time", "v"]]
+    rows += [[45_658, (8 * 3600 + 10 * i) / 86400, i] for i in range(6)]  # 2025-01-01
+    rec = read_recording(_book(tmp_path / "serial-days.xlsx", {"Log": rows}))
+    assert rec.timestamps[0] == pytest.approx(_utc(2025, 1, 1, 8), abs=1e-3)
+    assert np.allclose(np.diff(rec.timestamps), 10.0, atol=1e-3)
+    assert rec.metadata["inferred"]["time_unit"] == "Excel day serial + time of day"
+    text: list[list[object]] = [["Datum", "Uhrzeit", "v"]]
+    text += [["14.09.2025", f"06:00:{2 * i:02d}", i] for i in range(5)]
+    rec = read_recording(_book(tmp_path / "text-dates.xlsx", {"Log": text}))
+    assert rec.timestamps[0] == _utc(2025, 9, 14, 6)
+    assert np.allclose(np.diff(rec.timestamps), 2.0)
+
+
+def _utc(*parts: int) -> float:
+    return dt.datetime(*parts, tzinfo=dt.UTC).timestamp()
