@@ -254,7 +254,7 @@ def check(source: str, rounds: int, min_ratio: float) -> int:
 
 
 def check_first_draw(source: str, max_ratio: float, repeat: int = 2) -> int:
-    """First draw of ``linewatch --source SOURCE --measure 1`` (fresh home, shipped model
+    """First draw of ``linewatch --source SOURCE --measure 4`` (fresh home, shipped model
     on) vs :func:`bare_first_draw` in a child process; best of ``repeat`` each,
     interleaved. Exit code 1 when ours is over ``max_ratio`` × bare."""
     import tempfile
@@ -265,12 +265,17 @@ def check_first_draw(source: str, max_ratio: float, repeat: int = 2) -> int:
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as home:
             done = subprocess.run([sys.executable, "-m", "desktop", "--source", source,
-                                   "--measure", "1"], capture_output=True, text=True,
+                                   "--measure", "4"], capture_output=True, text=True,
                                   env=dict(env, LINEWATCH_HOME=home), cwd=ROOT, timeout=180)
         if done.returncode != 0:
             print(done.stderr[-2000:])
             return 1
-        ours.append(float(json.loads(done.stdout.strip().splitlines()[-1])["first_draw_s"]))
+        first = json.loads(done.stdout.strip().splitlines()[-1])["first_draw_s"]
+        if first is None:  # not even one frame in the 4 s after the window was shown
+            print(f"first draw check ({source}, model on): no frame drawn within 4 s of the "
+                  "window showing: FAIL")
+            return 1
+        ours.append(float(first))
         done = subprocess.run([sys.executable, __file__, "--bare-first-draw"],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
         bare.append(float(json.loads(done.stdout.strip().splitlines()[-1])["first_draw_s"]))

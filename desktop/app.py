@@ -33,6 +33,12 @@ class SourceOptions:
     rate: float | None = None  # serial: nominal rate when lines carry no timestamp
     line_format: str = "auto"  # "auto", "ascii", "ascii:decimal=," or "binary:SPEC"
     decimal: str | None = None  # text lines and files: "." or ","; None = detected
+    # Modbus (modbus-tcp / modbus-rtu): register map, unit id, RTU line, reply timeout
+    map_path: str | None = None
+    unit: int = 1
+    parity: str = "none"  # RTU: none, even, odd
+    stopbits: int = 1  # RTU: 1 or 2
+    modbus_timeout: float = 1.0  # seconds to wait for one reply
 
 
 SourceFactory = Callable[[str, SourceOptions], SampleSource]
@@ -115,6 +121,23 @@ def _synth(arg: str, options: SourceOptions) -> SampleSource:
     return SynthSource(channels, rate, speed=options.speed)
 
 
+def _modbus_tcp(arg: str, options: SourceOptions) -> SampleSource:
+    from desktop.sources.modbus import build_modbus_source  # pymodbus only when used
+
+    return build_modbus_source("tcp", arg, options.map_path, unit=options.unit,
+                               timeout_s=options.modbus_timeout)
+
+
+def _modbus_rtu(arg: str, options: SourceOptions) -> SampleSource:
+    from desktop.sources.modbus import SerialLine, build_modbus_source, parse_parity
+
+    if options.stopbits not in (1, 2):
+        raise SourceError(f"stop bits must be 1 or 2 (got {options.stopbits})")
+    line = SerialLine(options.baud, parse_parity(options.parity), options.stopbits)
+    return build_modbus_source("rtu", arg, options.map_path, unit=options.unit, line=line,
+                               timeout_s=options.modbus_timeout)
+
+
 register_source("serial", _serial, "serial:PORT",
                 "a serial device streaming ASCII lines or binary frames (--baud, --format, "
                 "--rate, --decimal)")
@@ -124,6 +147,12 @@ register_source("demo", _demo, "demo",
                 "the built-in demo rig: real bearing vibration, healthy then faults, 12 kHz")
 register_source("synth", _synth, "synth:CHANNELSxRATE",
                 "deterministic synthetic signals for benchmarks and tests, e.g. synth:16x20000")
+register_source("modbus-tcp", _modbus_tcp, "modbus-tcp:HOST:PORT",
+                "a Modbus TCP server polled per a register map (--map FILE, --unit ID, "
+                "--modbus-timeout)")
+register_source("modbus-rtu", _modbus_rtu, "modbus-rtu:PORT",
+                "a Modbus RTU device on a serial line (--map FILE, --unit ID, --baud, "
+                "--parity, --stopbits, --modbus-timeout)")
 
 
 # ------------------------------------------------------------------------------ the window
@@ -139,6 +168,15 @@ def source_from_options(spec: str, raw: dict[str, object]) -> SampleSource:
     options = SourceOptions(baud=baud, speed=parse_speed(str(raw.get("speed", "1"))),
                             rate=rate, line_format=str(raw.get("line_format", "auto")),
                             decimal=str(decimal) if decimal in (".", ",") else None)
+    if raw.get("map"):  # the Modbus page of the source panel
+        try:
+            options.unit = int(str(raw.get("unit", 1)))
+            options.stopbits = int(str(raw.get("stopbits", 1)))
+            options.modbus_timeout = float(str(raw.get("modbus_timeout", 1.0)))
+        except ValueError as exc:
+            raise SourceError(f"invalid number in the Modbus options: {exc}") from None
+        options.map_path = str(raw["map"])
+        options.parity = str(raw.get("parity", "none"))
     return create_source(spec, options)
 
 

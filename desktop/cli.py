@@ -44,7 +44,8 @@ def _err(message: str) -> None:
 # ---------------------------------------------------------------------------- record
 def _add_source_options(p: argparse.ArgumentParser, default_text: str = "demo") -> None:
     p.add_argument("--source", default="demo",
-                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE "
+                   help="serial:PORT | replay:FILE | demo | synth:CHANNELSxRATE | "
+                        "modbus-tcp:HOST:PORT | modbus-rtu:PORT "
                         f"(default: {default_text})")
     p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     p.add_argument("--speed", default="1",
@@ -56,6 +57,23 @@ def _add_source_options(p: argparse.ArgumentParser, default_text: str = "demo") 
                         "binary:SPEC, e.g. binary:sync=AA55,ch=4xi16le,crc=ccitt "
                         "(see the README)")
     _add_decimal_option(p)
+    _add_modbus_options(p)
+
+
+def _add_modbus_options(p: argparse.ArgumentParser) -> None:
+    """Options of the modbus-tcp:HOST:PORT and modbus-rtu:PORT sources."""
+    g = p.add_argument_group("Modbus (--source modbus-tcp:HOST:PORT | modbus-rtu:PORT)")
+    g.add_argument("--map", dest="modbus_map", default=None, metavar="FILE",
+                   help="register map CSV: name,function,address,type,scale,offset,unit,"
+                        "period_s,word_order (see the README)")
+    g.add_argument("--unit", type=int, default=1, metavar="ID",
+                   help="Modbus unit (slave) id, 0-247 (default 1)")
+    g.add_argument("--parity", choices=("none", "even", "odd"), default="none",
+                   help="RTU parity (default none); --baud sets the RTU baud rate")
+    g.add_argument("--stopbits", type=int, choices=(1, 2), default=1,
+                   help="RTU stop bits (default 1)")
+    g.add_argument("--modbus-timeout", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds to wait for one reply (default 1)")
 
 
 def _add_decimal_option(p: argparse.ArgumentParser) -> None:
@@ -69,7 +87,9 @@ def _build_source(args: argparse.Namespace):
     from desktop.app import SourceOptions, create_source, parse_speed
 
     options = SourceOptions(baud=args.baud, speed=parse_speed(args.speed), rate=args.rate,
-                            line_format=args.line_format, decimal=args.decimal)
+                            line_format=args.line_format, decimal=args.decimal,
+                            map_path=args.modbus_map, unit=args.unit, parity=args.parity,
+                            stopbits=args.stopbits, modbus_timeout=args.modbus_timeout)
     return create_source(args.source, options)
 
 
@@ -160,6 +180,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     source.add_state_listener(
         lambda state, detail: _err(f"{source.description}: {state.value}"
                                    + (f" ({detail})" if detail else "")))
+    watcher = None
+    if getattr(args, "rules", None):  # alarm rules, evaluated live and logged
+        from desktop.alarms.live import record_watcher
+
+        watcher = record_watcher(args.rules, source.description, out, _err)
     acq = Acquisition(source, history_s=args.history,
                       on_recording_error=lambda msg: _err(msg))
     stop = _StopFlag()
@@ -176,6 +201,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     next_progress = started + 1.0
     while not stop() and not acq.recording_full:
         acq.step()
+        if watcher is not None:
+            watcher.poll(acq.buffer)
         if source.state is SourceState.FINISHED or acq.recording is None:
             break  # replay done, or the disk gave up (already reported)
         if show_progress and time.monotonic() >= next_progress:
@@ -188,6 +215,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     if show_progress:
         print(file=sys.stderr)
     result = acq.close()
+    if watcher is not None:
+        watcher.poll(acq.buffer)  # the samples taken in on close
+        watcher.close()
     counters = acq.counters
     # What is on disk, even after the disk filled up mid-way (then: what the journal kept).
     samples = result.samples if result else 0
@@ -206,6 +236,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         "non_finite_live": counters.non_finite,
         "error": result.error if result else acq.recording_error,
     }
+    if watcher is not None:
+        summary["alarms"] = watcher.summary()
+    stats = getattr(source, "stats", None)  # a polled source (Modbus): requests, replies, …
+    if callable(stats):
+        summary["polling"] = stats()
     if args.json:
         print(json.dumps(summary), flush=True)
     else:
@@ -214,7 +249,9 @@ def cmd_record(args: argparse.Namespace) -> int:
               f"{duration:.2f} s; malformed {counters.malformed:,} "
               f"({_format_counts(counters.malformed_by_kind)}); dropped {counters.dropped:,} "
               f"-> {out}", flush=True)
-    if summary["error"]:
+        if "polling" in summary:
+            print(f"polling: {json.dumps(summary['polling'])}", flush=True)
+    if summary["error"] or (watcher is not None and watcher.error):
         return EXIT_FAILED
     return EXIT_OK
 
@@ -362,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--overwrite", action="store_true",
                      help="replace --out if it exists (default: refuse, keep the old file)")
     rec.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    rec.add_argument("--rules", default=None, metavar="FILE",
+                     help="alarm rules CSV evaluated live; every raise and clear goes to "
+                          "the alarm log (`linewatch alarms list`)")
     rec.set_defaults(func=cmd_record)
 
     src = sub.add_parser("sources", help="list serial ports and built-in sources")
@@ -387,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.labels.cli_labels import add_labels_commands
 
     add_labels_commands(sub)
+    from desktop.alarms.cli_alarms import add_alarms_commands
+
+    add_alarms_commands(sub)
     from desktop.cli_analysis import add_analysis_commands
 
     add_analysis_commands(sub)
@@ -468,6 +511,9 @@ def gui_main(argv: Sequence[str]) -> int:
         options["decimal"] = args.decimal
     if args.rate is not None:
         options["rate"] = args.rate
+    if args.modbus_map:
+        options.update(map=args.modbus_map, unit=args.unit, parity=args.parity,
+                       stopbits=args.stopbits, modbus_timeout=args.modbus_timeout)
     try:
         return run_gui(args.source, args.file, options, args.measure)
     except LinewatchError as exc:

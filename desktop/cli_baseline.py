@@ -250,6 +250,7 @@ def machine_trend(args: argparse.Namespace) -> int:
             j = row.judgement
             rows.append({"file": str(st.path), "time": st.label(), "time_source": st.source,
                          "sensor": setup.sensor, "level": j.level, "state": row.state,
+                         "state_location": mon.latch.location or None,
                          "location": j.location, "anomaly": round(j.anomaly, 4),
                          "zone": j.zone, "indicators": j.indicators, "evidence": j.evidence,
                          "event": row.event.to_json() if row.event else None})

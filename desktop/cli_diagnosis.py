@@ -4,7 +4,8 @@ Reads one channel through :func:`desktop.recording.readers.read_recording` (the 
 reader as ``info``/``spectrum``), settles the bearing and the shaft speed, and prints the
 verdict for the whole span and per window (:mod:`desktop.diagnosis`). Speed, in order:
 ``--rpm``; ``--rpm-channel``/``--tacho-channel``; the machine profile's speed; the RPM
-stored in the file (a ``.mat`` file's ``X106RPM``); a channel named like rpm/speed; else
+stored in the file (a ``.mat`` file's ``X106RPM``, or an MFPT file's shaft rate
+``bearing.rate`` in Hz beside ``bearing.sr``); a channel named like rpm/speed; else
 estimated from the spectrum inside ``--rpm-range`` (or the profile's range, or
 300–6000 r/min). A problem the user can fix is one line on stderr and exit 2.
 """
@@ -30,6 +31,20 @@ _SPEEDY = ("rpm", "speed", "tacho", "tach", "keyphasor")
 def _is_speed(name: str, unit: str) -> bool:
     low = name.lower()
     return unit.lower() in ("rpm", "r/min", "1/min") or any(s in low for s in _SPEEDY)
+
+
+def _mfpt_shaft_hz(scalars: dict[str, float]) -> tuple[str, float] | None:
+    """The MFPT fault data sets' convention (E. Bechhoefer, MFPT Society, 2013): a struct
+    with ``sr`` (sample rate, Hz) and ``rate`` (shaft rate, Hz). ``rate`` is taken as the
+    shaft speed only beside a sibling ``sr`` and only between 1 and 200 Hz."""
+    for name, value in scalars.items():
+        prefix, _, leaf = name.rpartition(".")
+        if leaf.lower() != "rate" or not (math.isfinite(value) and 1.0 < value <= 200.0):
+            continue
+        sibling = f"{prefix}.sr" if prefix else "sr"
+        if sibling in scalars and scalars[sibling] > 10 * value:
+            return name, float(value)
+    return None
 
 
 def _speed(args: argparse.Namespace, prof: Any, rec: Any, scalars: dict[str, float],
@@ -74,6 +89,10 @@ def _speed(args: argparse.Namespace, prof: Any, rec: Any, scalars: dict[str, flo
     for name, value in scalars.items():
         if "rpm" in name.lower() and math.isfinite(value) and value > 0:
             return ShaftSpeed(value, f"file variable {name}"), rpm_range, None
+    shaft = _mfpt_shaft_hz(scalars)
+    if shaft is not None:
+        name, hz = shaft
+        return ShaftSpeed(60.0 * hz, f"file variable {name} (shaft Hz)"), rpm_range, None
     for j, ch in enumerate(rec.channels):
         if ch.unit.lower() in ("rpm", "r/min", "1/min") or "rpm" in ch.name.lower() \
                 or "speed" in ch.name.lower():

@@ -74,31 +74,48 @@ def route_specs(block: str, quick: bool) -> list[RouteSpec]:
     return specs
 
 
-def run_route(spec: RouteSpec) -> dict[str, object]:
-    """Learn on day 1, judge the rest; the result row and the per-snapshot trace."""
+def route_indicators(spec: RouteSpec, cache: Path | None) -> list[dict[str, object]]:
+    """Every snapshot's indicators (the expensive part), cached as JSON in ``cache``."""
+    if cache is not None and cache.is_file():
+        return list(json.loads(cache.read_text()))
     lo, hi = spec.rpm * 0.85, spec.rpm * 1.1
     setup = SensorSetup("bearing", "g", spec.geometry, None, (lo, hi))
-    snaps = route(spec)
-    base_inds, seconds = [], 0.0
-    trace: list[dict[str, float | str]] = []
-    mon = frozen = None
-    t0 = time.time()
-    for s in snaps:
-        if s.t_s < BASE_DAYS * DAY:
-            base_inds.append(setup.indicators(s.x, spec.fs))
-            seconds += s.x.size / spec.fs
-            continue
-        if mon is None:
-            base = fit_sensor_baseline("bearing", "g", spec.fs, base_inds, seconds)
-            mon = SensorMonitor(setup, base)
-            frozen = SensorMonitor(setup, fit_sensor_baseline("bearing", "g", spec.fs,
-                                                              base_inds, seconds), drift=False)
+    out = []
+    for s in route(spec):
         ind = setup.indicators(s.x, spec.fs)
-        row = mon.feed_indicators(ind, f"{s.t_s / DAY:.3f}")
+        out.append({"t_s": s.t_s, "fault_db": s.fault_db, "values": ind.values,
+                    "lines": ind.lines, "rpm": ind.rpm, "location": ind.location,
+                    "seconds": s.x.size / spec.fs})
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(out))
+    return out
+
+
+def run_route(spec: RouteSpec, cache: Path | None = None) -> dict[str, object]:
+    """Learn on day 1, judge the rest; the result row and the per-snapshot trace."""
+    from desktop.baseline.indicators import Indicators
+
+    setup = SensorSetup("bearing", "g", spec.geometry)
+    t0 = time.time()
+    snaps = route_indicators(spec, cache)
+    inds = [Indicators(r["values"], "", r["lines"], r["rpm"], r["location"])  # type: ignore[arg-type]
+            for r in snaps]
+    base_idx = [i for i, r in enumerate(snaps) if float(r["t_s"]) < BASE_DAYS * DAY]  # type: ignore[arg-type]
+    seconds = sum(float(snaps[i]["seconds"]) for i in base_idx)  # type: ignore[arg-type]
+    base_inds = [inds[i] for i in base_idx]
+    mon = SensorMonitor(setup, fit_sensor_baseline("bearing", "g", spec.fs, base_inds, seconds))
+    frozen = SensorMonitor(setup, fit_sensor_baseline("bearing", "g", spec.fs, base_inds,
+                                                      seconds), drift=False)
+    trace: list[dict[str, float | str]] = []
+    for r, ind in zip(snaps[len(base_idx):], inds[len(base_idx):], strict=True):
+        day = float(r["t_s"]) / DAY  # type: ignore[arg-type]
+        row = mon.feed_indicators(ind, f"{day:.3f}")
         frow = frozen.feed_indicators(ind, "")
-        trace.append({"day": s.t_s / DAY, "anomaly": row.judgement.anomaly,
+        trace.append({"day": day, "anomaly": row.judgement.anomaly,
                       "level": row.judgement.level, "state": row.state,
-                      "location": row.judgement.location, "fault_db": s.fault_db,
+                      "location": row.judgement.location,
+                      "fault_db": float(r["fault_db"]),  # type: ignore[arg-type]
                       "frozen_level": frow.judgement.level, "frozen_state": frow.state})
     assert mon is not None and frozen is not None
     events = [e.to_json() for e in mon.latch.events]
@@ -171,6 +188,7 @@ def run_cwru(folder: Path) -> dict[str, object]:
                       "windows": len(levels), "alarm_windows": levels.count("alarm"),
                       "alert_windows": levels.count("alert"), "state": mon.latch.latched,
                       "event_location": ev[-1].location if ev else None,
+                      "episode_location": mon.latch.location or None,
                       "window_locations": locs})
     return {"baseline": base.to_json(), "baseline_rpm": rpm, "files": files}
 
@@ -186,25 +204,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="two short routes per block")
     ap.add_argument("--cwru", default=str(ROOT.parent / "shared" / "data" / "cwru"))
     ap.add_argument("--out", default=str(ROOT / "build" / "baseline_results.json"))
+    ap.add_argument("--blocks", default="dev,held_out,stress",
+                    help="comma-separated blocks to run (default all)")
+    ap.add_argument("--no-cwru", action="store_true", help="skip the CWRU part")
     args = ap.parse_args(argv)
     results: dict[str, object] = {}
-    for block in ("dev", "held_out", "stress"):
+    for block in args.blocks.split(","):
         rows = []
         for spec in route_specs(block, args.quick):
-            cache = Path(args.out).parent / f"route_{block}_{spec.seed}_{spec.fault}.json"
-            if cache.is_file() and not args.quick:
-                r = json.loads(cache.read_text())
-            else:
-                r = run_route(spec)
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                cache.write_text(json.dumps(r))
+            cache = Path(args.out).parent / "routes" / f"{block}_{spec.seed}_{spec.fault}.json"
+            r = run_route(spec, None if args.quick else cache)
             print(block, {k: v for k, v in r.items() if k not in ("trace", "events",
                                                                    "frozen_events")},
                   flush=True)
             rows.append(r)
         results[block] = rows
     cwru = Path(args.cwru)
-    if cwru.is_dir():
+    if cwru.is_dir() and not args.no_cwru:
         results["cwru"] = run_cwru(cwru)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results) + "\n")

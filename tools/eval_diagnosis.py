@@ -12,7 +12,9 @@ Simulated blocks (``desktop.diagnosis.simulate``; 3 s records, judged whole and 
   seeds 900000+.
 
 Classes: healthy (strong 1X/2X, gear mesh, mains, noise-excited resonance, no impacts),
-outer_race, inner_race, ball, cage, stopped (noise and mains only). Fault impacts at
+healthy_other_source (the same plus another periodic source's harmonic family in the
+envelope, :func:`other_source`), outer_race, inner_race, ball, cage, stopped (noise and
+mains only). Fault impacts at
 -12…0 dB RMS relative to the broadband background. The speed handed to the diagnosis is
 the true one with a ±0.3 % error (a nameplate or a file's RPM); ``--speed spectrum``
 estimates it instead within ±15 % of the truth.
@@ -49,8 +51,24 @@ BLOCKS = {
     "heldout": (("ZA-2115", "NICE", "6203 Paderborn", "UER204", "6210", "32210", "22215",
                  "6305"), (10000.0, 20000.0, 48000.0, 48828.0), 900000),
 }
-CLASSES = ("healthy", "outer_race", "inner_race", "ball", "cage", "stopped")
-EXPECT = {"healthy": "normal", "stopped": "not_running"}
+CLASSES = ("healthy", "outer_race", "inner_race", "ball", "cage", "stopped",
+           "healthy_other_source")
+EXPECT = {"healthy": "normal", "healthy_other_source": "normal", "stopped": "not_running"}
+
+
+def other_source(x: np.ndarray, fs: float, rpm: float, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """A healthy machine next to another periodic source (a second shaft, a belt, a fan
+    at 0.3-3 x the shaft speed) whose impulsive amplitude modulation of a 0.15-0.3 fs band
+    puts its own harmonic family into the envelope spectrum."""
+    from scipy import signal
+
+    t = np.arange(x.size) / fs
+    f2 = rpm / 60 * rng.uniform(0.3, 3.0)
+    sos = signal.butter(4, [0.15 * fs, 0.3 * fs], btype="bandpass", fs=fs, output="sos")
+    carrier = signal.sosfilt(sos, rng.standard_normal(x.size))
+    am = 1 + 0.8 * np.sign(np.sin(2 * np.pi * f2 * t)) * np.sin(2 * np.pi * f2 * t) ** 8
+    return x + rng.uniform(0.5, 2.0) * np.std(x) * carrier / np.std(carrier) * am
 
 
 def sim_block(name: str, n: int, speed_mode: str, seed_offset: int = 0
@@ -65,16 +83,18 @@ def sim_block(name: str, n: int, speed_mode: str, seed_offset: int = 0
             g = find_bearing(bearings[i % len(bearings)])
             rpm = float(rng.uniform(600, 3600))
             fs = float(rates[int(rng.integers(len(rates)))])
-            spec = SimSpec(g, rpm, fs, 3.0, cls, seed=seed,
+            kind = "healthy" if cls == "healthy_other_source" else cls
+            spec = SimSpec(g, rpm, fs, 3.0, kind, seed=seed,
                            fault_db=float(rng.uniform(-12, 0)),
                            mains_hz=float(rng.choice([50.0, 60.0])))
             rec = simulate(spec)
+            x = other_source(rec.x, fs, rpm, rng) if kind != cls else rec.x
             if speed_mode == "given":
                 speed = ShaftSpeed(rpm * (1 + rng.uniform(-0.003, 0.003)), "given")
                 rng_rpm = None
             else:
                 speed, rng_rpm = None, (rpm * 0.85, rpm * 1.15)
-            d = diagnose(rec.x, fs, g, speed, window_s=1.0, rpm_range=rng_rpm)
+            d = diagnose(x, fs, g, speed, window_s=1.0, rpm_range=rng_rpm)
             rows.append({"class": cls, "bearing": g.designation, "rpm": rpm, "fs": fs,
                          "fault_db": spec.fault_db, "location": d.overall.location,
                          "present": [f.name for f in d.overall.faults if f.present],
@@ -107,7 +127,7 @@ def summarize(rows: list[dict]) -> dict[str, object]:
             for name, sel in (("strong_-6_0dB", [r for r in rs if r["fault_db"] >= -6]),
                               ("weak_-12_-6dB", [r for r in rs if r["fault_db"] < -6])):
                 entry[name] = f"{sum(r['location'] == want for r in sel)}/{len(sel)}"
-        if cls in ("healthy", "normal"):
+        if cls in ("healthy", "healthy_other_source", "normal"):
             entry["files_with_present"] = sum(bool(r["present"]) for r in rs)
             entry["windows_with_present"] = sum(r["windows_present"] for r in rs)
         out[cls] = entry

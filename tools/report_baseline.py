@@ -1,6 +1,7 @@
 """Write docs/baseline.md and its figures from tools/eval_baseline.py's results.
 
-Usage: .venv/bin/python tools/report_baseline.py [build/baseline_results.json]
+Usage: .venv/bin/python tools/report_baseline.py [RESULTS.json ...]  (default
+build/baseline_results.json; several files are merged block by block)
 """
 
 from __future__ import annotations
@@ -75,13 +76,20 @@ def _route_table(rows: list[dict]) -> list[str]:
 
 def _cwru_table(c: dict) -> list[str]:
     out = ["| file | truth | load hp | alarm windows | alert windows | latched | "
-           "event location |", "|---|---|---|---|---|---|---|"]
+           "location at the event | location after 10 windows |",
+           "|---|---|---|---|---|---|---|---|"]
     for f in c["files"]:
-        ok = "✔" if f["event_location"] == f["truth"] else "✘"
         out.append(f"| {f['file']} | {f['truth']} | {f['load_hp']} | "
                    f"{f['alarm_windows']}/{f['windows']} | {f['alert_windows']}/{f['windows']} | "
-                   f"{f['state']} | {_fmt(f['event_location'])} {ok} |")
+                   f"{f['state']} | {_mark(f['event_location'], f['truth'])} | "
+                   f"{_mark(f.get('episode_location'), f['truth'])} |")
     return out
+
+
+def _mark(loc: object, truth: str) -> str:
+    if loc in (None, "", "unknown"):
+        return "unknown"
+    return f"{loc} {'✔' if loc == truth else '✘'}"
 
 
 def _summary(rows: list[dict]) -> dict[str, object]:
@@ -105,8 +113,10 @@ def _summary(rows: list[dict]) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    src = Path(argv[0]) if argv else ROOT / "build" / "baseline_results.json"
-    res = json.loads(src.read_text())
+    srcs = [Path(a) for a in argv] or [ROOT / "build" / "baseline_results.json"]
+    res: dict = {}
+    for src in srcs:  # several partial results (blocks run in parallel) merge by key
+        res.update(json.loads(src.read_text()))
     lines = (ROOT / "tools" / "baseline_md_head.md").read_text().splitlines()
     for block, title in (("dev", "Development routes (constants chosen on these)"),
                          ("held_out", "Held-out routes (run once, never tuned on)"),
@@ -122,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     if "cwru" in res:
         c = res["cwru"]
         files = c["files"]
-        right = sum(f["event_location"] == f["truth"] for f in files)
         alarmed = sum(f["state"] == "alarm" for f in files)
         lines += ["", "### CWRU drive end: thin baseline from the healthy file, then faults",
                   "", f"Baseline: `normal_0_97_part1.mat` (0 hp, 48 kHz resampled to 12 kHz): "
@@ -130,13 +139,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"({'thin' if c['baseline']['thin'] else 'not thin'}), "
                   f"{c['baseline_rpm']:.0f} r/min. Each fault file (0 hp: the baseline's load; "
                   "1 hp: a load the baseline never saw) judged on up to 10 one-second windows "
-                  "with a fresh latch, no drift.", "",
-                  f"- files latched at **alarm**: {alarmed} / {len(files)}",
-                  f"- event location right: **{right} / {len(files)}**"]
+                  "with a fresh latch, no drift. Location: right / unknown / wrong, at the "
+                  "alarm event and after the 10 windows (the episode's most named location).",
+                  "", f"- files latched at **alarm**: {alarmed} / {len(files)}"]
         for truth in ("outer_race", "inner_race", "ball"):
             sub = [f for f in files if f["truth"] == truth]
-            ok = sum(f["event_location"] == truth for f in sub)
-            lines.append(f"  - {truth}: {ok} / {len(sub)}")
+            for key, what in (("event_location", "at the event"),
+                              ("episode_location", "after 10 windows")):
+                got = [f.get(key) for f in sub]
+                right = sum(g == truth for g in got)
+                unknown = sum(g in (None, "", "unknown") for g in got)
+                lines.append(f"- {truth} ({len(sub)} files), {what}: right **{right}**, "
+                             f"unknown {unknown}, wrong {len(sub) - right - unknown}")
         lines += ["", *_cwru_table(c)]
     (ROOT / "docs" / "baseline.md").write_text("\n".join(lines) + "\n")
     print("wrote docs/baseline.md")

@@ -4,8 +4,10 @@ and a latch that only an acknowledgement clears.
 Per level (alert, alarm) a counter of consecutive snapshots at or above that level:
 
 - it counts up while a snapshot is at or above the level;
-- **hysteresis**: it is reset only when a snapshot is clearly below the level — every
-  indicator under its limit divided by :data:`HYSTERESIS` (−2 dB); in between it holds;
+- **hysteresis**: it is reset only when the indicators that raised it are clearly below
+  the level — each under its limit divided by :data:`HYSTERESIS` (−2 dB); while one of
+  them stays in that band it holds (per indicator: another indicator near its own limit
+  does not keep a count that it did not raise);
 - **delay**: the level is *active* once the counter reaches ``delay`` (default 2
   snapshots for alert, 3 for alarm: 20–30 min on a 10-minute route);
 - **latch**: the raised level never drops by itself, whatever the snapshots do (an
@@ -64,6 +66,7 @@ class AlarmLatch:
     events: list[AlarmEvent] = field(default_factory=list)
     seen: int = 0
     episode: Counter[str] = field(default_factory=Counter)
+    hot: dict[str, set[str]] = field(default_factory=lambda: {"alert": set(), "alarm": set()})
 
     def active(self) -> str:
         """The level whose counter has reached its delay now (``ok`` if none)."""
@@ -77,14 +80,18 @@ class AlarmLatch:
         """Feed one judged snapshot; returns the event when the latched level rises."""
         index = self.seen
         self.seen += 1
-        worst = max(j.ratio.values(), default=0.0)
         if j.level != "ok" and j.location in BEARING_LOCATIONS:
             self.episode[j.location] += 1
         for name in ("alert", "alarm"):
-            if _at_least(j, name):
+            rows = j.indicators
+            over = [k for k, row in rows.items() if row["value"] >= row[name]]
+            if over:
                 self.counts[name] += 1
-            elif worst < 1.0 / HYSTERESIS or (name == "alarm" and not _near_alarm(j)):
+                self.hot[name].update(over)
+            elif not any(rows[k]["value"] * HYSTERESIS >= rows[k][name]
+                         for k in self.hot[name] if k in rows):
                 self.counts[name] = 0
+                self.hot[name].clear()
         if self.counts["alert"] == 0 and self.latched == "ok":
             self.episode.clear()
         now = self.active()
@@ -99,18 +106,16 @@ class AlarmLatch:
         self.events.append(event)
         return event
 
+    @property
+    def location(self) -> str:
+        """The bearing location named most often by the snapshots over their limits in
+        the current episode (``""`` when none named one): it firms up as evidence
+        accumulates after the event was raised."""
+        return self.episode.most_common(1)[0][0] if self.episode else ""
+
     def acknowledge(self) -> str:
         """Acknowledge: the latched level becomes the active one (``ok`` when the
         condition has cleared); returns it."""
         self.latched = self.active()
         self.acknowledged = self.latched != "ok"
         return self.latched
-
-
-def _at_least(j: Judgement, level: str) -> bool:
-    return LEVELS.index(j.level) >= LEVELS.index(level)
-
-
-def _near_alarm(j: Judgement) -> bool:
-    """True while some indicator is within the hysteresis band under its alarm limit."""
-    return any(row["value"] * HYSTERESIS >= row["alarm"] for name, row in j.indicators.items())

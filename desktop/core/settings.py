@@ -40,6 +40,9 @@ class Settings:
     model: str = "fault-cwru"  # the live model; "" = inference off
     alarm_raise_s: float = 2.0  # a fault class must hold this long to raise the alarm
     alarm_clear_s: float = 5.0  # and normal this long to clear it
+    #: opened files' caches are kept under this many GB (least recently opened deleted
+    #: first; desktop/streams/cache_budget.py); LINEWATCH_CACHE_GB overrides it
+    cache_limit_gb: float = 4.0
     # -- the Analysis dock (desktop/ui/analysis_panel.py) ---------------------------------
     analysis_mode: str = "envelope"  # "spectrum", "envelope" or "spectrogram"
     analysis_bearing: str = "6205-2RS JEM SKF"  # a preset's designation, or "custom"

@@ -12,11 +12,12 @@ For each fault frequency ``f`` (Hz, or orders on an order-tracked spectrum):
   masked by the caller and never count.
 - **Sidebands** (*ibid.* section 2.2): BPFI harmonics ± 1X (the inner race turns through
   the load zone), BSF harmonics ± FTF (the ball is carried round by the cage).
-- **Present** when ``≥ 2`` harmonics stand :data:`LINE_DB` above the floor (8 dB for
+- **Present** when ``≥ 2`` harmonics stand :data:`LINE_DB` above the floor (for BSF one
+  of them even: 2× or 4×BSF, the rate at which a ball defect strikes the races) (8 dB for
   a spectrum of 7 or more Welch averages; more for fewer, by the chi-square quantiles of
   :func:`desktop.diagnosis.lines.line_threshold_db`: about 10.4 dB at 3, 14.4 at 1), or one
-  harmonic stands :data:`STRONG_DB` above it with a characteristic sideband above
-  :data:`LINE_DB` (BPFI, BSF only).
+  harmonic stands :data:`STRONG_DB` above it with both its characteristic sidebands
+  above :data:`LINE_DB` (BPFI ± 1X, BSF ± FTF).
 - **One line, one fault.** A peak nearer (relatively) to a harmonic of another fault
   frequency than to its own is *claimed* by that one and does not count here — unless
   the two expected lines lie within 1 % of each other (then the line counts for both and
@@ -156,8 +157,15 @@ def fault_evidence(freqs: np.ndarray, amp: np.ndarray, fault_freqs: dict[str, fl
         harmonics = [_claim(h, name, fault_freqs, to_hz) for h in harmonics]
         found = [h for h in harmonics if h.found]
         side_found = [s for _, s in sidebands if s.found]
+        # one strong harmonic counts only with BOTH its sidebands (amplitude modulation
+        # is symmetric; one line beside it may belong to any other comb)
+        pair = bool(found) and sum(1 for s in side_found if s.order == found[0].order) >= 2
         present = len(found) >= 2 or (
-            len(found) == 1 and found[0].snr_db >= strong_db and bool(side_found))
+            len(found) == 1 and found[0].snr_db >= strong_db and pair)
+        if name == "BSF" and present and not any(h.order % 2 == 0 for h in found):
+            # a ball strikes both races: its family is led by 2×BSF; odd harmonics alone
+            # are some other periodic source (another shaft, a belt, a fan)
+            present = False
         best3 = sorted((h.snr_db for h in found), reverse=True)[:3]
         score = sum(best3)
         out.append(FaultEvidence(name, present, float(score), tuple(harmonics),

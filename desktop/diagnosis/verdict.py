@@ -13,7 +13,8 @@ Policy (docs/diagnosis.md):
    least ``2 × (2·BPFI + 1X)`` wide so the second BPFI harmonic and its sidebands pass
    (window lengths 8–512 samples in the kurtogram).
    Per fault frequency the band with the largest score is kept
-   (:mod:`desktop.diagnosis.evidence`).
+   (:mod:`desktop.diagnosis.evidence`); a fault whose lines another present fault's
+   sideband comb explains is then not present (:mod:`desktop.diagnosis.attribution`).
 3. **Location**: ``not_running`` when no fault is present, no 1X/2X line stands 13 dB
    over its floor and the raw spectrum has fewer than 2 discrete lines 15 dB over its
    floor besides mains (a stopped machine shows sensor noise and mains pickup only), or

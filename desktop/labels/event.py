@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from desktop.core.errors import LinewatchError
+from desktop.core.errors import LinewatchError, MissingFileError
 
 
 class LabelError(LinewatchError):
     """A label cannot be made, stored, imported or exported (bad span, damaged store …)."""
+
+
+class MissingLabelFileError(LabelError, MissingFileError):
+    """A label file to import that does not exist: bad input, exit code 2."""
 
 
 def _default_author() -> str:

@@ -52,6 +52,7 @@ from desktop.core.spreadsheet import guard_formula, unguard_formula
 from desktop.labels.event import (
     LabelError,
     LabelEvent,
+    MissingLabelFileError,
     _default_author,
     checked_fields,
     utc_now,
@@ -177,7 +178,7 @@ def _open_label_file(path: Path) -> IO[bytes]:
     try:
         handle = open(path, "rb")  # noqa: SIM115 - the callers close it
     except FileNotFoundError:
-        raise LabelError(f"no such label file: {path}") from None
+        raise MissingLabelFileError(f"no such label file: {path}") from None
     except IsADirectoryError:
         raise LabelError(f"{path} is a folder, not a label file") from None
     except OSError as exc:

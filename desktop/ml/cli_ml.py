@@ -67,8 +67,9 @@ def add_ml_commands(subparsers: Any) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (torch and BLAS/OpenMP) per process or "
                         "worker; default 1: the models are small, and on a busy PC more "
-                        "threads fight each other and other programs (torch's default ran "
-                        "3.5x slower there); raise it on an idle machine with cores to spare")
+                        "threads fight each other and other programs (torch's default, a "
+                        "thread per core, ran 3-8x slower on a loaded 2-core PC); raise it on "
+                        "an idle machine with cores to spare")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     add_batch_arguments(p)
     p.add_argument("--force", action="store_true",

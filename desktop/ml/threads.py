@@ -3,8 +3,9 @@
 Why one: Linewatch runs models beside a redrawing window, an acquisition thread, other
 Dask workers or other programs on plant PCs with 2-4 cores. Every numeric library starts
 one thread per core by default, and those threads spin while waiting for each other; on a
-busy 2-core PC ``predict`` ran 3.5× slower on torch's default threads than on one (100
-vs 340 windows/s), and the numpy backend's OpenBLAS 4.6-8.5× slower uncapped. The models
+busy 2-core PC the fault model ran 3-8× slower on torch's default threads than on one
+(``bench/bench_inference.py --check``, load average 8: 205-900 vs 1,500-4,200 windows/s),
+and the numpy backend's OpenBLAS 4.6-8.5× slower uncapped (issue 20). The models
 are small (a WDCNN ensemble, ~54 k parameters each), so one thread per process loses
 little even on an idle machine; ``--threads N`` raises it where that is measured faster.
 

@@ -19,6 +19,7 @@ announces the view (``task.report(..., view=...)``) as soon as something can be 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import shutil
@@ -35,6 +36,7 @@ from desktop.core.tasks import TaskState
 from desktop.core.types import ChannelSpec
 from desktop.recording.cache import CacheMeta, Segments, SegmentWriter, cache_folder, clear_stale
 from desktop.recording.chunks import Skim, open_chunks
+from desktop.streams import cache_budget
 from desktop.streams.ring import Snapshot
 
 log = logging.getLogger(__name__)
@@ -282,14 +284,21 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
     meta = CacheMeta.load(folder)
     if meta is not None:
         view = FileView.reopen(path, folder, meta)
+        cache_budget.touch(folder)  # most recently used: the last the cap deletes
         task.finish(f"{path.name}: reopened from the cache")
         return view
     clear_stale(folder)
     views: list[FileView] = []  # the views this pass announced (to disarm on failure)
     try:
-        return _build_index(path, folder, rate, decimal, task, views)
+        view = _build_index(path, folder, rate, decimal, task, views)
     except OSError as exc:  # the cache's disk is full (or unwritable) mid-pass
         raise _cache_write_failed(path, folder, views, exc) from None
+    if view.complete:
+        with contextlib.suppress(OSError):  # the cap is housekeeping, never a failure
+            freed = cache_budget.prune(keep=[folder])
+            if freed:
+                log.info("cache over its cap: %.0f MB of older caches deleted", freed / 1e6)
+    return view
 
 
 def _cache_write_failed(path: Path, folder: Path, views: list[FileView], exc: OSError

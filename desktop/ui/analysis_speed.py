@@ -8,9 +8,11 @@ median over the span), or — new — **from the file** (the RPM a recording sto
 - **A new file or source never inherits a typed speed.** When the session changes the
   typed speed is reset to none, so a speed typed for one file can never label a line
   "≈ BPFO" in the next.
-- **The file's own speed wins.** A file that stores its RPM selects "from the file"
-  (shown in the number box, greyed: it is not typed); else a remembered speed channel
-  if the file has it; else a speed channel of the file; else typed (empty).
+- **A given speed wins**, in the order of ``linewatch diagnose``: the fixed speed of the
+  machine chosen in the Diagnosis dock ("from machine NAME"), else the file's own RPM
+  ("from the file"), both shown in the number box greyed (they are not typed); else a
+  remembered speed channel if the file has it; else a speed channel of the file; else
+  typed (empty).
 - The source is shown: the combo names the file variable, the number box's tooltip and
   the dock's status line say where the speed came from.
 """
@@ -24,43 +26,51 @@ from PySide6.QtCore import Qt
 from desktop.analysis.workbench import SpanRequest, SpanResult
 from desktop.ui.diagnosis_run import file_speed
 
-#: The speed source combo's entry for the RPM stored in the file.
+#: The speed source combo's entries for a speed given by the file or by the machine.
 FILE_SPEED = "@file"
+MACHINE_SPEED = "@machine"
 
 
 class SpeedControl:
     """Keeps ``panel.rpm`` (the number) and ``panel.rpm_source`` (the combo) true to the
-    session's file (module docstring). ``panel`` is the AnalysisPanel."""
+    session's file and machine (module docstring). ``panel`` is the AnalysisPanel."""
 
     def __init__(self, panel: Any) -> None:
         self.panel = panel
         self.typed = float(panel.rpm.value())  # the speed typed for this file (0: none)
-        self.stored: tuple[float, str] | None = None  # the file's own (rpm, source)
+        #: Speeds given, not typed: {FILE_SPEED | MACHINE_SPEED: (rpm, where from)}.
+        self.given: dict[str, tuple[float, str]] = {}
         self._session: Any = None
+        self._machine_session: Any = None  # the session the machine's speed was set for
         self._metadata_seen = False
         panel.rpm_source.currentIndexChanged.connect(self._source_changed)
         panel.rpm.valueChanged.connect(self._typed_changed)
 
+    @property
+    def stored(self) -> tuple[float, str] | None:
+        """The file's own speed ``(rpm, "file variable X106RPM")``, or None."""
+        return self.given.get(FILE_SPEED)
+
     # -- what the panel asks -------------------------------------------------------------------
     def typed_rpm(self) -> float:
-        """The typed speed to remember (never the file's, which is not typed)."""
+        """The typed speed to remember (never a given one, which is not typed)."""
         return self.typed
 
     def request_rpm(self) -> float | None:
         """The speed to hand the analysis when no speed channel is picked."""
-        if self.panel.rpm_source.currentData() == FILE_SPEED and self.stored is not None:
-            return self.stored[0]
+        given = self.given.get(str(self.panel.rpm_source.currentData()))
+        if given is not None:
+            return given[0]
         return self.typed or None
 
     def label(self, result: SpanResult) -> None:
-        """Name the file's variable as the source of a result computed with its speed."""
+        """Name where a given speed came from on a result computed with it."""
         req: SpanRequest = result.request
-        if self.stored is not None and req.rpm_column is None and req.rpm is not None \
-                and req.rpm == self.stored[0] \
-                and self.panel.rpm_source.currentData() == FILE_SPEED:
-            result.rpm_source = self.stored[1]
+        given = self.given.get(str(self.panel.rpm_source.currentData()))
+        if given is not None and req.rpm_column is None and req.rpm == given[0]:
+            result.rpm_source = given[1]
 
-    # -- following the session ---------------------------------------------------------------
+    # -- following the session and the machine -----------------------------------------------
     def sync(self, session: Any, buffer: Any) -> None:
         """Call before each request: a new session resets the typed speed; the file's
         metadata (complete once indexed) adds and selects "from the file"."""
@@ -71,31 +81,55 @@ class SpeedControl:
         if new:
             self._session = session
             self.typed = 0.0
+            if self._machine_session is not session:  # the last file's machine: gone
+                self.given.pop(MACHINE_SPEED, None)
         self._metadata_seen = bool(metadata)
-        self.stored = file_speed(metadata)
+        stored = file_speed(metadata)
+        if stored is None:
+            self.given.pop(FILE_SPEED, None)
+        else:
+            self.given[FILE_SPEED] = stored
         self.channels_rebuilt(select=True)
 
+    def set_machine(self, session: Any, name: str | None, rpm: float | None) -> None:
+        """The machine chosen in the Diagnosis dock for ``session``, and its fixed speed
+        (None: none)."""
+        self._machine_session = session
+        before = self.given.get(MACHINE_SPEED)
+        if name and rpm:
+            self.given[MACHINE_SPEED] = (float(rpm), f"machine {name}")
+        else:
+            self.given.pop(MACHINE_SPEED, None)
+        if self.given.get(MACHINE_SPEED) != before:
+            self.channels_rebuilt(select=True)
+            self.panel._changed()
+
     def channels_rebuilt(self, select: bool = False) -> None:
-        """Put "from the file" in the source combo (after the panel refilled it); with
+        """Put the given speeds in the source combo (after the panel refilled it); with
         ``select``, choose the source by the rules of the module docstring."""
         panel = self.panel
         combo = panel.rpm_source
         was = panel._loading
         panel._loading = True
         combo.blockSignals(True)
-        index = combo.findData(FILE_SPEED)
-        if index >= 0:
-            combo.removeItem(index)
-        if self.stored is not None:
-            rpm, source = self.stored
-            combo.insertItem(1, f"from the file ({source.split()[-1]})", FILE_SPEED)
-            combo.setItemData(1, f"{rpm:g} rpm stored in the file as {source.split()[-1]}",
-                              Qt.ItemDataRole.ToolTipRole)
+        for key in (FILE_SPEED, MACHINE_SPEED):
+            index = combo.findData(key)
+            if index >= 0:
+                combo.removeItem(index)
+        for key in (FILE_SPEED, MACHINE_SPEED):  # the machine's ends up first
+            if key in self.given:
+                rpm, source = self.given[key]
+                text = f"from the file ({source.split()[-1]})" if key == FILE_SPEED \
+                    else f"from {source}"
+                combo.insertItem(1, text, key)
+                combo.setItemData(1, f"{rpm:g} rpm: {source}", Qt.ItemDataRole.ToolTipRole)
         if select:
             remembered = panel.settings.analysis_rpm_channel
             channels = [combo.itemData(i) for i in range(combo.count())
-                        if combo.itemData(i) not in ("", FILE_SPEED)]
-            if self.stored is not None:
+                        if combo.itemData(i) not in ("", FILE_SPEED, MACHINE_SPEED)]
+            if MACHINE_SPEED in self.given:
+                wanted = MACHINE_SPEED
+            elif FILE_SPEED in self.given:
                 wanted = FILE_SPEED
             elif remembered in channels:
                 wanted = remembered
@@ -120,11 +154,12 @@ class SpeedControl:
         data = panel.rpm_source.currentData()
         box = panel.rpm
         box.blockSignals(True)
-        if data == FILE_SPEED and self.stored is not None:
+        given = self.given.get(str(data))
+        if given is not None:
             box.setEnabled(False)
-            box.setValue(self.stored[0])
-            box.setToolTip(f"Shaft speed stored in the file ({self.stored[1]}); pick "
-                           "'typed' to override it for this file")
+            box.setValue(given[0])
+            box.setToolTip(f"Shaft speed given by the {given[1]}; pick 'typed' to "
+                           "override it for this file")
         elif data:
             box.setEnabled(False)
             box.setValue(0.0)
@@ -135,4 +170,3 @@ class SpeedControl:
             box.setToolTip("Shaft speed typed for this file (0: none; then only peaks are "
                            "shown). A new file starts without one.")
         box.blockSignals(False)
-

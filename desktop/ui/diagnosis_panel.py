@@ -57,6 +57,7 @@ from desktop.ui.diagnosis_run import (
     DiagnosisOutcome,
     DiagnosisRequest,
     banner_text,
+    check_size,
     diagnose_buffer,
     lane_rows,
     model_adapted,
@@ -123,6 +124,8 @@ class DiagnosisPanel(QWidget):
         self._fed: tuple[int, int] | None = None
         self._banner_override: tuple[str, str] | None = None  # the model's text, style
         self._stars: list[pg.PlotDataItem] = []
+        #: The Analysis dock's bearing before a machine set it: (data, figures).
+        self._bearing_before: tuple[Any, tuple[float, ...]] | None = None
         for sig, slot in ((self._job_result, self._on_result),
                           (self._job_failed, self._on_failed),
                           (self._job_cancelled, self._on_cancelled),
@@ -238,6 +241,61 @@ class DiagnosisPanel(QWidget):
                 self.profile = self.store.load(name)
             except AnalysisError as exc:
                 self._say(f"⚠ {exc}")
+        self._bearing_to_analysis()
+        panel = getattr(self.window, "analysis_panel", None)
+        speed = getattr(panel, "speed", None)
+        if speed is not None:
+            p = self.profile
+            fixed = p.speed.rpm if p is not None and p.speed.kind == "rpm" else None
+            speed.set_machine(self.window.session, p.name if p is not None else None, fixed)
+
+    def _bearing_to_analysis(self) -> None:
+        """The Analysis dock's markers follow the machine's bearing (the sensor on the
+        analysed channel, else the first), as a preset or as its own geometry."""
+        panel = getattr(self.window, "analysis_panel", None)
+        if panel is None:
+            return
+        if self.profile is None or not self.profile.sensors:
+            self._bearing_back(panel)  # no machine: the user's own choice again
+            return
+        if self._bearing_before is None:
+            self._bearing_before = (panel.bearing.currentData(), (
+                panel.balls.value(), panel.ball_d.value(), panel.pitch_d.value(),
+                panel.angle.value()))
+        try:
+            try:
+                sensor = self.profile.sensor_for(panel.channel.currentData())
+            except AnalysisError:
+                sensor = self.profile.sensors[0]
+            g = sensor.geometry()
+        except AnalysisError as exc:
+            self._say(f"⚠ {exc}")
+            return
+        index = panel.bearing.findData(g.designation)
+        if index < 0:
+            panel._loading, was = True, panel._loading
+            for box, value in ((panel.balls, g.balls), (panel.ball_d, g.ball_diameter),
+                               (panel.pitch_d, g.pitch_diameter),
+                               (panel.angle, g.contact_angle_deg)):
+                box.setValue(value)
+            panel._loading = was
+            index = panel.bearing.findData("custom")
+        panel.bearing.setCurrentIndex(index)
+        panel.bearing.setToolTip(f"{panel.bearing.toolTip()} — from machine "
+                                 f"{self.profile.name}")
+
+    def _bearing_back(self, panel: Any) -> None:
+        """Give the Analysis dock back the bearing it had before a machine set it."""
+        if self._bearing_before is None:
+            return
+        data, figures = self._bearing_before
+        self._bearing_before = None
+        panel._loading, was = True, panel._loading
+        for box, value in zip((panel.balls, panel.ball_d, panel.pitch_d, panel.angle),
+                              figures, strict=True):
+            box.setValue(value)
+        panel._loading = was
+        panel.bearing.setCurrentIndex(max(0, panel.bearing.findData(data)))
 
     def _machine_chosen(self, *_: object) -> None:
         """A machine picked for this file or source: remember it and diagnose again."""
@@ -289,7 +347,7 @@ class DiagnosisPanel(QWidget):
         if session is not None and session.kind == "file" and not self._auto_done \
                 and self._job is None and getattr(session, "loaded", None) is not None:
             self._auto_done = True
-            self.diagnose(whole=True)
+            self._auto_diagnose(session)
         self._feed_lane()
         self._police_banner()
 
@@ -317,6 +375,21 @@ class DiagnosisPanel(QWidget):
         self._load_profile()
         self.span.setCurrentIndex(self.span.findData(WHOLE if session.kind == "file"
                                                      else VISIBLE))
+
+    def _auto_diagnose(self, session: Any) -> None:
+        """Diagnose a file once it is indexed, when it is short enough to read whole;
+        a longer one waits for F7 on the visible span (said in the dock)."""
+        buffer = session.buffer
+        rate = session.sample_rate()
+        try:
+            if not rate:
+                raise AnalysisError("the recording does not say its sample rate")
+            check_size(int(buffer.written), len(buffer.channels), rate)
+        except AnalysisError as exc:
+            self.span.setCurrentIndex(self.span.findData(VISIBLE))
+            self._say(f"Not diagnosed on opening: {exc}")
+            return
+        self.diagnose(whole=True)
 
     def _show_nothing(self, text: str) -> None:
         self.verdict.setText("—")

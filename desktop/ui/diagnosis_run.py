@@ -42,8 +42,9 @@ from desktop.diagnosis.run import Diagnosis
 from desktop.diagnosis.speed import ShaftSpeed
 from desktop.diagnosis.verdict import DEFAULT_RPM_RANGE, MIN_SPAN_S, Verdict, diagnose_span
 
-#: The longest span diagnosed at once (samples of one channel); longer: zoom in.
-MAX_SAMPLES = 40_000_000
+#: The most values (rows × channels) read for one diagnosis (≈ 190 MB of float64): the
+#: span is read whole, every channel; longer: zoom in and diagnose the visible span.
+MAX_VALUES = 24_000_000
 #: Per-window verdicts cover this many seconds each (``diagnose --window``).
 WINDOW_S = 1.0
 #: Locations a red fault colour stands for (the rest: normal, not running, unknown).
@@ -173,6 +174,16 @@ def _window_speed(speed: ShaftSpeed | None, t0: float, t1: float) -> ShaftSpeed 
                       speed.times_s[sel], prof)
 
 
+def check_size(rows: int, channels: int, fs: float) -> None:
+    """One-line :class:`AnalysisError` when ``rows`` × ``channels`` exceed
+    :data:`MAX_VALUES` (the longest span diagnosed at once)."""
+    if rows * max(1, channels) > MAX_VALUES:
+        longest = MAX_VALUES / max(1, channels) / fs
+        raise AnalysisError(f"{rows / fs:,.0f} s is too long to diagnose at once (at most "
+                            f"{longest:,.0f} s of these {channels} channels): zoom in and "
+                            "diagnose the visible span (F7)")
+
+
 def diagnose_buffer(buffer: Any, request: DiagnosisRequest,
                     task: TaskState | None = None) -> DiagnosisOutcome:
     """The verdict for the request's span and per window (module docstring).
@@ -190,14 +201,10 @@ def diagnose_buffer(buffer: Any, request: DiagnosisRequest,
         first = max(0, int(buffer.written) - int(getattr(buffer, "capacity", 0) or 0)) \
             if getattr(buffer, "capacity", None) else 0
         n = int(buffer.written) - first
-        if n > MAX_SAMPLES:
-            raise AnalysisError(f"the recording is too long to diagnose at once "
-                                f"({n / fs:,.0f} s): zoom in and diagnose the visible span")
+        check_size(n, len(buffer.channels), fs)
         times, values = read_indices(buffer, first, int(buffer.written))
     else:
-        if (request.t1 - request.t0) * fs > MAX_SAMPLES:
-            raise AnalysisError(f"the span is too long to diagnose at once "
-                                f"({request.t1 - request.t0:,.0f} s): zoom in")
+        check_size(round((request.t1 - request.t0) * fs), len(buffer.channels), fs)
         times, values = read_span(buffer, request.t0, request.t1)
     if times.size == 0:
         raise AnalysisError("nothing to diagnose in this span")

@@ -43,6 +43,7 @@ from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
+from desktop.ui.alarms_panel import install_alarms
 from desktop.ui.analysis_panel import install_analysis
 from desktop.ui.diagnosis_panel import install_diagnosis
 from desktop.ui.frame_stats import FrameStats
@@ -187,6 +188,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         install_analysis(self)
         # Machine profiles (Ctrl+M), fault-frequency evidence (F7), the lane's policy.
         install_diagnosis(self)
+        # The Alarm log dock (Ctrl+Shift+L): logged alarms, acknowledge, show in signal.
+        install_alarms(self)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)

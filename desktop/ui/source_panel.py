@@ -1,10 +1,13 @@
-"""The source panel: pick a serial port, a replay file or the demo rig, then connect.
+"""The source panel: pick a serial port, a replay file, a Modbus device or the demo rig,
+then connect.
 
 It only builds a source *spec* (``serial:/dev/ttyUSB0``) and options; the window hands
 those to the acquisition worker, which opens the source off the UI thread.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -15,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -23,7 +27,8 @@ from PySide6.QtWidgets import (
 BAUDS = ["9600", "19200", "38400", "57600", "115200", "230400", "460800", "921600"]
 SPEEDS = ["1", "2", "5", "10", "max"]
 KINDS = [("Demo rig", "demo"), ("Serial port", "serial"), ("Replay file", "replay"),
-         ("Synthetic", "synth")]
+         ("Synthetic", "synth"), ("Modbus", "modbus")]
+MODBUS_BAUDS = ["9600", "19200", "38400", "57600", "115200"]
 
 
 class SourcePanel(QWidget):
@@ -94,7 +99,9 @@ class SourcePanel(QWidget):
         self.synth_spec.setToolTip("CHANNELSxRATE, e.g. 16x20000")
         form.addRow("Channels×rate", self.synth_spec)
 
-        for page in (demo, serial, replay, synth):
+        modbus = self._modbus_page()
+
+        for page in (demo, serial, replay, synth, modbus):
             self.stack.addWidget(page)
         self.kind.currentIndexChanged.connect(self.stack.setCurrentIndex)
 
@@ -107,6 +114,52 @@ class SourcePanel(QWidget):
         layout.addWidget(self.stack)
         layout.addWidget(self.connect_button)
         layout.addStretch(1)
+
+    def _modbus_page(self) -> QWidget:
+        """Modbus TCP (host:port) or RTU (serial port + line settings), unit, map file."""
+        page = QWidget()
+        form = QFormLayout(page)
+        self.modbus_transport = QComboBox()
+        self.modbus_transport.addItem("TCP (Ethernet)", "modbus-tcp")
+        self.modbus_transport.addItem("RTU (RS-485 serial)", "modbus-rtu")
+        form.addRow("Transport", self.modbus_transport)
+        self.modbus_target = QLineEdit()
+        self.modbus_target.setPlaceholderText("192.168.0.10:502")
+        self.modbus_target.setToolTip("TCP: HOST:PORT (port 502 if left out); "
+                                      "RTU: the serial port, e.g. /dev/ttyUSB0 or COM3")
+        form.addRow("Host or port", self.modbus_target)
+        self.modbus_unit = QSpinBox()
+        self.modbus_unit.setRange(0, 247)
+        self.modbus_unit.setValue(1)
+        form.addRow("Unit id", self.modbus_unit)
+        self.modbus_map = QLineEdit()
+        self.modbus_map.setPlaceholderText("register map .csv")
+        self.modbus_map.setToolTip("name,function,address,type,scale,offset,unit,period_s,"
+                                   "word_order (see the README)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_map)
+        row = QHBoxLayout()
+        row.addWidget(self.modbus_map, 1)
+        row.addWidget(browse)
+        form.addRow("Map file", row)
+        self.modbus_baud = QComboBox()
+        self.modbus_baud.setEditable(True)
+        self.modbus_baud.addItems(MODBUS_BAUDS)
+        self.modbus_baud.setCurrentText("19200")
+        form.addRow("RTU baud", self.modbus_baud)
+        self.modbus_parity = QComboBox()
+        self.modbus_parity.addItems(["none", "even", "odd"])
+        form.addRow("RTU parity", self.modbus_parity)
+        self.modbus_stopbits = QComboBox()
+        self.modbus_stopbits.addItems(["1", "2"])
+        form.addRow("RTU stop bits", self.modbus_stopbits)
+        return page
+
+    def _browse_map(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Modbus register map",
+                                              self.modbus_map.text(), "Register maps (*.csv)")
+        if path:
+            self.modbus_map.setText(path)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", self.file.text(),
@@ -134,6 +187,13 @@ class SourcePanel(QWidget):
             return f"replay:{self.file.text().strip()}", {"speed": self.speed.currentText()}
         if key == "synth":
             return f"synth:{self.synth_spec.text().strip()}", {}
+        if key == "modbus":
+            options = {"map": self.modbus_map.text().strip(), "unit": self.modbus_unit.value(),
+                       "baud": self.modbus_baud.currentText(),
+                       "parity": self.modbus_parity.currentText(),
+                       "stopbits": self.modbus_stopbits.currentText()}
+            return (f"{self.modbus_transport.currentData()}:"
+                    f"{self.modbus_target.text().strip()}", options)
         return "demo", {}
 
     def format_spec(self) -> str:
@@ -147,7 +207,8 @@ class SourcePanel(QWidget):
     def show_spec(self, spec: str, options: dict[str, object]) -> None:
         """Reflect a spec chosen elsewhere (command line, remembered settings)."""
         kind, _, arg = spec.partition(":")
-        index = next((i for i, (_, k) in enumerate(KINDS) if k == kind), 0)
+        page = "modbus" if kind in ("modbus-tcp", "modbus-rtu") else kind
+        index = next((i for i, (_, k) in enumerate(KINDS) if k == page), 0)
         self.kind.setCurrentIndex(index)
         if kind == "serial":
             self.port.setEditText(arg)
@@ -165,6 +226,16 @@ class SourcePanel(QWidget):
                 self.speed.setCurrentText(str(options["speed"]))
         elif kind == "synth":
             self.synth_spec.setText(arg)
+        elif page == "modbus":
+            self.modbus_transport.setCurrentIndex(self.modbus_transport.findData(kind))
+            self.modbus_target.setText(arg)
+            self.modbus_map.setText(str(options.get("map", "")))
+            with contextlib.suppress(ValueError):
+                self.modbus_unit.setValue(int(str(options.get("unit", 1))))
+            for combo, key in ((self.modbus_baud, "baud"), (self.modbus_parity, "parity"),
+                               (self.modbus_stopbits, "stopbits")):
+                if key in options:
+                    combo.setCurrentText(str(options[key]))
 
     def _toggle(self, checked: bool) -> None:
         if checked:

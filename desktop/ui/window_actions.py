@@ -106,6 +106,10 @@ class ActionsMixin:
                                          "TDMS, .xlsx, Arrow) to view, label and judge"))
         file_menu.addAction(self._action("Choose recordings folder…", None,
                                          self._choose_folder))
+        file_menu.addAction(self._action(
+            "Clear cache", None, self.clear_file_cache,
+            tip="Delete the cached copies of opened files (rebuilt when a file is opened "
+                "again); the cache keeps itself under 4 GB (LINEWATCH_CACHE_GB)"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("Quit", "Ctrl+Q", self.close))
         acq_menu = menu.addMenu("&Acquisition")

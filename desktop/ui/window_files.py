@@ -78,6 +78,30 @@ class FilesMixin:
     def _clear_recent(self) -> None:
         self.settings.recent_files = []
 
+    # -- the file cache -----------------------------------------------------------------------
+    def clear_file_cache(self) -> None:
+        """File → Clear cache: delete the caches of files not open now, on a Job (a few GB
+        take a while to delete); the status bar says how much was freed."""
+        from desktop.streams import cache_budget
+        from desktop.workers.jobs import Job
+
+        session = self.session
+        view = session.buffer if session is not None and session.kind == "file" else None
+        keep = [view.folder] if view is not None and hasattr(view, "folder") else []
+        job = Job(cache_budget.clear, keep, name="clear-cache")
+        job.worker.succeeded.connect(self._file_cache_cleared)
+        self._cache_job = job  # kept alive until it ends
+        job.start()
+
+    def _file_cache_cleared(self, freed: int) -> None:
+        from desktop.streams import cache_budget
+
+        left, caches = cache_budget.usage()
+        self.statusBar().showMessage(
+            f"File cache cleared: {freed / 1e6:,.0f} MB freed ({left / 1e6:,.0f} MB in "
+            f"{caches} cache{'s' if caches != 1 else ''} kept: the file open now, or one "
+            f"being built)", 10_000)
+
     # -- overview strip ---------------------------------------------------------------------
     def _file_opened(self) -> None:
         session = self.session

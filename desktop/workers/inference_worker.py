@@ -1,20 +1,21 @@
 """Runs a model on the live ring buffer on its own QThread, paced so the UI keeps its FPS.
 
-Loading the model (torch import, safetensors) happens on this thread too, so choosing a
-model never freezes the window. Inference is paced: at most ``max_batch`` windows every
-``period_s`` with one torch thread; measured on 2 cores, flat-out inference beside a
-redrawing window costs the window a large share of its frames (GIL contention), paced
-batches cost almost nothing and still keep up with a 12 kHz stream (~6 windows/s).
+Loading the model (scipy, the weights; torch only when asked for, see
+:func:`live_backend`) happens on this thread too, after the window's first drawn frame, so
+neither the start-up nor choosing a model freezes the window. Inference is paced: at most
+``max_batch`` windows every ``period_s`` on one numeric thread (``desktop.ml.threads``);
+measured on 2 cores, flat-out inference beside a redrawing window costs the window a large
+share of its frames (GIL contention), paced batches cost almost nothing and still keep up
+with a 12 kHz stream (~6 windows/s).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -72,20 +73,22 @@ class InferenceWorker(QObject):
         # thread, once the window has drawn. Imported before the window (c3478f0 and
         # earlier), it delayed the first draw by that much.
         if self._drawn is not None:
-            self._drawn.wait(self._draw_wait_s)
+            deadline = time.monotonic() + self._draw_wait_s
+            while (not self._drawn.wait(0.05) and not self._stop.is_set()
+                   and time.monotonic() < deadline):
+                pass  # a stop request (a closed window) ends the wait at once
         if self._stop.is_set():
             self.finished.emit()
             return
-        with fine_gil_switching():
-            from desktop.ml.inference.live import AlarmHysteresis, LiveInference
-            from desktop.ml.inference.open_set import check_rate
-            from desktop.ml.inference.predictors import load_predictor
+        from desktop.ml.inference.live import AlarmHysteresis, LiveInference
+        from desktop.ml.inference.open_set import check_rate
+        from desktop.ml.inference.predictors import load_predictor
 
-            self._alarm = alarm = AlarmHysteresis(*self._alarm_s)
-            predictor = load_model_or_report(
-                self, self.model,
-                lambda: load_predictor(self.model, device=self._device, threads=None,
-                                       backend=live_backend(self._device)))
+        self._alarm = alarm = AlarmHysteresis(*self._alarm_s)
+        predictor = load_model_or_report(
+            self, self.model,
+            lambda: load_predictor(self.model, device=self._device, threads=None,
+                                   backend=live_backend(self._device)))
         if predictor is None:
             return
         card = predictor.card
@@ -157,20 +160,6 @@ def live_backend(device: str | None) -> str | None:
     if wanted == "auto" and (device or "auto").lower() in ("auto", "cpu"):
         return "numpy"
     return None
-
-
-@contextlib.contextmanager
-def fine_gil_switching(interval_s: float = 0.0005) -> Iterator[None]:
-    """Hand the GIL round every ``interval_s`` (Python's default: 5 ms) while a long import
-    runs beside the window. Each Qt call the UI thread makes gives up and retakes the GIL;
-    with an importing thread beside it each retake waited up to 5 ms, and frames took
-    100-250 ms while torch loaded. Process-wide, so restored at once afterwards."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, interval_s))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def no_rate_message(model: str, source_kind: str) -> str:

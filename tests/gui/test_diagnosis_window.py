@@ -60,6 +60,9 @@ def test_machine_dialog_creates_and_edits_a_profile(qtbot, make_window) -> None:
     dialog = window.diagnosis_panel.dialog
     assert dialog is not None and dialog.isVisible()
     assert window.act_machine.shortcut().toString() == "Ctrl+M"
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "A&nalysis")
+    assert {"Machine…", "Diagnose", "Diagnosis dock"} <= {a.text() for a in menu.actions()}
+    assert window.act_diagnose.shortcut().toString() == "F7"
 
     dialog.new_profile()
     dialog.name.setText("Pump 3")
@@ -276,3 +279,97 @@ def test_lane_rows_policy_headless() -> None:
                                     "reason": "out of band"}])
     assert all(r["suggestion"] is None and r["model_declined"] for r in declined)
     assert "model declined (out of band)" in declined[0]["detail"]
+
+
+def test_a_machine_with_a_fixed_speed_drives_both_docks_for_its_file_only(
+        qtbot, make_window, tmp_path: Path) -> None:
+    ProfileStore().save(MachineProfile("Fan 2", (Sensor("*", "6205"),),
+                                       SpeedSpec("rpm", rpm=1750.0)))
+    window = make_window()
+    window.settings.model = ""
+    panel, dock = window.analysis_panel, window.diagnosis_panel
+    panel.mode.setCurrentIndex(panel.mode.findData("envelope"))
+    panel.bearing.setCurrentIndex(panel.bearing.findData("6203-2RS JEM SKF"))
+    _opened(qtbot, window, IR_106)
+    _diagnosed(qtbot, window)
+    dock.reload_machines()
+    dock.machine.setCurrentIndex(dock.machine.findData("Fan 2"))
+    qtbot.waitUntil(lambda: dock.outcome is not None and dock.outcome.machine == "Fan 2"
+                    and not dock.busy(), timeout=60_000)
+    assert dock.outcome.overall.rpm == 1750.0
+    assert dock.outcome.overall.rpm_source == "machine Fan 2"
+    assert panel.rpm_source.currentData() == "@machine"
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.busy()
+                    and panel.result.rpm == 1750.0, timeout=30_000)
+    assert panel.result.rpm_source == "machine Fan 2"
+    assert panel.bearing.currentData() == "6205-2RS JEM SKF"
+
+    # The next file has no machine chosen yet: neither the machine's speed nor the file's.
+    _opened(qtbot, window, _no_rpm_csv(tmp_path))
+    r2 = _analysed(qtbot, window, "accel")
+    assert r2.rpm is None and panel.rpm_source.findData("@machine") < 0
+    assert dock.machine.currentData() == ""
+    assert panel.bearing.currentData() == "6203-2RS JEM SKF"  # the user's own again
+    # Reopening the first file brings its machine back (remembered per file).
+    _opened(qtbot, window, IR_106)
+    qtbot.waitUntil(lambda: dock.machine.currentData() == "Fan 2", timeout=10_000)
+
+
+def test_speed_sources_and_banner_policy_headless() -> None:
+    """The adapter's speed order (a profile's speed channel; the file's RPM; a speed
+    channel by name) and the banner rule, without a window."""
+    from desktop.ui.diagnosis_run import banner_text, file_speed, settle_speed
+
+    assert file_speed({"scalars": {"X106RPM": 1772.0}}) == (1772.0, "file variable X106RPM")
+    assert file_speed({"scalars": {"X106RPM": float("nan")}}) is None
+    assert file_speed({}) is None
+    fs = 1000.0
+    values = np.c_[np.random.default_rng(0).normal(size=2000), np.full(2000, 1490.0)]
+    names, units = ["accel", "shaft speed"], ["g", ""]
+    speed, _rng, theta = settle_speed(values, names, units, 0, fs, None, {})
+    assert speed is not None and speed.rpm == 1490.0 and speed.rpm_source == \
+        "channel shaft speed" and theta is not None
+    stored, _rng, _theta = settle_speed(values, names, units, 0, fs, None,
+                                        {"scalars": {"X1RPM": 1800.0}})
+    assert stored is not None and stored.rpm == 1800.0  # the file's RPM first
+    prof = MachineProfile("M", (Sensor("*", "6205"),), SpeedSpec("rpm", rpm=1000.0))
+    fixed, _rng, _theta = settle_speed(values, names, units, 0, fs, prof,
+                                       {"scalars": {"X1RPM": 1800.0}})
+    assert fixed is not None and fixed.rpm == 1000.0 and fixed.rpm_source == "machine M"
+    none, rng, _theta = settle_speed(values[:, :1], names[:1], units[:1], 0, fs,
+                                     MachineProfile("R", (), SpeedSpec(
+                                         "rpm_range", rpm_range=(600.0, 900.0))), {})
+    assert none is None and rng == (600.0, 900.0)
+
+    from desktop.analysis.bearings import find_preset
+    from desktop.streams.file_view import index_file
+    from desktop.ui.diagnosis_run import DiagnosisRequest, diagnose_buffer
+
+    view = index_file(IR_106)
+    prof = MachineProfile("M", (Sensor("*", "6205"),))  # speed: the file's X106RPM
+    outcome = diagnose_buffer(view, DiagnosisRequest(None, None, None, find_preset("6205"),
+                                                     prof, view.effective_rate(),
+                                                     view.metadata, "test"))
+    assert banner_text("inner_007", outcome, "M", False) is None  # backed: red stays
+    text, red = banner_text("outer_014", outcome, "M", False)  # type: ignore[misc]
+    assert not red and "suggestion" in text
+    assert banner_text("outer_014", outcome, None, False) is None  # no profile
+    assert banner_text("outer_014", outcome, "M", True) is None  # adapted model
+
+
+def test_a_file_too_long_to_read_whole_waits_for_the_visible_span(
+        qtbot, make_window, monkeypatch: pytest.MonkeyPatch) -> None:
+    import desktop.ui.diagnosis_run as run
+
+    monkeypatch.setattr(run, "MAX_VALUES", 20_000)  # 1.7 s of this one channel
+    window = make_window()
+    window.settings.model = ""
+    dock = window.diagnosis_panel
+    _opened(qtbot, window, IR_106)
+    qtbot.waitUntil(lambda: "Not diagnosed on opening" in dock.status.text(), timeout=10_000)
+    assert "\n" not in dock.status.text() and dock.outcome is None
+    assert dock.span.currentData() == "visible"
+    window.plot.show_span(0.2, 1.2)
+    window.act_diagnose.trigger()  # F7: the visible span fits
+    qtbot.waitUntil(lambda: dock.outcome is not None and not dock.busy(), timeout=60_000)
+    assert dock.outcome.overall.location == "inner_race"

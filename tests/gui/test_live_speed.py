@@ -87,7 +87,7 @@ def test_without_a_window_the_model_loads_after_the_wait(qtbot) -> None:
     finally:
         worker.request_stop()
         thread.join(30)
-    assert sys.getswitchinterval() == pytest.approx(0.005)  # restored after the load
+    assert loaded[0]["name"] == "fault-cwru"
 
 
 def test_the_window_tells_its_session_it_drew(qtbot, make_window) -> None:
@@ -116,3 +116,29 @@ def test_measure_on_a_file_reports_index_and_whole_file_verdicts(tmp_path: Path)
     assert figures["verdicts"] > 0 and figures["verdict_s"] > 0, figures
     for key in ("fps_p50", "frame_ms_p95", "received", "model", "source"):
         assert key in figures
+
+
+def test_file_clear_cache_keeps_the_open_file(qtbot, make_window, tmp_path: Path) -> None:
+    from desktop.streams import cache_budget
+    from desktop.streams.file_view import index_file
+
+    def csv(name: str, seed: int) -> Path:
+        rng = np.random.default_rng(seed)
+        path = tmp_path / name
+        data = np.column_stack([np.arange(5000) / 1000.0, rng.standard_normal(5000)])
+        np.savetxt(path, data, delimiter=",", header="time_s,a", comments="", fmt="%.6f")
+        return path
+
+    other = index_file(csv("other.csv", 1)).folder  # a file opened earlier
+    window = make_window()
+    window.open_file(str(csv("open.csv", 2)))
+    qtbot.waitUntil(lambda: window.session is not None
+                    and getattr(window.session, "loaded", None) is not None, timeout=30_000)
+    shown = window.session.buffer.folder
+    action = next(a for a in window.findChildren(type(window.act_fit))
+                  if a.text() == "Clear cache")
+    action.trigger()
+    qtbot.waitUntil(lambda: "File cache cleared" in window.statusBar().currentMessage(),
+                    timeout=30_000)
+    assert not other.exists() and shown.exists()
+    assert cache_budget.usage()[1] == 1

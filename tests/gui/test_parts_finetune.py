@@ -92,6 +92,11 @@ def test_label_parts_then_fine_tune_promote_from_the_parts_dock(
         assert result["version"] == 1 and result["parent"] == f"{BASE}@1"
         assert result["train_parts"] + result["heldout_parts"] == 32
         assert "Held-out parts" in dialog.status.text()
+        # issue 26: the reject threshold is re-chosen and its coverage reported
+        rej = result["reject"]
+        assert rej is not None and 0 <= rej["coverage"] <= 1
+        assert rej["rows"] == 140 + result["train_parts"]  # replay set + training parts
+        assert "Reject option re-chosen" in dialog.status.text()
         fractions = [f for f, _ in dialog.progress_log]
         assert fractions == sorted(fractions) and fractions[-1] == 1.0
         assert versions.versions_of("line-q-tuned") == [1]

@@ -125,10 +125,11 @@ def test_inputs_are_expanded_and_checked(folder: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["predict", str(empty), "--out", str(tmp_path / "x.parquet")]) == 1
+    # a pattern matching nothing and a missing file are bad input: exit 2 (issue 24)
     assert main(["predict", str(folder / "*.nothing"), "--out",
-                 str(tmp_path / "x.parquet")]) == 1
+                 str(tmp_path / "x.parquet")]) == 2
     assert main(["predict", str(folder), str(folder / "missing.mat"), "--out",
-                 str(tmp_path / "x.parquet")]) == 1
+                 str(tmp_path / "x.parquet")]) == 2
     assert main(["predict", str(folder)]) == 2  # a folder needs --out: a bad command line
     assert main(["predict", str(folder), "--out", str(tmp_path / "x.xlsx")]) == 2
     shutil.rmtree(empty)

@@ -43,6 +43,9 @@ CALIBRATION_FILE = "calibration.npz"
 ECE_BINS = 15
 DEFAULT_TARGET = 0.95
 ACCEPT, REFER = "accept", "refer"
+#: the threshold when no cut reaches the target: above any probability, so every part is
+#: referred (a finite number: the card is JSON)
+NOTHING_ACCEPTED = float(np.nextafter(1.0, 2.0))
 #: temperature search range (log scale), wide enough for any sane model
 _LOG_T_RANGE = (-3.0, 3.0)
 _EPS = 1e-12
@@ -127,21 +130,22 @@ def choose_threshold(conf: np.ndarray, correct: np.ndarray, target: float = DEFA
     are right (``correct``, rows of 0/1) at least ``target`` of the time, i.e. the largest
     coverage at the target. Cuts fall only between distinct confidences (tied rows are
     accepted or referred together). When no cut reaches the target the threshold is just
-    above the highest confidence (none of these rows accepted) and ``reached`` is False."""
+    above 1 (no part is accepted: every one goes to an inspector) and ``reached`` is
+    False."""
     if not 0 < target <= 1:
         raise ValueError(f"target accuracy must be in (0, 1], got {target}")
     conf = np.asarray(conf, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
     n = conf.size
     if n == 0:
-        return Threshold(np.inf, target, 0.0, None, 0, False)
+        return Threshold(NOTHING_ACCEPTED, target, 0.0, None, 0, False)
     order = np.argsort(-conf, kind="stable")
     c, ok = conf[order], correct[order]
     acc = np.cumsum(ok) / np.arange(1, n + 1)
     last_of_tie = np.append(c[1:] < c[:-1], True)  # a cut after row k keeps ties together
     good = np.flatnonzero((acc >= target - 1e-12) & last_of_tie)
     if good.size == 0:
-        return Threshold(float(np.nextafter(c[0], np.inf)), target, 0.0, None, n, False)
+        return Threshold(NOTHING_ACCEPTED, target, 0.0, None, n, False)
     k = int(good.max())
     return Threshold(float(c[k]), target, (k + 1) / n, float(acc[k]), n, True)
 
@@ -243,6 +247,8 @@ def load_calibration(folder: Path, section: Any) -> Calibration | None:
         raise ModelError(f"{folder}: card 'calibration.reject' is incomplete") from None
     if not 0 < thr.target <= 1:
         raise ModelError(f"{folder}: card 'calibration.reject.target_accuracy' must be in (0, 1]")
+    if not np.isfinite(thr.threshold) or not 0 <= thr.threshold <= NOTHING_ACCEPTED:
+        raise ModelError(f"{folder}: card 'calibration.reject.threshold' must be in [0, 1]")
     a = load_arrays(path, {"conf": "f", "correct": "ub"})
     check_shape(path, "conf", a["conf"], (None,))
     check_shape(path, "correct", a["correct"], (len(a["conf"]),))

@@ -25,7 +25,7 @@
    active until promoted (``--promote``, ``linewatch models promote``; ``rollback``).
 
 Refitting the shipped trees on ~1,400 rows takes about 5–10 s on one core, the
-out-of-fold refits for the threshold five times that.
+out-of-fold refits for the threshold (3, each on two thirds of the rows) about twice that.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from desktop.ml.tabular.arrays import check_shape, load_arrays, save_arrays
 from desktop.ml.tabular.calibration import (
     ACCEPT,
     CALIBRATION_FILE,
+    REFER,
     Calibration,
     Threshold,
     load_calibration,
@@ -379,9 +380,7 @@ class QualityModel:
 def decide(probability: float, cut: float | None) -> str:
     """``accept`` or ``refer`` for one part's calibrated top probability (no threshold:
     ``accept``)."""
-    from desktop.ml.tabular.calibration import decisions
-
-    return ACCEPT if cut is None else decisions(np.array([probability]), cut)[0]
+    return ACCEPT if cut is None or probability >= cut else REFER
 
 
 def save_quality(folder: Path, card: TabularCard, learner: TreeLearner | MLPWeights,

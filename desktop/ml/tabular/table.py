@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.errors import InputError
+from desktop.core.errors import InputError, MissingFileError
 
 ID_NAMES = ("id", "part_id", "part", "plate_id", "sample_id", "row_id", "serial", "time",
             "timestamp", "sample", "date", "datetime", "date_time", "index")
@@ -87,7 +87,7 @@ def read_frame(source: Any):
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise InputError(f"{path} does not exist") from None
+        raise MissingFileError(f"{path} does not exist") from None
     if path.suffix.lower() in (".parquet", ".pq"):  # e.g. what `linewatch record` writes
         try:
             frame = pd.read_parquet(path)

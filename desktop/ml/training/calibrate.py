@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,32 @@ def adapt(model: nn.Module, x: np.ndarray, layers: str = "all", batch: int = 256
     return model.eval()
 
 
-def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, name: str,
-              layers: str = "all", source: str = "", channel: str = "",
-              command: str | None = None, task: TaskState | None = None) -> dict[str, Any]:
-    """Re-estimate ``base``'s batch-norm statistics from ``signal`` (1-D, ``rate`` Hz) and
-    publish the result as a new version of ``name``. Returns what the CLI prints."""
+def snapshot_windows(signal: np.ndarray | Sequence[np.ndarray], rate: float, target: float,
+                     window: int) -> tuple[np.ndarray, float, int]:
+    """``(windows (m, window), seconds, snapshots)`` from one record ``(n,)`` or from many
+    short route snapshots (each ``(n_i,)`` at ``rate`` Hz): each is resampled to
+    ``target`` Hz and framed on its own (half-overlapping windows never straddle two
+    snapshots taken minutes apart)."""
+    parts = [signal] if isinstance(signal, np.ndarray) else list(signal)
+    frames, seconds = [], 0.0
+    for part in parts:
+        x = np.asarray(part, dtype=np.float64)
+        x = x[np.isfinite(x)]
+        y = resample(x, rate, target)
+        seconds += y.shape[0] / target
+        if y.shape[0] >= window:
+            frames.append(np.array(frame(y, window, window // 2)))
+    windows = np.concatenate(frames) if frames else np.zeros((0, window))
+    return windows, seconds, len(parts)
+
+
+def calibrate(base: str | Path | ModelEntry, signal: np.ndarray | Sequence[np.ndarray],
+              rate: float, name: str, layers: str = "all", source: str = "",
+              channel: str = "", command: str | None = None,
+              task: TaskState | None = None) -> dict[str, Any]:
+    """Re-estimate ``base``'s batch-norm statistics from ``signal`` (one 1-D record, or a
+    list of short route snapshots, ``rate`` Hz) and publish the result as a new version of
+    ``name``. Returns what the CLI prints."""
     task = task if task is not None else TaskState()
     report = task.report
     if layers not in ("all", "first"):
@@ -88,14 +110,14 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
                          f"batch-norm statistics to calibrate")
     check_name(name)
     card = predictor.card
-    x = np.asarray(signal, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    y = resample(x, rate, card.sample_rate)
-    windows = np.array(frame(y, card.window, card.window // 2))
+    windows, seconds, parts = snapshot_windows(signal, rate, card.sample_rate, card.window)
     if windows.shape[0] < MIN_WINDOWS:
         need = (MIN_WINDOWS + 1) * card.window / 2 / card.sample_rate
+        got = f"{seconds:.1f} s" + (f" in {parts} snapshots ({windows.shape[0]} windows)"
+                                    if parts > 1 else "")
         raise InputError(f"calibration needs at least {need:.0f} s of signal "
-                         f"({MIN_WINDOWS} windows); got {y.shape[0] / card.sample_rate:.1f} s")
+                         f"({MIN_WINDOWS} windows; route snapshots count together); "
+                         f"got {got}")
     z = normalise(windows, card.normalisation)
     report(0.3, f"re-estimating batch-norm statistics from {windows.shape[0]} windows")
     model = adapt(copy.deepcopy(predictor.model), z, layers,
@@ -129,7 +151,7 @@ def calibrate(base: str | Path | ModelEntry, signal: np.ndarray, rate: float, na
     parent = f"{predictor.name}@{card.version}"
     info = {"source": source, "channel": channel, "input_rate": rate,
             "windows": int(windows.shape[0]),
-            "seconds_of_signal": round(y.shape[0] / card.sample_rate, 2),
+            "seconds_of_signal": round(seconds, 2), "snapshots": parts,
             "layers": layers, "method": "AdaBN (batch-norm running statistics re-estimated)"}
     new_card = ModelCard.from_json({
         **card.to_json(), "name": name, "version": "0", "parent": parent, "created": now_iso(),

@@ -63,3 +63,14 @@ def test_hysteresis_holds_the_count_near_the_limit() -> None:
     for v in (2.1, 1.0, 2.1, 2.1):          # clearly under (below limit/1.25): reset
         other.update(_j(v))
     assert other.latched == "ok"
+
+
+def test_hysteresis_is_per_indicator() -> None:
+    two = fit_sensor_baseline("de", "g", 1000.0,
+                              [Indicators({"acc_rms": 1.0, "kurtosis": 3.0})] * 40, 40.0)
+    knock = judge(Indicators({"acc_rms": 1.0, "kurtosis": 9.0}), two)
+    busy = judge(Indicators({"acc_rms": 1.9, "kurtosis": 3.0}), two)  # near, not over
+    latch = AlarmLatch("de")
+    for j in (knock, busy, knock, busy, knock):
+        latch.update(j)
+    assert latch.latched == "ok"  # sporadic knocks never add up through another indicator

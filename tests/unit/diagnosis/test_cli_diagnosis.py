@@ -165,3 +165,35 @@ def test_subprocess_json(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     _check_schema(doc)
     assert doc["location"] == "outer_race"
+
+
+def test_mfpt_style_mat_shaft_rate(capsys: pytest.CaptureFixture[str],
+                                   tmp_path: Path) -> None:
+    """An MFPT-style struct (``bearing.gs``, ``bearing.sr``, ``bearing.rate`` = shaft Hz):
+    the shaft rate is the speed, the sample rate comes from ``sr``."""
+    import scipy.io as sio
+
+    rec = simulate(SimSpec(find_bearing("NICE"), 1500.0, 48828.0, 2.0, "inner_race",
+                           seed=3, fault_db=-2.0))
+    path = tmp_path / "mfpt.mat"
+    sio.savemat(path, {"bearing": {"gs": rec.x[:, None], "sr": 48828.0, "rate": 25.0,
+                                   "load": 50.0}})
+    doc = _json(capsys, "diagnose", str(path), "--bearing", "NICE", "--json")
+    assert doc["rate"] == 48828.0
+    assert doc["rpm"] == 1500.0 and doc["rpm_source"].startswith("file variable bearing.rate")
+    assert doc["location"] == "inner_race"
+
+
+def test_speed_channel_ramp_is_order_tracked(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    rec = simulate(SimSpec(find_bearing("6206"), 1200.0, 20000.0, 4.0, "outer_race",
+                           seed=8, fault_db=0.0, rpm_end=1600.0))
+    t = np.arange(rec.x.size) / rec.fs
+    out = tmp_path / "runup.parquet"
+    w = RecordingWriter(out, (ChannelSpec("accel", "g"), ChannelSpec("speed", "rpm")),
+                        rec.fs, "test", fsync=False)
+    w.write(t, np.stack([rec.x, rec.speed], axis=1))
+    w.close()
+    doc = _json(capsys, "diagnose", str(out), "--bearing", "6206", "--json")
+    assert doc["channel"] == "accel" and doc["rpm_source"] == "channel speed"
+    assert doc["domain"] == "orders" and doc["location"] == "outer_race"

@@ -108,3 +108,16 @@ def test_attribution_keeps_two_independent_faults() -> None:
     out = attribute((a, b), 29.95, 11.9)
     assert all(f.present for f in out)
     assert math.isclose(out[0].score, 60.0)
+
+
+def test_odd_bsf_harmonics_alone_are_not_a_ball_fault() -> None:
+    """Another periodic source at BSF with odd harmonics only (1×, 3×): no ball fault;
+    with 2×BSF among the lines it is one."""
+    t = np.arange(int(FS * 20)) / FS
+    odd = _noise() + sum(0.15 * np.sin(2 * np.pi * 67.0 * k * t) for k in (1, 3))
+    f, a = _spectrum(odd)
+    freqs = {"BPFO": 101.0, "BPFI": 149.0, "BSF": 67.0, "FTF": 11.9}
+    assert not {e.name: e for e in fault_evidence(f, a, freqs, 30.0)}["BSF"].present
+    even = _noise() + sum(0.15 * np.sin(2 * np.pi * 67.0 * k * t) for k in (1, 2))
+    f, a = _spectrum(even)
+    assert {e.name: e for e in fault_evidence(f, a, freqs, 30.0)}["BSF"].present

@@ -85,6 +85,10 @@ def test_a_table_without_model_names_the_table_model(
     ["info", "/nonexistent/run.parquet"],
     ["export", "/nonexistent/run.parquet", "--out", "{tmp}/x.csv"],
     ["predict", "/nonexistent/*.parquet", "--out", "{tmp}/v.csv"],
+    ["predict", "/nonexistent/plates.csv", "--model", "quality-steel"],
+    ["labels", "import", "/nonexistent/labels.csv"],
+    ["train", "--base", "quality-steel", "--labels", "/nonexistent/parts.csv", "--name", "x"],
+    ["calibrate", "/nonexistent/run.parquet"],
 ])
 def test_bad_input_exits_2_in_one_line(args: list[str], tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,5 +98,6 @@ def test_bad_input_exits_2_in_one_line(args: list[str], tmp_path: Path,
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("linewatch: "), err
-    assert ("no such file" in err or "no file matches" in err
-            or "give --device auto, cpu or cuda" in err), err
+    assert any(words in err for words in ("no such file", "no file matches", "does not exist",
+                                          "no such label file",
+                                          "give --device auto, cpu or cuda")), err

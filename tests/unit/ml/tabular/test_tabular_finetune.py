@@ -39,14 +39,15 @@ def test_a_parts_file_needs_a_label_column(tmp_path: Path) -> None:
     assert X.shape == (3, 27) and labels == df["label"].tolist()[:3]
 
 
-@pytest.mark.timeout(900)  # two refits of the quality ensemble in subprocesses
+@pytest.mark.timeout(1800)  # a refit + 3 out-of-fold refits of the quality ensemble
 def test_finetune_parts_publish_compare_promote_and_predict(tmp_path: Path,
                                                            linewatch_home: Path) -> None:
     df = pd.read_csv(STEEL).rename(columns={"fault": "label"})
     parts = tmp_path / "parts.csv"
     df.to_csv(parts, index=False)
     out = linewatch("train", "--base", "quality-steel", "--labels", str(parts), "--name",
-                    "my-line", "--json", "--promote", "--target-accuracy", "0.9")
+                    "my-line", "--json", "--promote", "--target-accuracy", "0.9",
+                    timeout=1700)
     doc = json.loads(out.stdout)
     assert doc["version"] == 1 and doc["parent"] == "quality-steel" and doc["promoted"]
     assert doc["train_parts"] + doc["heldout_parts"] == 140 and doc["heldout_parts"] == 35

@@ -1,0 +1,130 @@
+"""Alarm rules on a live stream: read new samples from the ring buffer, log raise/clear.
+
+:class:`RuleWatcher` follows a ring buffer (``streams.ring.RingBuffer``) with a cursor
+(``since``), feeds each rule's channel to its :class:`~desktop.alarms.rules.RuleState`
+and writes every raise and clear to the :class:`~desktop.alarms.log.AlarmLog` as it
+happens, with the recording and the seconds into it (the recording's own time
+convention: seconds from the first sample, Unix-epoch times kept as they are). It owns no
+thread: ``linewatch record --rules`` calls :meth:`RuleWatcher.poll` after each read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from desktop.alarms.log import AlarmLog
+from desktop.alarms.rules import Rule, RuleEvent, RulesError, RuleState, check_channels
+from desktop.core.types import WALL_CLOCK_MIN_S
+
+
+class CursorBuffer(Protocol):
+    """What the watcher needs of a ring buffer (``streams.ring.RingBuffer``): ``since``."""
+
+    def since(self, cursor: int) -> Any: ...
+
+
+class RuleWatcher:
+    """Evaluates rules on the samples a ring buffer receives (see the module doc)."""
+
+    def __init__(self, rules: Sequence[Rule], log: AlarmLog | None, source: str = "",
+                 recording: str = "",
+                 on_event: Callable[[RuleEvent], None] | None = None) -> None:
+        self.rules = tuple(rules)
+        self.states = [RuleState(rule) for rule in self.rules]
+        self.log = log
+        self.source = source
+        self.recording = recording
+        self.on_event = on_event
+        self.on_error: Callable[[str], None] | None = None
+        self.cursor = 0
+        self.lost = 0  # samples overwritten before they were judged (a stalled caller)
+        self.error = ""
+        self.events: list[RuleEvent] = []
+        self._t0: float | None = None
+        self._columns: list[int] | None = None
+        self._open: dict[str, int] = {}
+
+    def poll(self, buffer: CursorBuffer | None) -> list[RuleEvent]:
+        """Judge what arrived since the last call; returns (and logs) its events. A rule
+        naming a channel the source lacks stops the watcher with :attr:`error` set."""
+        if buffer is None or self.error:
+            return []
+        snap = buffer.since(self.cursor)
+        self.cursor = snap.end_index
+        self.lost += snap.lost
+        if not len(snap.times):
+            return []
+        if self._columns is None:
+            names = [c.name for c in snap.channels]
+            try:
+                check_channels(self.rules, names)
+            except RulesError as exc:
+                self.error = f"alarm rules not evaluated: {exc}"
+                if self.on_error is not None:
+                    self.on_error(self.error)
+                return []
+            self._columns = [names.index(rule.channel) for rule in self.rules]
+            self._t0 = float(snap.times[0])
+        events: list[RuleEvent] = []
+        values = np.asarray(snap.values, dtype=np.float64)
+        for state, column in zip(self.states, self._columns, strict=True):
+            events += state.feed(snap.times, values[:, column])
+        events.sort(key=lambda e: (e.time_s, e.kind != "clear", e.rule))
+        for event in events:
+            self._log(event)
+            if self.on_event is not None:
+                self.on_event(event)
+        self.events += events
+        return events
+
+    def time_s(self, t: float) -> float:
+        """A buffer time as the recording stores it."""
+        if t >= WALL_CLOCK_MIN_S or self._t0 is None:
+            return t
+        return t - self._t0
+
+    def _log(self, event: RuleEvent) -> None:
+        if self.log is None:
+            return
+        if event.kind == "raise":
+            entry = self.log.raise_alarm(event.rule, event.channel, event.value,
+                                         severity=event.severity, source=self.source,
+                                         recording=self.recording,
+                                         time_s=self.time_s(event.time_s))
+            self._open[event.rule] = entry.id
+        elif event.rule in self._open:
+            self.log.clear_alarm(self._open.pop(event.rule), event.value,
+                                 time_s=self.time_s(event.time_s))
+
+    def summary(self) -> dict[str, object]:
+        """Figures for ``record``'s summary: raised, cleared, lost samples, error."""
+        return {"raised": sum(e.kind == "raise" for e in self.events),
+                "cleared": sum(e.kind == "clear" for e in self.events),
+                "unjudged_samples": self.lost, "error": self.error or None}
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+
+def record_watcher(rules_path: str, source: str, out: object,
+                   say: Callable[[str], None]) -> RuleWatcher:
+    """The watcher of ``linewatch record --rules FILE``: rules read (and refused) before
+    anything connects, events logged to the default alarm log and announced by ``say``."""
+    from desktop.alarms.rules import read_rules
+
+    rules = read_rules(rules_path)
+
+    def announce(event: RuleEvent) -> None:
+        value = f"{event.value:g}" if np.isfinite(event.value) else "nan"
+        what = "ALARM" if event.kind == "raise" else "cleared"
+        latched = " (latched until acknowledged)" if event.latched else ""
+        say(f"{what}: {event.rule} [{event.severity}] {event.channel} = {value}{latched}")
+
+    watcher = RuleWatcher(rules, AlarmLog(), source=source, recording=str(out),
+                          on_event=announce)
+    watcher.on_error = say
+    return watcher
