@@ -227,14 +227,20 @@ def compute_device() -> str:
 
 
 def run_gui(spec: str | None, file: str | None, options: dict[str, object],
-            measure_s: float | None = None) -> int:
+            measure_s: float | None = None, workspace: str | None = None) -> int:
     """Open the live window on ``spec`` (default: the last source, first run: demo) or on a
-    recording ``file``; with ``measure_s``, print frame figures as JSON and exit."""
+    recording ``file``, or as a saved ``workspace`` file left it; with ``measure_s``, print
+    frame figures as JSON and exit."""
     import json
     import sys
     import time
 
     started = time.perf_counter()
+    saved = None
+    if workspace:  # read first: a bad file is one line, before any window opens
+        from desktop.core.workspace import load_workspace
+
+        saved = load_workspace(workspace)
     from PySide6.QtWidgets import QApplication
 
     from desktop.core.settings import load_settings
@@ -256,7 +262,13 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
                                                  model_versions.set_live_model),
                         started=started)
     window.show()
-    if file:
+    if saved is not None:
+        from desktop.ui.workspace_actions import apply
+
+        apply(window, saved)
+        if not (saved.file or saved.source):
+            window.connect_source(spec or settings.last_source or "demo", options)
+    elif file:
         rate_raw = options.get("rate")
         decimal = options.get("decimal")
         window.open_file(file, float(str(rate_raw)) if rate_raw not in (None, "") else None,

@@ -459,6 +459,9 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--measure", type=float, metavar="SECONDS", default=None,
                         help="run the window this long, then print frame figures as one "
                              "JSON line and exit (a diagnostic; works offscreen)")
+    parser.add_argument("--workspace", metavar="FILE", default=None,
+                        help="open the window as a saved workspace left it (source or file, "
+                             "model, channels, colours, layout; File → Save workspace…)")
     parser.add_argument("--threads", type=int, metavar="N", default=None,
                         help="CPU threads for model runs (torch and BLAS/OpenMP: live "
                              "verdicts, whole-file verdicts); default 1, so the model never "
@@ -515,7 +518,8 @@ def gui_main(argv: Sequence[str]) -> int:
         options.update(map=args.modbus_map, unit=args.unit, parity=args.parity,
                        stopbits=args.stopbits, modbus_timeout=args.modbus_timeout)
     try:
-        return run_gui(args.source, args.file, options, args.measure)
+        return run_gui(args.source, args.file, options, args.measure,
+                       workspace=args.workspace)
     except LinewatchError as exc:
         _err(str(exc))
         return EXIT_USAGE

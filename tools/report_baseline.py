@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {}
     for src in srcs:  # several partial results (blocks run in parallel) merge by key
         res.update(json.loads(src.read_text()))
-    lines = (ROOT / "tools" / "baseline_md_head.md").read_text().splitlines()
+    lines = (ROOT / "tools" / "baseline_md_head.md").read_text().rstrip().splitlines()
     for block, title in (("dev", "Development routes (constants chosen on these)"),
                          ("held_out", "Held-out routes (run once, never tuned on)"),
                          ("stress", "Stress: healthy routes with load swings x1.3 and "

@@ -43,7 +43,7 @@ from desktop.diagnosis.lines import line_snr
 
 #: Harmonic SNR (dB) a line needs to count (module docstring).
 LINE_DB = 8.0
-#: A single harmonic this strong counts with a characteristic sideband.
+#: A single harmonic this strong counts with both its characteristic sidebands.
 STRONG_DB = 14.0
 #: Search window half-width as a fraction of the expected frequency (slip).
 SEARCH_REL = 0.02

@@ -35,8 +35,9 @@ every good reply, so ``requests - replies`` is the lost replies.
 every 1 s, so a server that comes back is polled again within about 1 s (+ one connect).
 Three requests in a row without any reply also report LOST ("no reply"); over TCP the
 connection is then closed and dialled again (a hung gateway or a half-open socket), on a
-serial line the port is kept and polling goes on. The first good reply reports CONNECTED. :attr:`ModbusSource.outages` lists how long each
-outage lasted (seconds from the last good reply to the next one).
+serial line the port is kept and polling goes on. The first good reply reports CONNECTED.
+:attr:`ModbusSource.outages` lists how long each outage lasted (seconds from the last
+good reply to the next one).
 """
 
 from __future__ import annotations
@@ -239,7 +240,7 @@ class ModbusSource(SampleSource):
         return self._wall0 + (self._clock() - self._mono0)
 
     def _lose(self, reason: str, rows: list[tuple[float, np.ndarray]]) -> None:
-        log.warning("modbus %s lost: %s", self.target, reason)
+        log.info("modbus %s lost: %s", self.target, reason)  # the state line says it
         self._drop()
         self._held[:] = np.nan
         rows.append((self._stamp(), self._held.copy()))
@@ -293,10 +294,12 @@ class ModbusSource(SampleSource):
             raise ValueError("short")
         for index, entry in group.members:
             start = entry.address - group.address
-            raw = ModbusTcpClient.convert_from_registers(
+            decoded = ModbusTcpClient.convert_from_registers(
                 registers[start:start + entry.width], _DATATYPE[entry.type],
-                word_order=entry.word_order)  # type: ignore[arg-type]
-            self._held[index] = float(raw) * entry.scale + entry.offset  # type: ignore[arg-type]
+                word_order="little" if entry.word_order == "little" else "big")
+            if not isinstance(decoded, int | float):
+                raise TypeError(f"{entry.name}: decoded to {type(decoded).__name__}")
+            self._held[index] = float(decoded) * entry.scale + entry.offset
 
     def _fail_group(self, group: PollGroup, kind: str,
                     rows: list[tuple[float, np.ndarray]]) -> None:

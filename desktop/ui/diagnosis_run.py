@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,9 +38,13 @@ from desktop.analysis.workbench import is_speed_channel, read_indices, read_span
 from desktop.core.tasks import TaskState
 from desktop.diagnosis.errors import DiagnosisError
 from desktop.diagnosis.profiles import MachineProfile
-from desktop.diagnosis.run import Diagnosis
-from desktop.diagnosis.speed import ShaftSpeed
-from desktop.diagnosis.verdict import DEFAULT_RPM_RANGE, MIN_SPAN_S, Verdict, diagnose_span
+
+if TYPE_CHECKING:
+    # Imported where used: these pull in scipy.signal (~1-3 s of import), and this module
+    # is imported on the way to the window's first draw (bench/check_speed.py guards it).
+    from desktop.diagnosis.run import Diagnosis
+    from desktop.diagnosis.speed import ShaftSpeed
+    from desktop.diagnosis.verdict import Verdict
 
 #: The most values (rows × channels) read for one diagnosis (≈ 190 MB of float64): the
 #: span is read whole, every channel; longer: zoom in and diagnose the visible span.
@@ -131,7 +135,12 @@ def settle_speed(values: np.ndarray, names: list[str], units: list[str], column:
     """``(speed | None, rpm_range | None, shaft angle | None)`` for ``values`` ``(n, c)``
     (module docstring: the order of ``linewatch diagnose``)."""
     from desktop.diagnosis.order_tracking import angle_from_edges, angle_from_speed
-    from desktop.diagnosis.speed import speed_from_channel, speed_from_tacho, tacho_edges
+    from desktop.diagnosis.speed import (
+        ShaftSpeed,
+        speed_from_channel,
+        speed_from_tacho,
+        tacho_edges,
+    )
 
     spec = profile.speed if profile is not None else None
     rpm_range = spec.rpm_range if spec is not None and spec.kind == "rpm_range" else None
@@ -164,6 +173,7 @@ def settle_speed(values: np.ndarray, names: list[str], units: list[str], column:
 
 def _window_speed(speed: ShaftSpeed | None, t0: float, t1: float) -> ShaftSpeed | None:
     """The part of a measured speed profile inside one window (as diagnose does)."""
+    from desktop.diagnosis.speed import ShaftSpeed
     if speed is None or speed.rpm_profile.size == 0:
         return speed
     sel = (speed.times_s >= t0) & (speed.times_s < t1)
@@ -192,6 +202,9 @@ def diagnose_buffer(buffer: Any, request: DiagnosisRequest,
     can fix: no bearing, a span too short or too long, a gap in the span, an unknown
     channel; :class:`~desktop.core.tasks.Cancelled` when cancelled.
     """
+    from desktop.diagnosis.run import Diagnosis
+    from desktop.diagnosis.speed import ShaftSpeed
+    from desktop.diagnosis.verdict import DEFAULT_RPM_RANGE, MIN_SPAN_S, diagnose_span
     task = task or TaskState()
     fs = request.rate
     if not fs:

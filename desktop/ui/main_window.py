@@ -57,6 +57,7 @@ from desktop.ui.window_files import FilesMixin
 from desktop.ui.window_labels import LabelsMixin
 from desktop.ui.window_parts import PartsMixin
 from desktop.ui.window_view import ViewMixin
+from desktop.ui.workspace_actions import install_workspace
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         install_diagnosis(self)
         # The Alarm log dock (Ctrl+Shift+L): logged alarms, acknowledge, show in signal.
         install_alarms(self)
+        # File → Open/Save workspace… (source, model, view, layout; --workspace FILE).
+        install_workspace(self)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -155,11 +156,26 @@ def live_backend(device: str | None) -> str | None:
     for torch. Live inference needs a few windows per second per channel, which the numpy
     forward pass gives with room to spare (the same answers within float32 rounding), and
     it spares the window torch's import: ~1.5 s of CPU holding the GIL beside the first
-    frames, and ~230 MB of memory. None: the usual choice (``choose_backend``)."""
+    frames, and ~230 MB of memory. None: the usual choice (``choose_backend``), which is
+    also taken on ``auto`` when an NVIDIA driver is present, so a GPU still judges live
+    windows where there is one (torch then loads after the first frame, as always)."""
     wanted = (os.environ.get("LINEWATCH_BACKEND") or "auto").strip().lower()
-    if wanted == "auto" and (device or "auto").lower() in ("auto", "cpu"):
+    dev = (device or "auto").lower()
+    if wanted == "auto" and (dev == "cpu" or (dev == "auto" and not _gpu_driver_present())):
         return "numpy"
     return None
+
+
+def _gpu_driver_present() -> bool:
+    """Whether an NVIDIA driver is installed (checked without importing torch): its
+    ``/proc`` entry on Linux, ``nvcuda.dll`` on Windows."""
+    if sys.platform.startswith("linux"):
+        return os.path.exists("/proc/driver/nvidia/version")
+    if sys.platform == "win32":
+        import ctypes.util
+
+        return ctypes.util.find_library("nvcuda") is not None
+    return False
 
 
 def no_rate_message(model: str, source_kind: str) -> str:

@@ -314,3 +314,40 @@ def test_a_tcp_server_that_stops_answering_is_redialled(tmp_path: Path) -> None:
         finally:
             source.close()
     assert answer_s <= 2.0 and values[-1, 0] == 5 and source.reconnects >= 1
+
+
+@needs_socat
+def test_rtu_port_that_vanishes_and_comes_back(tmp_path: Path) -> None:
+    """The RS-485 adapter is unplugged (the pty pair and its by-id style link go away) and
+    plugged in again at the same path: LOST, then polled again once the port is back."""
+    link_server, link_device = str(tmp_path / "server-end"), str(tmp_path / "ttyUSB-by-id")
+    path = write_map(tmp_path, "a,holding,0,uint16,,,,0.05,")
+    pair = SocatPair(link_server, link_device)
+    server = ModbusTestServer(serial_port=link_server).start()
+    server.set("holding", 0, [3])
+    source = create_source(f"modbus-rtu:{link_device}",
+                           SourceOptions(map_path=str(path), baud=19200, modbus_timeout=0.3))
+    assert isinstance(source, ModbusSource)
+    source.open()
+    try:
+        poll(source, 0.5)
+        assert source.replies > 0
+        server.stop()
+        pair.close()  # unplugged
+        poll(source, 1.5)
+        assert source.state in (SourceState.LOST, SourceState.RECONNECTING)
+        pair = SocatPair(link_server, link_device)  # plugged in again
+        server = ModbusTestServer(serial_port=link_server).start()
+        server.set("holding", 0, [4])
+        back = time.monotonic()
+        replies = source.replies
+        while source.replies == replies and time.monotonic() - back < 5:
+            source.read(0.05)
+        answer_s = time.monotonic() - back
+        _, values = poll(source, 0.3)
+    finally:
+        source.close()
+        server.stop()
+        pair.close()
+    print(f"RTU: polled again {answer_s:.3f} s after the port came back")
+    assert answer_s <= 2.0 and values[-1, 0] == 4 and source.reconnects >= 1

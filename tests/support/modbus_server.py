@@ -182,12 +182,16 @@ def socat_available() -> bool:
 class SocatPair:
     """Two connected pseudo-terminals made by socat (``.a`` and ``.b`` device paths)."""
 
-    def __init__(self) -> None:
+    def __init__(self, link_a: str | None = None, link_b: str | None = None) -> None:
+        """``link_a``/``link_b``: stable symlinks to the two ptys (socat's ``link=``), the
+        way ``/dev/serial/by-id/…`` names a USB adapter; socat removes them when it ends."""
         exe = shutil.which("socat")
         if exe is None:
             raise RuntimeError("socat is not installed")
+        ends = [f"pty,raw,echo=0,link={link}" if link else "pty,raw,echo=0"
+                for link in (link_a, link_b)]
         self.proc = subprocess.Popen(
-            [exe, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
+            [exe, "-d", "-d", *ends],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         paths: list[str] = []
         deadline = time.monotonic() + 10

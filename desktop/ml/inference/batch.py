@@ -419,19 +419,25 @@ def _stderr_to(log_file: Path) -> Iterator[None]:
     it inherit that stderr for their whole life, and what the cluster prints while it
     closes lands there too. This process's ``sys.stderr`` is back on the terminal after
     the block (the progress lines are written between the two blocks)."""
-    sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # None under pythonw
+        sys.stderr.flush()
     try:
         target = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError:  # a read-only profile: leave stderr as it is
         yield
         return
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all (a windowed process): nothing to redirect
+        os.close(target)
+        yield
+        return
     os.dup2(target, 2)
     os.close(target)
     try:
         yield
     finally:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
