@@ -152,6 +152,6 @@ def test_missing_file_fails_in_a_subprocess_without_traceback(tmp_path: Path) ->
     proc = subprocess.run([sys.executable, "-m", "desktop.cli", "trend",
                            str(tmp_path / "absent.parquet"), "--channel", "x"],
                           capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input (README: exit codes)
     assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1
