@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from desktop import __version__
 from desktop.core.errors import (
@@ -181,10 +182,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         lambda state, detail: _err(f"{source.description}: {state.value}"
                                    + (f" ({detail})" if detail else "")))
     watcher = None
+    if getattr(args, "actions", None) and not getattr(args, "rules", None):
+        raise UsageError("--actions needs --rules (the rules whose alarms run them)")
     if getattr(args, "rules", None):  # alarm rules, evaluated live and logged
         from desktop.alarms.live import record_watcher
 
-        watcher = record_watcher(args.rules, source.description, out, _err)
+        watcher = record_watcher(args.rules, source.description, out, _err,
+                                 getattr(args, "actions", None))
     acq = Acquisition(source, history_s=args.history,
                       on_recording_error=lambda msg: _err(msg))
     stop = _StopFlag()
@@ -251,6 +255,8 @@ def cmd_record(args: argparse.Namespace) -> int:
               f"-> {out}", flush=True)
         if "polling" in summary:
             print(f"polling: {json.dumps(summary['polling'])}", flush=True)
+        if "alarms" in summary:
+            print(f"alarms: {json.dumps(summary['alarms'])}", flush=True)
     if summary["error"] or (watcher is not None and watcher.error):
         return EXIT_FAILED
     return EXIT_OK
@@ -285,9 +291,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- info
 def cmd_info(args: argparse.Namespace) -> int:
     from desktop.recording.readers import summarize_recording
+    from desktop.streams.big_text import cached_summary
 
-    summary = summarize_recording(Path(args.file).expanduser(), decimal=args.decimal,
-                                  **read_options(args))
+    path = Path(args.file).expanduser()
+    # A big CSV is summed up from its cache (built once, progress on stderr), never read
+    # whole; every other file as before.
+    summary = (cached_summary(path, decimal=args.decimal, **read_options(args))
+               or summarize_recording(path, decimal=args.decimal, **read_options(args)))
     if args.json:
         print(json.dumps(summary.to_json()))
         return EXIT_OK
@@ -314,6 +324,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(f"note:        {note}")
     return EXIT_OK
+
+
+def _open_big_text(path: Path | str, rate: float | None, decimal: str | None) -> Any:
+    """A big text file through its cache for ``predict`` (None: read it whole)."""
+    from desktop.streams.big_text import open_big_text
+
+    return open_big_text(path, rate, decimal)
 
 
 def _inferred_text(value: object) -> str:
@@ -402,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--rules", default=None, metavar="FILE",
                      help="alarm rules CSV evaluated live; every raise and clear goes to "
                           "the alarm log (`linewatch alarms list`)")
+    rec.add_argument("--actions", default=None, metavar="FILE",
+                     help="with --rules: per-rule actions run when an alarm is raised (write "
+                          "a Modbus coil, run a configured command; JSON, see the README); "
+                          "none run without this file")
     rec.set_defaults(func=cmd_record)
 
     src = sub.add_parser("sources", help="list serial ports and built-in sources")
@@ -424,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop.ml.cli_ml import add_ml_commands  # imports no torch until a command runs
 
     add_ml_commands(sub)
+    # predict reads a big CSV through the file view's cache (ml does not import streams)
+    sub.choices["predict"].set_defaults(open_big_text=_open_big_text)
     from desktop.labels.cli_labels import add_labels_commands
 
     add_labels_commands(sub)

@@ -41,7 +41,7 @@ def _figure(rows: list[dict], name: str, title: str) -> str:
     ax.set_xlabel("day of route (baseline = day 0-1; dotted: simulated failure)")
     ax.set_ylabel("anomaly score (clipped at 6)")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    ax.legend(fontsize=7, loc="center left", ncol=2, framealpha=0.6)
     fig.tight_layout()
     IMG.mkdir(parents=True, exist_ok=True)
     path = IMG / name
@@ -121,13 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     for block, title in (("dev", "Development routes (constants chosen on these)"),
                          ("held_out", "Held-out routes (run once, never tuned on)"),
                          ("stress", "Stress: healthy routes with load swings x1.3 and "
-                                    "transient knocks (held out)")):
+                                    "transient knocks (changes 1-2 above were made on it)")):
         rows = res.get(block) or []
         if not rows:
             continue
         fig = _figure(rows, f"baseline_{block}.png", title)
         lines += ["", f"### {title}", "", f"![{block} routes]({fig})", ""]
-        lines += [f"- {k}: **{v}**" for k, v in _summary(rows).items()]
+        lines += [f"- {k}: **{v}**" for k, v in _summary(rows).items()
+                  if "degrading" in k or any(r["fault"] != "healthy" for r in rows)
+                  or "healthy" in k]
         lines += ["", *_route_table(rows)]
     if "cwru" in res:
         c = res["cwru"]

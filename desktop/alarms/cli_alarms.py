@@ -23,7 +23,7 @@ from desktop.core.spreadsheet import csv_writer
 LOG_HINT = "alarms.sqlite3 in the Linewatch data folder"
 ALARM_COLUMNS = ("id", "raised", "rule", "channel", "value", "severity", "source",
                  "recording", "time_s", "cleared", "clear_value", "acknowledged",
-                 "acknowledged_by", "comment")
+                 "acknowledged_by", "comment", "latch")
 
 
 def _open(args: argparse.Namespace, create: bool = False) -> AlarmLog:
@@ -49,7 +49,9 @@ def _rows(args: argparse.Namespace, log: AlarmLog) -> tuple[tuple[str, ...], lis
 def _line(alarm: Alarm) -> str:
     value = "" if alarm.value is None else f" = {alarm.value:g}"
     where = f" on {alarm.channel}" if alarm.channel else ""
-    state = "ACTIVE" if alarm.active else f"cleared {alarm.cleared}"
+    state = ("ACTIVE" if alarm.cleared is None else
+             f"LATCHED (cleared {alarm.cleared})" if alarm.latched else
+             f"cleared {alarm.cleared}")
     ack = ("unacknowledged" if alarm.needs_ack
            else f"acknowledged by {alarm.acknowledged_by} at {alarm.acknowledged}"
            + (f": {alarm.comment}" if alarm.comment else ""))
@@ -111,68 +113,29 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _event_time(time_s: float, start_time: str) -> str | None:
-    """The wall-clock time of a sample for the log (None: unknown, the log uses now)."""
-    from datetime import UTC, datetime, timedelta
-
-    from desktop.core.types import WALL_CLOCK_MIN_S
-
-    if time_s >= WALL_CLOCK_MIN_S:
-        moment = datetime.fromtimestamp(time_s, UTC)
-    else:
-        try:
-            moment = datetime.fromisoformat(start_time.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment += timedelta(seconds=time_s)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from desktop.alarms.rules import evaluate, read_rules
-    from desktop.recording.registry import read_recording
+    from desktop.alarms.filecheck import check_file, log_file_events
+    from desktop.alarms.rules import read_rules
 
     rules = read_rules(args.rules)
-    path = Path(args.file).expanduser()
-    rec = read_recording(path)
-    if rec.timestamps is not None:
-        times = np.asarray(rec.timestamps, dtype=np.float64)
-    elif rec.sample_rate:
-        times = np.arange(rec.samples, dtype=np.float64) / float(rec.sample_rate)
-    else:
-        from desktop.core.errors import InputError
-
-        raise InputError(f"{path} has no time column and no sample rate; rate-of-change "
-                         "and delays need time")
-    events = evaluate(rules, [c.name for c in rec.channels], times, rec.values)
+    check = check_file(args.file, rules)
     if args.write_log:
         with _open(args, create=True) as log:
-            open_ids: dict[str, int] = {}
-            for e in events:
-                when = _event_time(e.time_s, rec.start_time)
-                if e.kind == "raise":
-                    entry = log.raise_alarm(e.rule, e.channel, e.value, severity=e.severity,
-                                            source=rec.source, recording=str(path),
-                                            time_s=e.time_s, time=when)
-                    open_ids[e.rule] = entry.id
-                elif e.rule in open_ids:
-                    log.clear_alarm(open_ids.pop(e.rule), e.value, time=when, time_s=e.time_s)
-    raised = sum(e.kind == "raise" for e in events)
+            log_file_events(log, check)
     if args.json:
-        print(json.dumps({"file": str(path), "rules": len(rules), "raised": raised,
-                          "events": [e.to_json() for e in events]}, allow_nan=False))
+        print(json.dumps({"file": str(check.path), "rules": len(rules),
+                          "raised": check.raised,
+                          "events": [e.to_json() for e in check.events]}, allow_nan=False))
         return 0
-    for e in events:
+    for e in check.events:
         value = f"{e.value:g}" if np.isfinite(e.value) else "nan"
         note = " (latched: stays up until acknowledged)" if e.latched else ""
         print(f"{e.time_s:12.3f} s  {e.kind:<5}  {e.rule} [{e.severity}] {e.channel} = "
               f"{value}{note}")
-    print(f"{len(rules)} rules over {rec.samples:,} samples of {path.name}: {raised} alarms "
-          "raised" + (" (logged)" if args.write_log else ""))
+    print(f"{len(rules)} rules over {check.samples:,} samples of {check.path.name}: "
+          f"{check.raised} alarms raised" + (" (logged)" if args.write_log else ""))
     return 0
 
 

@@ -31,15 +31,22 @@ class RuleWatcher:
 
     def __init__(self, rules: Sequence[Rule], log: AlarmLog | None, source: str = "",
                  recording: str = "",
-                 on_event: Callable[[RuleEvent], None] | None = None) -> None:
+                 on_event: Callable[[RuleEvent], None] | None = None,
+                 anchor: Callable[[], tuple[str, float] | None] | None = None,
+                 cursor: int = 0) -> None:
+        """``anchor``: the window's label anchor (recording, its first sample's time), read
+        at each event, so alarms carry the recording being written and the seconds into
+        it exactly as labels do; ``cursor``: the first buffer index to judge."""
         self.rules = tuple(rules)
+        self.anchor = anchor
         self.states = [RuleState(rule) for rule in self.rules]
         self.log = log
         self.source = source
         self.recording = recording
         self.on_event = on_event
         self.on_error: Callable[[str], None] | None = None
-        self.cursor = 0
+        self.runner: Any = None  # an ActionRunner (record --actions), closed with us
+        self.cursor = cursor
         self.lost = 0  # samples overwritten before they were judged (a stalled caller)
         self.error = ""
         self.events: list[RuleEvent] = []
@@ -89,15 +96,20 @@ class RuleWatcher:
     def _log(self, event: RuleEvent) -> None:
         if self.log is None:
             return
+        recording: str = self.recording
+        time_s: float | None = self.time_s(event.time_s)
+        if self.anchor is not None:  # the window: as labels, or nothing when not recording
+            anchor = self.anchor()
+            recording = anchor[0] if anchor else ""
+            time_s = event.time_s - anchor[1] if anchor else None
         if event.kind == "raise":
             entry = self.log.raise_alarm(event.rule, event.channel, event.value,
                                          severity=event.severity, source=self.source,
-                                         recording=self.recording,
-                                         time_s=self.time_s(event.time_s))
+                                         recording=recording, time_s=time_s,
+                                         latch=event.latch)
             self._open[event.rule] = entry.id
         elif event.rule in self._open:
-            self.log.clear_alarm(self._open.pop(event.rule), event.value,
-                                 time_s=self.time_s(event.time_s))
+            self.log.clear_alarm(self._open.pop(event.rule), event.value, time_s=time_s)
 
     def summary(self) -> dict[str, object]:
         """Figures for ``record``'s summary: raised, cleared, lost samples, error."""
@@ -106,25 +118,41 @@ class RuleWatcher:
                 "unjudged_samples": self.lost, "error": self.error or None}
 
     def close(self) -> None:
+        if self.runner is not None:
+            self.runner.close()
         if self.log is not None:
             self.log.close()
 
 
 def record_watcher(rules_path: str, source: str, out: object,
-                   say: Callable[[str], None]) -> RuleWatcher:
-    """The watcher of ``linewatch record --rules FILE``: rules read (and refused) before
-    anything connects, events logged to the default alarm log and announced by ``say``."""
+                   say: Callable[[str], None], actions_path: str | None = None
+                   ) -> RuleWatcher:
+    """The watcher of ``linewatch record --rules FILE [--actions FILE]``: rules (and
+    actions) read and refused before anything connects, events logged to the default
+    alarm log and announced by ``say``; a raise runs its rule's actions, if any."""
+    from desktop.alarms.actions import ActionRunner, read_actions
     from desktop.alarms.rules import read_rules
 
     rules = read_rules(rules_path)
+    actions = read_actions(actions_path) if actions_path else {}
+    unknown = sorted(set(actions) - {r.name for r in rules})
+    if unknown:
+        from desktop.alarms.actions import ActionsError
+
+        raise ActionsError(f"actions {actions_path}: no rule named {unknown[0]!r} in "
+                           f"{rules_path}")
+    runner = ActionRunner(actions, say) if actions else None
 
     def announce(event: RuleEvent) -> None:
         value = f"{event.value:g}" if np.isfinite(event.value) else "nan"
         what = "ALARM" if event.kind == "raise" else "cleared"
         latched = " (latched until acknowledged)" if event.latched else ""
         say(f"{what}: {event.rule} [{event.severity}] {event.channel} = {value}{latched}")
+        if runner is not None:
+            runner(event)
 
     watcher = RuleWatcher(rules, AlarmLog(), source=source, recording=str(out),
                           on_event=announce)
     watcher.on_error = say
+    watcher.runner = runner
     return watcher

@@ -64,10 +64,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE INDEX entries_by_time ON entries (time)",
         "CREATE INDEX entries_by_alarm ON entries (alarm_id, kind)",
     )),
+    # A latching rule's alarm stays up after it clears, until acknowledged.
+    (2, ("ALTER TABLE entries ADD COLUMN latch INTEGER NOT NULL DEFAULT 0",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 COLUMNS = ("id", "time", "kind", "rule", "channel", "value", "severity", "source",
-           "recording", "time_s", "user", "comment", "alarm_id")
+           "recording", "time_s", "user", "comment", "alarm_id", "latch")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM entries"
 
 
@@ -97,9 +99,12 @@ class AlarmEntry:
     user: str
     comment: str
     alarm_id: int | None
+    latch: int = 0  # 1: raised by a latching rule (up until acknowledged)
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        data["latch"] = bool(self.latch)
+        return data
 
 
 @dataclass(frozen=True)
@@ -120,11 +125,17 @@ class Alarm:
     acknowledged: str | None
     acknowledged_by: str
     comment: str
+    latch: bool = False
 
     @property
     def active(self) -> bool:
-        """Still raised (not cleared yet)."""
-        return self.cleared is None
+        """Still up: not cleared yet, or cleared but latched and not acknowledged."""
+        return self.cleared is None or (self.latch and self.acknowledged is None)
+
+    @property
+    def latched(self) -> bool:
+        """Its condition cleared, but it stays up until someone acknowledges it."""
+        return self.cleared is not None and self.latch and self.acknowledged is None
 
     @property
     def needs_ack(self) -> bool:
@@ -132,7 +143,7 @@ class Alarm:
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
-        data.update(active=self.active, needs_ack=self.needs_ack)
+        data.update(active=self.active, latched=self.latched, needs_ack=self.needs_ack)
         return data
 
 
@@ -262,8 +273,10 @@ class AlarmLog:
 
     def raise_alarm(self, rule: str, channel: str = "", value: float | None = None, *,
                     severity: str = "", source: str = "", recording: str = "",
-                    time_s: float | None = None, time: str | None = None) -> AlarmEntry:
-        """Log an alarm being raised; returns the entry (its id names the alarm)."""
+                    time_s: float | None = None, time: str | None = None,
+                    latch: bool = False) -> AlarmEntry:
+        """Log an alarm being raised (``latch``: by a latching rule, so it stays up after
+        it clears until acknowledged); returns the entry (its id names the alarm)."""
         if not rule.strip():
             raise AlarmLogError("an alarm needs the name of the rule that raised it")
         with self._write("write to") as conn:
@@ -271,7 +284,7 @@ class AlarmLog:
                 "time": time or utc_now(), "kind": "raise", "rule": rule, "channel": channel,
                 "value": _finite(value), "severity": severity, "source": source,
                 "recording": recording, "time_s": _finite(time_s), "user": "", "comment": "",
-                "alarm_id": None})
+                "alarm_id": None, "latch": int(bool(latch))})
 
     def _follow_up(self, kind: str, alarm_id: int, value: float | None, user: str,
                    comment: str, time: str | None, time_s: float | None) -> AlarmEntry:
@@ -293,7 +306,7 @@ class AlarmLog:
                 "channel": first.channel, "value": _finite(value),
                 "severity": first.severity, "source": first.source,
                 "recording": first.recording, "time_s": _finite(time_s), "user": user,
-                "comment": comment, "alarm_id": first.id})
+                "comment": comment, "alarm_id": first.id, "latch": first.latch})
 
     def clear_alarm(self, alarm_id: int, value: float | None = None, *,
                     time: str | None = None, time_s: float | None = None) -> AlarmEntry:
@@ -315,11 +328,14 @@ class AlarmLog:
     # -- reading ----------------------------------------------------------------------
     def entries(self, *, since: str | None = None, until: str | None = None,
                 rule: str | None = None, channel: str | None = None,
-                kinds: Sequence[str] | None = None, limit: int | None = None
-                ) -> list[AlarmEntry]:
+                kinds: Sequence[str] | None = None, limit: int | None = None,
+                recording: str | None = None) -> list[AlarmEntry]:
         """Log entries, oldest first, filtered by time (ISO text, inclusive), rule,
-        channel and kind."""
+        channel, kind and recording."""
         where, args = self._filters(since, until, rule, channel, "")
+        if recording is not None:
+            where.append("recording = ?")
+            args.append(recording)
         if kinds:
             where.append(f"kind IN ({', '.join('?' * len(kinds))})")
             args.extend(kinds)
@@ -347,22 +363,28 @@ class AlarmLog:
 
     def alarms(self, *, since: str | None = None, until: str | None = None,
                rule: str | None = None, channel: str | None = None,
-               active_only: bool = False, unacknowledged_only: bool = False) -> list[Alarm]:
-        """One line per alarm (raise + its clear + its acknowledgement), oldest first."""
+               active_only: bool = False, unacknowledged_only: bool = False,
+               limit: int | None = None) -> list[Alarm]:
+        """One line per alarm (raise + its clear + its acknowledgement), oldest first;
+        ``limit``: only the newest that many."""
         where, args = self._filters(since, until, rule, channel, "r.")
         where.insert(0, "r.kind = 'raise'")
         if active_only:
-            where.append("c.id IS NULL")
+            where.append("(c.id IS NULL OR (r.latch = 1 AND a.id IS NULL))")
         if unacknowledged_only:
             where.append("a.id IS NULL")
         sql = ("SELECT r.id, r.time, r.rule, r.channel, r.value, r.severity, r.source, "
                "r.recording, r.time_s, c.time, c.value, a.time, coalesce(a.user, ''), "
-               "coalesce(a.comment, '') FROM entries r "
+               "coalesce(a.comment, ''), r.latch = 1 FROM entries r "
                "LEFT JOIN entries c ON c.alarm_id = r.id AND c.kind = 'clear' "
                "LEFT JOIN entries a ON a.alarm_id = r.id AND a.kind = 'acknowledge' "
-               f"WHERE {' AND '.join(where)} ORDER BY r.id")
+               f"WHERE {' AND '.join(where)} ORDER BY r.id DESC")
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(max(0, int(limit)))
         with self._translate("read"):
-            return [Alarm(*row) for row in self._conn().execute(sql, args)]
+            return [Alarm(*row[:-1], latch=bool(row[-1]))  # type: ignore[misc]
+                    for row in self._conn().execute(sql, args)][::-1]
 
     def integrity(self) -> str:
         """SQLite's own check of the file: ``"ok"`` or what is wrong."""

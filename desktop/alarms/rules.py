@@ -85,6 +85,7 @@ class RuleEvent:
     value: float
     severity: str
     latched: bool  # a clear of a latching rule: the alarm stays up until acknowledged
+    latch: bool = False  # the rule latches (its alarms stay up until acknowledged)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -248,7 +249,8 @@ class RuleState:
 
         def event(kind: str, k: int) -> RuleEvent:
             return RuleEvent(rule.name, rule.channel, kind, offset + int(k), float(times[k]),
-                             float(values[k]), rule.severity, kind == "clear" and rule.latch)
+                             float(values[k]), rule.severity, kind == "clear" and rule.latch,
+                             rule.latch)
 
         i = 0
         if self.run_start is not None and not on[0]:

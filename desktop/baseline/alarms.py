@@ -8,8 +8,9 @@ Per level (alert, alarm) a counter of consecutive snapshots at or above that lev
   the level — each under its limit divided by :data:`HYSTERESIS` (−2 dB); while one of
   them stays in that band it holds (per indicator: another indicator near its own limit
   does not keep a count that it did not raise);
-- **delay**: the level is *active* once the counter reaches ``delay`` (default 2
-  snapshots for alert, 3 for alarm: 20–30 min on a 10-minute route);
+- **delay**: the level is *active* once the counter reaches ``delay`` (default 3
+  snapshots for alert and for alarm: 30 min on a 10-minute route, so two transient
+  knocks in consecutive snapshots do not raise anything);
 - **latch**: the raised level never drops by itself, whatever the snapshots do (an
   impulsive fault's kurtosis falls as the damage spreads; an alarm that clears itself
   while the fault grows is switched off by the plant). :meth:`AlarmLatch.acknowledge`
@@ -58,7 +59,7 @@ class AlarmLatch:
     """One sensor's alarm state (module docstring)."""
 
     sensor: str
-    delay_alert: int = 2
+    delay_alert: int = 3
     delay_alarm: int = 3
     latched: str = "ok"
     acknowledged: bool = False

@@ -57,7 +57,8 @@ class Settings:
     analysis_unit: str = ""  # severity unit override; "" = the channel's own
     analysis_group: int = 2  # ISO 20816-3 machine group
     analysis_foundation: str = "rigid"
-    analysis_block_s: float = 10.0  # trend block length
+    analysis_block_s: float = 10.0  # trend block length (when not chosen automatically)
+    analysis_block_auto: bool = True  # block from the signal's length: ~60–150 blocks
     analysis_live_refresh: bool = False  # recompute every 2 s while following live
     #: The machine profile chosen per opened file or source (desktop/ui/diagnosis_panel.py),
     #: keyed by the file's path or the source spec; "" under a key = no machine.

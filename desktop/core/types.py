@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,6 +84,13 @@ class MalformedCounter(Counter[str]):
     @property
     def total(self) -> int:  # type: ignore[override]
         return int(sum(self.values()))
+
+
+def describe_malformed(counts: Mapping[str, int]) -> str:
+    """``time_backwards 4, columns 2`` (most first): counts as one readable line, never a
+    Python dict; "" for none."""
+    items = sorted(((k, int(v)) for k, v in counts.items() if v), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{k} {v}" for k, v in items)
 
 
 #: Times at or above this many seconds are Unix epoch (wall-clock) times, 1973-03-03 on:

@@ -72,10 +72,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_out(out, REPORT_SUFFIXES, args.overwrite)
     if (args.group is None) != (args.foundation is None):
         raise InputError("severity needs both --group 1|2 and --foundation rigid|flexible")
-    options = ReportOptions(model=args.model, verdicts=args.verdicts, channel=args.channel,
+    model = args.model
+    if model == "diagnosis" and args.machine:  # the verdicts need the machine's bearing
+        model = f"diagnosis:{args.machine}"
+    options = ReportOptions(model=model, verdicts=args.verdicts, channel=args.channel,
                             rate=args.rate, bearing=args.bearing, rpm=args.rpm,
                             group=args.group, foundation=args.foundation, unit=args.unit,
-                            block_s=args.block, store=args.store, device=args.device)
+                            block_s=args.block, store=args.store, device=args.device,
+                            machine=args.machine)
     task = TaskState()
     if not args.quiet:
         task.add_listener(lambda p, msg, _info: print(f"linewatch: {msg}", file=sys.stderr,
@@ -127,6 +131,10 @@ def add_fleet_commands(subparsers: Any) -> None:
     r.add_argument("--out", required=True, help="report.html or report.pdf")
     r.add_argument("--model", default=None,
                    help="judge the file with this model for the verdict summary")
+    r.add_argument("--machine", default=None, metavar="NAME",
+                   help="a machine profile (`linewatch machine add`): adds the bearing "
+                        "diagnosis section (location, speed and its source, the lines "
+                        "found); --model diagnosis adds it too (bearing from --bearing)")
     r.add_argument("--verdicts", type=Path, default=None, metavar="TABLE",
                    help="take the verdicts from a `predict --out` table instead")
     r.add_argument("--channel", default=None,

@@ -17,6 +17,7 @@ import html
 import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ class ReportOptions:
     block_s: float = 10.0
     store: Path | None = None  # label store (default: the user's)
     device: str | None = "auto"
+    machine: str | None = None  # a machine profile: adds the bearing diagnosis section
 
 
 @dataclass
@@ -147,6 +149,12 @@ def build_report(file: str | Path, options: ReportOptions | None = None,
     spectra = _spectra(x, fs, names[idx], unit, options, rec.metadata)
     task.report(0.8, "severity")
     severity = _severity(x, fs, names[idx], options.unit or unit, options)
+    from desktop.fleet import report_diagnosis as rd
+
+    diagnosis = [rd.diagnosis_section(x, fs, names[idx], rec.metadata, options.model,
+                                      options.machine, options.bearing, options.rpm,
+                                      Section, Table)
+                 ] if rd.wanted(options.model, options.machine) else []
     facts = [("file", str(path)), ("channels", ", ".join(
         f"{c.name} [{c.unit}]" if c.unit else c.name for c in rec.channels)),
         ("sample rate", f"{fs:g} Hz"), ("duration", f"{rec.duration_s:.3f} s"),
@@ -159,7 +167,8 @@ def build_report(file: str | Path, options: ReportOptions | None = None,
                   + f" by Linewatch {__version__}"))
     task.finish("report ready")
     return Report(f"Condition report: {path.name}", str(path), facts,
-                  [overview, spectra, severity, verdict_section, labels_section])
+                  [overview, spectra, severity, *diagnosis, verdict_section,
+                   labels_section])
 
 
 def _rpm(options: ReportOptions, metadata: dict[str, Any]) -> tuple[float | None, str]:
@@ -430,31 +439,100 @@ def _text_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
-def write_pdf(report: Report, out: Path) -> None:
-    """Text pages (facts, findings, tables), then one page per chart — the same charts as
-    the HTML, through matplotlib's own PDF backend (no browser, no display)."""
-    from matplotlib.backends.backend_pdf import PdfPages
+#: Every PDF page is A4 portrait (inches); text and charts keep this margin.
+A4_IN = (8.27, 11.69)
+MARGIN_IN = 0.6
+#: Text styles of the PDF's text pages, and the line height of each (× font size).
+PDF_STYLES: dict[str, dict[str, Any]] = {
+    "h1": {"fontsize": 14, "weight": "bold"}, "h2": {"fontsize": 11, "weight": "bold"},
+    "p": {"fontsize": 8}, "mono": {"fontsize": 7, "family": "monospace"},
+    "": {"fontsize": 8}}
+LEADING = {"h1": 2.0, "h2": 1.6, "p": 1.35, "mono": 1.35, "": 1.35}
+CHART_DPI = 200
+CAPTION_IN = 0.45  # a chart's caption and the gap under it
+
+
+def _text_pages(lines: list[tuple[str, str]]) -> list[list[tuple[str, str, float]]]:
+    """The lines laid out top down on A4 pages: (style, text, inches from the top) each,
+    every line as tall as its own font needs, so a title never overlaps the next line."""
+    pages: list[list[tuple[str, str, float]]] = [[]]
+    y = MARGIN_IN
+    for style, text in lines:
+        height = PDF_STYLES[style]["fontsize"] * LEADING[style] / 72.0
+        if y + height > A4_IN[1] - MARGIN_IN and pages[-1]:
+            pages.append([])
+            y = MARGIN_IN
+        pages[-1].append((style, text, y))
+        y += height
+    return pages
+
+
+def _chart_image(fig: Any) -> Any:
+    """``fig`` drawn to an RGBA array at :data:`CHART_DPI`."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(CHART_DPI)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())
+
+
+def _chart_pages(charts: list[tuple[Any, str]]) -> Iterator[Any]:
+    """A4 pages with the charts stacked top down at the text's width, each with its
+    caption under it: every page of the PDF has the same size, whatever a chart's own."""
     from matplotlib.figure import Figure
+
+    page_w, page_h = A4_IN
+    width = page_w - 2 * MARGIN_IN
+    page, y = None, MARGIN_IN
+    for fig, caption in charts:
+        image = _chart_image(fig)
+        height = min(width * image.shape[0] / image.shape[1], page_h - 2 * MARGIN_IN - 0.5)
+        shown_w = height * image.shape[1] / image.shape[0]
+        if page is not None and y + height + CAPTION_IN > page_h - MARGIN_IN:
+            yield page
+            page = None
+        if page is None:
+            page, y = Figure(figsize=A4_IN), MARGIN_IN
+        ax = page.add_axes((MARGIN_IN / page_w, 1.0 - (y + height) / page_h,
+                            shown_w / page_w, height / page_h))
+        ax.imshow(image, interpolation="antialiased")
+        ax.set_axis_off()
+        page.text(MARGIN_IN / page_w, 1.0 - (y + height + 0.08) / page_h, caption,
+                  fontsize=8, va="top")
+        y += height + CAPTION_IN
+    if page is not None:
+        yield page
+
+
+def pdf_pages(report: Report) -> Iterator[Any]:
+    """The PDF's pages as A4 matplotlib figures: text pages (facts, findings, tables),
+    then the charts, stacked; the text laid out line by line in each line's own height."""
+    from matplotlib.figure import Figure
+
+    page_w, page_h = A4_IN
+    for lines in _text_pages(_text_lines(report)):
+        page = Figure(figsize=A4_IN)
+        for style, text, y in lines:
+            page.text(MARGIN_IN / page_w, 1.0 - y / page_h, text, va="top",
+                      **PDF_STYLES[style])
+        yield page
+    yield from _chart_pages([(fig, f"{sec.title}: {caption}") for sec in report.sections
+                             for fig, caption in zip(sec.figures, sec.captions, strict=True)])
+
+
+def write_pdf(report: Report, out: Path) -> None:
+    """:func:`pdf_pages` through matplotlib's own PDF backend (no browser, no display):
+    the same charts as the HTML, every page A4 portrait."""
+    from matplotlib.backends.backend_pdf import PdfPages
 
     from desktop.core.atomic import atomic_open
 
-    styles = {"h1": {"fontsize": 14, "weight": "bold"}, "h2": {"fontsize": 11, "weight": "bold"},
-              "p": {"fontsize": 8}, "mono": {"fontsize": 7, "family": "monospace"},
-              "": {"fontsize": 8}}
-    lines = _text_lines(report)
-    per_page = 70
     with atomic_open(out, "wb") as fh, PdfPages(fh, metadata={
             "Title": report.title, "Creator": f"Linewatch {__version__}"}) as pdf:
-        for start in range(0, len(lines), per_page):
-            page = Figure(figsize=(8.27, 11.69))  # A4 portrait
-            for i, (style, text) in enumerate(lines[start:start + per_page]):
-                page.text(0.06, 0.96 - i * (0.92 / per_page), text, va="top",
-                          **styles[style])
+        for page in pdf_pages(report):
             pdf.savefig(page)
-        for sec in report.sections:
-            for fig, caption in zip(sec.figures, sec.captions, strict=True):
-                fig.text(0.01, 0.005, f"{sec.title}: {caption}", fontsize=7, va="bottom")
-                pdf.savefig(fig)
 
 
 def write_report(report: Report, out: Path) -> None:

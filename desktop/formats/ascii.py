@@ -110,6 +110,7 @@ class AsciiLineParser:
         self._sparse_blanks = 64
 
         self._at_start = True  # a UTF-8 BOM is dropped here
+        self._start = b""  # the first bytes, held while they may be a BOM split by reads
         self._pending = bytearray()  # the unterminated line in progress
         self._discarding = False  # dropping the rest of an overlong line
         self._suspect = False  # the line in progress began when the port (re)opened
@@ -205,7 +206,13 @@ class AsciiLineParser:
         data = bytes(data)
         out = Rows()
         if self._at_start and data:
-            self._at_start = False
+            # A BOM may arrive split over reads (a port read byte by byte, tiny chunks):
+            # hold the first bytes until they show whether they are one.
+            data = self._start + data
+            if len(data) < len(UTF8_BOM) and UTF8_BOM.startswith(data):
+                self._start = data
+                return self._block(out)
+            self._at_start, self._start = False, b""
             if data.startswith(UTF8_BOM):
                 data = data[len(UTF8_BOM) :]
         if self._discarding:
@@ -249,6 +256,9 @@ class AsciiLineParser:
         since a cut-off ``23,4`` of ``23,43`` would look whole.
         """
         out = Rows()
+        if self._start:  # a stream of one or two bytes that began like a BOM
+            self._pending[:0] = self._start
+            self._start = b""
         if self._suspect and self._pending.strip(b" \t"):
             self._malformed["torn"] += 1
             self._pending.clear()

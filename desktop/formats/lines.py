@@ -22,6 +22,7 @@ from desktop.formats.tokens import (
     kv_pairs,
     nonnumeric_count,
     parse_iso,
+    text_line_ok,
     to_float,
 )
 
@@ -85,8 +86,10 @@ class LineJudge:
             return "overlong"
         if not line.strip(b" \t"):
             return ""
-        if BAD_LINE.search(line):
+        if BAD_LINE.search(line) and not text_line_ok(line):
             return "non_utf8"
+        # Valid UTF-8 that is not printable ASCII (a note, a reprinted header naming °C or
+        # µm/s) is judged as text below, like its ASCII twin, and never taken as data.
         return None
 
     def delimited(self, line: bytes) -> Verdict:
@@ -94,8 +97,11 @@ class LineJudge:
         kind = self.common(line)
         if kind is not None:
             return kind or None
+        verdict = self._delimited(line.decode("utf-8"))
+        return verdict if line.isascii() or not isinstance(verdict, tuple) else "non_numeric"
+
+    def _delimited(self, text: str) -> Verdict:
         d = self.dialect
-        text = line.decode("ascii")
         stamp: float | None = None
         if d.timestamp == "iso":
             hit = ISO_PREFIX.match(text.lstrip(" \t"))
@@ -150,6 +156,8 @@ class LineJudge:
         kind = self.common(line)
         if kind is not None:
             return kind or None
+        if not line.isascii():  # data lines are printable ASCII: valid UTF-8 is text
+            return "columns" if kv_pairs(line.decode("utf-8")) is None else "non_numeric"
         pairs = kv_pairs(line.decode("ascii"))
         if pairs is None:
             return "columns"

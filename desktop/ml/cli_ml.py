@@ -78,6 +78,10 @@ def add_ml_commands(subparsers: Any) -> None:
     p.add_argument("--explain", action="store_true",
                    help="fault models: add where in each window (saliency_peak_s) and in "
                         "which frequency bands (top_bands_hz) the verdict came from")
+    p.add_argument("--machine", default=None, metavar="NAME",
+                   help="--model diagnosis: the machine profile that gives the bearing (and "
+                        "the speed, else the file's RPM or the spectrum): `linewatch machine "
+                        "add NAME --bearing B`")
     p.add_argument("--target-accuracy", type=float, default=None, metavar="P",
                    help="quality models: accuracy wanted on accepted parts (0-1); the reject "
                         "threshold is re-chosen for it (default: the model's own, 0.95)")
@@ -238,11 +242,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     args.file = args.file[0]
     if args.rate is not None and not args.rate > 0:
         raise UsageError(f"--rate must be positive, got {args.rate}")
+    machine = getattr(args, "machine", None)
+    if machine and entry.card is not None and entry.card.kind != "diagnosis":
+        raise UsageError(f"--machine is for --model diagnosis; '{entry.name}' is a "
+                         f"{entry.card.kind} model")
     # --explain differentiates the torch network; plain predictions take either backend
-    predictor = load_predictor(entry, device=args.device, threads=args.threads,
-                               backend="torch" if args.explain else None)
+    predictor = load_predictor(args.model or entry, device=args.device, threads=args.threads,
+                               backend="torch" if args.explain else None,
+                               options={"machine": machine, "channel": args.channel}
+                               if entry.card is not None and entry.card.kind == "diagnosis"
+                               else None)
+    big = _open_big_text(args)  # a big CSV: read through its cache, never whole
+    rec: Any = big if big is not None else read_recording(args.file, args.rate,
+                                                          decimal=args.decimal,
+                                                          channel=args.channel)
+    if rec.effective_rate():  # a rate-free kind (diagnosis) runs at the file's own rate
+        predictor = predictor.for_rate(float(rec.effective_rate() or 0))
+    predictor = predictor.with_metadata(rec.metadata)
     card = predictor.card
-    rec = read_recording(args.file, args.rate, decimal=args.decimal, channel=args.channel)
     if rec.metadata.get("rate_note"):
         print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
     idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
@@ -257,7 +274,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise InputError(refusal)
         print(f"linewatch: warning: {refusal.split('; --force')[0]} (judged because of "
               f"--force)", file=sys.stderr)
-    verdicts = predictor.predict_signal(rec.values[:, idx], rate, hop=args.hop)
+    if big is not None:
+        from desktop.ml.inference.big_signal import predict_cached
+
+        verdicts = predict_cached(predictor, big, idx, rate, hop=args.hop)
+    else:
+        verdicts = predictor.predict_signal(rec.values[:, idx], rate, hop=args.hop)
     if not verdicts and predictor.last_skipped:
         raise InputError(f"{args.file}: channel {rec.channels[idx].name} has no usable signal "
                          f"(all {predictor.last_skipped} windows fall on gaps: empty, NaN or "
@@ -266,7 +288,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     channel = rec.channels[idx].name
     explained: list[dict[str, Any]] = []
     if args.explain:
-        explained = _explain(predictor, rec.values[:, idx], rate, verdicts, args.hop)
+        explained = _explain(predictor, big.channel(idx) if big is not None
+                             else rec.values[:, idx], rate, verdicts, args.hop)
     if args.json:
         doc = {"model": {"name": card.name, "kind": card.kind, "version": card.version,
                          "folder": str(predictor.folder), "sample_rate": card.sample_rate,
@@ -275,7 +298,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                "windows": [{**v.to_json(), **(explained[i] if explained else {})}
                            for i, v in enumerate(verdicts)],
                "summary": {**summary, "file": str(args.file), "channel": channel,
-                           "channel_reason": reason, "input_rate": rate}}
+                           "channel_reason": reason, "input_rate": rate,
+                           **predictor.info()}}
         print(json.dumps(doc))
         return 0
     print(f"model {card.name} ({card.kind}, {len(card.classes)} classes, "
@@ -292,14 +316,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
             e = explained[i]
             extra += (f"  peak {e['saliency_peak_s']:.3f} s, bands "
                       + ", ".join(f"{lo:g}-{hi:g} Hz" for lo, hi, _ in e["top_bands_hz"]))
+        if v.extra and "present" in v.extra:  # diagnosis: the speed and present lines
+            extra += (f"  {v.extra.get('rpm') or '-'} r/min  present: "
+                      + (", ".join(v.extra["present"]) or "-"))
         print(f"{v.start_s:9.3f} {v.end_s:9.3f}  {v.label:<12} {v.probability:6.3f}  "
               f"{v.location:<11}" + (f"  {v.score:.2f}" if score_col and v.score is not None
                                      else "") + extra)
+    for key, value in predictor.info().items():  # diagnosis: machine, bearing, speed
+        print(f"{key}: {value}")
     shares = ", ".join(f"{c} {s:.1%}" for c, s in summary["class_shares"].items() if s > 0)
     print(f"summary: {summary['windows']} windows"
           + (f" ({summary['skipped_windows']} skipped for gaps)" if summary["skipped_windows"]
              else "") + f"; {shares}")
     return 0
+
+
+def _open_big_text(args: argparse.Namespace) -> Any:
+    """``args.file`` read through the file view's cache when it is a big text file, else
+    None. ``desktop.cli`` hands the opener in (``args.open_big_text``: the ml layer does
+    not import the file view); without it, every file is read whole."""
+    opener = getattr(args, "open_big_text", None)
+    return opener(args.file, args.rate, args.decimal) if opener is not None else None
 
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
@@ -666,6 +703,10 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         if e.tabular:
             rows.append(list_cells(e, where, live))
             continue
+        cells = _kind_cells(e)
+        if cells is not None:
+            rows.append(cells)
+            continue
         c = e.card
         validation = c.metrics.get("validation")
         acc = validation.get("accuracy") if isinstance(validation, dict) else None
@@ -689,6 +730,22 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                  for k, cell in enumerate(r)]
         print("  ".join(cells).rstrip())
     return 0
+
+
+def _kind_cells(entry: Any) -> list[str] | None:
+    """The ``models list`` row a model kind prints for its own entries (built-in kinds such
+    as ``diagnosis``), or None for the usual signal-model row."""
+    from desktop.ml import kinds
+    from desktop.ml.errors import ModelError
+
+    try:
+        kind = kinds.get(entry.card.kind)
+    except ModelError:
+        return None
+    if kind.list_cells is None:
+        return None
+    return kind.list_cells(entry, "built in" if kind.builtin is not None else
+                           ("shipped" if entry.shipped else "user"))
 
 
 def _table_fields(entry: Any) -> dict[str, Any]:

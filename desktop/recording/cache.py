@@ -44,14 +44,17 @@ TIME = "time_s"
 OPEN_SEGMENTS = 4
 
 
-def cache_folder(path: Path, rate: float | None = None, decimal: str | None = None) -> Path:
-    """Where the cache of ``path`` (as it is now on disk, read with ``rate`` and
-    ``decimal``) lives."""
+def cache_folder(path: Path, rate: float | None = None, decimal: str | None = None,
+                 options: dict[str, Any] | None = None) -> Path:
+    """Where the cache of ``path`` (as it is now on disk, read with ``rate``, ``decimal``
+    and the other read ``options``, e.g. ``dayfirst``) lives."""
     resolved = Path(path).resolve()
     st = resolved.stat()
     who = hashlib.sha1(str(resolved).encode()).hexdigest()[:16]
-    state = hashlib.sha1(f"{st.st_size}:{st.st_mtime_ns}:{rate}:{decimal}:{CACHE_VERSION}".encode()
-                         ).hexdigest()[:10]
+    given = {k: v for k, v in sorted((options or {}).items()) if v is not None}
+    extra = f":{given}" if given else ""  # no options: the key caches made before had
+    state = hashlib.sha1(f"{st.st_size}:{st.st_mtime_ns}:{rate}:{decimal}:{CACHE_VERSION}{extra}"
+                         .encode()).hexdigest()[:10]
     return paths.cache_dir() / "files" / f"{who}-{state}"
 
 
@@ -275,6 +278,25 @@ class Segments:
             at += b - a
             k += 1
         return times, cols
+
+    def read_column(self, j: int, i0: int, i1: int) -> np.ndarray:
+        """Rows ``[i0, i1)`` of channel ``j`` only (a copy; NaN where a segment did not
+        have the channel yet): what judging a big file window by window reads, so the
+        other channels' pages are never touched."""
+        starts, _ = self._state()
+        i0, i1 = max(0, i0), min(starts[-1], i1)
+        n = max(0, i1 - i0)
+        out = np.empty(n)
+        k = int(np.searchsorted(starts, i0, side="right")) - 1
+        at = 0
+        while at < n:
+            _, seg_v = self._segment(k)
+            a = i0 + at - starts[k]
+            b = min(starts[k + 1] - starts[k], a + n - at)
+            out[at:at + b - a] = seg_v[j][a:b] if j < len(seg_v) else np.nan
+            at += b - a
+            k += 1
+        return out
 
     def values(self, i0: int, i1: int) -> np.ndarray:
         """Rows ``[i0, i1)`` as ``(n, channels)`` float64 (for the pyramid's edges)."""

@@ -187,6 +187,11 @@ def summarize_recording(path: Path | str, decimal: str | None = None,
     if summary is None:
         summary = summary_of(_guarded(resolved, fmt.read, resolved, opts), str(resolved),
                              fmt.name)
-    ignored = sorted(set(opts.given()) - set(fmt.options) - {"rate", "decimal", "channel"})
-    summary.notes += [f"--{k} does not apply to {fmt.name} files: ignored" for k in ignored]
+    summary.notes += ignored_option_notes(fmt, opts)
     return summary
+
+
+def ignored_option_notes(fmt: FileFormat, opts: ReadOptions) -> list[str]:
+    """The notes ``info`` adds for options given that ``fmt`` does not read."""
+    ignored = sorted(set(opts.given()) - set(fmt.options) - {"rate", "decimal", "channel"})
+    return [f"--{k} does not apply to {fmt.name} files: ignored" for k in ignored]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from desktop.core.errors import RecordingError
-from desktop.core.types import ChannelSpec, MalformedCounter, Recording
+from desktop.core.types import ChannelSpec, MalformedCounter, Recording, describe_malformed
 from desktop.formats.base import make_parser
 from desktop.recording.format import FileFormat, ReadOptions
 from desktop.recording.text_chunks import text_stream
@@ -62,7 +62,7 @@ def read_csv(path: Path, rate: float | None = None, line_format: str = "auto",
         raise RecordingError(f"{path}: {ambiguity}")
     names = list(parser.channel_names)
     if not names or not value_parts:
-        rejected = ", ".join(f"{k} {v}" for k, v in sorted(parser.malformed.items()))
+        rejected = describe_malformed(parser.malformed)
         raise RecordingError(f"{path} holds no numeric samples "
                              f"(rejected lines: {rejected or 'none'})")
     width = len(names)
@@ -74,7 +74,8 @@ def read_csv(path: Path, rate: float | None = None, line_format: str = "auto",
     times = np.concatenate(time_parts) if parser.timestamped and time_parts else None
     malformed = MalformedCounter(parser.malformed)
     if malformed:
-        log.warning("%s: skipped malformed lines %s", path, dict(malformed))
+        log.warning("%s: skipped %d malformed lines: %s", path, malformed.total,
+                    describe_malformed(malformed))
     units = list(getattr(parser, "channel_units", [])) + [""] * width
     metadata: dict[str, object] = {"malformed": dict(malformed), "format": parser.description}
     finish_metadata(metadata, path, parser, layout)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import RecordingError
+from desktop.core.types import describe_malformed
 from desktop.formats.base import make_parser
 from desktop.recording.stream import Chunk, ChunkStream, Skim
 from desktop.recording.text_prep import finish_metadata, layout_of, prepared_chunks
@@ -73,8 +74,8 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
         if ambiguity:
             raise RecordingError(f"{path}: {ambiguity}")
         if not rows:
-            raise RecordingError(f"{path} holds no numeric samples "
-                                 f"(rejected lines: {dict(parser.malformed) or 'none'})")
+            rejected = describe_malformed(parser.malformed) or "none"
+            raise RecordingError(f"{path} holds no numeric samples (rejected lines: {rejected})")
 
     def skim() -> Skim | None:
         # A file whose lines are rewritten is not skimmed (the raw slices would not parse

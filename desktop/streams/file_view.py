@@ -263,10 +263,12 @@ def _stack(cols: list[np.ndarray], n: int) -> np.ndarray:
 
 
 def index_file(path: Path | str, rate: float | None = None, decimal: str | None = None,
-               task: TaskState | None = None) -> FileView:
+               task: TaskState | None = None, **options: Any) -> FileView:
     """Open ``path`` lazily: reuse its cache, or build the cache and the pyramid in one
     pass (progress, Cancel). The view is announced with ``task.report(..., view=v)`` as
     soon as it can draw (the skim of a big text file, else the first segment).
+    ``options`` are the other read options (``dayfirst``, ``thousands`` …: see
+    :class:`~desktop.recording.format.ReadOptions`); they are part of the cache's key.
 
     Raises :class:`~desktop.core.errors.RecordingError` for an unreadable file and when
     the cache cannot be written (disk full: the partial cache is removed, see
@@ -280,7 +282,8 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
     path = Path(path)
     task.report(0.0, f"opening {path.name}")
     resolved, _kind = _resolve(path)
-    folder = cache_folder(resolved, rate, decimal)
+    options = {k: v for k, v in options.items() if v is not None}
+    folder = cache_folder(resolved, rate, decimal, options)
     meta = CacheMeta.load(folder)
     if meta is not None:
         view = FileView.reopen(path, folder, meta)
@@ -290,7 +293,7 @@ def index_file(path: Path | str, rate: float | None = None, decimal: str | None 
     clear_stale(folder)
     views: list[FileView] = []  # the views this pass announced (to disarm on failure)
     try:
-        view = _build_index(path, folder, rate, decimal, task, views)
+        view = _build_index(path, folder, rate, decimal, task, views, options)
     except OSError as exc:  # the cache's disk is full (or unwritable) mid-pass
         raise _cache_write_failed(path, folder, views, exc) from None
     if view.complete:
@@ -319,10 +322,11 @@ def _cache_write_failed(path: Path, folder: Path, views: list[FileView], exc: OS
 
 
 def _build_index(path: Path, folder: Path, rate: float | None, decimal: str | None,
-                 task: TaskState, views: list[FileView]) -> FileView:
+                 task: TaskState, views: list[FileView],
+                 options: dict[str, Any] | None = None) -> FileView:
     """The one pass of :func:`index_file` into the (new or cleared) cache ``folder``."""
     started = time.perf_counter()
-    stream = open_chunks(path, rate, decimal)
+    stream = open_chunks(path, rate, decimal, **(options or {}))
     skim = stream.skim() if stream.skim is not None else None
     channels = stream.channels or (tuple(ChannelSpec(n) for n in skim.names) if skim else ())
     view: FileView | None = None

@@ -130,6 +130,7 @@ class AnalysisPanel(QWidget):
         self._seen_key: object = None
         self._requested = 0.0  # time.monotonic() of the last spectrum request
         self._trend_key: object = None
+        self._first_live: object = None  # the live session whose first spectrum is drawn
         self._channels: tuple[Any, ...] = ()
         self._marker_items: list[pg.InfiniteLine] = []
         self._loading = True
@@ -140,7 +141,8 @@ class AnalysisPanel(QWidget):
         self.tabs.addTab(self._build_spectrum_tab(), "Spectrum")
         # The speed's source per file: the file's own RPM, never a typed one carried over.
         self.speed = SpeedControl(self)
-        self.trend_view = TrendView(window.plot, self.settings.analysis_block_s)
+        self.trend_view = TrendView(window.plot, self.settings.analysis_block_s,
+                                    auto=self.settings.analysis_block_auto)
         self.trend_view.compute_requested.connect(lambda: self.compute_trend(force=True))
         self.trend_view.block_changed.connect(self._block_changed)
         self.block = self.trend_view.block
@@ -400,7 +402,9 @@ class AnalysisPanel(QWidget):
         s.analysis_unit = str(self.unit.currentData() or "")
         s.analysis_group = int(self.group.currentData())
         s.analysis_foundation = str(self.foundation.currentData())
-        s.analysis_block_s = self.block.value()
+        s.analysis_block_auto = self.trend_view.block_auto.isChecked()
+        if not s.analysis_block_auto:
+            s.analysis_block_s = self.block.value()
 
     def _changed(self, *_: object) -> None:
         """A control changed: remember it and recompute once the user stops."""
@@ -563,6 +567,8 @@ class AnalysisPanel(QWidget):
         self.speed.sync(session, buffer)  # a new file forgets the typed speed at once
         if not self.isVisible():
             return
+        if buffer is not None and buffer.written > 0:
+            self._sync_channels(tuple(buffer.channels))  # the channel box fills at once
         plot = self.window.plot
         view = plot.lanes[0].getViewBox().viewRange()[0] if plot.lanes else None
         cursors = plot.cursor_readout() if plot.cursors_enabled else None
@@ -587,9 +593,24 @@ class AnalysisPanel(QWidget):
               and self._job is None and not self.settle.isActive()
               and time.monotonic() - self._requested > LIVE_REFRESH_S):
             self.refresh()  # following a live source: the span's samples keep changing
+        if (following and self._first_live != id(session) and self._job is None
+                and time.monotonic() - self._requested > 1.0
+                and self._first_second_in(session)):
+            # The first spectrum of a live source comes by itself, once a second of
+            # signal is in, tried again each second while the span is too short for it
+            # (an automatic envelope band needs ~2 s); then on request (F6).
+            self.refresh()
         self.trend_view.keep_block_marked()
         if self.tabs.currentIndex() == 1 and buffer is not None and buffer.written > 0:
             self.compute_trend(force=force_trend)
+
+    @staticmethod
+    def _first_second_in(session: Any) -> bool:
+        """A live session holds a second of signal (or what its rate gives): enough for
+        a first spectrum with ~1 Hz bins."""
+        buffer = session.buffer if session is not None else None
+        rate = session.sample_rate() if session is not None else None
+        return buffer is not None and bool(rate) and buffer.written >= rate
 
     def refresh(self) -> None:
         """Recompute the spectrum tab now (cancels a running computation)."""
@@ -615,6 +636,9 @@ class AnalysisPanel(QWidget):
         channels = list(buffer.channels)
         column = next((i for i, ch in enumerate(channels) if ch.name == name), 0)
         unit = str(self.unit.currentData() or channels[column].unit)
+        rate = session.sample_rate()
+        if rate:  # "auto": the block from what the session holds (~60–150 blocks)
+            self.trend_view.show_auto_block(buffer.written / rate)
         key = (id(session), id(buffer), name, unit, self.block.value(),
                self.group.currentData(), self.foundation.currentData())
         if key == self._trend_key and not force:
@@ -641,6 +665,7 @@ class AnalysisPanel(QWidget):
         if isinstance(result, SpanResult) and job is self._job:
             self._job = None
             self.result = result
+            self._first_live = id(self.window.session)  # a live source's first is in
             self.speed.label(result)
             self._draw(result)
             self.analysed.emit(result)

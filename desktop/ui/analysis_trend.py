@@ -8,12 +8,14 @@ signal lanes, also after the lanes are rebuilt.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -26,6 +28,24 @@ from PySide6.QtWidgets import (
 from desktop.analysis.workbench import TrendResult
 
 ZONE_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#ef6c00", "D": "#c62828"}
+#: An automatic block gives at most this many blocks (and at least 2/5 of it).
+AUTO_BLOCKS = 150
+#: The shortest automatic block: ISO velocity RMS (10–1000 Hz) needs 0.2 s.
+AUTO_MIN_BLOCK_S = 0.2
+
+
+def auto_block_s(duration_s: float) -> float:
+    """A round block length (1-2-5 steps) giving 60–150 blocks over ``duration_s``, never
+    under :data:`AUTO_MIN_BLOCK_S`: 10 s → 0.2 s (50 blocks), 1 h → 50 s (72)."""
+    target = max(duration_s, 0.0) / AUTO_BLOCKS
+    if target <= AUTO_MIN_BLOCK_S:
+        return AUTO_MIN_BLOCK_S
+    exponent = math.floor(math.log10(target))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        value = round(step * 10.0 ** exponent, 6)
+        if value >= target:
+            return min(value, 86_400.0)
+    return min(10.0 ** (exponent + 1), 86_400.0)
 
 
 class TrendView(QWidget):
@@ -35,7 +55,8 @@ class TrendView(QWidget):
     compute_requested = Signal()
     block_changed = Signal(float)
 
-    def __init__(self, plot: Any, block_s: float, parent: QWidget | None = None) -> None:
+    def __init__(self, plot: Any, block_s: float, parent: QWidget | None = None,
+                 auto: bool = True) -> None:
         super().__init__(parent)
         self.plot = plot  # the main window's LivePlot
         self.trend: TrendResult | None = None
@@ -50,8 +71,16 @@ class TrendView(QWidget):
         self.block.setSuffix(" s")
         self.block.setToolTip("Length of one trend block")
         self.block.setKeyboardTracking(False)
-        self.block.valueChanged.connect(self.block_changed.emit)
+        self.block.valueChanged.connect(self._block_edited)
         row.addWidget(self.block)
+        self.block_auto = QCheckBox("auto")
+        self.block_auto.setChecked(auto)
+        self.block_auto.setToolTip("Choose the block from the signal's length (60–150 "
+                                   "blocks); typing a block length turns this off")
+        self.block_auto.toggled.connect(lambda _on: self.block_changed.emit(
+            self.block.value()))
+        row.addWidget(self.block_auto)
+        self._setting_auto = False
         self.trend_button = QPushButton("Compute")
         self.trend_button.setToolTip("Trend the whole signal of the channel (Ctrl+T)")
         self.trend_button.clicked.connect(self.compute_requested.emit)
@@ -101,6 +130,21 @@ class TrendView(QWidget):
         column.addWidget(self.trend_graphics, 1)
         column.addWidget(self.info)
 
+
+    def _block_edited(self, value: float) -> None:
+        if not self._setting_auto:
+            self.block_auto.setChecked(False)  # a typed block is the user's choice
+        self.block_changed.emit(value)
+
+    def show_auto_block(self, duration_s: float) -> None:
+        """With "auto" ticked, set the block for a signal of ``duration_s``."""
+        if not self.block_auto.isChecked():
+            return
+        self._setting_auto = True
+        self.block.blockSignals(True)
+        self.block.setValue(auto_block_s(duration_s))
+        self.block.blockSignals(False)
+        self._setting_auto = False
 
     def draw(self, t: TrendResult) -> None:
         """Show ``t``: a point per block, the velocity coloured by its ISO zone."""

@@ -304,6 +304,8 @@ class DiagnosisPanel(QWidget):
         if session is not None:
             self.settings.machine_by_source[source_key(session)] = str(
                 self.machine.currentData() or NO_MACHINE)
+            if self.settings.model == "diagnosis":  # the diagnosis model runs for it
+                self.window._restart_model()
             if self.outcome is not None or self._auto_done:
                 self.diagnose()
 

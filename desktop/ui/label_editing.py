@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QShowEvent, QUndoCommand
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -114,6 +115,9 @@ class LabelDialog(QDialog):
         self.label.setEditable(True)
         self.label.addItems(classes)
         self.label.setToolTip("Pick a class or type a new one")
+        # The pre-filled class is selected: typing replaces it (Enter keeps it).
+        self.label.lineEdit().installEventFilter(self)
+        self.label.setFocus()
         self.note = QLineEdit()
         self.note.setPlaceholderText("What happened? (optional)")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -125,3 +129,15 @@ class LabelDialog(QDialog):
         form.addRow("Class", self.label)
         form.addRow("Note", self.note)
         form.addRow(buttons)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.label.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.label.lineEdit().selectAll()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Focus on the class box selects its text (a click would otherwise place the
+        cursor after ``normal`` and typing would append to it)."""
+        if watched is self.label.lineEdit() and event.type() == QEvent.Type.FocusIn:
+            QTimer.singleShot(0, self.label.lineEdit().selectAll)
+        return super().eventFilter(watched, event)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QListWidget,
     QMainWindow,
     QMessageBox,
@@ -37,12 +36,13 @@ from PySide6.QtWidgets import (
 from desktop.core import paths
 from desktop.core.errors import LinewatchError
 from desktop.core.settings import Settings, save_settings
-from desktop.core.types import SourceState
+from desktop.core.types import SourceState, describe_malformed
 from desktop.session.base import Session
 from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, RecordingResult
+from desktop.ui.alarm_banner import AlarmBanner
 from desktop.ui.alarms_panel import install_alarms
 from desktop.ui.analysis_panel import install_analysis
 from desktop.ui.diagnosis_panel import install_diagnosis
@@ -115,16 +115,16 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
 
         self.plot = LivePlot()
         self.plot.show_verdicts = bool(settings.model)
-        self.banner = QLabel("")
-        self.banner.setVisible(False)
-        self.banner.setStyleSheet("background: #c62828; color: white; font-weight: bold; "
-                                  "font-size: 14pt; padding: 6px;")
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self.banner)
         column.addWidget(self.plot, 1)
+        # Over the top of the plots (in no layout): an alarm never moves them.
+        self.banner = AlarmBanner(central)
+        self.banner.setVisible(False)
+        self.banner.setStyleSheet("background: #c62828; color: white; font-weight: bold; "
+                                  "font-size: 14pt; padding: 6px;")
         self.setCentralWidget(central)
         self._pending_arrivals: list[float] = []
         self.model_info: dict[str, object] = {}
@@ -231,6 +231,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         """Start a live session on ``spec``; its worker builds and opens the source."""
         options = dict(options or {})
         self.source_panel.show_spec(spec, options)
+        self.source_panel.clear_file()
         self.settings.last_source = spec
         session = LiveSession(spec, lambda: self.services.make_source(spec, options),
                               self.settings.history_seconds)
@@ -248,7 +249,11 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         session = FileSession(path, rate, decimal)
         self._begin(session)
         self._remember_recent(path)
-        self.source_panel.show_spec(f"replay:{path}", {})  # Connect = replay it live
+        # The panel names the file; Connect stays the live source last used (a plant
+        # engineer opens a file to look at it, and Connect means "go live"), never a
+        # silent replay of the file (that is still there: Replay file, Connect).
+        self.source_panel.show_spec(self.settings.last_source or "demo", {})
+        self.source_panel.show_file(Path(path).name, "opening…")
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
         self.plot.set_follow(False)
@@ -281,7 +286,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         session.recording_failed.connect(self._recording_failed)
         model = self.settings.model
         self.model_panel.set_status("" if model else "inference off")
-        session.set_model(model, self.settings.alarm_raise_s, self.settings.alarm_clear_s)
+        session.set_model(self.model_ref(model), self.settings.alarm_raise_s,
+                          self.settings.alarm_clear_s)
 
     def _end_session(self) -> None:
         session, self.session = self.session, None
@@ -305,6 +311,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         self.act_connect.setText("Connect")
         if had:
             self._set_state(SourceState.CLOSED.value, "")
+        self.source_panel.clear_file()
         self._set_recording_ui(False)
 
     def _opened(self) -> None:
@@ -318,16 +325,39 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
             self.refresh_labels()
             self.plot.zoom_to_fit(session.buffer)
             self._file_opened()
+            self._show_file_in_panel()
             self._run_pending_jump()
+
+    def _show_file_in_panel(self) -> None:
+        """The Source panel names the open file: rate, channels, length."""
+        session = self.session
+        if not isinstance(session, FileSession) or session.view is None:
+            return
+        view = session.view
+        rate = session.sample_rate()
+        rate_text = (f"{'≈' if session.rate_is_estimate else ''}{rate:,.0f} Hz" if rate
+                     else "rate unknown")
+        n = len(view.channels)
+        self.source_panel.show_file(session.path.name, f"{rate_text} × {n} channel"
+                                    f"{'s' if n != 1 else ''} · {view.duration_s:,.1f} s")
 
     def _source_finished(self) -> None:
         """A replay reached its end, or a file is wholly loaded: show all of it."""
         if isinstance(self.session, LiveSession):
             self.statusBar().showMessage(f"{self.spec}: end of the recording", 8000)
+        elif isinstance(self.session, FileSession):
+            self._show_file_in_panel()  # the whole length, now that it is indexed
+            counters = self.session.counters
+            if counters is not None and counters.malformed:
+                self.statusBar().showMessage(
+                    f"{self.session.path.name}: skipped {counters.malformed:,} malformed "
+                    f"line{'s' if counters.malformed != 1 else ''}: "
+                    f"{describe_malformed(counters.malformed_by_kind)}", 15000)
 
     def _open_failed(self, message: str) -> None:
         self.errors.append(message)
         self._job_done()
+        self.source_panel.clear_file()
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
         self._set_state("failed", message)
@@ -387,8 +417,19 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         if self.session is not None:
             if isinstance(self.session, FileSession) and model and self.session.loaded:
                 self._job_progress(0.0, f"judging with {model}")
-            self.session.set_model(model, self.settings.alarm_raise_s,
+            self.session.set_model(self.model_ref(model), self.settings.alarm_raise_s,
                                    self.settings.alarm_clear_s)
+
+    def model_ref(self, model: str) -> str:
+        """The selected model as the session runs it: the built-in ``diagnosis`` model
+        carries the machine chosen for this file or source (``diagnosis:MACHINE``, the
+        Diagnosis dock's choice, remembered per source)."""
+        if model != "diagnosis" or self.session is None:
+            return model
+        from desktop.ui.diagnosis_panel import source_key
+
+        machine = self.settings.machine_by_source.get(source_key(self.session), "")
+        return f"diagnosis:{machine}" if machine else model
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state, self.state_detail = state, detail

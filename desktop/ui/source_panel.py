@@ -108,8 +108,14 @@ class SourcePanel(QWidget):
         self.connect_button = QPushButton("Connect")
         self.connect_button.setCheckable(True)
         self.connect_button.clicked.connect(self._toggle)
+        # An opened file is named here; Connect stays the live source's (see show_file).
+        self.file_info = QLabel("")
+        self.file_info.setWordWrap(True)
+        self.file_info.setVisible(False)
+        self.file_info.setStyleSheet("background: rgba(21, 101, 192, 60); padding: 4px;")
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.file_info)
         layout.addWidget(self.kind)
         layout.addWidget(self.stack)
         layout.addWidget(self.connect_button)
@@ -243,6 +249,23 @@ class SourcePanel(QWidget):
             self.connect_requested.emit(spec, options)
         else:
             self.disconnect_requested.emit()
+
+    def show_file(self, name: str, detail: str) -> None:
+        """Say that a file is open (``detail``: its rate, channels, length). Connect then
+        means the live source chosen below (which closes the file), never a replay of it."""
+        self.file_info.setText(f"<b>File open:</b> {name}<br>{detail}<br>"
+                               "<span style='color:#888'>not live · Connect below starts "
+                               "the live source instead</span>")
+        self.file_info.setToolTip(name)
+        self.file_info.setVisible(True)
+        self.connect_button.setToolTip("Close the file and connect the source chosen above "
+                                       "(F5)")
+
+    def clear_file(self) -> None:
+        """No file is open (a live source was connected, or the file was closed)."""
+        self.file_info.setVisible(False)
+        self.file_info.setText("")
+        self.connect_button.setToolTip("Connect / disconnect the source chosen above (F5)")
 
     def set_connected(self, connected: bool) -> None:
         self.connect_button.blockSignals(True)

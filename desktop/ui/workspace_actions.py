@@ -59,6 +59,9 @@ def apply(window: Any, ws: Workspace) -> None:
             window.statusBar().showMessage(f"the workspace's model {ws.model!r} is not "
                                            "installed here; the current one is kept", 10000)
     window.workspace_rules = ws.rules
+    live_rules = getattr(window, "alarm_rules", None)  # the Alarm log dock's live rules
+    if live_rules is not None and ws.rules:
+        live_rules.set_rules(ws.rules)
     if ws.file:
         if ws.view:
             window.settings.views[f"file:{ws.file}"] = dict(ws.view)

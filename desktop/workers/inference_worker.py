@@ -96,8 +96,7 @@ class InferenceWorker(QObject):
         engine: LiveInference | None = None
         channel_index = 0
         cursor: int | None = None
-        normal = {c for c in card.classes if card.location_of(c) == "normal" or c == "normal"}
-        alarm.normal_labels = frozenset(normal or {"normal"})
+        alarm.normal_labels = predictor.normal_labels()
         try:
             while not self._stop.wait(self._period_s):
                 buffer = self._get_buffer()
@@ -118,6 +117,9 @@ class InferenceWorker(QObject):
                     channel_index, channel_reason = pick_channel(
                         names, self._channel, card.input_channels,
                         wanted_from="the configured channel", required=False)
+                    # a rate-free kind (diagnosis) binds its windows to the source's rate
+                    predictor = predictor.for_rate(rate)
+                    card = predictor.card
                     engine = LiveInference(predictor, rate, self._max_batch)
                     cursor = buffer.written  # judge from now on, not the old history
                     engine.reset(cursor)
@@ -125,7 +127,8 @@ class InferenceWorker(QObject):
                                       "classes": list(card.classes),
                                       "device": getattr(predictor, "device", "cpu"),
                                       "channel": names[channel_index],
-                                      "channel_reason": channel_reason})
+                                      "channel_reason": channel_reason,
+                                      **predictor.info()})
                 snap = buffer.since(cursor or 0)
                 cursor = snap.end_index
                 x = snap.values[:, channel_index] if snap.values.shape[0] else snap.values[:, :0]
@@ -139,7 +142,8 @@ class InferenceWorker(QObject):
                                     "probability": v.probability, "location": v.location,
                                     "arrived": buffer.arrival_time(live.end_index - 1),
                                     "ood_score": v.ood_score, "reason": v.reason,
-                                    "best_class": v.best_class})
+                                    "best_class": v.best_class, "score": v.score,
+                                    **(v.extra or {})})
                     event = alarm.update(v)
                     if event is not None:  # raised, changed (another class held) or cleared
                         self.alarm.emit(event != "cleared", alarm.label)

@@ -48,3 +48,72 @@ def test_list_filter_acknowledge_and_show_in_signal(qtbot, make_window, demo_fil
         assert x1 - x0 < 20
 
     qtbot.waitUntil(framed, timeout=15000)
+
+
+def test_rules_judge_the_live_signal_and_log_it(qtbot, make_window, tmp_path: Path) -> None:
+    from desktop.alarms.rules import HEADER
+
+    rules = tmp_path / "rules.csv"
+    rules.write_text(",".join(HEADER) + "\npeak,synth1,high,0.9,0.02,0.5,warning,yes\n",
+                     encoding="utf-8")
+    window = make_window()
+    window.settings.model = ""
+    window.alarms_dock.show()
+    window.connect_source("synth:2x1000", {})
+    window.alarm_rules.set_rules(str(rules))
+    assert window.alarms_panel.rules_label.text() == "1 rules: rules.csv"
+    assert window.workspace_rules == str(rules)
+    qtbot.waitUntil(lambda: len(window.alarms_panel.alarms) >= 2, timeout=15_000)
+    alarm = window.alarms_panel.alarms[-1]  # the oldest
+    assert (alarm.rule, alarm.channel, alarm.severity, alarm.source) == (
+        "peak", "synth1", "warning", "synth:2x1000")
+    assert alarm.value is not None and alarm.value > 0.9 and alarm.recording == ""
+    window.alarm_rules.set_rules(str(tmp_path / "missing.csv"))  # refused, rules kept
+    assert "no such file" in window.statusBar().currentMessage()
+    assert window.alarm_rules.rules
+    window.disconnect_source()
+
+
+def test_rules_judge_an_opened_file_once(qtbot, make_window, tmp_path: Path) -> None:
+    from desktop.alarms.rules import HEADER
+
+    rec = tmp_path / "oven.csv"
+    rows = [f"{k * 0.1:.1f},{95.0 if 20 <= k < 40 else 60.0}" for k in range(80)]
+    rec.write_text("time_s,temp\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    rules = tmp_path / "rules.csv"
+    rules.write_text(",".join(HEADER) + "\nhot,temp,high,90,0.5,5,alarm,\n", encoding="utf-8")
+    window = make_window()
+    window.settings.model = ""
+    window.alarms_dock.show()
+    window.alarm_rules.set_rules(str(rules))
+    window.open_file(str(rec))
+    qtbot.waitUntil(lambda: len(window.alarms_panel.alarms) == 1, timeout=15_000)
+    (alarm,) = window.alarms_panel.alarms
+    assert (alarm.rule, alarm.time_s, alarm.recording) == ("hot", 2.5, str(rec))
+    assert alarm.cleared is not None and alarm.clear_value == 60.0
+    window.alarm_rules.set_rules(str(rules))  # judged again: nothing logged twice
+    qtbot.waitUntil(lambda: window.alarm_rules.job is None and window.alarm_rules._checked,
+                    timeout=15_000)
+    qtbot.wait(300)
+    window.alarms_panel.refresh()
+    assert len(window.alarms_panel.alarms) == 1
+
+
+def test_the_rules_dialog_checks_before_it_writes(qtbot, tmp_path: Path) -> None:
+    from desktop.alarms.rules import read_rules
+    from desktop.ui.rules_dialog import EXAMPLE, RulesDialog
+
+    path = tmp_path / "rules.csv"
+    dialog = RulesDialog(path)
+    qtbot.addWidget(dialog)
+    dialog.add_row(EXAMPLE)
+    dialog.add_row(("tank low", "level", "below", "0.4", "", "", "", ""))
+    assert not dialog.save() and not path.exists()
+    assert "rules.csv:3, column 3 (kind): 'below' is not a rule kind" in dialog.error.text()
+    dialog.table.item(1, 2).setText("low")
+    assert dialog.save()
+    assert [(r.name, r.kind, r.latch) for r in read_rules(path)] == [
+        ("bearing hot", "high", True), ("tank low", "low", False)]
+    again = RulesDialog(path)  # reopened: the file's rules in the table
+    qtbot.addWidget(again)
+    assert again.table.rowCount() == 2 and again.table.item(1, 0).text() == "tank low"

@@ -124,14 +124,18 @@ _predictors: dict[tuple[str, str | None, int | None], tuple[Any, dict[str, Any]]
 
 def model_fingerprint(predictor: Any) -> dict[str, Any]:
     """Name, version and weights checksum: what must agree between client and workers."""
+    from desktop.ml import kinds
     from desktop.ml.model_files.card import WEIGHTS_FILE
     from desktop.ml.model_files.files import check_model_file
     from desktop.ml.model_files.weights import MAX_WEIGHTS_BYTES, sha256_of
 
     card = predictor.card
-    weights = Path(predictor.folder) / WEIGHTS_FILE
-    check_model_file(weights, MAX_WEIGHTS_BYTES)  # never read a link to /dev/zero whole
-    digest = sha256_of(weights)
+    if kinds.get(card.kind).builtin is not None:  # a built-in kind (diagnosis): no weights
+        digest = f"built in: {card.kind} v{card.version}"
+    else:
+        weights = Path(predictor.folder) / WEIGHTS_FILE
+        check_model_file(weights, MAX_WEIGHTS_BYTES)  # never read a link to /dev/zero whole
+        digest = sha256_of(weights)
     return {"name": card.name, "kind": card.kind, "version": card.version,
             "weights_sha256": digest, "classes": list(card.classes),
             "sample_rate": card.sample_rate, "window": card.window}
@@ -174,10 +178,12 @@ def judge_file(path: str, options: JudgeOptions) -> dict[str, Any]:
         refusal = check_rate(predictor.card.domain, rate, predictor.card.name)
         if refusal and not options.force:  # the same rule as `predict FILE`
             raise InputError(refusal)
-        verdicts = predictor.predict_signal(rec.values[:, idx], rate, hop=options.hop)
-        if not verdicts and predictor.last_skipped:
+        # a kind that reads the file's metadata (diagnosis: its RPM) gets its own copy
+        judge = predictor.with_metadata(rec.metadata)
+        verdicts = judge.predict_signal(rec.values[:, idx], rate, hop=options.hop)
+        if not verdicts and judge.last_skipped:
             raise InputError(f"channel {rec.channels[idx].name} has no usable signal (all "
-                             f"{predictor.last_skipped} windows fall on gaps)")
+                             f"{judge.last_skipped} windows fall on gaps)")
     except LinewatchError as exc:
         return {"file": path, "error": str(exc), "host": host}
     except MemoryError:
@@ -192,7 +198,7 @@ def judge_file(path: str, options: JudgeOptions) -> dict[str, Any]:
     if predictor.card.kind == "anomaly":
         columns["score"] = [v.score for v in verdicts]
     return {"file": path, "channel": rec.channels[idx].name, "channel_reason": reason,
-            "skipped": predictor.last_skipped, "columns": columns, "model": fingerprint,
+            "skipped": judge.last_skipped, "columns": columns, "model": fingerprint,
             "linewatch": __version__, "host": host,
             "seconds": round(time.perf_counter() - started, 6)}
 

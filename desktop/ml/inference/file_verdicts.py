@@ -54,13 +54,15 @@ def judge_recording(model: str, recording: Recording | ChannelReader, first_time
     if not rate:
         raise InputError("this file states no sample rate and has no time column: "
                          "open it with --rate HZ")
+    predictor = predictor.with_metadata(getattr(recording, "metadata", None))  # its RPM
     verdicts = predictor.predict_signal(_channel(recording, idx), rate, start_s=first_time,
                                         task=task)
     info = {"name": card.name, "kind": card.kind, "classes": list(card.classes),
             "device": getattr(predictor, "device", "cpu"),
-            "channel": recording.channels[idx].name, "channel_reason": reason}
+            "channel": recording.channels[idx].name, "channel_reason": reason,
+            **predictor.info()}
     rows = [{"start_s": v.start_s, "end_s": v.end_s, "class": v.label,
              "probability": v.probability, "location": v.location, "score": v.score,
              "arrived": None, "ood_score": v.ood_score, "reason": v.reason,
-             "best_class": v.best_class} for v in verdicts]
+             "best_class": v.best_class, **(v.extra or {})} for v in verdicts]
     return {"info": info, "verdicts": rows, "skipped": predictor.last_skipped}

@@ -60,6 +60,9 @@ class WindowVerdict:
     #: unlike training data. ``best_class`` is then the class the network would have named.
     reason: str | None = None
     best_class: str | None = None
+    #: What a kind adds to a row (the diagnosis model: ``rpm``, ``rpm_source``,
+    #: ``present``, ``faults``); merged into :meth:`to_json` after the keys above.
+    extra: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"start_s": round(self.start_s, 6), "end_s": round(self.end_s, 6),
@@ -72,6 +75,8 @@ class WindowVerdict:
         if self.reason is not None:
             d["unknown_reason"] = self.reason
             d["best_class"] = self.best_class
+        if self.extra:
+            d.update({k: v for k, v in self.extra.items() if k not in d})
         return d
 
 
@@ -127,6 +132,9 @@ class Predictor(abc.ABC):
         self.card = card
         self.folder = folder
         self.last_skipped = 0
+        #: where the model runs (fault models on torch may say ``cuda``); numeric threads
+        self.device = "cpu"
+        self.threads: int | None = None
 
     #: What ``_scores`` returns: ``"anomaly"`` (Mahalanobis) or ``"ood"`` (open-set energy).
     kind_scores = "anomaly"
@@ -145,6 +153,34 @@ class Predictor(abc.ABC):
 
     def _scores(self, windows: np.ndarray) -> np.ndarray | None:
         return None
+
+    # -- hooks a model kind may override (defaults: a model at its card's fixed rate) --
+    def for_rate(self, rate: float) -> Predictor:
+        """The predictor to run on input at ``rate`` Hz: itself for a model with a fixed
+        rate (windows are resampled to it); a rate-free kind binds its card to ``rate``."""
+        return self
+
+    def with_metadata(self, metadata: dict[str, Any] | None) -> Predictor:
+        """The predictor for input with this metadata (a file's ``scalars`` such as
+        ``X106RPM``): itself for models that do not use it, else a copy (a cached
+        predictor shared by a worker's threads is never changed)."""
+        return self
+
+    def normal_labels(self) -> frozenset[str]:
+        """Labels that never raise an alarm: the classes whose location is ``normal``
+        plus what the kind names (:class:`desktop.ml.kinds.ModelKind.normal_labels`)."""
+        from desktop.ml import kinds
+
+        card = self.card
+        normal = {c for c in card.classes if card.location_of(c) == "normal" or c == "normal"}
+        if card.kind in {k.name for k in kinds.kinds()}:
+            normal |= kinds.get(card.kind).normal_labels
+        return frozenset(normal or {"normal"})
+
+    def info(self) -> dict[str, Any]:
+        """What the session announces once the model runs (besides name, kind, classes,
+        device, channel): e.g. the machine a diagnosis runs for."""
+        return {}
 
     def predict_signal(self, x: np.ndarray, rate: float, hop: int | None = None,
                        start_s: float = 0.0, task: TaskState | None = None
@@ -386,26 +422,24 @@ def _check_sha(card: ModelCard, path: Path) -> None:
 
 
 def load_predictor(model: str | Path | ModelEntry, device: str | None = None,
-                   threads: int | None = None, backend: str | None = None) -> Predictor:
+                   threads: int | None = None, backend: str | None = None,
+                   options: dict[str, Any] | None = None) -> Predictor:
     """A ready predictor from a model name, a folder, or a registry entry.
 
-    ``backend`` applies to fault models (see :class:`FaultPredictor`); anomaly models are
-    numpy always.
+    The card's kind picks the loader (:mod:`desktop.ml.kinds`). ``backend`` applies to
+    fault models (see :class:`FaultPredictor`); anomaly models are numpy always.
+    ``options`` go to the kind's loader (the diagnosis model's ``machine``); a built-in
+    reference such as ``diagnosis:MACHINE`` carries them in the name.
 
     Raises :class:`ModelError` for a bad card, unknown architecture, weights that do not
     match the card, or an unsafe/truncated weights file.
     """
+    from desktop.ml import kinds
+
     entry = model if isinstance(model, ModelEntry) else resolve(model)
     assert entry.card is not None
-    if entry.tabular:
-        raise ModelError(f"'{entry.name}' is a {entry.card.kind} model: it reads tables (one "
-                         f"row of named columns per part or sample), not a signal channel; "
-                         f"run it with `linewatch predict TABLE.csv --model {entry.name}` or "
-                         f"live on a source that sends its columns")
-    card = entry.card
-    if card.kind == "anomaly":
-        if card.architecture != anomaly.ARCHITECTURE:
-            raise ModelError(f"unknown anomaly architecture '{card.architecture}' (this "
-                             f"Linewatch knows: {anomaly.ARCHITECTURE})")
-        return AnomalyPredictor(card, entry.folder)
-    return FaultPredictor(card, entry.folder, device=device, threads=threads, backend=backend)
+    opts = {**(kinds.ref_options(str(model)) if not isinstance(model, ModelEntry) else {}),
+            **(options or {})}
+    predictor: Predictor = kinds.load(entry, device=device, threads=threads,
+                                      backend=backend, options=opts)
+    return predictor

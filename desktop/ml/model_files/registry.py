@@ -62,7 +62,14 @@ class ModelEntry:
     @property
     def tabular(self) -> bool:
         """A table model (one row per part or process sample), not a signal model."""
-        return self.card is not None and self.card.kind in TABULAR_KINDS
+        if self.card is None:
+            return False
+        from desktop.ml import kinds
+
+        try:
+            return kinds.get(self.card.kind).tabular
+        except ModelError:
+            return self.card.kind in TABULAR_KINDS
 
 
 def _entry(folder: Path, shipped: bool, name: str | None = None) -> ModelEntry:
@@ -96,11 +103,17 @@ def _scan(root: Path, shipped: bool) -> list[ModelEntry]:
 
 
 def list_models() -> list[ModelEntry]:
-    """Shipped models first, then the user's, each sorted by name. What killed processes
+    """Shipped models first, then the built-in ones (model kinds that need no folder,
+    :mod:`desktop.ml.kinds`), then the user's, each sorted by name. What killed processes
     left behind (staging folders of dead fine-tunes) is swept first."""
+    from desktop.ml import kinds
+
     with contextlib.suppress(OSError):
         sweep_leftovers()
-    return _scan(paths.shipped_models_dir(), True) + _scan(user_models_dir(), False)
+    shipped = _scan(paths.shipped_models_dir(), True)
+    taken = {e.name for e in shipped}
+    builtin = [e for e in kinds.builtin_entries() if e.name not in taken]
+    return shipped + builtin + _scan(user_models_dir(), False)
 
 
 def resolve(name_or_folder: str | Path) -> ModelEntry:
@@ -123,7 +136,10 @@ def resolve(name_or_folder: str | Path) -> ModelEntry:
                 entry = _entry(folder, shipped)
                 break
         else:
-            entry = _resolve_versioned(text)
+            from desktop.ml import kinds
+
+            builtin = kinds.builtin_entry(text)  # diagnosis, diagnosis:MACHINE
+            entry = builtin if builtin is not None else _resolve_versioned(text)
     if entry.card is None:
         raise ModelError(entry.problem or f"{entry.folder} is not a usable model")
     return entry

@@ -39,6 +39,7 @@ def test_an_alarm_from_raise_to_clear_and_acknowledgement(tmp_path: Path) -> Non
         assert (first.acknowledged_by, first.comment) == ("Ana", "fan belt replaced")
         assert second.active and second.needs_ack and second.acknowledged is None
         assert [a.rule for a in log.alarms(active_only=True)] == ["flow low"]
+        assert [a.rule for a in log.alarms(limit=1)] == ["flow low"]
         assert [e.kind for e in log.entries()] == ["raise", "raise", "clear", "acknowledge"]
         assert [e.kind for e in log.entries(limit=2)] == ["clear", "acknowledge"]
         assert [e.kind for e in log.entries(rule="flow low")] == ["raise"]
@@ -109,3 +110,34 @@ def test_cli_list_export_and_ack(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert main([*log_args, "ack", "42"]) == 1
     assert "no alarm 42" in capsys.readouterr().err
+
+
+def test_a_latching_alarm_stays_up_until_acknowledged(tmp_path: Path) -> None:
+    with AlarmLog(tmp_path / "a.sqlite3") as log:
+        latched = log.raise_alarm("hot", "t", 95.0, latch=True)
+        plain = log.raise_alarm("warm", "t", 85.0)
+        log.clear_alarm(latched.id, 60.0)
+        log.clear_alarm(plain.id, 60.0)
+        assert [(a.rule, a.active, a.latched) for a in log.alarms()] == [
+            ("hot", True, True), ("warm", False, False)]
+        assert [a.rule for a in log.alarms(active_only=True)] == ["hot"]
+        log.acknowledge(latched.id, "ana")
+        assert log.alarms(active_only=True) == []
+
+
+def test_a_version_1_log_is_upgraded_in_place(tmp_path: Path) -> None:
+    from desktop.alarms.log import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0][1]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO entries (time, kind, rule) VALUES ('2026-12-01T00:00:00Z', "
+                 "'raise', 'old rule')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with AlarmLog(path) as log:
+        (alarm,) = log.alarms()
+        assert (alarm.rule, alarm.latch, alarm.active) == ("old rule", False, True)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

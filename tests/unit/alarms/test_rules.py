@@ -92,6 +92,11 @@ def test_check_a_recording_and_log_what_it_raised(tmp_path: Path,
     assert (alarm.rule, alarm.channel, alarm.value, alarm.time_s) == ("oven hot", "temp",
                                                                       95.0, 4.5)
     assert alarm.recording == str(rec) and alarm.clear_value == 60.0 and alarm.needs_ack
+    # checked again: the same alarm is not logged twice
+    assert main(["alarms", "--log", str(log_path), "check", str(rec), "--rules", str(rules),
+                 "--write-log"]) == 0
+    with AlarmLog(log_path) as log:
+        assert len(log.alarms()) == 1 and len(log.entries()) == 2
     assert main(["alarms", "check", str(rec), "--rules", str(rules)]) == 0
     text = capsys.readouterr().out
     assert "latched: stays up until acknowledged" in text and "1 alarms raised" in text

@@ -78,7 +78,29 @@ def test_report_pdf_has_pages(tmp_path: Path, recording: Path, store: Path) -> N
     data = out.read_bytes()
     assert data.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
-    assert pages >= 4  # text page(s), overview, two spectra, severity
+    assert pages >= 3  # text page(s), then overview, two spectra, severity stacked
+    # Every page is A4 portrait (595 x 842 pt), the chart pages too.
+    boxes = [tuple(float(v) for v in box.split())
+             for box in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", data)]
+    assert len(boxes) == pages
+    assert all(b == pytest.approx((0, 0, 595.44, 841.68), abs=0.5) for b in boxes), boxes
+
+
+def test_report_pdf_title_sits_above_its_first_line(recording: Path) -> None:
+    """Each text line is placed in its own font's height: the 14 pt title's box ends
+    above the first fact line's box (it overlapped it at a fixed 70 lines a page)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from desktop.fleet.report import ReportOptions, build_report, pdf_pages
+
+    first = next(iter(pdf_pages(build_report(recording, ReportOptions(rpm=1797.0)))))
+    canvas = FigureCanvasAgg(first)
+    canvas.draw()
+    texts = sorted(first.texts, key=lambda t: -t.get_position()[1])
+    title, line = (t.get_window_extent(canvas.get_renderer()) for t in texts[:2])
+    assert texts[0].get_text().startswith("Condition report")
+    assert title.y0 >= line.y1  # display y grows upwards: the title is wholly above
+    assert first.get_size_inches() == pytest.approx((8.27, 11.69))
 
 
 def test_report_without_options_says_what_is_missing(tmp_path: Path, recording: Path) -> None:

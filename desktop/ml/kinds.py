@@ -1,0 +1,184 @@
+"""Model kinds: one registration per kind of model (issue 19, item 2).
+
+A :class:`ModelKind` says what a ``kind`` string on a model card means: its title, what
+it reads (``"signal"``: windows of one channel; ``"table"``: rows of named columns), how a
+registry entry of that kind becomes a predictor, and, for kinds that need no folder, the
+built-in entry that ``linewatch models list``, ``predict --model``, the window's Model
+panel and whole-file verdicts see beside the shipped and user models.
+
+Built in: ``fault`` and ``anomaly`` (signal models with weights), ``quality`` and
+``process`` (table models, run by :mod:`desktop.ml.tabular`), and ``diagnosis`` (the
+fault-frequency evidence of :mod:`desktop.diagnosis` as a model without weights,
+:mod:`desktop.ml.inference.diagnosis`). A new kind is one module with its loader and one
+:func:`register` call (:data:`BUILTIN` below, or at run time from a plug-in or a test).
+
+Nothing here imports torch, scipy or the diagnosis stack: loaders import lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from desktop.ml.errors import ModelError
+
+if TYPE_CHECKING:
+    from desktop.ml.model_files.registry import ModelEntry
+
+#: ``loader(entry, device=, threads=, backend=, options=)`` → a predictor.
+Loader = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of model.
+
+    ``name``: the card's ``kind``; ``title``: for listings; ``input``: ``"signal"`` or
+    ``"table"``; ``load``: builds a predictor from a registry entry (None for table kinds,
+    which :mod:`desktop.ml.tabular` runs); ``builtin``: for a kind that is also a model
+    without a folder, a function returning its registry entries (the built-in models).
+    ``normal_labels``: labels that never raise an alarm (beyond the card's ``normal``
+    locations); ``list_cells``: the text row ``models list`` prints for an entry
+    (None: the signal-model row).
+    """
+
+    name: str
+    title: str
+    input: str = "signal"
+    load: Loader | None = None
+    builtin: Callable[[], list[ModelEntry]] | None = None
+    normal_labels: frozenset[str] = frozenset()
+    list_cells: Callable[[ModelEntry, str], list[str]] | None = None
+
+    @property
+    def tabular(self) -> bool:
+        return self.input == "table"
+
+
+_KINDS: dict[str, ModelKind] = {}
+
+
+def register(kind: ModelKind, *, replace: bool = False) -> ModelKind:
+    """Add ``kind`` (a second kind of the same name needs ``replace=True``)."""
+    if kind.input not in ("signal", "table"):
+        raise ModelError(f"model kind '{kind.name}': input must be 'signal' or 'table'")
+    if kind.name in _KINDS and not replace:
+        raise ModelError(f"model kind '{kind.name}' is already registered")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind (tests that registered a toy kind)."""
+    _KINDS.pop(name, None)
+
+
+def get(name: str) -> ModelKind:
+    """The kind named ``name``; :class:`ModelError` naming the known kinds otherwise."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise ModelError(f"unknown model kind '{name}' (this Linewatch knows: "
+                         f"{', '.join(_KINDS)})") from None
+
+
+def kinds() -> list[ModelKind]:
+    """Every registered kind, in registration order."""
+    return list(_KINDS.values())
+
+
+def builtin_entries() -> list[ModelEntry]:
+    """The built-in models (kinds that need no folder), in registration order."""
+    out: list[ModelEntry] = []
+    for kind in _KINDS.values():
+        if kind.builtin is not None:
+            out.extend(kind.builtin())
+    return out
+
+
+def builtin_entry(ref: str) -> ModelEntry | None:
+    """The built-in model ``ref`` names (``diagnosis``, ``diagnosis:MACHINE``), or None."""
+    name = ref.split(":", 1)[0]
+    for entry in builtin_entries():
+        if entry.name == name:
+            return entry
+    return None
+
+
+def ref_options(ref: str) -> dict[str, str]:
+    """Options a built-in model reference carries: ``diagnosis:press-3`` →
+    ``{"machine": "press-3"}`` (the window's way of naming the machine to a worker that
+    only gets the model's name)."""
+    _, sep, machine = str(ref).partition(":")
+    return {"machine": machine} if sep and machine else {}
+
+
+def load(entry: ModelEntry, **kwargs: Any) -> Any:
+    """A ready predictor for ``entry`` through its kind's loader."""
+    assert entry.card is not None
+    kind = get(entry.card.kind)
+    if kind.load is None:
+        raise ModelError(f"'{entry.name}' is a {kind.name} model: it reads tables (one "
+                         f"row of named columns per part or sample), not a signal channel; "
+                         f"run it with `linewatch predict TABLE.csv --model {entry.name}` or "
+                         f"live on a source that sends its columns")
+    return kind.load(entry, **kwargs)
+
+
+# -------------------------------------------------------------------------- built in
+def _load_fault(entry: ModelEntry, device: str | None = None, threads: int | None = None,
+                backend: str | None = None, options: dict[str, Any] | None = None) -> Any:
+    from desktop.ml.inference.predictors import FaultPredictor
+
+    return FaultPredictor(entry.card, entry.folder, device=device, threads=threads,
+                          backend=backend)
+
+
+def _load_anomaly(entry: ModelEntry, device: str | None = None, threads: int | None = None,
+                  backend: str | None = None, options: dict[str, Any] | None = None) -> Any:
+    from desktop.ml import anomaly
+    from desktop.ml.inference.predictors import AnomalyPredictor
+
+    card = entry.card
+    assert card is not None
+    if card.architecture != anomaly.ARCHITECTURE:
+        raise ModelError(f"unknown anomaly architecture '{card.architecture}' (this "
+                         f"Linewatch knows: {anomaly.ARCHITECTURE})")
+    return AnomalyPredictor(card, entry.folder)
+
+
+def _load_diagnosis(entry: ModelEntry, device: str | None = None,
+                    threads: int | None = None, backend: str | None = None,
+                    options: dict[str, Any] | None = None) -> Any:
+    from desktop.ml.inference.diagnosis import DiagnosisPredictor
+
+    return DiagnosisPredictor(entry, **(options or {}))
+
+
+def _diagnosis_entries() -> list[ModelEntry]:
+    from desktop.ml.inference.diagnosis_card import builtin_entry as diag
+
+    return [diag()]
+
+
+def _diagnosis_cells(entry: ModelEntry, where: str) -> list[str]:
+    c = entry.card
+    assert c is not None
+    return [entry.name, where, c.kind, c.architecture, f"{len(c.classes)} classes",
+            "any rate", f"v{c.version}", str(c.created), "needs a bearing: --machine NAME"]
+
+
+BUILTIN = (
+    ModelKind("fault", "fault classifier (signal windows)", "signal", _load_fault),
+    ModelKind("anomaly", "healthy-only anomaly model (signal windows)", "signal",
+              _load_anomaly),
+    ModelKind("quality", "part quality (table rows)", "table"),
+    ModelKind("process", "process monitor (table rows)", "table"),
+    ModelKind("diagnosis", "bearing fault-frequency evidence (signal, any rate)", "signal",
+              _load_diagnosis, builtin=_diagnosis_entries,
+              normal_labels=frozenset({"normal", "not_running"}),
+              list_cells=_diagnosis_cells),
+)
+for _kind in BUILTIN:
+    register(_kind)

@@ -1,0 +1,65 @@
+"""The alarm banner: laid over the top of the plots, so raising or clearing an alarm never
+moves them, and word-wrapped to the plots' width, so its whole text shows."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+#: Where a long token may also break: after these characters.
+BREAKS = re.compile(r"[_./\-](?=\w)")
+
+
+class AlarmBanner(QLabel):
+    """A QLabel over the top edge of ``host`` (the plots' column); hidden when no alarm.
+
+    It is not in any layout: it follows the host's width, and its height is what its
+    wrapped text needs. Text and style may be set by anyone (the diagnosis policy
+    restyles it); the banner places itself again whenever either changes.
+    """
+
+    def __init__(self, host: QWidget) -> None:
+        super().__init__(host)
+        self._plain = ""
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        host.installEventFilter(self)
+
+    def setText(self, text: str) -> None:
+        self._plain = text
+        # Long class and model names (inner_race_0.014in) may break after _ . / - too:
+        # a zero-width space there, so no word is ever cut off at the edge.
+        rich = Qt.mightBeRichText(text)  # never inside a tag
+        super().setText(text if rich else BREAKS.sub(lambda m: m.group(0) + "\u200b", text))
+        self.place()
+
+    def text(self) -> str:
+        """The text as it was set (without the break opportunities added for wrapping)."""
+        return self._plain
+
+    def place(self) -> None:
+        """Span the host's width at its top, as tall as the wrapped text needs."""
+        host = self.parentWidget()
+        if host is None:
+            return
+        width = max(1, host.width())
+        self.setGeometry(0, 0, width, max(self.heightForWidth(width), self.minimumSizeHint()
+                                          .height()))
+        self.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self.place()
+        return False
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self.place()
+
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)  # type: ignore[arg-type]
+        self.place()
