@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -32,7 +33,7 @@ class AlarmBanner(QLabel):
         self._plain = text
         # Long class and model names (inner_race_0.014in) may break after _ . / - too:
         # a zero-width space there, so no word is ever cut off at the edge.
-        rich = Qt.mightBeRichText(text)  # never inside a tag
+        rich = QtGui.Qt.mightBeRichText(text)  # never inside a tag
         super().setText(text if rich else BREAKS.sub(lambda m: m.group(0) + "\u200b", text))
         self.place()
 

@@ -116,15 +116,16 @@ def test_predict_through_the_cache_equals_the_direct_path(
     assert again == direct and "read from its cache" in err
 
 
-def test_cached_info_holds_far_less_memory_than_the_whole_file(
+def test_cached_info_memory_does_not_grow_with_the_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """Memory stays bounded: the cached pass holds a text chunk and a segment (here made
-    small, as a 32 MB segment is small beside a GB file), the whole-file read every value
-    (numpy's allocations are traced by tracemalloc)."""
-    path = write_csv(tmp_path / "wide.csv", 300_000, channels=8, garbage=False)
+    """Memory stays bounded: the cached pass holds a text chunk and a segment (both made
+    small here, as 4 MB chunks and 32 MB segments are small beside a GB file), so a file
+    4× longer costs little more; the whole-file read holds every value. numpy's
+    allocations are traced by tracemalloc."""
     monkeypatch.setattr(cache, "SEGMENT_BYTES", 1 << 20)
     monkeypatch.setattr(text_chunks, "CHUNK_BYTES", 256 << 10)
+    monkeypatch.setattr(text_chunks, "SKIM_MIN_BYTES", 1 << 40)  # no skim: same work
 
     def peak(argv: list[str]) -> int:
         tracemalloc.start()
@@ -135,12 +136,20 @@ def test_cached_info_holds_far_less_memory_than_the_whole_file(
             tracemalloc.stop()
             capsys.readouterr()
 
-    whole = peak(["info", str(path), "--json"])
+    short = write_csv(tmp_path / "short.csv", 60_000, channels=8, garbage=False)
+    long = write_csv(tmp_path / "long.csv", 240_000, channels=8, garbage=False)
+    whole = peak(["info", str(long), "--json"])  # also imports what both paths use
     monkeypatch.setenv(THRESHOLD_ENV, "0")
-    cached = peak(["info", str(path), "--json"])
-    values = 300_000 * 9 * 8  # the file's numbers as float64
+    _no_whole_file_reads(monkeypatch)
+    peak(["info", str(write_csv(tmp_path / "warm.csv", 2000)), "--json"])  # imports
+    cached_short = peak(["info", str(short), "--json"])
+    cached_long = peak(["info", str(long), "--json"])
+    values = 240_000 * 9 * 8  # the long file's numbers as float64
     assert whole > values
-    assert cached < values / 4, (cached, whole)
+    assert cached_long < values / 2, (cached_long, whole)
+    # 180 000 more rows (13 MB of float64) cost the cached pass < 1/4 of that
+    assert cached_long - cached_short < 0.25 * (values - 60_000 * 9 * 8), (
+        cached_short, cached_long)
 
 
 def test_threshold_and_which_files_qualify(tmp_path: Path,
