@@ -2,10 +2,11 @@
 a machine's healthy baseline from its own snapshots, then judge a route's snapshots
 against it.
 
-Files go through :func:`desktop.recording.readers.read_recording` (via
-:func:`desktop.cli_analysis._read_file`); the sensors, their bearings, unit, speed and ISO
-class come from the machine profile (:mod:`desktop.diagnosis.profiles`); everything else
-is :mod:`desktop.baseline`. A problem the user can fix is one line on stderr, exit 2.
+The work is :func:`desktop.baseline.learn.learn_baseline` and
+:func:`desktop.baseline.learn.route_trend` (shared with the window's Learn baseline… and
+Route trend…): files through :func:`desktop.recording.readers.read_recording`, the
+sensors, their bearings, unit, speed and ISO class from the machine profile
+(:mod:`desktop.diagnosis.profiles`). A problem the user can fix is one line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -13,21 +14,16 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import math
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from desktop.analysis.errors import AnalysisError
-from desktop.cli_analysis import _guard, _pick_channel, _positive, _read_file
+from desktop.cli_analysis import _guard, _note, _positive
 
 EXIT_OK = 0
 #: Windows judged per trend file (evenly spread) and learnt per baseline file.
 TREND_WINDOWS = 10
 BASELINE_WINDOWS = 600
-_SPEEDY = ("rpm", "speed", "tacho", "tach", "keyphasor")
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -47,59 +43,6 @@ def expand_inputs(items: list[str]) -> list[Path]:
             raise AnalysisError(f"no file matches '{item}'")
         out.extend(q for q in found if q not in out)
     return out
-
-
-def _setups(prof: Any, channels: list[str] | None, names: list[str], units: list[str]
-            ) -> list[tuple[int, Any]]:
-    """``(column index, SensorSetup)`` per sensor to learn or judge in one file: the
-    ``--channel`` names, else the profile's sensors, else the first vibration channel."""
-    from desktop.baseline.hooks import setup_for
-    from desktop.diagnosis.profiles import ANY_CHANNEL
-
-    wanted = list(channels or [])
-    if not wanted:
-        wanted = [s.channel for s in prof.sensors if s.channel != ANY_CHANNEL]
-    if not wanted:
-        cands = [n for n, u in zip(names, units, strict=True)
-                 if not (u.lower() in ("rpm", "r/min") or any(s in n.lower() for s in _SPEEDY))]
-        if not cands:
-            raise AnalysisError("no vibration channel in the file; give --channel")
-        wanted = cands[:1]
-    return [(_pick_channel(names, w), setup_for(prof, w)) for w in wanted]
-
-
-def _file_rpm(rec: Any, scalars: dict[str, float], prof: Any) -> float | None:
-    """A speed the file itself gives: its RPM variable or the median of the profile's
-    speed channel (or a channel named like rpm/speed); None otherwise."""
-    for name, value in scalars.items():
-        if "rpm" in name.lower() and math.isfinite(value) and value > 0:
-            return float(value)
-    names = [c.name for c in rec.channels]
-    chan = prof.speed.channel if prof.speed.kind == "rpm_channel" else None
-    for j, c in enumerate(rec.channels):
-        if (chan and names[j] == chan) or (not chan and ("rpm" in c.name.lower()
-                                                         or c.unit.lower() in ("rpm", "r/min"))):
-            v = np.asarray(rec.values[:, j], dtype=np.float64)
-            v = v[np.isfinite(v)]
-            if v.size and np.median(v) > 0:
-                return float(np.median(v))
-    return None
-
-
-def _resampled(x: np.ndarray, fs: float, target: float | None) -> tuple[np.ndarray, float]:
-    """``x`` at ``target`` Hz when the file is faster (polyphase, scipy ``resample_poly``:
-    anti-alias FIR), else as it is."""
-    if target is None or fs <= target * 1.001:
-        return x, fs
-    from scipy.signal import resample_poly
-
-    r = Fraction(target / fs).limit_denominator(1000)
-    return resample_poly(x, r.numerator, r.denominator), fs * r.numerator / r.denominator
-
-
-def _channel(rec: Any, idx: int) -> np.ndarray:
-    x = np.asarray(rec.values[:, idx], dtype=np.float64)
-    return x[np.isfinite(x)]
 
 
 def record_minutes(spec: str, minutes: float, rate: float | None) -> Path:
@@ -134,8 +77,7 @@ def record_minutes(spec: str, minutes: float, rate: float | None) -> Path:
 
 # ---------------------------------------------------------------------------- baseline
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from desktop.baseline.model import MachineBaseline, fit_sensor_baseline, snapshot_windows
-    from desktop.baseline.store import BaselineStore
+    from desktop.baseline.learn import learn_baseline
     from desktop.diagnosis.profiles import ProfileStore
 
     prof = ProfileStore().load(args.name)
@@ -150,35 +92,16 @@ def cmd_baseline(args: argparse.Namespace) -> int:
                             "--minutes M)")
     else:
         files = expand_inputs(args.files)
-    per_sensor: dict[str, tuple[Any, list[Any], float, float]] = {}
-    for path in files:
-        rec, scalars = _read_file(path, args.rate)
-        fs = rec.effective_rate()
-        if not fs:
-            raise AnalysisError(f"{path.name} does not say its sample rate: give --rate HZ")
-        rpm = _file_rpm(rec, scalars, prof)
-        for idx, setup in _setups(prof, args.channel, [c.name for c in rec.channels],
-                                  [c.unit for c in rec.channels]):
-            x, f = _resampled(_channel(rec, idx), fs, args.resample)
-            windows = snapshot_windows(x, f, max_windows=BASELINE_WINDOWS)
-            setup0, inds, f0, seconds = per_sensor.get(setup.sensor, (setup, [], f, 0.0))
-            if abs(f0 - f) > 1e-6 * f:
-                raise AnalysisError(f"{path.name} is at {f:g} Hz, the other files at "
-                                    f"{f0:g} Hz: give --resample HZ")
-            inds.extend(setup.indicators(w, f, rpm) for w in windows)
-            seconds += sum(w.shape[0] for w in windows) / f
-            per_sensor[setup.sensor] = (setup0, inds, f0, seconds)
-    machine = MachineBaseline(prof.name, {})
-    for name, (setup, inds, f, seconds) in per_sensor.items():
-        machine.sensors[name] = fit_sensor_baseline(name, setup.unit, f, inds, seconds)
-    if args.source is not None:
-        files[0].unlink(missing_ok=True)  # the temporary recording has served
-    store = BaselineStore()
-    old = store.load(prof.name) if store.exists(prof.name) else MachineBaseline(prof.name, {})
-    old.sensors.update(machine.sensors)
-    path = store.save(old)
-    doc = {"machine": prof.name, "path": str(path), "files": len(files),
-           "sensors": {k: v.to_json() for k, v in machine.sensors.items()}}
+    try:  # the one learning path, shared with the window's "Learn baseline…"
+        result = learn_baseline(prof.name, files, rate=args.rate, channels=args.channel,
+                                resample=args.resample, max_windows=BASELINE_WINDOWS)
+    finally:
+        if args.source is not None:
+            files[0].unlink(missing_ok=True)  # the temporary recording has served
+    for note in result.notes:
+        _note(note)
+    machine, path = result, result.path
+    doc = result.to_json()
     if args.json:
         print(json.dumps(doc), flush=True)
         return EXIT_OK
@@ -196,70 +119,21 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- trend
-def _median_indicators(inds: list[Any]) -> Any:
-    """One file's indicators: per name the median over its windows; the lines, rpm and
-    location of the window with the largest envelope level."""
-    from desktop.baseline.indicators import Indicators
-
-    if len(inds) == 1:
-        return inds[0]
-    names = set.intersection(*(set(i.values) for i in inds))
-    values = {k: float(np.median([i.values[k] for i in inds])) for k in sorted(names)}
-    best = max(inds, key=lambda i: max((v for k, v in i.values.items()
-                                        if k.startswith("env_")), default=0.0))
-    return Indicators(values, best.zone, best.lines, best.rpm, best.location)
-
-
 def machine_trend(args: argparse.Namespace) -> int:
     """``trend FILES --machine NAME``: one row per file per sensor (module docstring)."""
-    from desktop.baseline.model import snapshot_windows
-    from desktop.baseline.monitor import SensorMonitor
-    from desktop.baseline.snapshots import order_snapshots, snapshot_time
-    from desktop.baseline.store import BaselineStore
-    from desktop.diagnosis.profiles import ProfileStore
+    from desktop.baseline.learn import route_trend
 
-    prof = ProfileStore().load(args.machine)
-    base = BaselineStore().load(args.machine)
-    files = expand_inputs(args.file)
-    recs = {}
-    times = []
-    for path in files:
-        rec, scalars = _read_file(path, args.rate)
-        recs[path] = (rec, scalars)
-        times.append(snapshot_time(path, rec.start_time))
-    monitors: dict[str, SensorMonitor] = {}
-    rows: list[dict[str, Any]] = []
     channels = [args.channel] if isinstance(args.channel, str) else args.channel
-    for st in order_snapshots(times):
-        rec, scalars = recs.pop(st.path)
-        fs = rec.effective_rate()
-        if not fs:
-            raise AnalysisError(f"{st.path.name} does not say its sample rate: give --rate HZ")
-        rpm = _file_rpm(rec, scalars, prof)
-        for idx, setup in _setups(prof, channels, [c.name for c in rec.channels],
-                                  [c.unit for c in rec.channels]):
-            sb = base.sensors.get(setup.sensor)
-            if sb is None:
-                raise AnalysisError(f"machine '{prof.name}' has no baseline for sensor "
-                                    f"{setup.sensor}; learn it with linewatch baseline")
-            mon = monitors.setdefault(setup.sensor, SensorMonitor(setup, sb))
-            x, f = _resampled(_channel(rec, idx), fs, sb.rate)
-            inds = [setup.indicators(w, f, rpm)
-                    for w in snapshot_windows(x, f, max_windows=TREND_WINDOWS)]
-            row = mon.feed_indicators(_median_indicators(inds), st.label())
-            j = row.judgement
-            rows.append({"file": str(st.path), "time": st.label(), "time_source": st.source,
-                         "sensor": setup.sensor, "level": j.level, "state": row.state,
-                         "state_location": mon.latch.location or None,
-                         "location": j.location, "anomaly": round(j.anomaly, 4),
-                         "zone": j.zone, "indicators": j.indicators, "evidence": j.evidence,
-                         "event": row.event.to_json() if row.event else None})
+    # the one trend path, shared with the window's "Route trend…"
+    result = route_trend(args.machine, expand_inputs(args.file), rate=args.rate,
+                         channels=channels, max_windows=TREND_WINDOWS)
+    rows, files, monitors = result.rows, result.files, result.sensors
     if args.out:
         _write_parquet(Path(args.out).expanduser(), rows)
     if args.json:
-        print(json.dumps({"machine": prof.name, "rows": rows}), flush=True)
+        print(json.dumps({"machine": result.machine, "rows": rows}), flush=True)
         return EXIT_OK
-    print(f"machine: {prof.name}   {len(files)} files, {len(monitors)} sensor(s)")
+    print(f"machine: {result.machine}   {len(files)} files, {len(monitors)} sensor(s)")
     print(f"  {'time':19s} {'file':24s} {'sensor':12s} {'level':6s} {'state':6s} "
           f"{'location':11s} {'anomaly':>7}  worst")
     for r in rows:

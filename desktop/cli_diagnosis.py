@@ -154,11 +154,34 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     doc = result.to_json()
     doc = {"file": str(path), "channel": names[idx], "rate": fs,
            "machine": prof.name if prof else None, "bearing": geometry.to_json(), **doc}
+    if prof is not None:
+        _judge_against_baseline(doc, prof.name, x, fs, i0 / fs, speed)
     if args.json:
         print(json.dumps(doc), flush=True)
         return EXIT_OK
     _print(doc)
     return EXIT_OK
+
+
+def _judge_against_baseline(doc: dict[str, Any], machine: str, x: np.ndarray, fs: float,
+                            offset_s: float, speed: Any) -> None:
+    """With a learnt baseline of ``machine``: the span and each window gain ``level``,
+    ``evidence_location``, ``indicators`` and ``anomaly`` (:mod:`desktop.baseline.rows`;
+    ``location`` keeps the diagnosis's own verdict); without one, a one-line note."""
+    import sys
+
+    from desktop.baseline.rows import machine_rows, no_baseline_note
+
+    judged = machine_rows(machine)
+    if judged is None:
+        print(no_baseline_note(machine), file=sys.stderr)
+        return
+    on = judged.channel(x, fs, doc["channel"], speed.rpm if speed is not None else None,
+                        offset_s)
+    doc.update(on.span())
+    doc["baseline"] = {"sensor": on.base.sensor, "thin": on.base.thin}
+    for w in doc["windows"]:
+        w.update(on.at(w["start_s"], w["end_s"]))
 
 
 def _line_text(f: dict[str, Any]) -> str:
@@ -181,16 +204,26 @@ def _print(doc: dict[str, Any]) -> None:
     if doc["mains_hz"]:
         print(f"mains:      {doc['mains_hz']:g} Hz and harmonics masked")
     print(f"verdict:    {doc['location'].upper()}")
+    if "level" in doc:
+        from desktop.baseline.rows import level_cell
+
+        print(f"baseline:   {level_cell(doc)} (sensor {doc['baseline']['sensor']}"
+              f"{', thin' if doc['baseline']['thin'] else ''}; anomaly {doc['anomaly']:.2f})")
     for f in doc["faults"]:
         mark = "PRESENT" if f["present"] else "absent "
         print(f"  {f['name']:5s} {mark} score {f['score']:6.1f}  {_line_text(f)}")
     for note in doc["notes"]:
         print(f"note:       {note}")
     if doc["windows"]:
-        print(f"  {'start s':>9} {'end s':>9}  {'location':12s} present")
+        from desktop.baseline.rows import level_cell
+
+        level = "level" in doc
+        print(f"  {'start s':>9} {'end s':>9}  {'location':12s} "
+              + (f"{'baseline':18s} " if level else "") + "present")
         for w in doc["windows"]:
             present = ", ".join(f["name"] for f in w["faults"] if f["present"]) or "-"
-            print(f"  {w['start_s']:9.2f} {w['end_s']:9.2f}  {w['location']:12s} {present}")
+            print(f"  {w['start_s']:9.2f} {w['end_s']:9.2f}  {w['location']:12s} "
+                  + (f"{level_cell(w):18s} " if level else "") + present)
 
 
 def add_diagnosis_commands(subparsers: Any) -> None:

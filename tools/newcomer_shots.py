@@ -112,7 +112,7 @@ def main() -> None:
     window.analysis_panel.tabs.setCurrentIndex(0)
 
     # 7. The alarm banner: over the plots, whole text, nothing moves.
-    window.resize(1000, 760)
+    window.resize(1200, 760)  # the window's own default size
     pump(app, 0.5)
     window.model_info = {"name": "fault-cwru-calibrated-pump-7", "kind": "fault"}
     window._set_alarm(True, "inner_race_0.014in (shaft misalignment suspected)")
@@ -143,7 +143,8 @@ def main() -> None:
     end = time.monotonic() + 30
     while time.monotonic() < end and "skipped" not in window.statusBar().currentMessage():
         pump(app, 0.1)
-    pump(app, 0.3)
+    wait_idle(app, window)
+    window.statusBar().clearMessage()  # the state label keeps the line; show it
     shoot(window, "newcomer-bad-file.png")
 
     # 5. A valid UTF-8 file (BOM, °C, µm/s, a note with an em dash): no non_utf8 count.

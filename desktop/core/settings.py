@@ -63,6 +63,8 @@ class Settings:
     #: The machine profile chosen per opened file or source (desktop/ui/diagnosis_panel.py),
     #: keyed by the file's path or the source spec; "" under a key = no machine.
     machine_by_source: dict[str, str] = field(default_factory=dict)
+    #: The folder Learn baseline… and Route trend… last chose snapshots in.
+    baseline_folder: str = ""
     #: Per-source view state (lane layout, colours, visibility), keyed by source spec.
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Recordings opened lately, newest first (File → Open recent).

@@ -431,10 +431,10 @@ def _text_lines(report: Report) -> list[tuple[str, str]]:
         for t in sec.tables:
             if t.caption:
                 lines.append(("p", t.caption))
-            widths = [min(30, max(len(str(c)) for c in col))
+            widths = [min(TABLE_CELL_CHARS, max(len(str(c)) for c in col))
                       for col in zip(t.header, *t.rows, strict=False)]
             for r in [t.header, *t.rows]:
-                lines.append(("mono", "  ".join(str(c)[:30].ljust(w)
+                lines.append(("mono", "  ".join(str(c)[:TABLE_CELL_CHARS].ljust(w)
                                                 for c, w in zip(r, widths, strict=False))))
     return lines
 
@@ -449,6 +449,7 @@ PDF_STYLES: dict[str, dict[str, Any]] = {
     "": {"fontsize": 8}}
 LEADING = {"h1": 2.0, "h2": 1.6, "p": 1.35, "mono": 1.35, "": 1.35}
 CHART_DPI = 200
+TABLE_CELL_CHARS = 60  # a table cell in the PDF (7 pt monospace: ~120 characters a line)
 CAPTION_IN = 0.45  # a chart's caption and the gap under it
 
 

@@ -79,7 +79,10 @@ def add_ml_commands(subparsers: Any) -> None:
                    help="fault models: add where in each window (saliency_peak_s) and in "
                         "which frequency bands (top_bands_hz) the verdict came from")
     p.add_argument("--machine", default=None, metavar="NAME",
-                   help="--model diagnosis: the machine profile that gives the bearing (and "
+                   help="the machine profile: with a learnt baseline (`linewatch baseline "
+                        "NAME FILES`) each row also gets level, evidence_location and "
+                        "indicators against its limits (docs/baseline.md); for --model "
+                        "diagnosis it also gives the bearing (and "
                         "the speed, else the file's RPM or the spectrum): `linewatch machine "
                         "add NAME --bearing B`")
     p.add_argument("--target-accuracy", type=float, default=None, metavar="P",
@@ -95,8 +98,10 @@ def add_ml_commands(subparsers: Any) -> None:
                     "version of NAME (promote/rollback as for fine-tuned models). The data "
                     "should cover the machine's usual conditions (loads, speeds): statistics "
                     "from one condition alone can harm the model (docs/finetune.md).")
-    c.add_argument("file", type=Path, nargs="?", default=None,
-                   help="recording of the machine running (.csv, .parquet, .mat)")
+    c.add_argument("file", type=Path, nargs="*", default=None, metavar="FILE|DIR|GLOB",
+                   help="recording of the machine running (.csv, .parquet, .mat); or route "
+                        "snapshots (several files, a folder, a quoted 'GLOB'; each at least "
+                        "0.5 s), whose windows count together")
     c.add_argument("--model", default=None, help="model to calibrate (default: fault-cwru)")
     c.add_argument("--source", default=None,
                    help="record from a live source instead of a file (as `linewatch record "
@@ -157,8 +162,14 @@ def add_ml_commands(subparsers: Any) -> None:
     t.add_argument("--no-envelope", action="store_true",
                    help="fine-tune (full mode): do not grow the envelope-spectrum branch; "
                         "the result keeps the base architecture")
+    t.add_argument("--map-classes", default=None, metavar="LABEL=CLASS,...",
+                   help="fine-tune: labels that mean a base class, e.g. healthy=normal,"
+                        "inner=inner_007 (a label that means one base class is mapped "
+                        "without it; one that means several is refused until mapped; "
+                        "LABEL=LABEL keeps it as a new class)")
     t.add_argument("--promote", action="store_true",
-                   help="fine-tune: make the new version active right away")
+                   help="fine-tune: make the new version active right away (not when it "
+                        "lost accuracy on the base classes: then `models promote --yes`)")
     t.add_argument("--target-accuracy", type=float, default=None, metavar="P",
                    help="quality fine-tune: accuracy wanted on accepted parts (0-1) the new "
                         "reject threshold is chosen for (default: the base's, else 0.95)")
@@ -186,6 +197,9 @@ def add_ml_commands(subparsers: Any) -> None:
     mp.add_argument("name")
     mp.add_argument("--version", type=int, default=None, help="version (default: the latest)")
     mp.add_argument("--live", action="store_true", help="also use it in the live window")
+    mp.add_argument("--yes", action="store_true",
+                    help="promote without asking, even a version that lost accuracy on its "
+                         "base model's classes")
     mp.set_defaults(func=cmd_models_promote)
     mr = msub.add_parser("rollback", help="go back to the previously active version")
     mr.add_argument("name")
@@ -204,6 +218,7 @@ def add_ml_commands(subparsers: Any) -> None:
 # ---------------------------------------------------------------------------- predict
 def cmd_predict(args: argparse.Namespace) -> int:
     from desktop.analysis.channels import pick_channel
+    from desktop.baseline.rows import level_cell
     from desktop.core.errors import InputError
     from desktop.ml.inference.batch import looks_like_batch, run_predict_batch
     from desktop.ml.inference.open_set import check_rate
@@ -243,9 +258,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.rate is not None and not args.rate > 0:
         raise UsageError(f"--rate must be positive, got {args.rate}")
     machine = getattr(args, "machine", None)
-    if machine and entry.card is not None and entry.card.kind != "diagnosis":
-        raise UsageError(f"--machine is for --model diagnosis; '{entry.name}' is a "
-                         f"{entry.card.kind} model")
+    judged = _machine_rows(machine) if machine else None  # None: no learnt baseline
     # --explain differentiates the torch network; plain predictions take either backend
     predictor = load_predictor(args.model or entry, device=args.device, threads=args.threads,
                                backend="torch" if args.explain else None,
@@ -286,6 +299,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
                          f"out-of-range samples); pick another channel with --channel")
     summary = summarize(verdicts, card.classes, predictor.last_skipped)
     channel = rec.channels[idx].name
+    rows: list[dict[str, Any]] = []
+    if judged is not None:  # the baseline's verdict of the 1-s snapshot under each row
+        rows, summary["baseline"] = _baseline_rows(
+            judged, big.channel(idx) if big is not None else rec.values[:, idx], rate,
+            channel, verdicts)
     explained: list[dict[str, Any]] = []
     if args.explain:
         explained = _explain(predictor, big.channel(idx) if big is not None
@@ -295,7 +313,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                          "folder": str(predictor.folder), "sample_rate": card.sample_rate,
                          "window": card.window, "device": predictor.device},
                "classes": card.classes,
-               "windows": [{**v.to_json(), **(explained[i] if explained else {})}
+               "windows": [{**v.to_json(), **(explained[i] if explained else {}),
+                            **(rows[i] if rows else {})}
                            for i, v in enumerate(verdicts)],
                "summary": {**summary, "file": str(args.file), "channel": channel,
                            "channel_reason": reason, "input_rate": rate,
@@ -307,7 +326,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"input {args.file} channel {channel} at {rate:g} Hz, {rec.samples / rate:.2f} s")
     score_col = card.kind == "anomaly"
     print(f"{'start_s':>9} {'end_s':>9}  {'class':<12} {'prob':>6}  {'location':<11}"
-          + ("  score" if score_col else ""))
+          + ("  score" if score_col else "") + ("  baseline" if rows else ""))
     for i, v in enumerate(verdicts):
         # An `unknown` row: the probability is the best class's, so say whose it is.
         extra = (f"  ({v.reason}; that is the probability of {v.best_class})" if v.reason
@@ -319,16 +338,53 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if v.extra and "present" in v.extra:  # diagnosis: the speed and present lines
             extra += (f"  {v.extra.get('rpm') or '-'} r/min  present: "
                       + (", ".join(v.extra["present"]) or "-"))
+        if rows:  # the baseline's level (and evidence location when not ok)
+            extra = f"  {level_cell(rows[i])}" + extra
         print(f"{v.start_s:9.3f} {v.end_s:9.3f}  {v.label:<12} {v.probability:6.3f}  "
               f"{v.location:<11}" + (f"  {v.score:.2f}" if score_col and v.score is not None
                                      else "") + extra)
     for key, value in predictor.info().items():  # diagnosis: machine, bearing, speed
         print(f"{key}: {value}")
+    if rows:
+        b = summary["baseline"]
+        print(f"baseline: machine {b['machine']} sensor {b['sensor']}"
+              f"{' (thin)' if b['thin'] else ''}: whole file {level_cell(b)}, anomaly "
+              f"{b['anomaly']:.2f}")
     shares = ", ".join(f"{c} {s:.1%}" for c, s in summary["class_shares"].items() if s > 0)
     print(f"summary: {summary['windows']} windows"
           + (f" ({summary['skipped_windows']} skipped for gaps)" if summary["skipped_windows"]
              else "") + f"; {shares}")
     return 0
+
+
+def _machine_rows(machine: str) -> Any:
+    """``predict --machine``: the machine's learnt baseline ready to judge rows
+    (:mod:`desktop.baseline.rows`), or None after a one-line note when it has none."""
+    from desktop.analysis.errors import AnalysisError
+    from desktop.baseline.rows import machine_rows, no_baseline_note
+
+    try:
+        judged = machine_rows(machine)
+    except AnalysisError as exc:  # no such machine profile
+        raise UsageError(str(exc)) from None
+    if judged is None:
+        print(no_baseline_note(machine), file=sys.stderr)
+    return judged
+
+
+def _baseline_rows(judged: Any, x: Any, rate: float, channel: str, verdicts: list[Any]
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per verdict the baseline's ``level``, ``evidence_location``, ``indicators`` and
+    ``anomaly`` (of the 1-s snapshot holding its centre), and the whole file's."""
+    from desktop.analysis.errors import AnalysisError
+
+    try:
+        on = judged.channel(x, rate, channel)
+        rows = [on.at(v.start_s, v.end_s) for v in verdicts]
+        return rows, {"machine": judged.machine, "sensor": on.base.sensor,
+                      "thin": on.base.thin, **on.span()}
+    except AnalysisError as exc:  # no baseline sensor on this channel, too short
+        raise UsageError(str(exc)) from None
 
 
 def _open_big_text(args: argparse.Namespace) -> Any:
@@ -410,11 +466,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     require_torch("linewatch calibrate")
     from desktop.ml.training.calibrate import calibrate
 
+    snapshots = _calibration_snapshots(args)  # several files: route snapshots
     if (args.file is None) == (args.source is None):
         raise InputError("linewatch calibrate needs a recording FILE or --source S (one of them)")
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
-    if args.file is not None and args.seconds is not None:
+    if snapshots is None and args.file is not None and args.seconds is not None:
         print(f"linewatch: note: --seconds is for --source; all of {Path(args.file).name} "
               f"is used (cut the file to use less)", file=sys.stderr)
     if args.seconds is None:
@@ -422,6 +479,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     entry = resolve(args.model or DEFAULT_FAULT_MODEL)
     assert entry.card is not None
     card = entry.card
+    if snapshots is not None:
+        return _calibrate_snapshots(args, entry, snapshots)
     with tempfile.TemporaryDirectory(prefix="linewatch-calibrate-") as tmp:
         path = args.file
         if args.source is not None:
@@ -457,6 +516,86 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"wrote {result['folder']} ({name} v{result['version']}, parent {result['parent']}): "
           f"batch-norm statistics ({args.layers}) from {result['windows']} windows "
           f"({result['seconds_of_signal']:.1f} s)")
+    for note in result["notes"]:
+        print(f"note: {note}")
+    print(f"use it: linewatch predict FILE --model {name}@{result['version']}"
+          + ("" if args.promote else f"; make it active: linewatch models promote {name} "
+             f"--version {result['version']}"))
+    return 0
+
+
+def _calibration_snapshots(args: argparse.Namespace) -> list[Path] | None:
+    """``calibrate`` inputs: None for the one-file (or ``--source``) form, with
+    ``args.file`` set to that file or None; else the route snapshots' files. A first
+    word that is no file but a model name stands for ``--model`` (``calibrate
+    fault-cwru a.mat b.mat``)."""
+    from desktop.ml.inference.batch import expand_inputs, looks_like_batch
+    from desktop.ml.model_files.registry import resolve
+
+    files = list(args.file or [])
+    if files and args.model is None and not files[0].exists() and len(files) > 1 \
+            and not set("*?[") & set(str(files[0])):
+        try:
+            resolve(str(files[0]))
+        except LinewatchError:
+            pass
+        else:
+            args.model, files = str(files[0]), files[1:]
+    if not files or (len(files) == 1 and not looks_like_batch(files)):
+        args.file = files[0] if files else None
+        return None
+    if args.source is not None:
+        raise UsageError("give recordings or --source S, not both")
+    return expand_inputs(files)
+
+
+def _calibrate_snapshots(args: argparse.Namespace, entry: Any, files: list[Path]) -> int:
+    """``calibrate`` over route snapshots: each file's channel is one snapshot (at least
+    0.5 s), all at one rate; their windows count together
+    (:func:`desktop.ml.training.calibrate.calibrate`)."""
+    import numpy as np
+
+    from desktop.analysis.channels import pick_channel
+    from desktop.core.errors import InputError
+    from desktop.ml.inference.open_set import check_rate
+    from desktop.ml.training.calibrate import calibrate
+    from desktop.recording.readers import read_recording
+
+    card = entry.card
+    parts: list[Any] = []
+    rate = 0.0
+    channel = ""
+    for path in files:
+        rec = read_recording(path, args.rate)
+        idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
+                                   card.input_channels)
+        fs = float(rec.effective_rate() or 0)
+        if not fs:
+            raise InputError(f"{path} does not say its sample rate: give --rate HZ")
+        if rate and abs(fs - rate) > 1e-6 * rate:
+            raise InputError(f"{path.name} is at {fs:g} Hz, the other snapshots at {rate:g} "
+                             f"Hz: calibrate snapshots of one rate together")
+        x = np.asarray(rec.values[:, idx], dtype=np.float64)
+        if np.isfinite(x).sum() < 0.5 * fs:
+            raise InputError(f"{path.name}: a snapshot needs at least 0.5 s of signal; got "
+                             f"{np.isfinite(x).sum() / fs:.2f} s")
+        if not parts:
+            print(f"linewatch: channel {rec.channels[idx].name}: {reason}", file=sys.stderr)
+        rate, channel = fs, rec.channels[idx].name
+        parts.append(x)
+    refusal = check_rate(card.domain, rate, card.name)
+    if refusal and not args.force:
+        raise InputError(refusal)
+    name = args.name or (entry.name if not entry.shipped else f"{entry.name}-calibrated")
+    source = f"{len(files)} snapshots ({files[0].name} … {files[-1].name})"
+    result = calibrate(entry, parts, rate, name, layers=args.layers, source=source,
+                       channel=channel,
+                       command=shlex.join(["linewatch", "calibrate", *sys.argv[2:]]))
+    if promote_and_print_json(args, name, result["version"], result):
+        return 0
+    print(f"wrote {result['folder']} ({name} v{result['version']}, parent {result['parent']}): "
+          f"batch-norm statistics ({args.layers}) from {result['windows']} windows "
+          f"({result['seconds_of_signal']:.1f} s in {result['snapshots']} snapshots)")
     for note in result["notes"]:
         print(f"note: {note}")
     print(f"use it: linewatch predict FILE --model {name}@{result['version']}"
@@ -574,11 +713,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     if args.rate is not None and not args.rate > 0:
         raise InputError(f"--rate must be positive, got {args.rate}")
     require_torch("fine-tuning (linewatch train --base)")
+    from desktop.ml.training.class_names import parse_class_map
     from desktop.ml.training.finetune import finetune
 
     mode = args.mode or DEFAULT_MODE
+    class_map = parse_class_map(getattr(args, "map_classes", None))
     parts = ["linewatch", "train", "--base", str(args.base), "--labels", str(args.labels),
              "--name", args.name, "--mode", mode]
+    if class_map:
+        parts += ["--map-classes", ",".join(f"{k}={v}" for k, v in class_map.items())]
     for flag, value in (("--epochs", args.epochs), ("--rate", args.rate),
                         ("--seed", args.seed), ("--replay", args.replay)):
         if value is not None:
@@ -590,9 +733,20 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                       seed=args.seed or 0, rate=args.rate, replay_data=args.replay_data,
                       command=shlex.join(parts + (["--no-augment"] if args.no_augment else [])
                                          + (["--no-envelope"] if args.no_envelope else [])),
-                      augment=not args.no_augment, envelope=not args.no_envelope)
+                      augment=not args.no_augment, envelope=not args.no_envelope,
+                      class_map=class_map)
+    held_back = bool(result.warning and args.promote)
+    if held_back:  # a model that forgot its base classes is promoted by a person only
+        args.promote = False
+    if result.warning and args.json:
+        print(f"linewatch: {result.warning}", file=sys.stderr)
     if promote_and_print_json(args, args.name, result.version, result.to_json()):
         return 0
+    if result.warning:
+        print(result.warning)
+    if held_back:
+        print(f"not promoted (--promote): check it, then: linewatch models promote "
+              f"{args.name} --version {result.version} --yes")
     print(f"wrote {result.folder} ({args.name} v{result.version}, {mode}, parent "
           f"{result.parent}) in {result.seconds:.1f} s, {result.epochs_run} epochs "
           f"(best {result.best_epoch})")
@@ -687,6 +841,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
              "versions": list(e.versions), "active_version": e.active_version,
              "parent": e.card.parent if e.card else None,
              "live": e.name == live,
+             **({"base_classes_accuracy": _base_classes(e.card)}
+                if e.card is not None and not e.tabular else {}),
              **(_table_fields(e) if e.tabular else {})} for e in entries], "live": live}))
         return 0
     if not entries:
@@ -719,7 +875,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                 f"{v}{'*' if v == e.active_version else ''}" for v in e.versions)
         rows.append([e.name, where, c.kind, c.architecture, f"{len(c.classes)} classes",
                      f"{c.sample_rate:g} Hz", f"v{c.version}", str(c.created),
-                     (f"val acc {acc:.2%}" if isinstance(acc, float) else "") + versions
+                     (f"val acc {acc:.2%}" if isinstance(acc, float) else "")
+                     + _base_classes_text(c) + versions
                      + ("  [live]" if e.name == live else "")])
     # Columns as wide as their longest cell (a long user model name must not shift a row);
     # the last column of each row is free text.
@@ -730,6 +887,54 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                  for k, cell in enumerate(r)]
         print("  ".join(cells).rstrip())
     return 0
+
+
+def _base_classes(card: Any) -> dict[str, Any] | None:
+    """``models list --json``: a fine-tuned model's accuracy on its base model's held-out
+    classes, the base's on the same windows and the warning when it fell (or None)."""
+    from desktop.ml.model_files.forgetting import base_class_figures, forgetting_warning
+
+    new, base = base_class_figures(card.metrics)
+    if new is None:
+        return None
+    return {"accuracy": new, "base_accuracy": base,
+            "warning": forgetting_warning(new, base)}
+
+
+def _base_classes_text(card: Any) -> str:
+    """``models list``: ``  base-class acc 57.00% (base 98.70%) FORGOT`` or nothing."""
+    doc = _base_classes(card)
+    if doc is None:
+        return ""
+    return (f"  base-class acc {doc['accuracy']:.2%} (base {_pct(doc['base_accuracy'])})"
+            + ("  LOST ACCURACY" if doc["warning"] else ""))
+
+
+def _confirm_promotion(name: str, version: int | None, yes: bool) -> None:
+    """``models promote``: a version that lost accuracy on its base model's classes is
+    promoted only with ``--yes`` or a typed ``y``; without a terminal to ask on, refused
+    in one line (exit 2)."""
+    from desktop.ml.model_files.card import load_any_card
+    from desktop.ml.model_files.forgetting import card_warning
+    from desktop.ml.model_files.versions import version_folder, versions_of
+
+    found = versions_of(name)
+    v = version if version is not None else (found[-1] if found else None)
+    if yes or v is None or v not in found:
+        return  # promote() itself says what is wrong with the name or version
+    try:
+        warning = card_warning(load_any_card(version_folder(name, v)))
+    except LinewatchError:
+        return
+    if warning is None:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{name} v{v}: {warning.removeprefix('warning: ')}; promote it "
+                         f"anyway with linewatch models promote {name} --version {v} --yes")
+    print(f"{name} v{v}: {warning}")
+    answer = input("promote it anyway? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise UsageError(f"{name} v{v} not promoted")
 
 
 def _kind_cells(entry: Any) -> list[str] | None:
@@ -757,6 +962,7 @@ def _table_fields(entry: Any) -> dict[str, Any]:
 def cmd_models_promote(args: argparse.Namespace) -> int:
     from desktop.ml.model_files.versions import promote, rollback_target, set_live_model
 
+    _confirm_promotion(args.name, args.version, getattr(args, "yes", False))
     version = promote(args.name, args.version)
     if args.live:
         set_live_model(args.name)

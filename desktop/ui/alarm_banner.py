@@ -1,5 +1,6 @@
-"""The alarm banner: laid over the top of the plots, so raising or clearing an alarm never
-moves them, and word-wrapped to the plots' width, so its whole text shows."""
+"""The alarm banner: laid across the window under the toolbar, over the plots and the
+docks' tops, so raising or clearing an alarm never moves anything, and word-wrapped to the
+window's width (long names break after ``_ . / -``), so its whole text shows."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ BREAKS = re.compile(r"[_./\-](?=\w)")
 
 
 class AlarmBanner(QLabel):
-    """A QLabel over the top edge of ``host`` (the plots' column); hidden when no alarm.
+    """A QLabel across ``host`` (the main window) at the top of its central area; hidden
+    when no alarm.
 
-    It is not in any layout: it follows the host's width, and its height is what its
-    wrapped text needs. Text and style may be set by anyone (the diagnosis policy
-    restyles it); the banner places itself again whenever either changes.
+    It is in no layout: it follows the window's width, and its height is what its wrapped
+    text needs. Clicks pass through it to what lies beneath. Text and style may be set by
+    anyone (the diagnosis policy restyles it); it places itself again on every change.
     """
 
     def __init__(self, host: QWidget) -> None:
@@ -26,7 +28,7 @@ class AlarmBanner(QLabel):
         self._plain = ""
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         host.installEventFilter(self)
 
     def setText(self, text: str) -> None:
@@ -42,17 +44,21 @@ class AlarmBanner(QLabel):
         return self._plain
 
     def place(self) -> None:
-        """Span the host's width at its top, as tall as the wrapped text needs."""
+        """Span the window's width at the top of its central area (under the menus and
+        the toolbar), as tall as the wrapped text needs."""
         host = self.parentWidget()
         if host is None:
             return
+        central = getattr(host, "centralWidget", lambda: None)()
+        top = central.geometry().top() if central is not None else 0
         width = max(1, host.width())
-        self.setGeometry(0, 0, width, max(self.heightForWidth(width), self.minimumSizeHint()
-                                          .height()))
+        self.setGeometry(0, top, width, max(self.heightForWidth(width),
+                                            self.minimumSizeHint().height()))
         self.raise_()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+        if watched is self.parentWidget() and event.type() in (QEvent.Type.Resize,
+                                                               QEvent.Type.LayoutRequest):
             self.place()
         return False
 

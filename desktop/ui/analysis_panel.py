@@ -131,6 +131,7 @@ class AnalysisPanel(QWidget):
         self._requested = 0.0  # time.monotonic() of the last spectrum request
         self._trend_key: object = None
         self._first_live: object = None  # the live session whose first spectrum is drawn
+        self._drawn_for: object = None  # the session whose spectrum is drawn
         self._channels: tuple[Any, ...] = ()
         self._marker_items: list[pg.InfiniteLine] = []
         self._loading = True
@@ -565,6 +566,8 @@ class AnalysisPanel(QWidget):
         session = self.window.session
         buffer = session.buffer if session is not None else None
         self.speed.sync(session, buffer)  # a new file forgets the typed speed at once
+        if self.result is not None and self._drawn_for != id(session):
+            self._clear_drawn()  # never the previous file's spectrum under the new name
         if not self.isVisible():
             return
         if buffer is not None and buffer.written > 0:
@@ -666,6 +669,7 @@ class AnalysisPanel(QWidget):
             self._job = None
             self.result = result
             self._first_live = id(self.window.session)  # a live source's first is in
+            self._drawn_for = id(self.window.session)
             self.speed.label(result)
             self._draw(result)
             self.analysed.emit(result)
@@ -704,6 +708,22 @@ class AnalysisPanel(QWidget):
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.shutdown()
         return False
+
+    def _clear_drawn(self) -> None:
+        """Forget the spectrum drawn for an earlier session (another file or source)."""
+        self.result = None
+        self._drawn_for = None
+        for item in (self.curve, self.peak_dots, self.hover_dot):
+            item.setData([], [])
+        self.image.clear()
+        for line in self._marker_items:
+            self.splot.removeItem(line)
+        self._marker_items = []
+        self.info.setText("")
+        self.zone.setText("")
+        self.zone.setStyleSheet("")
+        self.velocity.setText("")
+        self.hover.setText(HOVER_HINT)
 
     def _say(self, text: str) -> None:
         self.status.setText(text)

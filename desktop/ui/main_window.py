@@ -45,6 +45,7 @@ from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.alarm_banner import AlarmBanner
 from desktop.ui.alarms_panel import install_alarms
 from desktop.ui.analysis_panel import install_analysis
+from desktop.ui.baseline_panel import install_baseline
 from desktop.ui.diagnosis_panel import install_diagnosis
 from desktop.ui.frame_stats import FrameStats
 from desktop.ui.label_editing import LabelHistory
@@ -120,8 +121,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.plot, 1)
-        # Over the top of the plots (in no layout): an alarm never moves them.
-        self.banner = AlarmBanner(central)
+        # Across the window under the toolbar (in no layout): an alarm moves nothing.
+        self.banner = AlarmBanner(self)
         self.banner.setVisible(False)
         self.banner.setStyleSheet("background: #c62828; color: white; font-weight: bold; "
                                   "font-size: 14pt; padding: 6px;")
@@ -189,6 +190,8 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         install_analysis(self)
         # Machine profiles (Ctrl+M), fault-frequency evidence (F7), the lane's policy.
         install_diagnosis(self)
+        # Machine baselines: Learn baseline… (Ctrl+Shift+B), the level in the dock.
+        install_baseline(self)
         # The Alarm log dock (Ctrl+Shift+L): logged alarms, acknowledge, show in signal.
         install_alarms(self)
         # File → Open/Save workspace… (source, model, view, layout; --workspace FILE).
@@ -443,6 +446,11 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
                 else "opened"}.get(state, state)
         if detail and state in ("lost", "failed", "reconnecting", "finished"):
             text += f": {detail}"
+        counters = self.session.counters if isinstance(self.session, FileSession) else None
+        if state == "finished" and counters is not None and counters.malformed:
+            text += (f" · skipped {counters.malformed:,} malformed line"
+                     f"{'s' if counters.malformed != 1 else ''}: "
+                     f"{describe_malformed(counters.malformed_by_kind)}")
         colour = colours.get(state)
         style = f"color: white; background: {colour}; padding: 1px 6px;" if colour else ""
         self.state_label.setStyleSheet(style)

@@ -41,7 +41,7 @@ def test_an_opened_file_is_named_and_connect_is_not_a_replay_of_it(
 
 
 def test_analysis_dock_shows_the_first_spectrum_of_the_live_demo_by_itself(
-        qtbot, make_window) -> None:
+        qtbot, make_window, demo_file: Path) -> None:
     window = make_window()
     window.settings.model = ""
     panel = window.analysis_panel
@@ -55,6 +55,10 @@ def test_analysis_dock_shows_the_first_spectrum_of_the_live_demo_by_itself(
     first = panel.result
     qtbot.wait(1500)  # no recomputing behind the live plot after the first one
     assert panel.result is first
+    # Another session (a file) never shows the demo's spectrum under its name.
+    window.open_file(str(demo_file))
+    panel._poll()
+    assert panel.result is None and not len(panel.curve.getData()[0])
 
 
 def test_trend_block_follows_the_file_length_and_stays_settable(
@@ -91,10 +95,14 @@ def test_bad_files_read_as_one_line_without_a_python_dict(
         t = i * 0.005 - (1.0 if i in (500, 900, 1300, 1700) else 0.0)
         lines.append(f"{t:.3f},{20 + i % 9 * 0.1:.2f}")
     backwards.write_text("\n".join(lines) + "\n")
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
     window.open_file(str(backwards))
-    qtbot.waitUntil(lambda: "skipped" in window.statusBar().currentMessage(), timeout=20_000)
-    assert window.statusBar().currentMessage() == (
-        "backwards.csv: skipped 4 malformed lines: time_backwards 4")
+    qtbot.waitUntil(lambda: window.state == "finished", timeout=20_000)
+    assert "backwards.csv: skipped 4 malformed lines: time_backwards 4" in messages
+    # ... and it stays in the state label after other messages come and go.
+    assert window.state_label.text() == (
+        "backwards.csv  opened: 1,996 samples · skipped 4 malformed lines: time_backwards 4")
 
 
 def test_a_valid_utf8_file_counts_no_non_utf8(qtbot, make_window, tmp_path: Path) -> None:
@@ -150,7 +158,8 @@ def test_the_alarm_banner_moves_no_plot_and_shows_its_whole_text(
     qtbot.wait(100)
     assert window.plot.geometry() == before  # nothing jumped
     banner = window.banner
-    assert banner.width() == window.centralWidget().width() <= window.width()
+    assert banner.width() == window.width()  # across the window, under the toolbar
+    assert banner.y() == window.centralWidget().y()
     assert banner.height() >= banner.heightForWidth(banner.width())  # all of it, wrapped
     assert banner.wordWrap() and banner.height() > 40  # two lines at this width
     # No piece is wider than the banner: long names break after _ . / - as well.

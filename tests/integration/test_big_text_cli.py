@@ -146,7 +146,7 @@ def test_cached_info_memory_does_not_grow_with_the_file(
     cached_long = peak(["info", str(long), "--json"])
     values = 240_000 * 9 * 8  # the long file's numbers as float64
     assert whole > values
-    assert cached_long < values / 2, (cached_long, whole)
+    assert cached_long < whole / 3, (cached_long, whole)
     # 180 000 more rows (13 MB of float64) cost the cached pass < 1/4 of that
     assert cached_long - cached_short < 0.25 * (values - 60_000 * 9 * 8), (
         cached_short, cached_long)

@@ -74,7 +74,8 @@ class ModelCard:
                              f"(this Linewatch reads format {CARD_FORMAT})")
         _require(isinstance(self.name, str) and self.name.strip() != "", "name",
                  "a non-empty string")
-        _require(self.kind in KINDS, "kind", f"one of {', '.join(KINDS)}")
+        signal_kinds = _signal_kinds()
+        _require(self.kind in signal_kinds, "kind", f"one of {', '.join(signal_kinds)}")
         _require(isinstance(self.architecture, str) and self.architecture != "",
                  "architecture", "a non-empty string")
         _require(isinstance(self.hyper_parameters, dict), "hyper_parameters", "an object")
@@ -242,6 +243,15 @@ def declared_kind(folder: Path) -> str | None:
         return None
     kind = data.get("kind") if isinstance(data, dict) else None
     return kind if isinstance(kind, str) else None
+
+
+def _signal_kinds() -> tuple[str, ...]:
+    """``fault``, ``anomaly`` and every other registered signal kind
+    (:mod:`desktop.ml.kinds`: a kind added by one registration has cards too)."""
+    from desktop.ml import kinds
+
+    extra = tuple(k.name for k in kinds.kinds() if not k.tabular and k.name not in KINDS)
+    return KINDS + extra
 
 
 def load_any_card(folder: Path):

@@ -45,9 +45,10 @@ data is reported before and after.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ from desktop.ml.constants import (
 )
 from desktop.ml.errors import ModelError
 from desktop.ml.model_files.card import ModelCard, now_iso
+from desktop.ml.model_files.forgetting import forgetting_warning
 from desktop.ml.model_files.registry import ModelEntry, resolve
 from desktop.ml.model_files.versions import check_version_name, publish_new
 from desktop.ml.model_files.weights import save_model_folder
@@ -85,6 +87,7 @@ from desktop.ml.training.adapters import (
     extend_head,
     merge_adapters,
 )
+from desktop.ml.training.class_names import map_class_names
 from desktop.ml.training.labelled_data import (
     WindowSet,
     build_windows,
@@ -124,6 +127,11 @@ class FinetuneResult:
     seconds: float
     labels: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: labels renamed to the base classes they mean (:mod:`~desktop.ml.training.class_names`)
+    class_map: dict[str, str] = field(default_factory=dict)
+    #: the first line of the result when the base classes were forgotten, else None
+    #: (:func:`~desktop.ml.model_files.forgetting.forgetting_warning`)
+    warning: str | None = None
 
     @property
     def checked(self) -> bool:
@@ -139,7 +147,8 @@ class FinetuneResult:
                 "base_original_classes_accuracy": self.base_original_classes_accuracy,
                 "replay": self.replay, "history": self.history, "epochs_run": self.epochs_run,
                 "best_epoch": self.best_epoch, "seconds": round(self.seconds, 2),
-                "labels": self.labels, "notes": self.notes}
+                "labels": self.labels, "notes": self.notes, "class_map": self.class_map,
+                "warning": self.warning}
 
 
 def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: str,
@@ -148,7 +157,8 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
              replay: float = DEFAULT_REPLAY, seed: int = 0, *, rate: float | None = None,
              replay_data: Path | None = None, batch_size: int = 64, patience: int = 5,
              hop: int | None = None, command: str = "", augment: bool = DEFAULT_AUGMENT,
-             envelope: bool = DEFAULT_ENVELOPE) -> FinetuneResult:
+             envelope: bool = DEFAULT_ENVELOPE,
+             class_map: Mapping[str, str] | None = None) -> FinetuneResult:
     """Fine-tune ``base`` on labelled events and publish the result as a new version of
     ``name`` (``<user models>/<name>/v<k>``). The active version is never changed.
 
@@ -161,6 +171,12 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
     once). ``envelope``: in ``full`` mode, grow a plain WDCNN into ``wdcnn_spectral`` (an
     envelope-spectrum branch beside the convolutional body, see :func:`~desktop.ml.training.
     adapters.add_spectral_branch`). Both are on by default (docs/finetune.md, new-rig proxy).
+    ``class_map``: label → base class (``--map-classes``); labels that mean one base class
+    are mapped without it, labels that mean several are refused
+    (:func:`~desktop.ml.training.class_names.map_class_names`). When accuracy on the base
+    model's held-out classes falls by more than
+    :data:`~desktop.ml.model_files.forgetting.FORGET_POINTS` points the result's
+    ``warning`` says so (also in the card's metrics).
 
     ``task.report(fraction, message, **info)`` gets a monotonic fraction ending at 1.0 and
     info with ``stage`` (``loading``/``training``/``evaluating``/``saving``/``done``);
@@ -203,12 +219,16 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
     if isinstance(spans, str | Path):
         spans = read_label_file(spans)
     spans = list(spans)
+    mapping, map_notes = map_class_names(card.classes, card.locations,
+                                         [s.label for s in spans], class_map)
+    if mapping:
+        spans = [dataclasses.replace(s, label=mapping.get(s.label, s.label)) for s in spans]
     classes = class_list(card.classes, spans)
     n_base = len(card.classes)
     data = build_windows(spans, classes, card.sample_rate, card.window, hop,
                          card.input_channels, rate, task=task.part(0.0, 0.06, stage="loading"))
     train_idx, val_idx = split_by_event(data, val_fraction, seed)
-    notes = []
+    notes = list(map_notes)
     if val_idx.shape[0] == 0:
         notes.append(f"{UNCHECKED_NOTE} (no class has two labelled events, so nothing could "
                      f"be held out: no held-out metrics and no early stopping; label more "
@@ -311,6 +331,7 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
         xe = normalise(rep.eval_x, norm)
         orig_acc = round(float(np.mean(_predict(model, xe) == rep.eval_y)), 4)
         base_orig = round(float(np.mean(_predict(base_model, xe) == rep.eval_y)), 4)
+    warning = forgetting_warning(orig_acc, base_orig)
 
     parent = f"{entry.name}@{card.version}"
     labels_info = {"count": len(spans), "windows": len(data),
@@ -326,6 +347,7 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
     metrics = {"heldout": heldout, "base_heldout": base_held,
                "original_classes_accuracy": orig_acc,
                "base_original_classes_accuracy": base_orig,
+               "forgetting_warning": warning,
                "history": history, "epochs_run": epoch, "best_epoch": best_epoch,
                "note": ("held-out = whole labelled events kept out of training (split by "
                         "event); the best epoch was chosen on them, by loss") if heldout
@@ -339,6 +361,7 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
         normalisation=norm,
         training_data={
             "mode": mode, "labels": labels_info, "replay": replay_info,
+            "class_map": mapping,
             "base_training": {k: v for k, v in base_training(card).items()
                               if k in ("source", "channel", "files", "split", "loads_hp")},
             "finetune_config": {"epochs": epochs, "val_fraction": val_fraction,
@@ -374,7 +397,8 @@ def finetune(base: str | Path, spans: Sequence[LabelEvent] | str | Path, name: s
         new_classes=classes[n_base:], heldout=heldout, base_heldout=base_held,
         original_classes_accuracy=orig_acc, base_original_classes_accuracy=base_orig,
         replay=replay_info, history=history, epochs_run=epoch, best_epoch=best_epoch,
-        seconds=time.perf_counter() - t0, labels=labels_info, notes=notes)
+        seconds=time.perf_counter() - t0, labels=labels_info, notes=notes,
+        class_map=mapping, warning=warning)
     task.finish(f"{name} v{version} saved", stage="done", result=result.to_json())
     return result
 

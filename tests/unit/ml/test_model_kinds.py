@@ -78,8 +78,6 @@ def test_predict_with_the_diagnosis_model_finds_the_inner_race(
 def test_predict_diagnosis_needs_a_machine(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["predict", str(IR_106), "--model", "diagnosis"]) != 0  # a model error
     assert "needs the bearing" in capsys.readouterr().err
-    assert main(["predict", str(IR_106), "--model", "fault-cwru", "--machine", "x"]) == 2
-    assert "--machine is for --model diagnosis" in capsys.readouterr().err
 
 
 def test_the_diagnosis_model_runs_at_any_rate(machine: str) -> None:
@@ -152,3 +150,18 @@ def test_a_registered_toy_kind_is_listed_and_runs(
     doc = json.loads(capsys.readouterr().out)
     assert doc["model"]["kind"] == "toy"
     assert {w["class"] for w in doc["windows"]} == {"odd"} and len(doc["windows"]) == 6
+
+
+def test_a_folder_model_of_a_registered_kind_is_read_and_run(
+        toy_kind: kinds.ModelKind, capsys: pytest.CaptureFixture[str]) -> None:
+    from desktop.ml.model_files.versions import user_models_dir
+
+    card = ModelCard(name="toy-folder", kind="toy", architecture="constant",
+                     hyper_parameters={}, classes=["normal", "odd"], sample_rate=1000.0,
+                     window=500, hop=500, normalisation="none")
+    card.save(user_models_dir() / "toy-folder")
+    entry = resolve("toy-folder")
+    assert entry.card is not None and entry.card.kind == "toy" and not entry.tabular
+    assert isinstance(load_predictor("toy-folder"), ToyPredictor)
+    assert main(["predict", str(IR_106), "--model", "toy-folder", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["name"] == "toy-folder"
