@@ -14,6 +14,8 @@ Modules, one job each:
 - :mod:`~desktop.baseline.alarms`: delay, hysteresis, latch until acknowledged.
 - :mod:`~desktop.baseline.drift`: the bounded slow-drift rule.
 - :mod:`~desktop.baseline.monitor`: learning and monitoring a sensor's snapshots.
+- :mod:`~desktop.baseline.learn`: the long jobs (``task``): learning from files, judging
+  a span, a route's trend — shared by the CLI and the window.
 - :mod:`~desktop.baseline.snapshots`: a snapshot file's time (name, content, mtime).
 - :mod:`~desktop.baseline.routes`: simulated routes for tests and the evaluation.
 """

@@ -23,10 +23,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from desktop.core.errors import LinewatchError, UsageError
+from desktop.core.errors import LinewatchError, RecordingError, UsageError
 from desktop.core.tasks import TaskState
 from desktop.core.types import ChannelSpec
 from desktop.recording import text
+from desktop.recording.cache import CacheMeta, cache_folder
 from desktop.recording.format import ReadOptions
 from desktop.recording.registry import ignored_option_notes, resolve
 from desktop.recording.summary import INFERRED_KEY, RecordingSummary
@@ -35,6 +36,10 @@ from desktop.streams.file_view import FileView, index_file
 #: Environment variable: text files of at least this many MB go through the cache.
 THRESHOLD_ENV = "LINEWATCH_BIG_TEXT_MB"
 DEFAULT_THRESHOLD_MB = 256.0
+#: What :func:`index_file` says of a file without a time column or a rate, and the rate a
+#: file like that is indexed with (its cache then counts rows; the rate stays unknown).
+NO_RATE = "has no time column and does not state its sample rate"
+PLACEHOLDER_RATE = 1.0
 
 
 def threshold_bytes() -> int:
@@ -162,7 +167,20 @@ def open_big_text(path: Path | str, rate: float | None = None, decimal: str | No
     task = TaskState(progress)
     ok = False
     try:
-        view = index_file(resolved, rate, decimal, task, **options)
+        # A file without a time column or a rate is indexed one row per "second" and
+        # its rate reported unknown, as the whole-file reader reports it.
+        placeholder = not rate and CacheMeta.load(
+            cache_folder(resolved, PLACEHOLDER_RATE, decimal, options)) is not None
+        try:
+            view = index_file(resolved, PLACEHOLDER_RATE if placeholder else rate, decimal,
+                              task, **options)
+        except RecordingError as exc:
+            if rate or NO_RATE not in str(exc):
+                raise
+            placeholder = True
+            view = index_file(resolved, PLACEHOLDER_RATE, decimal, task, **options)
+        if placeholder:
+            view.nominal_rate = None
         ok = True
     finally:
         progress.end(ok)

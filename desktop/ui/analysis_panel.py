@@ -66,6 +66,8 @@ SETTLE_MS = 300
 POLL_MS = 120
 #: Following a live source, the spectrum is recomputed this often (s).
 LIVE_REFRESH_S = 2.0
+#: A live source's first spectrum is tried this many times (once a second) by itself.
+FIRST_LIVE_TRIES = 10
 CUSTOM = "custom"
 HOVER_HINT = "<span style='color:#888'>Point at a peak: its frequency and nearest marker</span>"
 MODE_NAMES = {"envelope": "Envelope spectrum", "spectrum": "Amplitude spectrum",
@@ -132,6 +134,7 @@ class AnalysisPanel(QWidget):
         self._trend_key: object = None
         self._first_live: object = None  # the live session whose first spectrum is drawn
         self._drawn_for: object = None  # the session whose spectrum is drawn
+        self._first_tries: tuple[object, int] = (None, 0)  # (live session, tries so far)
         self._channels: tuple[Any, ...] = ()
         self._marker_items: list[pg.InfiniteLine] = []
         self._loading = True
@@ -601,8 +604,11 @@ class AnalysisPanel(QWidget):
                 and self._first_second_in(session)):
             # The first spectrum of a live source comes by itself, once a second of
             # signal is in, tried again each second while the span is too short for it
-            # (an automatic envelope band needs ~2 s); then on request (F6).
-            self.refresh()
+            # (an automatic envelope band needs ~2 s), 10 tries at most; then on F6.
+            tries = self._first_tries[1] + 1 if self._first_tries[0] == id(session) else 1
+            self._first_tries = (id(session), tries)
+            if tries <= FIRST_LIVE_TRIES:
+                self.refresh()
         self.trend_view.keep_block_marked()
         if self.tabs.currentIndex() == 1 and buffer is not None and buffer.written > 0:
             self.compute_trend(force=force_trend)

@@ -9,7 +9,7 @@ trend --machine`` and the window share it. The summary says, per sensor, how man
 snapshots and seconds back it, the main limits (acceleration and velocity RMS, the
 envelope lines) and, when it is thin (fewer than 30 snapshots), says so in amber.
 
-``desktop.baseline`` pulls in scipy: it is imported only when a run starts.
+``desktop.baseline`` pulls in scipy: it is imported on the job's thread when a run starts.
 """
 
 from __future__ import annotations
@@ -57,11 +57,20 @@ def fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def learn_job(machine: str, paths: list[Path], *, task: Any, profiles: Any) -> Any:
+    """:func:`desktop.baseline.learn.learn_baseline`, imported on the job's thread (it
+    pulls in scipy: seconds the UI thread must not wait)."""
+    from desktop.baseline.learn import learn_baseline
+
+    return learn_baseline(machine, paths, task=task, profiles=profiles)
+
+
 class LearnBaselineDialog(QDialog):
     """The dialog (module docstring). ``opened_file``: the window's opened file (None:
     "the opened file" is disabled). Emits ``learnt(machine)`` after a baseline is stored."""
 
     learnt = Signal(str)
+    failed = Signal(str)  # the one-line error, for the window's status bar
 
     def __init__(self, settings: Any, store: ProfileStore | None = None,
                  machine: str | None = None, opened_file: Path | None = None,
@@ -228,9 +237,7 @@ class LearnBaselineDialog(QDialog):
             self.status.setText("⚠ add the healthy snapshots: files, a folder or the "
                                 "opened file")
             return None
-        from desktop.baseline.learn import learn_baseline  # scipy: only now
-
-        job = Job(learn_baseline, str(name), paths, name="baseline", profiles=self.store)
+        job = Job(learn_job, str(name), paths, name="baseline", profiles=self.store)
         # Bound methods of this dialog: queued to the UI thread (docs/architecture.md).
         job.worker.progress.connect(self._progress)
         job.worker.succeeded.connect(self._succeeded)
@@ -261,7 +268,9 @@ class LearnBaselineDialog(QDialog):
         self.status.setText(message)
 
     def _failed(self, message: str) -> None:
-        self._ended(f"⚠ {message.splitlines()[0] if message else 'learning failed'}")
+        line = message.splitlines()[0] if message else "learning failed"
+        self._ended(f"⚠ {line}")
+        self.failed.emit(line)
 
     def _cancelled(self) -> None:
         self._ended("Cancelled: the stored baseline was not changed.")
@@ -319,7 +328,8 @@ class LearnBaselineDialog(QDialog):
 
     def table_rows(self) -> list[tuple[str, ...]]:
         """The summary table's text, row by row (for tests and tools)."""
-        return [tuple(self.table.item(r, c).text() for c in range(self.table.columnCount()))
+        return [tuple(item.text() if (item := self.table.item(r, c)) else ""
+                      for c in range(self.table.columnCount()))
                 for r in range(self.table.rowCount())]
 
     def closeEvent(self, event: Any) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QTableWidget,
@@ -67,6 +68,34 @@ class BaselineRequest:
     t1: float
     rate: float
     metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredSensor:
+    """What the dock says of a stored sensor baseline: its snapshots, and thin or not."""
+
+    snapshots: int
+    thin: bool
+
+
+def stored_sensors(machine: str) -> dict[str, StoredSensor] | None:
+    """The sensors of ``machine``'s stored baseline (None: none learnt), read from the
+    file :meth:`desktop.baseline.store.BaselineStore.path` names, without importing
+    ``desktop.baseline`` (scipy: a stall on the UI thread). :class:`AnalysisError` when
+    the file cannot be read."""
+    from desktop.core.jsonfile import read_json_file
+    from desktop.core.paths import data_dir
+    from desktop.diagnosis.profiles import check_name
+
+    path = data_dir() / "machines" / "baselines" / f"{check_name(machine)}.json"
+    if not path.is_file():
+        return None
+    try:
+        doc = read_json_file(path, max_bytes=8 << 20)
+        return {str(k): StoredSensor(int(v["snapshots"]), bool(v["thin"]))
+                for k, v in dict(doc["sensors"]).items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise AnalysisError(f"baseline of '{machine}' cannot be read: {exc}") from None
 
 
 def judge_buffer(buffer: Any, request: BaselineRequest, task: TaskState | None = None
@@ -112,7 +141,7 @@ class BaselineView(QWidget):
 
     def __init__(self, window: Any, panel: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.window = window
+        self.main = window  # the MainWindow (not QWidget.window())
         self.panel = panel
         self.judgement: Any = None
         self.dialog: LearnBaselineDialog | None = None
@@ -181,7 +210,7 @@ class BaselineView(QWidget):
         return str(self.panel.machine.currentData() or "")
 
     def _poll(self) -> None:
-        key = (id(self.window.session), self.machine())
+        key = (id(self.main.session), self.machine())
         if key != self._key:
             self._key = key
             self.refresh()
@@ -205,15 +234,10 @@ class BaselineView(QWidget):
         if outcome is not None and outcome.machine == name:
             self.on_diagnosed(outcome)
 
-    def _stored(self, name: str) -> dict[str, Any] | None:
-        """The machine's stored sensor baselines, or None (a damaged file is said)."""
-        from desktop.baseline.store import BaselineStore
-
-        store = BaselineStore()
+    def _stored(self, name: str) -> dict[str, StoredSensor] | None:
+        """The machine's stored sensors, or None (a damaged file is said)."""
         try:
-            if not store.exists(name):
-                return None
-            return dict(store.load(name).sensors)
+            return stored_sensors(name)
         except AnalysisError as exc:
             self.info.setText(f"⚠ {exc}")
             return None
@@ -222,7 +246,7 @@ class BaselineView(QWidget):
     def on_diagnosed(self, outcome: Any) -> Job | None:
         """The dock diagnosed a span: judge the same span against the baseline."""
         name = self.machine()
-        session = self.window.session
+        session = self.main.session
         if not name or outcome is None or outcome.machine != name or session is None \
                 or session.buffer is None:
             return None
@@ -266,7 +290,7 @@ class BaselineView(QWidget):
             self.level.setText(f"⚠ {line}")
             self.level.setStyleSheet("padding: 3px;")
             self.level.setVisible(True)
-            self.window.statusBar().showMessage(f"Baseline: {line}", 8000)
+            self.main.statusBar().showMessage(f"Baseline: {line}", 8000)
 
     def _on_cancelled(self, job: Job) -> None:
         if self._finish(job):
@@ -325,20 +349,22 @@ class BaselineView(QWidget):
 
     def table_rows(self) -> list[tuple[str, ...]]:
         """The indicator table's text, row by row (for tests and tools)."""
-        return [tuple(self.table.item(r, c).text() for c in range(self.table.columnCount()))
+        return [tuple(item.text() if (item := self.table.item(r, c)) else ""
+                      for c in range(self.table.columnCount()))
                 for r in range(self.table.rowCount())]
 
     # -- learning ----------------------------------------------------------------------------
     def open_learn(self) -> LearnBaselineDialog:
         """Show Learn baseline… (one at a time) for the dock's machine."""
         if self.dialog is None:
-            session = self.window.session
+            session = self.main.session
             path = getattr(session, "path", None) if session is not None else None
-            self.dialog = LearnBaselineDialog(self.window.settings, self.panel.store,
+            self.dialog = LearnBaselineDialog(self.main.settings, self.panel.store,
                                               self.machine() or None,
                                               Path(path) if path is not None else None,
-                                              self.window)
+                                              self.main)
             self.dialog.learnt.connect(self._learnt)
+            self.dialog.failed.connect(self._say_failed)
             self.dialog.finished.connect(self._dialog_closed)
         if self.dialog.isVisible():
             self.dialog.activateWindow()  # already open: bring it forward
@@ -350,23 +376,27 @@ class BaselineView(QWidget):
         from desktop.ui.baseline_trend import RouteTrendDialog
 
         if self.trend_dialog is None:
-            self.trend_dialog = RouteTrendDialog(self.window.settings, self.panel.store,
-                                                 self.machine() or None, self.window)
+            self.trend_dialog = RouteTrendDialog(self.main.settings, self.panel.store,
+                                                 self.machine() or None, self.main)
             self.trend_dialog.finished.connect(self._trend_closed)
+            self.trend_dialog.failed.connect(self._say_failed)
         if self.trend_dialog.isVisible():
             self.trend_dialog.activateWindow()
         self.trend_dialog.show()
-        self.window.route_trend_dialog = self.trend_dialog
+        self.main.route_trend_dialog = self.trend_dialog
         return self.trend_dialog
 
     def _trend_closed(self, *_: object) -> None:
         if self.trend_dialog is not None:
             self.trend_dialog.deleteLater()
         self.trend_dialog = None
-        self.window.route_trend_dialog = None
+        self.main.route_trend_dialog = None
+
+    def _say_failed(self, line: str) -> None:
+        self.main.statusBar().showMessage(f"Baseline: {line}", 8000)
 
     def _learnt(self, machine: str) -> None:
-        self.window.statusBar().showMessage(f"Baseline of {machine} learnt", 8000)
+        self.main.statusBar().showMessage(f"Baseline of {machine} learnt", 8000)
         if machine == self.machine():
             self.refresh()
 
@@ -429,7 +459,7 @@ def install_baseline(window: QMainWindow) -> BaselineView | None:
                  if a.text() == "A&nalysis"), None)
     for a in (act, trend):
         window.addAction(a)
-        if menu is not None:
+        if isinstance(menu, QMenu):
             menu.addAction(a)
     window.baseline_view = view  # type: ignore[attr-defined]
     window.act_learn_baseline = act  # type: ignore[attr-defined]

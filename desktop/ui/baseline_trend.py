@@ -4,10 +4,10 @@ machine's baseline in time order, as ``linewatch trend FILES --machine NAME``.
 Choose the machine and the route (a folder of snapshot files or files; the time comes
 from the names, e.g. ``2004.02.12.10.32.39``, else the content or the mtime) and Run:
 :func:`desktop.baseline.learn.route_trend` runs on a :class:`~desktop.workers.jobs.Job`
-(progress, Cancel). The Chart tab draws each main indicator over time with
-its alert (amber) and alarm (red) limits as dashed lines — they move with the drift rule
-— the snapshots coloured by their level, and the first latched alert and alarm marked;
-the Table tab lists the rows (one per file per sensor).
+(progress, Cancel). The Chart tab draws each main indicator over time with its alert
+(amber) and alarm (red) limits as dashed lines (they move with the drift rule), each
+snapshot's dot coloured by the indicator against its limits, and the first latched alert
+and alarm marked; the Table tab lists the rows (one per file per sensor).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -81,8 +81,17 @@ def first_events(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def trend_job(machine: str, paths: list[Path], *, task: Any, profiles: Any) -> Any:
+    """:func:`desktop.baseline.learn.route_trend`, imported on the job's thread (scipy)."""
+    from desktop.baseline.learn import route_trend
+
+    return route_trend(machine, paths, task=task, profiles=profiles)
+
+
 class RouteTrendDialog(QDialog):
-    """The dialog (module docstring)."""
+    """The dialog (module docstring); ``failed(line)`` when a run fails."""
+
+    failed = Signal(str)
 
     def __init__(self, settings: Any, store: ProfileStore | None = None,
                  machine: str | None = None, parent: QWidget | None = None) -> None:
@@ -141,6 +150,10 @@ class RouteTrendDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.chart.setToolTip("Dashed: the alert (amber) and alarm (red) limits, which move "
+                              "with the drift rule; dots: each snapshot's value, coloured "
+                              "against its limits; vertical lines: the first latched alert "
+                              "and alarm (3 snapshots in a row)")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.chart, "Chart")
         self.tabs.addTab(self.table, "Table")
@@ -167,6 +180,12 @@ class RouteTrendDialog(QDialog):
         column.addLayout(buttons)
         column.addWidget(self.status)
         column.addWidget(self.tabs, 1)
+        legend = QLabel("<span style='color:#ffa726'>- - alert limit</span> &nbsp; "
+                        "<span style='color:#ef5350'>- - alarm limit</span> &nbsp; "
+                        "dots: the indicator against its limits &nbsp; "
+                        "│ first latched alert / alarm")
+        legend.setStyleSheet("color: #888;")
+        column.addWidget(legend)
 
     # -- inputs ------------------------------------------------------------------------------
     def paths(self) -> list[Path]:
@@ -216,9 +235,7 @@ class RouteTrendDialog(QDialog):
         if not self.paths():
             self.status.setText("⚠ add the route: a folder of snapshots or files")
             return None
-        from desktop.baseline.learn import route_trend  # scipy: only now
-
-        job = Job(route_trend, str(name), self.paths(), name="route-trend",
+        job = Job(trend_job, str(name), self.paths(), name="route-trend",
                   profiles=self.store)
         # Bound methods of this dialog: queued to the UI thread (docs/architecture.md).
         job.worker.progress.connect(self._progress)
@@ -246,7 +263,9 @@ class RouteTrendDialog(QDialog):
         self.status.setText(message)
 
     def _failed(self, message: str) -> None:
-        self._ended(f"⚠ {message.splitlines()[0] if message else 'the trend failed'}")
+        line = message.splitlines()[0] if message else "the trend failed"
+        self._ended(f"⚠ {line}")
+        self.failed.emit(line)
 
     def _cancelled(self) -> None:
         self._ended("Cancelled.")
@@ -298,7 +317,6 @@ class RouteTrendDialog(QDialog):
         x, label = hours_axis(rows)
         names = [k for k in CHART_INDICATORS if all(k in r["indicators"] for r in rows)]
         events = first_events(rows)
-        colours = [LEVEL_COLOURS.get(r["level"], "#90a4ae") for r in rows]
         first: pg.PlotItem | None = None
         for i, k in enumerate(names):
             p = self.chart.addPlot(row=i // 2, col=i % 2)
@@ -310,8 +328,9 @@ class RouteTrendDialog(QDialog):
             alarm = np.array([r["indicators"][k]["alarm"] for r in rows])
             p.plot(x, alert, pen=ALERT_PEN, name="alert")
             p.plot(x, alarm, pen=ALARM_PEN, name="alarm")
+            state = np.where(values >= alarm, "alarm", np.where(values >= alert, "alert", "ok"))
             p.plot(x, values, pen=pg.mkPen("#cfd8dc", width=1), symbol="o", symbolSize=5,
-                   symbolPen=None, symbolBrush=[pg.mkBrush(c) for c in colours])
+                   symbolPen=None, symbolBrush=[pg.mkBrush(LEVEL_COLOURS[c]) for c in state])
             for level, pen in (("alert", "#ffa726"), ("alarm", "#ef5350")):
                 e = events.get(level)
                 if e is None:
@@ -353,7 +372,8 @@ class RouteTrendDialog(QDialog):
 
     def table_rows(self) -> list[tuple[str, ...]]:
         """The table's text, row by row (for tests and tools)."""
-        return [tuple(self.table.item(r, c).text() for c in range(self.table.columnCount()))
+        return [tuple(item.text() if (item := self.table.item(r, c)) else ""
+                      for c in range(self.table.columnCount()))
                 for r in range(self.table.rowCount())]
 
     def closeEvent(self, event: Any) -> None:

@@ -16,6 +16,7 @@ from desktop.analysis.bearings import find_preset
 from desktop.baseline.routes import RouteSpec, route
 from desktop.baseline.store import BaselineStore
 from desktop.diagnosis.profiles import MachineProfile, ProfileStore, Sensor, SpeedSpec
+from desktop.ui.baseline_panel import StoredSensor, stored_sensors
 
 FS = 12000.0
 MACHINE = "pump"
@@ -77,6 +78,9 @@ def test_learn_baseline_from_three_snapshots_says_thin(qtbot, make_window, snaps
     stored = BaselineStore().load(MACHINE)
     assert stored.sensors["de"].snapshots == 3
     assert dialog.result.path == BaselineStore().path(MACHINE)
+    # the dock reads the same file without importing desktop.baseline (scipy)
+    assert stored_sensors(MACHINE) == {"de": StoredSensor(3, True)}
+    assert stored_sensors("nothing here") is None
     dialog.close()
 
 
@@ -155,4 +159,20 @@ def test_route_trend_draws_limits_and_marks_the_first_alarm(qtbot, make_window, 
     assert len(dialog.plots["env_bpfo"].listDataItems()) == 3
     assert any(m.label is not None and "first alarm" in m.label.toPlainText()
                for m in dialog.markers)
+    dialog.close()
+
+
+def test_a_too_short_snapshot_is_one_line_in_the_dialog_and_status_bar(
+        qtbot, make_window, snapshots, tmp_path: Path) -> None:
+    files, _bad = snapshots
+    short = _write(tmp_path / "short.parquet", np.zeros(int(0.2 * FS)))
+    window = make_window()
+    window.settings.model = ""
+    dialog = _learn(qtbot, window, [*files, short])
+    assert dialog.result is None
+    text = dialog.status.text()
+    assert text.startswith("⚠ short.parquet: a snapshot needs at least 0.5 s"), text
+    assert "\n" not in text
+    assert window.statusBar().currentMessage().startswith("Baseline: short.parquet")
+    assert not BaselineStore().exists(MACHINE)
     dialog.close()

@@ -168,3 +168,19 @@ def test_threshold_and_which_files_qualify(tmp_path: Path,
         threshold_bytes()
     monkeypatch.setenv(THRESHOLD_ENV, "0")
     assert big_text.open_big_text(tmp_path / "x.wav") is None
+
+
+def test_a_file_without_time_or_rate_reads_as_the_direct_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plain.csv"
+    rows = np.random.default_rng(3).standard_normal((5000, 2))
+    path.write_text("a,b\n" + "".join(f"{x:.5f},{y:.5f}\n" for x, y in rows))
+    direct, _ = _run(["info", str(path), "--json"], capsys)
+    assert direct["sample_rate"] is None and direct["duration_s"] is None
+    monkeypatch.setenv(THRESHOLD_ENV, "0")
+    _no_whole_file_reads(monkeypatch)
+    cached, err = _run(["info", str(path), "--json"], capsys)
+    assert cached == direct and "indexing plain.csv" in err
+    again, err = _run(["info", str(path), "--json"], capsys)
+    assert again == direct and "read from its cache" in err  # not rebuilt each time

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from desktop.core.errors import InputError
+from desktop.core.errors import UsageError
 
 #: Label words → the location (``normal`` or a bearing part) they mean.
 MEANINGS: dict[str, str] = {
@@ -35,25 +35,33 @@ MEANINGS: dict[str, str] = {
 }
 
 
+#: Words that add nothing to a label's meaning (``inner race fault`` means ``inner``).
+GENERIC_WORDS = frozenset({"race", "fault", "faults", "defect", "damage", "bearing", "ring",
+                           "element", "state", "condition", "running"})
+
+
 def meaning(label: str) -> str | None:
-    """The location a label's name means, or None: the whole name
-    (``Healthy``, ``inner race``) or its first word (``inner_fault``, ``outer-2``)."""
+    """The location a label's name means, or None: the whole name (``Healthy``,
+    ``inner race``), or its first word followed by generic words only (``inner_fault``,
+    ``outer race defect``). A name with anything else in it (``outer_021_at3``, a size,
+    a position) is taken as the user's own class."""
     norm = re.sub(r"[\s\-]+", "_", label.strip().lower())
     if norm in MEANINGS:
         return MEANINGS[norm]
-    first = norm.split("_")[0]
-    return MEANINGS.get(first)
+    first, *rest = norm.split("_")
+    return MEANINGS.get(first) if rest and set(rest) <= GENERIC_WORDS else None
 
 
 def parse_class_map(text: str | None) -> dict[str, str]:
-    """``"healthy=normal,inner=inner_007"`` → a dict; :class:`InputError` when malformed."""
+    """``"healthy=normal,inner=inner_007"`` → a dict; :class:`UsageError` (bad input,
+    exit 2) when malformed."""
     out: dict[str, str] = {}
     for item in (text or "").split(","):
         if not item.strip():
             continue
         src, eq, dst = item.partition("=")
         if not eq or not src.strip() or not dst.strip():
-            raise InputError(f"--map-classes wants LABEL=CLASS pairs separated by commas; "
+            raise UsageError(f"--map-classes wants LABEL=CLASS pairs separated by commas; "
                              f"got '{item.strip()}'")
         out[src.strip()] = dst.strip()
     return out
@@ -64,13 +72,13 @@ def map_class_names(base_classes: Sequence[str], locations: Mapping[str, str],
                     ) -> tuple[dict[str, str], list[str]]:
     """``(mapping label → base class, notes)`` for the labels of a fine-tune (module
     docstring). Labels mapped to themselves are left out of the mapping. Raises
-    :class:`InputError` for a label several base classes mean, or an explicit target
-    that is no base class."""
+    :class:`UsageError` (bad input, exit 2) for a label several base classes mean, or an
+    explicit target that is no base class."""
     explicit = dict(explicit or {})
     known = list(base_classes)
     for src, dst in explicit.items():
         if dst != src and dst not in known:
-            raise InputError(f"--map-classes {src}={dst}: '{dst}' is not a class of the "
+            raise UsageError(f"--map-classes {src}={dst}: '{dst}' is not a class of the "
                              f"base model ({', '.join(known)}); map to one of them, or "
                              f"{src}={src} to keep '{src}' as a new class")
     mapping: dict[str, str] = {}
@@ -93,7 +101,7 @@ def map_class_names(base_classes: Sequence[str], locations: Mapping[str, str],
         elif len(same) > 1:
             ambiguous.append(f"'{label}' could be {', '.join(same)}")
     if ambiguous:
-        raise InputError("labels name classes the base model knows under several names: "
+        raise UsageError("labels name classes the base model knows under several names: "
                          + "; ".join(ambiguous) + ". Say which with --map-classes "
                          "LABEL=CLASS,... (e.g. " + ", ".join(
                              f"{a.split(chr(39))[1]}={a.split('could be ')[1].split(',')[0]}"
