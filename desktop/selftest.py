@@ -176,6 +176,17 @@ def _run_demo(app: Any, window: Any, seconds: float) -> str:
     return f"{elapsed:.1f} s, {samples:,} samples, {frames} frames drawn"
 
 
+def _sample_options(entry: object) -> dict[str, object]:
+    """Loader options a built-in kind needs without the user's setup (the diagnosis
+    model's bearing, :func:`desktop.ml.kinds.sample_options`); empty where the package
+    predates the kinds registry."""
+    try:
+        kinds = _import_first("desktop.ml.kinds")
+    except Exception:
+        return {}
+    return dict(kinds.sample_options(entry))
+
+
 def _one_inference(predictor: object, card: object) -> str:
     """Run the predictor once on an input it accepts; describe the answer."""
     self_check = getattr(predictor, "self_check", None)
@@ -231,7 +242,7 @@ def check_models(report: Report) -> list[str]:
     if load_predictor is None:  # the package layout: the function lives in a submodule
         load_predictor = _import_first("desktop.ml.inference.predictors").load_predictor
     shipped = [e for e in registry.list_models() if e.shipped]
-    if not shipped:
+    if not any(Path(e.folder).is_dir() for e in shipped):  # built-in kinds have no folder
         raise StepFailed(f"no shipped models in {paths.shipped_models_dir()}")
     failed = []
     for entry in shipped:
@@ -241,7 +252,7 @@ def check_models(report: Report) -> list[str]:
             try:
                 if card is None:
                     raise StepFailed(entry.problem or "unreadable card")
-                predictor = load_predictor(entry)
+                predictor = load_predictor(entry, options=_sample_options(entry))
             except Exception:  # a kind load_predictor does not load (see FOLDER_LOADERS)
                 predictor = _fallback_load(entry.folder)
                 if predictor is None:

@@ -17,8 +17,9 @@ the job's thread; a Qt worker turns them into signals. The pattern follows Orang
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from desktop.core.errors import LinewatchError
@@ -90,6 +91,27 @@ class TaskState:
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
+
+
+_ACTIVE = threading.local()
+
+
+@contextlib.contextmanager
+def active_task(task: TaskState | None) -> Iterator[TaskState | None]:
+    """Make ``task`` this thread's running task for the block, so a reader deep below an
+    API that takes no task (a workbook read whole by ``open_chunks``) can still report
+    progress and see a Cancel (:func:`current_task`)."""
+    previous = getattr(_ACTIVE, "task", None)
+    _ACTIVE.task = task
+    try:
+        yield task
+    finally:
+        _ACTIVE.task = previous
+
+
+def current_task() -> TaskState | None:
+    """The task :func:`active_task` set on this thread, else None."""
+    return getattr(_ACTIVE, "task", None)
 
 
 class _TaskPart(TaskState):

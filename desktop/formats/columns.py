@@ -43,16 +43,56 @@ _SUFFIXED = re.compile(r"^(?P<name>[a-z]+)[_\-](?P<unit>[a-zµμ]+)$")
 
 def split_unit(header: str) -> tuple[str, str]:
     """``"I(mA)"`` → ``("I", "mA")``; ``"temp [°C]"`` → ``("temp", "°C")``;
-    ``"p/bar"`` → ``("p", "bar")``; a header without a unit → ``(header, "")``."""
+    ``"vib µm/s"`` → ``("vib", "µm/s")``; ``"p/bar"`` → ``("p", "bar")``; a header
+    without a unit → ``(header, "")``.
+
+    A unit after a blank or a slash is taken only when it is a known unit (compound ones
+    such as ``m/s``, ``µm/s``, ``l/min``, ``m/s²`` kept whole), and after a blank only a
+    unit that cannot be part of a plain name (``Motor 1``, ``Phase A`` keep their names).
+    """
     text = header.strip()
     match = _BRACKETED.match(text)
     if match and match.group("name"):
         unit = match.group("u1") if match.group("u1") is not None else match.group("u2")
         return match.group("name").strip(), (unit or "").strip()
+    name, _, last = text.rpartition(" ")
+    if name.strip() and _spaced_unit(last):
+        return name.strip(), last
     match = _SLASHED.match(text)
-    if match:
+    if match and is_unit(match.group("unit").strip()):
         return match.group("name").strip(), match.group("unit").strip()
     return text, ""
+
+
+def is_unit(token: str) -> bool:
+    """True when ``token`` is a known unit or a quotient of known units (``µm/s``,
+    ``m/s²``, ``l/min``, ``m3/h``), case ignored."""
+    low = token.strip().lower()
+    if not low:
+        return False
+    if low in KNOWN_UNITS or low in _UNIT_ALIASES:
+        return True
+    parts = low.split("/")
+    return len(parts) > 1 and all(
+        p.rstrip("²³23").rstrip("^") in KNOWN_UNITS or p.rstrip("²³23").rstrip("^")
+        in _UNIT_ALIASES for p in parts if p) and all(parts)
+
+
+#: Known units that are also words or labels of a name (``Motor 1``, ``Phase A``,
+#: ``Pump in``): never split off after a blank.
+_NOT_AFTER_BLANK = frozenset({
+    "1", "-", "a", "c", "f", "k", "g", "h", "m", "n", "s", "t", "l", "v", "w", "in", "ts",
+    "rn", "unit", "units", "count", "counts", "ph", "rh", "var", "deg", "mil", "volt",
+    "volts", "amps", "sec", "second", "seconds", "minutes", "hours", "min",
+})  # fmt: skip
+
+
+def _spaced_unit(token: str) -> bool:
+    """A unit written after a blank (``temp °C``, ``speed m/s``, ``p bar``)."""
+    low = token.lower()
+    if low in _NOT_AFTER_BLANK or not is_unit(token):
+        return False
+    return "/" in low or low in KNOWN_UNITS
 
 
 def time_unit(header: str) -> str | None:

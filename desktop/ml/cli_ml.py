@@ -253,7 +253,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
     if args.out is not None or looks_like_batch(args.file):
-        if getattr(args, "machine", None):  # not carried into the batch table (yet)
+        if getattr(args, "machine", None) and entry.card is not None \
+                and entry.card.kind == "diagnosis":  # the workers get the machine's bearing
+            args.model = f"diagnosis:{args.machine}"
+        elif getattr(args, "machine", None):  # not carried into the batch table (yet)
             print(f"linewatch: note: --machine {args.machine} is not used for folders, "
                   f"patterns or --out; judge each file alone, or use linewatch trend DIR "
                   f"--machine {args.machine}", file=sys.stderr)

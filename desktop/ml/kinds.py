@@ -40,7 +40,8 @@ class ModelKind:
     without a folder, a function returning its registry entries (the built-in models).
     ``normal_labels``: labels that never raise an alarm (beyond the card's ``normal``
     locations); ``list_cells``: the text row ``models list`` prints for an entry
-    (None: the signal-model row).
+    (None: the signal-model row); ``sample_options``: loader options that let the
+    self-test load a kind that needs the user's setup (the diagnosis model: a bearing).
     """
 
     name: str
@@ -50,6 +51,7 @@ class ModelKind:
     builtin: Callable[[], list[ModelEntry]] | None = None
     normal_labels: frozenset[str] = frozenset()
     list_cells: Callable[[ModelEntry, str], list[str]] | None = None
+    sample_options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def tabular(self) -> bool:
@@ -112,6 +114,13 @@ def ref_options(ref: str) -> dict[str, str]:
     only gets the model's name)."""
     _, sep, machine = str(ref).partition(":")
     return {"machine": machine} if sep and machine else {}
+
+
+def sample_options(entry: ModelEntry) -> dict[str, Any]:
+    """The self-test's loader options for ``entry``'s kind (empty for most kinds)."""
+    if entry.card is None or entry.card.kind not in _KINDS:
+        return {}
+    return dict(_KINDS[entry.card.kind].sample_options)
 
 
 def load(entry: ModelEntry, **kwargs: Any) -> Any:
@@ -178,7 +187,7 @@ BUILTIN = (
     ModelKind("diagnosis", "bearing fault-frequency evidence (signal, any rate)", "signal",
               _load_diagnosis, builtin=_diagnosis_entries,
               normal_labels=frozenset({"normal", "not_running"}),
-              list_cells=_diagnosis_cells),
+              list_cells=_diagnosis_cells, sample_options=(("bearing", "6205"),)),
 )
 for _kind in BUILTIN:
     register(_kind)

@@ -75,13 +75,16 @@ def read_mat(path: Path, rate: float | None = None) -> Recording:
                 vectors[f"{name}[{i}]"] = m[:, i].astype(np.float64)
     if not vectors:
         raise RecordingError(f"{path} holds no numeric signal arrays")
-    vectors = _choose_vectors(vectors, path)
+    notes: list[str] = []
+    vectors = _choose_vectors(vectors, path, notes)
     n = next(iter(vectors.values())).shape[0]
     values = np.empty((n, len(vectors)))
     for i, v in enumerate(vectors.values()):
         values[:, i] = v
     found_rate = rate or _rate_from(scalars, path)
     metadata: dict[str, object] = {"format": "matlab", "scalars": scalars}  # e.g. X106RPM
+    if notes:
+        metadata["notes"] = notes
     if rate is None and found_rate is not None:
         source = next((k for k, v in scalars.items() if v == found_rate
                        and k.rpartition(".")[2].lower() in _RATE_NAMES), None)
@@ -99,14 +102,15 @@ _NUMBERED = re.compile(r"^X(\d+)_(.+)$")
 _FILE_NUMBER = re.compile(r"(\d+)")
 
 
-def _choose_vectors(vectors: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+def _choose_vectors(vectors: dict[str, np.ndarray], path: Path, notes: list[str]
+                    ) -> dict[str, np.ndarray]:
     """The channels to keep, all of one length: never pad one array to another's.
 
     CWRU files may hold a signal twice under different recording numbers (``99.mat``:
     ``X098_DE_time`` and ``X099_DE_time``, of different lengths). For each signal with
     several numbered candidates the one carrying the file's own number wins; without one,
     the file is refused with the candidates listed. Vectors of another length than the
-    longest kept are left out (named in the log), not NaN-padded.
+    longest kept are left out (named in ``notes``), not NaN-padded.
     """
     groups: dict[str, list[str]] = {}
     for name in vectors:
@@ -132,28 +136,44 @@ def _choose_vectors(vectors: dict[str, np.ndarray], path: Path) -> dict[str, np.
     if left:
         log.warning("%s: left out variables shorter than %d samples: %s", path, n,
                     ", ".join(left))
+        notes.append(f"left out (shorter than the {n:,} samples of the channels read): "
+                     + ", ".join(left))
     return kept
 
 
 def _flatten(arrays: dict[str, object], prefix: str = "", depth: int = 0
              ) -> dict[str, object]:
     """Struct fields as variables of their own (``bearing.gs``, ``bearing.sr``): a data
-    set that keeps its signal and its rate in one struct reads like flat variables. Only
-    1×1 structs are opened (a struct array is a table of records, not a signal), four
-    levels deep at most."""
+    set that keeps its signal and its rate in one struct reads like flat variables. A
+    struct array (1×N records) opens as ``data(1).x``, ``data(2).x``; a cell array as
+    ``signals{1}``, ``signals{2}`` (MATLAB's own notation, 1-based), up to
+    :data:`_MAX_ELEMENTS` elements; four levels deep at most."""
     out: dict[str, object] = {}
     for name, value in arrays.items():
         full = f"{prefix}{name}"
         a = value if isinstance(value, np.ndarray) else None
-        if a is not None and a.dtype.names and a.size == 1 and depth < 4:
+        if a is None or depth >= 4 or (not a.dtype.names and a.dtype.kind != "O"):
+            out[full] = value
+        elif a.size == 1 and a.dtype.names:
             record = a.reshape(-1)[0]
             fields = {f: record[f] for f in a.dtype.names}
             out.update(_flatten(fields, f"{full}.", depth + 1))
-        elif a is not None and a.dtype.kind == "O" and a.size == 1 and depth < 4:
+        elif a.size == 1:
             out.update(_flatten({name: a.reshape(-1)[0]}, prefix, depth + 1))
+        elif 1 < a.size <= _MAX_ELEMENTS and min(a.shape) == 1 and a.dtype.names:
+            for i, record in enumerate(a.reshape(-1)):
+                fields = {f: record[f] for f in a.dtype.names}
+                out.update(_flatten(fields, f"{full}({i + 1}).", depth + 1))
+        elif 1 < a.size <= _MAX_ELEMENTS and min(a.shape) == 1:
+            for i, item in enumerate(a.reshape(-1)):
+                out.update(_flatten({f"{name}{{{i + 1}}}": item}, prefix, depth + 1))
         else:
             out[full] = value
     return out
+
+
+#: Elements of a struct or cell array opened as channels (more: a table, not signals).
+_MAX_ELEMENTS = 64
 
 
 def _rate_from(scalars: dict[str, float], path: Path) -> float | None:

@@ -17,6 +17,9 @@ import numpy as np
 
 from desktop.core.types import ChannelSpec, Recording
 from desktop.formats.columns import looks_like_units, split_unit, time_unit
+from desktop.recording.format import OptionNeeded
+from desktop.recording.summary import add_note
+from desktop.recording.text_rewrite import US_STAMP
 
 #: Excel's day 0 for serials (1899-12-30, the 1900 leap-year bug included) in Unix days.
 EXCEL_EPOCH_UNIX_DAYS = 25569.0
@@ -42,7 +45,8 @@ def _is_stamp(cell: object) -> bool:
 def _time_like(cell: object) -> bool:
     """A date, time or date-time cell, or text that reads as one."""
     return _is_stamp(cell) or _text_date(cell) is not None or (
-        isinstance(cell, str) and _CLOCK.match(cell) is not None)
+        isinstance(cell, str) and (_CLOCK.match(cell) is not None
+                                   or US_STAMP.fullmatch(cell.strip()) is not None))
 
 
 def _unix(cell: dt.datetime | dt.date) -> float:
@@ -118,6 +122,39 @@ class SheetTable:
     score: tuple[int, int] = (0, 0)
     inferred: dict[str, object] = field(default_factory=dict)
 
+    def resolve_slashed(self, dayfirst: bool | None, name: str) -> None:
+        """Slashed text dates (``01/05/2024 12:00:00``, ``05/13/2024 1:00 PM``) made
+        date-times, per column, with the CSV rules: the order the values show (a first
+        number above 12 is a day, a second one above 12 is a day), else ``dayfirst``;
+        refused naming ``--dayfirst``/``--monthfirst`` when neither tells."""
+        width = len(self.names)
+        for k in range(width):
+            hits = [(i, m) for i, r in enumerate(self.data) if k < len(r)
+                    and isinstance(r[k], str) and (m := US_STAMP.fullmatch(r[k].strip()))]
+            if not hits:
+                continue
+            first = {int(m.group("a")) for _, m in hits}
+            second = {int(m.group("b")) for _, m in hits}
+            order, how = dayfirst, "from the option"
+            if order is None:
+                how = "from the values"
+                if max(first) > 12 >= max(second):
+                    order = True
+                elif max(second) > 12 >= max(first):
+                    order = False
+                else:
+                    i, m = hits[0]
+                    raise OptionNeeded(
+                        f"{name}: column '{self.names[k]}', data row {i + 1}: date "
+                        f"{m.group(0)!r} may be day/month or month/day and the rows do not "
+                        "tell; give --dayfirst (31/12/2024) or --monthfirst (12/31/2024)")
+            rows = [list(r) for r in self.data]
+            for i, m in hits:
+                rows[i][k] = _slashed_datetime(m, order)
+            self.data = [tuple(r) for r in rows]
+            text = "DD/MM/YYYY (day first)" if order else "MM/DD/YYYY (month first)"
+            self.inferred["time_format"] = f"{text} text, {how}"
+
     def recording(self, path: Path, rate: float | None) -> Recording:
         """The sheet's channels and time axis as a :class:`Recording`."""
         width = len(self.names)
@@ -134,12 +171,43 @@ class SheetTable:
             inferred["header_rows"] = self.header_rows
         if self.units_row:
             inferred["units_row"] = True
+        inferred.update(self.inferred)
+        text_columns = [self.names[i] for i in range(width) if i not in used
+                        and i not in usable and _text_column(self.data, i)]
+        metadata: dict[str, object] = {"inferred": inferred}
+        if text_columns:
+            inferred["text_columns"] = text_columns
+            names = ", ".join(repr(n) for n in text_columns)
+            add_note(metadata, f"text column(s) {names} set aside (not numbers); the "
+                               "numeric columns were read")
         start = ""
         if times is not None and times.size and inferred.get("time_unit") in _WALL_CLOCK:
             start = dt.datetime.fromtimestamp(float(times[0]), dt.UTC).isoformat()
         return Recording(_unique(channels), np.ascontiguousarray(table[:, usable]), rate,
                          times, source=f"file:{path.name}", start_time=start,
-                         metadata={"inferred": inferred})
+                         metadata=metadata)
+
+
+def _slashed_datetime(m: re.Match[str], dayfirst: bool) -> dt.datetime | None:
+    """A slashed date (and time, AM/PM optional) as a date-time, None if impossible."""
+    a, b = int(m.group("a")), int(m.group("b"))
+    day, month = (a, b) if dayfirst else (b, a)
+    hour = int(m.group("h") or 0)
+    if m.group("ap"):
+        hour = hour % 12 + (12 if m.group("ap").lower() == "pm" else 0)
+    sec = float(m.group("s") or 0)
+    try:
+        return dt.datetime(int(m.group("y")), month, day, hour, int(m.group("mi") or 0),
+                           int(sec), round((sec % 1) * 1e6))
+    except ValueError:
+        return None
+
+
+def _text_column(data: list[tuple[object, ...]], k: int) -> bool:
+    """True when column ``k`` holds text (not numbers, not dates) in its non-empty cells."""
+    cells = [r[k] for r in data if k < len(r) and r[k] is not None and r[k] != ""]
+    return bool(cells) and all(isinstance(c, str) and not _time_like(c)
+                               and np.isnan(_number(c)) for c in cells)
 
 
 def _unique(channels: tuple[ChannelSpec, ...]) -> tuple[ChannelSpec, ...]:

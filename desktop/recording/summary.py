@@ -7,10 +7,13 @@ units row, a preamble), so a user can check the reading instead of trusting it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.core.types import ChannelSpec, Recording
+import numpy as np
+
+from desktop.core.types import WALL_CLOCK_MIN_S, ChannelSpec, Recording
 
 #: Metadata keys a reader fills with what it inferred (shown by ``info``).
 INFERRED_KEY = "inferred"
@@ -88,3 +91,18 @@ def infer(metadata: dict[str, object], **found: Any) -> None:
         inferred = {}
         metadata[INFERRED_KEY] = inferred
     inferred.update({k: v for k, v in found.items() if v not in (None, "", [], {})})
+
+
+def wall_clock_start(times: np.ndarray | None) -> str:
+    """The first time of a wall-clock axis (Unix-epoch seconds; naive file times were
+    taken as UTC, so this is the wall clock as the file wrote it) as ISO 8601, or ""
+    when the axis is absent or relative (seconds from the start)."""
+    if times is None or not len(times):
+        return ""
+    first = float(times[0])
+    if not np.isfinite(first) or first < WALL_CLOCK_MIN_S:
+        return ""
+    try:
+        return dt.datetime.fromtimestamp(first, dt.UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return ""

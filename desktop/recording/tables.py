@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from desktop.core.jsonfile import loads as json_limited
 from desktop.core.types import ChannelSpec, MalformedCounter, Recording
 from desktop.formats.columns import split_unit, time_unit, to_seconds
 from desktop.recording.schema import TIME_COLUMN
+from desktop.recording.summary import wall_clock_start
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,10 @@ def _time_column(table: pa.Table, meta: dict[str, Any], path: Path) -> str | Non
     index = [c for c in _pandas_index_columns(schema) if c in stamps]
     if index or stamps:
         return (index or stamps)[0]
+    for f in schema:  # dates, or date-times written as text, under a time/date name
+        if (pa.types.is_date(f.type) or _is_text(f.type)) and _DATE_NAME.search(f.name) \
+                and _as_timestamps(table.column(f.name)) is not None:
+            return f.name
     for f in schema:
         if (pa.types.is_floating(f.type) or pa.types.is_integer(f.type)) and time_unit(
                 f.name) is not None:
@@ -152,6 +158,10 @@ def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: Malf
     """Seconds of a time column, the wall-clock start (ISO 8601) if it has one, the rows to
     keep (None: all) after leaving out missing and backwards times, and the unit in words
     (what ``info`` shows)."""
+    converted = pa.types.is_date(column.type) or _is_text(column.type)
+    written = "ISO 8601 text" if _is_text(column.type) else str(column.type)
+    if converted:
+        column = _as_timestamps(column) or column
     t = column.type
     wall_start = ""
     valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
@@ -183,8 +193,19 @@ def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: Malf
             described = f"{big} since 1970 (unit from the magnitude)"
         elif name != TIME_COLUMN:
             unit = time_unit(name) or "s"
-            seconds = np.asarray(to_seconds(seconds, unit), dtype=np.float64)
-            described = f"{unit} (from the name)"
+            first_value = float(seconds[valid][0]) if valid.any() else 0.0
+            lower = dict(_EPOCH_RANGES).get(unit)
+            if unit != "s" and lower is not None and abs(first_value) >= lower:  # time_ms
+                wall_start = wall_clock_start(np.asarray(
+                    [float(to_seconds(first_value, unit))]))  # type: ignore[arg-type]
+                seconds = np.asarray(to_seconds(seconds - first_value, unit), dtype=np.float64)
+                described = f"{unit} since 1970 (unit from the name)"
+            else:  # epoch seconds are kept as they are (a date axis), start named
+                seconds = np.asarray(to_seconds(seconds, unit), dtype=np.float64)
+                described = f"{unit} (from the name)"
+                wall_start = wall_clock_start(seconds[valid][:1])
+    if converted:
+        described = f"wall-clock date-time ({written})"
     keep = valid.copy()
     if (~valid).any():
         malformed["timestamp"] += int(np.count_nonzero(~valid))
@@ -249,6 +270,25 @@ def _named_time_unit(name: str) -> str | None:
                                                       "epoch_s", "timestamp_s"):
         return unit
     return None
+
+
+#: Names of a date or date-time column held as dates or text.
+_DATE_NAME = re.compile(r"(date|datum|time|zeit|stamp)", re.IGNORECASE)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _as_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A date or ISO 8601 text column as ``timestamp[ns]`` (naive: read as UTC), or
+    None when it does not convert (text that is not date-times)."""
+    try:
+        if pa.types.is_date(column.type):
+            return column.cast(pa.timestamp("ns"))
+        return column.cast(pa.timestamp("ns"))  # ISO 8601, "T" or a blank between
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
 
 
 def check_time_column(schema: pa.Schema, time_name: str | None, path: Path) -> None:

@@ -30,6 +30,7 @@ from desktop.core.types import ChannelSpec, Recording
 from desktop.formats.columns import time_unit, to_seconds
 from desktop.recording.format import FileFormat, OptionNeeded, ReadOptions
 from desktop.recording.stream import CHUNK_ROWS, Chunk, ChunkStream, collect
+from desktop.recording.summary import add_note
 
 TDMS_SUFFIXES = {".tdms"}
 
@@ -45,6 +46,7 @@ class _Base:
     rate: float | None = None
     start: str = ""
     skipped: list[str] = field(default_factory=list)
+    short: list[str] = field(default_factory=list)  # channels shorter than the group's
 
     @property
     def length(self) -> int:
@@ -84,11 +86,16 @@ def _group_base(group: Any) -> _Base | None:
     time = stamps[0] if stamps else next(
         (ch for ch in numeric if time_unit(ch.name) is not None), None)
     signals = [ch for ch in numeric if ch is not time]
+    if not signals and time is not None and _kind(time) != "M" \
+            and time.properties.get("wf_increment") is not None:
+        signals, time = [time], None  # a waveform named "t" (a temperature) is a signal
     if not signals:
         return None
     longest = max(len(ch) for ch in signals)
     base = _Base([group.name], [ch for ch in signals if len(ch) == longest])
     base.skipped = [f"{ch.group_name}/{ch.name}" for ch in signals if len(ch) != longest]
+    base.short = [f"'{ch.group_name}/{ch.name}' ({len(ch):,} samples)" for ch in signals
+                  if len(ch) != longest]
     if time is not None and len(time) >= longest:
         base.time = time
         base.time_unit = "datetime" if _kind(time) == "M" else (time_unit(time.name) or "s")
@@ -106,7 +113,8 @@ def _adopt_time_groups(tdms: Any, bases: list[_Base]) -> None:
     ``Data/…``) times the group of its length that has no time base of its own."""
     for group in tdms.groups():
         chans = [ch for ch in group.channels() if len(ch) > 0]
-        if len(chans) != 1 or _kind(chans[0]) not in "fiuM":
+        if len(chans) != 1 or _kind(chans[0]) not in "fiuM" \
+                or chans[0].properties.get("wf_increment") is not None:
             continue
         time = chans[0]
         if _kind(time) != "M" and time_unit(time.name) is None:
@@ -137,7 +145,8 @@ def _choose(tdms: Any, path: Path, options: ReadOptions) -> tuple[_Base, list[_B
     if all(_same_base(bases[0], b) for b in bases[1:]):
         merged = _Base([g for b in bases for g in b.groups],
                        [ch for b in bases for ch in b.signals], None, "", bases[0].rate,
-                       bases[0].start, [s for b in bases for s in b.skipped])
+                       bases[0].start, [s for b in bases for s in b.skipped],
+                       [s for b in bases for s in b.short])
         return merged, bases
     listed = ", ".join(f"'{b.groups[0]}' ({b.describe()})" for b in bases)
     if options.group is not None:
@@ -191,6 +200,10 @@ def tdms_stream(path: Path, rate: float | None = None, rows: int = CHUNK_ROWS,
             f"({base.describe()}); also in the file: "
             + ", ".join(f"'{b.groups[0]}' ({b.describe()})" for b in others)
             + "; pick one with --group NAME"]
+    if base.short:
+        add_note(meta, f"channel(s) {', '.join(base.short)} left out: shorter than the "
+                       f"{base.length:,} samples of group '{base.groups[0]}' (a channel "
+                       "cannot share its time axis); export them as a group of their own")
     names = tuple(ch.name for ch in channels)
     n = base.length
     start = base.start

@@ -19,6 +19,7 @@ from desktop.core.errors import RecordingError
 from desktop.core.types import ChannelSpec, MalformedCounter, Recording, describe_malformed
 from desktop.formats.base import make_parser
 from desktop.recording.format import FileFormat, ReadOptions
+from desktop.recording.summary import wall_clock_start
 from desktop.recording.text_chunks import text_stream
 from desktop.recording.text_prep import finish_metadata, layout_of, prepared_chunks
 
@@ -80,7 +81,8 @@ def read_csv(path: Path, rate: float | None = None, line_format: str = "auto",
     metadata: dict[str, object] = {"malformed": dict(malformed), "format": parser.description}
     finish_metadata(metadata, path, parser, layout)
     return Recording(tuple(ChannelSpec(n, u) for n, u in zip(names, units, strict=False)),
-                     values, rate, times, source=f"file:{path.name}", metadata=metadata)
+                     values, rate, times, source=f"file:{path.name}",
+                     start_time=wall_clock_start(times), metadata=metadata)
 
 
 def _collect(block: Any, values: list[np.ndarray], times: list[np.ndarray],

@@ -22,6 +22,12 @@ from desktop.formats.columns import looks_like_units, time_unit
 from desktop.formats.detect import DetectOptions, looks_like_data, numeric_row
 from desktop.formats.tokens import ISO_PREFIX, nonnumeric_count
 from desktop.recording.format import OptionNeeded
+from desktop.recording.text_columns import (
+    drop_text_columns,
+    find_date_time_pair,
+    find_text_columns,
+    join_date_time,
+)
 from desktop.recording.text_rewrite import (
     DOTTED_STAMP,
     HEAD_BYTES,
@@ -38,6 +44,8 @@ from desktop.recording.text_rewrite import (
 
 _DELIMITERS = (",", ";", "\t", " ")
 #: ``1.234,5`` / ``12.345.678,9``: dot groups before a decimal comma (European exports).
+#: A quoted number with a decimal comma, dot groups allowed (``"1.234,5"``, ``"2,5"``).
+_QUOTED_EU = re.compile(r'"[+-]?\d[\d.]*,\d+"')
 EU_GROUPED = re.compile(r"(?<![\w.:,])[+-]?\d{1,3}(?:\.\d{3})+,\d+(?![\w.,:])")
 
 
@@ -73,10 +81,20 @@ def analyse(head: bytes, dayfirst: bool | None = None, thousands: str | None = N
         lines = lines[:-1]  # the last line may be cut off
     lines = [ln.rstrip("\r") for ln in lines]
     layout = TextLayout()
+    layout.date_time = find_date_time_pair(lines)
+    if layout.date_time is not None:
+        lines = [join_date_time(ln, layout.date_time) for ln in lines]
+        layout.inferred["date_time_columns"] = f"column {layout.date_time.index + 1} + " \
+            f"{layout.date_time.index + 2} (date + time of day, joined)"
     _find_stamps(lines, layout, dayfirst, name)
     _find_thousands(lines, layout, thousands, name, check_thousands)
     layout.unquote = layout.thousands == "," or any(
-        QUOTED_NUMBER.search(ln) for ln in lines[:200])
+        QUOTED_NUMBER.search(ln) or (("\t" in ln or ";" in ln) and _QUOTED_EU.search(ln))
+        for ln in lines[:200])
+    layout.text_columns = find_text_columns([rewrite_line(ln, layout) for ln in lines])
+    if layout.text_columns is not None:
+        layout.inferred["text_columns"] = list(layout.text_columns.names)
+        lines = [drop_text_columns(ln, layout.text_columns) for ln in lines]
     first = _first_data_line(lines, layout)
     if first is None:
         return layout
@@ -210,6 +228,9 @@ def _find_stamps(lines: list[str], layout: TextLayout, dayfirst: bool | None,
             layout.inferred["time_format"] = "DD-Mon-YYYY (month by name)"
         else:
             _slash_order(hits, layout, dayfirst, name)
+        if kind != "iso-ampm" and any(m.groupdict().get("ap") for _, m in hits):
+            layout.inferred["time_format"] = (f"{layout.inferred['time_format']}, "
+                                              "12-hour clock with AM/PM")
         return
 
 

@@ -130,10 +130,19 @@ def finish_metadata(metadata: dict[str, object], path: Path, parser: Any,
     if dialect is not None and dialect.timed:
         if dialect.header:
             inferred["time_column"] = split_unit(dialect.header[dialect.time_index])[0]
-        inferred["time_unit"] = ("ISO 8601 date-time" if dialect.timestamp == "iso"
-                                 else dialect.timestamp)
+        if dialect.timestamp != "iso":
+            inferred["time_unit"] = dialect.timestamp
+        elif layout.stamp:  # rewritten to ISO here: say what the file wrote
+            inferred["time_unit"] = ("wall-clock date-time, "
+                                     + str(layout.inferred.get("time_format", layout.stamp)))
+        else:
+            inferred["time_unit"] = "ISO 8601 date-time"
     if inferred:
         metadata["inferred"] = inferred
+    if layout.text_columns is not None:
+        names = ", ".join(repr(n) for n in layout.text_columns.names)
+        add_note(metadata, f"text column(s) {names} set aside (not numbers); the numeric "
+                           "columns were read")
     if parser.malformed.get("time_backwards"):
         note = dst_note(path, layout)
         if note:

@@ -10,6 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from desktop.recording.text_columns import (
+    DateTimePair,
+    TextColumns,
+    drop_text_columns,
+    join_date_time,
+)
+
 HEAD_BYTES = 256 << 10
 #: Date-times the parser does not read as they are: ISO with AM/PM, slashed and dotted
 #: day/month orders (the time of day optional, seconds optional, AM/PM optional).
@@ -33,6 +40,8 @@ ISO_AMPM = re.compile(
 QUOTED_THOUSANDS = re.compile(r'"([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"')
 #: A number in quotes (``"12.5"``): spreadsheets quote every field of some exports.
 QUOTED_NUMBER = re.compile(r'"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"')
+#: A quoted number with a decimal comma (``"1234,5"``), unquoted in ``;``/tab files.
+QUOTED_COMMA_NUMBER = re.compile(r'"([+-]?\d+,\d+)"')
 UNAMBIGUOUS_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+\.\d+$")
 
 
@@ -45,7 +54,8 @@ class TextLayout:
     ``stamp``: ``"us"``/``"dotted"``/``"iso-ampm"``/``"ymd"``/``"month"`` when date-times
     are rewritten to ISO;
     ``dayfirst``: the day/month order of slashed dates; ``thousands``: the separator
-    removed from numbers (None: none).
+    removed from numbers (None: none); ``text_columns``: text columns set aside;
+    ``date_time``: separate Date and Time columns joined.
     """
 
     skip_lines: int = 0
@@ -56,12 +66,15 @@ class TextLayout:
     dayfirst: bool = False
     thousands: str | None = None
     unquote: bool = False
+    text_columns: TextColumns | None = None
+    date_time: DateTimePair | None = None
     inferred: dict[str, object] = field(default_factory=dict)
 
     @property
     def rewrites(self) -> bool:
         """True when the lines themselves are rewritten (not only a head replaced)."""
-        return bool(self.stamp or self.thousands or self.unquote)
+        return bool(self.stamp or self.thousands or self.unquote or self.text_columns
+                    or self.date_time)
 
     @property
     def trivial(self) -> bool:
@@ -91,6 +104,8 @@ def _grouped(sep: str) -> re.Pattern[str]:
 
 def rewrite_line(line: str, layout: TextLayout) -> str:
     """One line as the parser should see it (numbers and date-times rewritten)."""
+    if layout.date_time is not None:
+        line = join_date_time(line, layout.date_time)
     if layout.thousands == ",":
         line = QUOTED_THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), line)
     elif layout.thousands:
@@ -98,6 +113,8 @@ def rewrite_line(line: str, layout: TextLayout) -> str:
         line = _grouped(sep).sub(lambda m: m.group(0).replace(sep, ""), line)
     if layout.unquote:
         line = QUOTED_NUMBER.sub(r"\1", line)
+        if ";" in line or "\t" in line:
+            line = QUOTED_COMMA_NUMBER.sub(r"\1", line)
     if layout.stamp == "iso-ampm":
         def ampm(m: re.Match[str]) -> str:
             y, mo, d = m.group("d").split("-")
@@ -126,6 +143,8 @@ def rewrite_line(line: str, layout: TextLayout) -> str:
                         m.group("s"), m.group("ap")) or m.group(0)
 
         line = (YMD_STAMP if layout.stamp == "ymd" else MONTH_STAMP).sub(named, line, count=1)
+    if layout.text_columns is not None:
+        line = drop_text_columns(line, layout.text_columns)
     return line
 
 

@@ -68,6 +68,7 @@ def read_xlsx(path: Path, rate: float | None = None,
                              + ("" if options.sheet else f" (sheets: {', '.join(names)})"))
     found = [(ws, t) for ws, t in usable if t is not None]
     ws, table = max(found, key=lambda item: item[1].score)
+    table.resolve_slashed(options.dayfirst, str(path))
     rec = table.recording(path, options.rate)
     inferred = dict(rec.metadata.get("inferred") or {})  # type: ignore[call-overload]
     rec.metadata["format"] = f"Excel sheet '{ws.title}'"
@@ -84,5 +85,7 @@ FORMAT = FileFormat(
     "xlsx", "Excel workbooks", tuple(sorted(XLSX_SUFFIXES)), _read,
     rules="the sheet holding the data table (or --sheet); two header rows joined, a units "
           "row as units; date cells, day serials in a date/time column and Date + Time "
-          "columns as wall-clock time",
-    options=("rate", "sheet"), refused=(".xls",))
+          "columns as wall-clock time; slashed text dates by the CSV rules (an unclear "
+          "day/month order refused: --dayfirst/--monthfirst); text columns set aside "
+          "with a note",
+    options=("rate", "sheet", "dayfirst"), refused=(".xls",))

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from desktop.core.errors import RecordingError
+from desktop.core.tasks import current_task
 
 #: The XML of every member together (a 1 M-row × 8-column sheet is ~300 MB of XML).
 MAX_UNPACKED_BYTES = 400 << 20
@@ -110,11 +111,14 @@ class WorkbookBudget:
             raise RecordingError(f"{path}: sheet '{title}' declares {rows_declared:,} rows × "
                                  f"{cols_declared:,} columns, more than the {MAX_CELLS:,} "
                                  f"cells a workbook may have: {_HINT}")
+        task = current_task()  # opened as a job (the window): Cancel stops the read here
         for n, row in enumerate(sheet.iter_rows(values_only=True)):  # type: ignore[attr-defined]
             self.cells += len(row)
             if self.cells > MAX_CELLS:
                 raise RecordingError(f"{path}: more than {MAX_CELLS:,} cells (sheet '{title}', "
                                      f"row {n + 1:,}, {len(row):,} columns): {_HINT}")
+            if n % 256 == 0 and task is not None:  # the window's Cancel, a progress line
+                task.report(None, f"reading {path.name}, sheet '{title}': {n:,} rows")
             if n % 1024 == 0 and time.monotonic() - self.started > MAX_SECONDS:
                 raise RecordingError(f"{path}: still not read after {MAX_SECONDS:.0f} s "
                                      f"(sheet '{title}', row {n + 1:,}): {_HINT}")

@@ -53,6 +53,7 @@ class FileSession(Session):
         self._jobs: list[Job] = []
         self._index_job: Job | None = None
         self._judge_job: Job | None = None
+        self.open_cancelled = False  # cancelled before anything could be drawn
         self._model: tuple[str, float, float] = ("", 2.0, 5.0)
         self.state = "loading"
         self.verdict_rows: list[dict[str, Any]] = []
@@ -156,6 +157,7 @@ class FileSession(Session):
             return
         if self.view is None:
             self.state = "failed"
+            self.open_cancelled = True  # the window puts back what it showed before
             self.open_failed.emit(f"opening {self.path.name} was cancelled")
             return
         self.state = SourceState.FINISHED.value

@@ -32,7 +32,7 @@ import numpy as np
 from desktop.analysis.decimate import minmax_decimate
 from desktop.analysis.pyramid import MinMaxPyramid, decimate_columns
 from desktop.core.errors import RecordingError
-from desktop.core.tasks import TaskState
+from desktop.core.tasks import TaskState, active_task
 from desktop.core.types import ChannelSpec
 from desktop.recording.cache import CacheMeta, Segments, SegmentWriter, cache_folder, clear_stale
 from desktop.recording.chunks import Skim, open_chunks
@@ -326,7 +326,8 @@ def _build_index(path: Path, folder: Path, rate: float | None, decimal: str | No
                  options: dict[str, Any] | None = None) -> FileView:
     """The one pass of :func:`index_file` into the (new or cleared) cache ``folder``."""
     started = time.perf_counter()
-    stream = open_chunks(path, rate, decimal, **(options or {}))
+    with active_task(task):  # a format read whole here (a workbook) reports and cancels
+        stream = open_chunks(path, rate, decimal, **(options or {}))
     skim = stream.skim() if stream.skim is not None else None
     channels = stream.channels or (tuple(ChannelSpec(n) for n in skim.names) if skim else ())
     view: FileView | None = None

@@ -101,6 +101,7 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         self.stats = FrameStats(started)
         self.session: Session | None = None
         self._retired: list[Session] = []
+        self._before_open: tuple[Path, float | None, str | None] | None = None
         self._closing = False
         self.state = SourceState.CLOSED.value
         self.state_detail = ""
@@ -250,6 +251,12 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
         """Open a recording as a file session: read in a worker, zoomed to fit when loaded,
         with its labels and (when a model is selected) whole-file verdicts."""
         session = FileSession(path, rate, decimal)
+        # What a cancelled open puts back: the file shown before (reopened from its cache,
+        # at once), else nothing.
+        before = self.session
+        self._before_open = ((before.path, before.rate, before.decimal)
+                             if isinstance(before, FileSession) and before.view is not None
+                             and before.view.complete else None)
         self._begin(session)
         self._remember_recent(path)
         # The panel names the file; Connect stays the live source last used (a plant
@@ -358,12 +365,31 @@ class MainWindow(ActionsMixin, ViewMixin, LabelsMixin, FilesMixin, PartsMixin, Q
                     f"{describe_malformed(counters.malformed_by_kind)}", 15000)
 
     def _open_failed(self, message: str) -> None:
+        session = self.session
+        if isinstance(session, FileSession) and session.open_cancelled:
+            self._open_cancelled(message)
+            return
         self.errors.append(message)
         self._job_done()
         self.source_panel.clear_file()
         self.source_panel.set_connected(False)
         self.act_connect.setText("Connect")
         self._set_state("failed", message)
+        self.statusBar().showMessage(message, 15000)
+
+    def _open_cancelled(self, message: str) -> None:
+        """Cancel before the file could be drawn: not an error; the file shown before is
+        opened again (from its cache), else the window is left empty and idle."""
+        self._job_done()
+        before, self._before_open = self._before_open, None
+        if before is not None and Path(before[0]).exists():
+            self.open_file(*before)
+        else:
+            self._end_session()
+            self.source_panel.clear_file()
+            self.source_panel.set_connected(False)
+            self.act_connect.setText("Connect")
+            self._set_state(SourceState.CLOSED.value, "")
         self.statusBar().showMessage(message, 15000)
 
     # -- inference ---------------------------------------------------------------------------
