@@ -308,6 +308,7 @@ def _sniff(path: Path, head: bytes) -> bool:
 
 FORMAT = FileFormat(
     "mat", "MATLAB", tuple(sorted(MAT_SUFFIXES)), _read, sniff=_sniff,
-    rules="numeric vectors (and struct fields, as struct.field) are channels; a scalar "
+    rules="numeric vectors (and struct fields, as struct.field; struct arrays as "
+          "data(1).x; cell arrays as c{1}) are channels; a scalar "
           "fs/sr/sample_rate/rate (in the file or the struct) is the rate",
     options=("rate",))

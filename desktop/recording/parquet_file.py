@@ -117,6 +117,7 @@ FORMAT = FileFormat(
     "parquet", "Parquet", tuple(sorted(PARQUET_SUFFIXES)), _read, stream=_stream,
     summarize=summarize_parquet, sniff=_sniff,
     rules="ours: time_s + channels; others: a timestamp column, the pandas index or an "
-          "integer epoch column (unit from its name or magnitude) is the time axis; "
+          "integer epoch column (unit from its name or magnitude), a date or ISO text "
+          "column named like time is the time axis; "
           "numeric columns are channels, others skipped with a note",
     options=("rate",))

@@ -129,8 +129,9 @@ class SheetTable:
         refused naming ``--dayfirst``/``--monthfirst`` when neither tells."""
         width = len(self.names)
         for k in range(width):
-            hits = [(i, m) for i, r in enumerate(self.data) if k < len(r)
-                    and isinstance(r[k], str) and (m := US_STAMP.fullmatch(r[k].strip()))]
+            cells = [(i, r[k]) for i, r in enumerate(self.data) if k < len(r)]
+            hits = [(i, m) for i, c in cells
+                    if isinstance(c, str) and (m := US_STAMP.fullmatch(c.strip()))]
             if not hits:
                 continue
             first = {int(m.group("a")) for _, m in hits}
@@ -163,8 +164,10 @@ class SheetTable:
         times, used, inferred = _time_axis(self.names, self.data, table)
         usable = [i for i in range(width) if i not in used and np.isfinite(table[:, i]).any()
                   and not any(_is_stamp(r[i]) for r in self.data[:50] if i < len(r))]
+        blank_times = 0
         if times is not None:
             keep = np.isfinite(times)
+            blank_times = int(np.count_nonzero(~keep))
             table, times = table[keep], times[keep]
         channels = tuple(ChannelSpec(self.names[i], self.units[i]) for i in usable)
         if self.header_rows > 1:
@@ -175,6 +178,11 @@ class SheetTable:
         text_columns = [self.names[i] for i in range(width) if i not in used
                         and i not in usable and _text_column(self.data, i)]
         metadata: dict[str, object] = {"inferred": inferred}
+        if blank_times:
+            metadata["malformed"] = {"timestamp": blank_times}
+            add_note(metadata, f"{blank_times:,} row(s) with a blank or unreadable time in "
+                               f"column '{inferred.get('time_column', '')}' left out (a gap "
+                               "in time, not a shift)")
         if text_columns:
             inferred["text_columns"] = text_columns
             names = ", ".join(repr(n) for n in text_columns)
@@ -223,9 +231,13 @@ def _unique(channels: tuple[ChannelSpec, ...]) -> tuple[ChannelSpec, ...]:
 def read_sheet(rows: Iterable[tuple[object, ...]]) -> SheetTable | None:
     """A sheet's table, or None when it holds no column of numbers."""
     header: list[tuple[object, ...]] = []
+    titles: list[str] = []
     data: list[tuple[object, ...]] = []
     for row in rows:
         if not any(c is not None and c != "" for c in row):
+            if header and not data:  # rows over a blank row are a title, not the header
+                titles += [str(c).strip() for r in header for c in r if c not in (None, "")]
+                header = []
             continue
         if not data and all(isinstance(c, str) or c is None for c in row):
             header.append(row)
@@ -248,8 +260,11 @@ def read_sheet(rows: Iterable[tuple[object, ...]]) -> SheetTable | None:
         return None
     timed = any(_is_stamp(c) for r in data[:50] for c in r) or any(
         time_unit(n) is not None or _DATE_WORDS.search(n) for n in names)
-    return SheetTable(names, units, data, len(texts), units_row,
-                      (int(timed), numeric_rows * width))
+    table = SheetTable(names, units, data, len(texts), units_row,
+                       (int(timed), numeric_rows * width))
+    if titles:
+        table.inferred["title"] = " | ".join(titles)[:200]
+    return table
 
 
 def _bare_units(cells: list[str]) -> list[str]:

@@ -19,9 +19,14 @@ from desktop.core.errors import RecordingError
 from desktop.core.types import ChannelSpec, MalformedCounter, Recording, describe_malformed
 from desktop.formats.base import make_parser
 from desktop.recording.format import FileFormat, ReadOptions
-from desktop.recording.summary import wall_clock_start
+from desktop.recording.summary import add_note, wall_clock_start
 from desktop.recording.text_chunks import text_stream
-from desktop.recording.text_prep import finish_metadata, layout_of, prepared_chunks
+from desktop.recording.text_prep import (
+    dst_gap_note,
+    finish_metadata,
+    layout_of,
+    prepared_chunks,
+)
 
 _CSV_CHUNK = 1 << 20
 
@@ -80,6 +85,9 @@ def read_csv(path: Path, rate: float | None = None, line_format: str = "auto",
     units = list(getattr(parser, "channel_units", [])) + [""] * width
     metadata: dict[str, object] = {"malformed": dict(malformed), "format": parser.description}
     finish_metadata(metadata, path, parser, layout)
+    gap = dst_gap_note(times)
+    if gap:
+        add_note(metadata, gap)
     return Recording(tuple(ChannelSpec(n, u) for n, u in zip(names, units, strict=False)),
                      values, rate, times, source=f"file:{path.name}",
                      start_time=wall_clock_start(times), metadata=metadata)
@@ -113,6 +121,8 @@ FORMAT = FileFormat(
           "metadata, a units row as units, a '# ' header read; quoted \"1,234.5\" read; "
           "AM/PM, MM/DD, DD/MM, YYYY/MM/DD, DD.MM and 04-Mar-2025 date-times read (an "
           "unclear day/month order refused: "
-          "--dayfirst/--monthfirst); local times repeating at a DST change named; "
+          "--dayfirst/--monthfirst); local times repeating at a DST change named, a "
+          "missing hour noted as a gap; Date + Time columns joined; text columns set "
+          "aside with a note; known units in a header cell split off (m/s kept whole); "
           "UTF-16 and a UTF-8 BOM read",
     options=("rate", "decimal", "dayfirst", "thousands"))

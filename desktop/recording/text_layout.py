@@ -32,6 +32,7 @@ from desktop.recording.text_rewrite import (
     DOTTED_STAMP,
     HEAD_BYTES,
     ISO_AMPM,
+    MISSING,
     MONTH_STAMP,
     QUOTED_NUMBER,
     QUOTED_THOUSANDS,
@@ -91,6 +92,10 @@ def analyse(head: bytes, dayfirst: bool | None = None, thousands: str | None = N
     layout.unquote = layout.thousands == "," or any(
         QUOTED_NUMBER.search(ln) or (("\t" in ln or ";" in ln) and _QUOTED_EU.search(ln))
         for ln in lines[:200])
+    layout.missing = any(any(c.isdigit() for c in ln) and MISSING.search(ln)
+                         for ln in lines[:400])
+    if layout.missing:
+        layout.inferred["missing_values"] = "n/a, -, NaN, #N/A, null read as gaps"
     layout.text_columns = find_text_columns([rewrite_line(ln, layout) for ln in lines])
     if layout.text_columns is not None:
         layout.inferred["text_columns"] = list(layout.text_columns.names)
@@ -161,6 +166,11 @@ def _find_header(before: list[str], layout: TextLayout, delimiter: str, width: i
             header_at = i
             break
     hashed = header_at is not None and before[header_at].lstrip().startswith("#")
+    if header_at is not None:  # rows under the header with a gap or an error word
+        # ("0,1,ERR", "0.1,2,n/a") are rows of the table for the parser to count, never
+        # a preamble to drop without a word
+        rows = [i for i in block if i > header_at and i != units_at]
+        first = min(rows, default=first)
     skipped_other = [i for i in range(first) if i != header_at and before[i].strip()]
     if header_at is None:
         # Lines the parser would count as malformed become a preamble only when there is

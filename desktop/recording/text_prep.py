@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from desktop.core.types import WALL_CLOCK_MIN_S
 from desktop.formats.columns import split_unit
 from desktop.formats.tokens import ISO_PREFIX
 from desktop.recording.summary import add_note
@@ -147,3 +150,29 @@ def finish_metadata(metadata: dict[str, object], path: Path, parser: Any,
         note = dst_note(path, layout)
         if note:
             add_note(metadata, note)
+
+
+#: A forward jump of about one hour: a DST change's missing hour (spring forward).
+_DST_GAP_S = (3600.0 - 600.0, 3600.0 + 600.0)
+
+
+def dst_gap_note(times: np.ndarray | None) -> str | None:
+    """A note when naive wall-clock times jump forward about one hour in the early
+    morning of a Sunday in March/April (September/October south of the equator): a DST
+    change, the hour does not exist in local time, so the jump is a gap in time, not
+    missing data; else None."""
+    if times is None or len(times) < 3 or float(times[0]) < WALL_CLOCK_MIN_S:
+        return None
+    steps = np.diff(times)
+    typical = float(np.median(steps))
+    if not typical > 0 or typical * 4 > _DST_GAP_S[0]:
+        return None
+    for i in np.flatnonzero((steps - typical >= _DST_GAP_S[0])
+                            & (steps - typical <= _DST_GAP_S[1]))[:3]:
+        before = dt.datetime.fromtimestamp(float(times[i]), dt.UTC).replace(tzinfo=None)
+        after = dt.datetime.fromtimestamp(float(times[i + 1]), dt.UTC).replace(tzinfo=None)
+        if before.weekday() == 6 and before.month in (3, 4, 9, 10) and 0 <= before.hour <= 3:
+            return (f"local time jumps forward one hour at data row {i + 2} ({before} is "
+                    f"followed by {after}, without a UTC offset): a DST change (the hour "
+                    "does not exist in local time): a gap in time, no data missing")
+    return None

@@ -42,6 +42,9 @@ QUOTED_THOUSANDS = re.compile(r'"([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"')
 QUOTED_NUMBER = re.compile(r'"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"')
 #: A quoted number with a decimal comma (``"1234,5"``), unquoted in ``;``/tab files.
 QUOTED_COMMA_NUMBER = re.compile(r'"([+-]?\d+,\d+)"')
+#: A missing value written as a word (``-``, ``n/a``, ``NaN``, ``#N/A``, ``null``): a gap.
+MISSING = re.compile(r'(^|[,;\t])[ ]*"?(?:-|--|n/a|N/A|nan|NaN|NAN|null|NULL|#N/A|None)"?[ ]*'
+                     r'(?=$|[,;\t\r])')
 UNAMBIGUOUS_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+\.\d+$")
 
 
@@ -55,7 +58,8 @@ class TextLayout:
     are rewritten to ISO;
     ``dayfirst``: the day/month order of slashed dates; ``thousands``: the separator
     removed from numbers (None: none); ``text_columns``: text columns set aside;
-    ``date_time``: separate Date and Time columns joined.
+    ``date_time``: separate Date and Time columns joined; ``missing``: missing-value
+    words (``n/a``, ``-``, ``NaN``) made gaps.
     """
 
     skip_lines: int = 0
@@ -66,6 +70,7 @@ class TextLayout:
     dayfirst: bool = False
     thousands: str | None = None
     unquote: bool = False
+    missing: bool = False
     text_columns: TextColumns | None = None
     date_time: DateTimePair | None = None
     inferred: dict[str, object] = field(default_factory=dict)
@@ -73,7 +78,8 @@ class TextLayout:
     @property
     def rewrites(self) -> bool:
         """True when the lines themselves are rewritten (not only a head replaced)."""
-        return bool(self.stamp or self.thousands or self.unquote or self.text_columns
+        return bool(self.stamp or self.thousands or self.unquote or self.missing
+                    or self.text_columns
                     or self.date_time)
 
     @property
@@ -111,6 +117,8 @@ def rewrite_line(line: str, layout: TextLayout) -> str:
     elif layout.thousands:
         sep = layout.thousands
         line = _grouped(sep).sub(lambda m: m.group(0).replace(sep, ""), line)
+    if layout.missing and any(c.isdigit() for c in line):
+        line = MISSING.sub(r"\1", line)
     if layout.unquote:
         line = QUOTED_NUMBER.sub(r"\1", line)
         if ";" in line or "\t" in line:

@@ -215,8 +215,12 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
     if missing:
         raise InputError(f"no training parts for class(es) {', '.join(classes[i] for i in missing)}"
                          f" (all held out); label more parts of them")
+    import sklearn.ensemble  # noqa: F401  (see below)
     from threadpoolctl import threadpool_limits
 
+    # threadpool_limits caps only the libraries loaded when it is entered: scikit-learn's
+    # OpenMP runtime is loaded first, or the trees' OpenMP threads spin against each other
+    # (issue 24: one refit on a loaded 2-core box took >13 min uncapped, 75 s capped).
     task.report(0.1, f"refitting {card.architecture} on {len(y_fit):,} rows (about a minute; "
                      f"Cancel takes effect when it ends)")
     with threadpool_limits(1):

@@ -271,8 +271,9 @@ def test_tdms_shorter_channel_left_out_with_a_note(tmp_path: Path) -> None:
 
     path = tmp_path / "uneven.tdms"
     with TdmsWriter(str(path)) as w:
-        w.write_segment([ChannelObject("g", "a", np.arange(100.0), properties={"wf_increment": 1e-3}),
-                         ChannelObject("g", "b", np.arange(60.0), properties={"wf_increment": 1e-3})])
+        inc = {"wf_increment": 1e-3}
+        w.write_segment([ChannelObject("g", "a", np.arange(100.0), properties=inc),
+                         ChannelObject("g", "b", np.arange(60.0), properties=inc)])
     rec = read_recording(path)
     assert [c.name for c in rec.channels] == ["a"]
     assert any("'g/b'" in n and "60" in n for n in rec.metadata["notes"])  # type: ignore[attr-defined]
@@ -304,3 +305,39 @@ def test_mat_struct_arrays_nested_structs_and_cells(tmp_path: Path) -> None:
     assert [c.name for c in rec.channels] == ["signals{1}", "signals{2}"]
     np.testing.assert_array_equal(rec.values[:, 1], np.arange(50.0) * 3)
     assert any("signals{3}" in n for n in rec.metadata["notes"])  # type: ignore[attr-defined]
+
+
+def test_xlsx_title_over_blank_rows_is_not_a_header(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B2"] = "Pump 3 test run"
+    ws.append([])
+    ws.append([None, "time", "flow", "press"])
+    for i in range(5):
+        ws.append([None, i * 0.5, i + 1.0, i * 2.0])
+    wb.save(tmp_path / "title.xlsx")
+    rec = read_recording(tmp_path / "title.xlsx")
+    assert [c.name for c in rec.channels] == ["flow", "press"]
+    assert rec.effective_rate() == pytest.approx(2.0)
+    assert rec.metadata["inferred"]["title"] == "Pump 3 test run"  # type: ignore[index]
+
+
+def test_xlsx_blank_date_cells_counted_and_noted(tmp_path: Path) -> None:
+    t0 = dt.datetime(2024, 5, 1, 8)
+    rows: list[list[object]] = [["Date", "v"]]
+    rows += [[t0 + dt.timedelta(seconds=i) if i != 3 else None, float(i)] for i in range(6)]
+    rec = read_recording(_book(tmp_path / "b.xlsx", rows))
+    np.testing.assert_array_equal(rec.values[:, 0], [0.0, 1.0, 2.0, 4.0, 5.0])
+    assert rec.metadata["malformed"] == {"timestamp": 1}
+    assert any("'Date'" in n for n in rec.metadata["notes"])  # type: ignore[attr-defined]
+
+
+def test_dst_forward_change_is_a_gap_with_a_note(tmp_path: Path) -> None:
+    path = _write(tmp_path, "dst.csv", "time,v\n2024-03-31 01:59:58,1\n2024-03-31 01:59:59,2\n"
+                  "2024-03-31 03:00:00,3\n2024-03-31 03:00:01,4\n")
+    rec = read_recording(path)
+    assert rec.samples == 4 and not rec.metadata["malformed"]
+    assert any("DST" in n and "gap" in n for n in rec.metadata["notes"])  # type: ignore[attr-defined]
+    plain = _write(tmp_path, "plain.csv", "time,v\n2024-05-01 01:59:58,1\n2024-05-01 01:59:59,2\n"
+                   "2024-05-01 03:00:00,3\n2024-05-01 03:00:01,4\n")  # a Wednesday: no DST
+    assert not read_recording(plain).metadata.get("notes")
