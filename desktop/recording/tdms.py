@@ -104,8 +104,21 @@ def _group_base(group: Any) -> _Base | None:
         with contextlib.suppress(TypeError, ValueError):
             base.rate = 1.0 / float(inc) if inc and float(inc) > 0 else None
     start = base.signals[0].properties.get("wf_start_time")
-    base.start = str(start) if start is not None else ""
+    base.start = _start_text(start)
     return base
+
+
+def _start_text(start: object) -> str:
+    """``wf_start_time`` (a numpy datetime64 in UTC, as npTDMS gives it) as ISO 8601 with
+    its offset, like every other reader's ``start_time``; "" when absent."""
+    if start is None:
+        return ""
+    try:
+        us = np.datetime64(start, "us").astype(np.int64)  # type: ignore[call-overload]
+        return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                + dt.timedelta(microseconds=int(us))).isoformat()
+    except (TypeError, ValueError, OverflowError):
+        return str(start)
 
 
 def _adopt_time_groups(tdms: Any, bases: list[_Base]) -> None:

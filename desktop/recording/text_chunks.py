@@ -23,6 +23,7 @@ from desktop.core.errors import RecordingError
 from desktop.core.types import describe_malformed
 from desktop.formats.base import make_parser
 from desktop.recording.stream import Chunk, ChunkStream, Skim
+from desktop.recording.summary import wall_clock_start
 from desktop.recording.text_prep import finish_metadata, layout_of, prepared_chunks
 
 CHUNK_BYTES = 4 << 20
@@ -58,6 +59,8 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
                 pos += len(data)
                 block = parser.feed(data)
                 if len(block):
+                    if not rows:  # the wall-clock start, as read_csv gives it
+                        stream.start_time = wall_clock_start(block.timestamps)
                     rows += len(block)
                     yield Chunk(block.values, block.timestamps, block.channel_names,
                                 min(1.0, pos / max(1, size)))
@@ -65,6 +68,8 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
         except OSError as exc:
             raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from exc
         if len(block):
+            if not rows:
+                stream.start_time = wall_clock_start(block.timestamps)
             rows += len(block)
             yield Chunk(block.values, block.timestamps, block.channel_names, 1.0)
         meta["malformed"] = dict(parser.malformed)
@@ -84,7 +89,8 @@ def text_stream(path: Path, rate: float | None = None, line_format: str = "auto"
             return None
         return skim_text(path, rate, line_format)
 
-    return ChunkStream("csv", (), rate, chunks(), meta, f"file:{path.name}", skim=skim)
+    stream = ChunkStream("csv", (), rate, chunks(), meta, f"file:{path.name}", skim=skim)
+    return stream
 
 
 def skim_text(path: Path, rate: float | None = None, line_format: str = "auto",

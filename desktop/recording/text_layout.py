@@ -169,7 +169,9 @@ def _find_header(before: list[str], layout: TextLayout, delimiter: str, width: i
     if header_at is not None:  # rows under the header with a gap or an error word
         # ("0,1,ERR", "0.1,2,n/a") are rows of the table for the parser to count, never
         # a preamble to drop without a word
-        rows = [i for i in block if i > header_at and i != units_at]
+        rows = [i for i in block if i > header_at and i != units_at
+                and any(f.strip().strip("\"'").replace(".", "", 1).lstrip("+-").isdigit()
+                        for f in _split(before[i], delimiter))]
         first = min(rows, default=first)
     skipped_other = [i for i in range(first) if i != header_at and before[i].strip()]
     if header_at is None:

@@ -260,6 +260,7 @@ def test_tdms_three_groups_each_listed_and_picked(tmp_path: Path) -> None:
     rec = read_recording(path)
     groups = rec.metadata["inferred"]["groups"]  # type: ignore[index]
     assert set(groups) == {"vib", "temp", "press"}
+    assert rec.start_time == "2024-05-01T08:00:00+00:00"  # ISO with offset, like the others
     temp = read_recording(path, group="temp")
     assert [c.name for c in temp.channels] == ["t"]  # a waveform named "t" is a signal
     assert temp.effective_rate() == pytest.approx(10.0)
@@ -341,3 +342,29 @@ def test_dst_forward_change_is_a_gap_with_a_note(tmp_path: Path) -> None:
     plain = _write(tmp_path, "plain.csv", "time,v\n2024-05-01 01:59:58,1\n2024-05-01 01:59:59,2\n"
                    "2024-05-01 03:00:00,3\n2024-05-01 03:00:01,4\n")  # a Wednesday: no DST
     assert not read_recording(plain).metadata.get("notes")
+
+
+@pytest.mark.parametrize("marker", ["NaN", "n/a", "-", "#N/A", "null"])
+def test_missing_value_words_are_gaps(tmp_path: Path, marker: str) -> None:
+    path = _write(tmp_path, "m.csv", f"time,a,b\n0,1,{marker}\n0.1,2,{marker}\n0.2,3,5\n"
+                  "0.3,-4,6\n")
+    rec = read_recording(path)
+    assert [c.name for c in rec.channels] == ["a", "b"]
+    np.testing.assert_array_equal(rec.values, [[1, np.nan], [2, np.nan], [3, 5], [-4, 6]])
+    assert rec.metadata["malformed"] == {}
+
+
+def test_error_word_under_the_header_is_counted_not_a_preamble(tmp_path: Path) -> None:
+    rec = read_recording(_write(tmp_path, "e.csv", "time,a,b\n0,1,ERR\n0.1,2,5\n0.2,3,6\n"))
+    assert "preamble" not in rec.metadata.get("inferred", {})  # type: ignore[operator]
+    assert rec.metadata["malformed"] == {"non_numeric": 1}
+    np.testing.assert_array_equal(rec.values, [[2, 5], [3, 6]])
+
+
+def test_streamed_text_reports_the_same_wall_clock_start(tmp_path: Path) -> None:
+    path = _write(tmp_path, "us.csv", "Date,Value\n05/13/2024 11:59:58 AM,1\n"
+                  "05/13/2024 11:59:59 AM,2\n05/13/2024 12:00:00 PM,3\n")
+    stream = open_chunks(path)
+    list(stream.chunks)
+    assert stream.start_time == read_recording(path).start_time
+    assert stream.start_time.startswith("2024-05-13T11:59:58")
