@@ -12,7 +12,6 @@ sensors, their bearings, unit, speed and ISO class from the machine profile
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 from pathlib import Path
 from typing import Any
@@ -24,25 +23,6 @@ EXIT_OK = 0
 #: Windows judged per trend file (evenly spread) and learnt per baseline file.
 TREND_WINDOWS = 10
 BASELINE_WINDOWS = 600
-
-
-def expand_inputs(items: list[str]) -> list[Path]:
-    """Files named by ``items`` (files, folders — their files, not recursing —, glob
-    patterns), in the order given, each once. :class:`AnalysisError` when one matches
-    nothing."""
-    out: list[Path] = []
-    for item in items:
-        p = Path(item).expanduser()
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
-        elif p.is_file():
-            found = [p]
-        else:
-            found = sorted(Path(q) for q in glob.glob(str(p)) if Path(q).is_file())
-        if not found:
-            raise AnalysisError(f"no file matches '{item}'")
-        out.extend(q for q in found if q not in out)
-    return out
 
 
 def record_minutes(spec: str, minutes: float, rate: float | None) -> Path:
@@ -77,7 +57,7 @@ def record_minutes(spec: str, minutes: float, rate: float | None) -> Path:
 
 # ---------------------------------------------------------------------------- baseline
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from desktop.baseline.learn import learn_baseline
+    from desktop.baseline.learn import expand_inputs, learn_baseline
     from desktop.diagnosis.profiles import ProfileStore
 
     prof = ProfileStore().load(args.name)
@@ -121,7 +101,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- trend
 def machine_trend(args: argparse.Namespace) -> int:
     """``trend FILES --machine NAME``: one row per file per sensor (module docstring)."""
-    from desktop.baseline.learn import route_trend
+    from desktop.baseline.learn import expand_inputs, route_trend
 
     channels = [args.channel] if isinstance(args.channel, str) else args.channel
     # the one trend path, shared with the window's "Route trend…"

@@ -84,20 +84,28 @@ def _publishing(name: str) -> bool:
 
 
 def kill_runs(argv: list[str], name: str, kills: int, window_s: float,
-              late: tuple[float, float] | None = None) -> dict[str, object]:
+              publish: bool = False) -> dict[str, object]:
     """``kills`` runs of ``argv``, each killed at a random moment of ``window_s``; with
-    ``late`` (long mode), every other kill lands in that span instead (the end of a run:
-    fitting done, the version being written and published)."""
+    ``publish`` (long mode), every other kill lands while the version is being written
+    and published instead (0-150 ms after its staging folder appears)."""
     published: list[int] = []
-    moments = []
+    moments: list[object] = []
     publishing = 0
     for k in range(kills):
         child = Child.linewatch(*argv)
+        started = time.monotonic()
         try:
-            moment = RNG.uniform(*late) if late and k % 2 else RNG.uniform(0.3, window_s)
-            deadline = time.monotonic() + moment
+            if publish and k % 2:
+                deadline = started + window_s * 2
+                while (time.monotonic() < deadline and child.proc.poll() is None
+                       and not _publishing(name)):
+                    time.sleep(0.005)
+                deadline = time.monotonic() + RNG.uniform(0.0, 0.15)
+            else:
+                deadline = started + RNG.uniform(0.3, window_s)
             while time.monotonic() < deadline and child.proc.poll() is None:
-                time.sleep(0.02)
+                time.sleep(0.005)
+            moment = time.monotonic() - started
             finished = child.proc.poll() is not None
             if not finished:
                 publishing += _publishing(name)  # what the kill interrupts
@@ -140,11 +148,11 @@ def test_kill9_during_parts_fine_tune(tmp_path: Path, linewatch_home: Path) -> N
         assert first.returncode == 0, first.stderr
         run_s = time.monotonic() - started
         assert check_registry("my-line") == [1]
-    # Long mode: half the kills in the last 15 % of a run, where the version is written
-    # and published (one run took >13 min under load until the refit's OpenMP threads were
-    # capped; 47-75 s now at load 6-9 on 2 cores).
+    # Long mode: half the kills while the version is written and published (one run took
+    # >13 min under load until the refit's OpenMP threads were capped; 45-75 s now at load
+    # 2-9 on 2 cores).
     figures = kill_runs(argv, "my-line", pick(2, 10), run_s * 1.1 if run_s else 20.0,
-                        late=(run_s * 0.85, run_s * 1.05) if run_s else None)
+                        publish=run_s is not None)
     from desktop.ml.model_files import versions
 
     published = figures["published"]

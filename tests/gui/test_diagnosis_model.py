@@ -40,7 +40,12 @@ def test_the_diagnosis_model_runs_live_on_the_demo_rig(qtbot, make_window) -> No
     assert window.model_info.get("kind") == "diagnosis"
     assert window.model_info.get("machine") == machine
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30_000)
-    assert "inner_race" in window.banner.text()
+    # The rig plays inner race for 4 s of signal (1.3 s of wall time at speed 3), then
+    # ball: the banner names whichever fault held first, always one with present evidence.
+    banner = window.banner.text()
+    backed = {v["class"] for v in window.plot.verdicts if v.get("present")}
+    assert any(loc in banner for loc in backed), (banner, backed)
+    assert not any(word in banner for word in ("normal", "not_running", "unknown"))
     assert "diagnosis on CPU" in window.model_panel.status.text()
 
 
