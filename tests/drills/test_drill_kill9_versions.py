@@ -149,8 +149,8 @@ def test_kill9_during_parts_fine_tune(tmp_path: Path, linewatch_home: Path) -> N
         run_s = time.monotonic() - started
         assert check_registry("my-line") == [1]
     # Long mode: half the kills while the version is written and published (one run took
-    # >13 min under load until the refit's OpenMP threads were capped; 45-75 s now at load
-    # 2-9 on 2 cores).
+    # >13 min under load until the refit's OpenMP threads were capped; 38-47 s now at load
+    # 2-8 on 2 cores).
     figures = kill_runs(argv, "my-line", pick(2, 10), run_s * 1.1 if run_s else 20.0,
                         publish=run_s is not None)
     from desktop.ml.model_files import versions

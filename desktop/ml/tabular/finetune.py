@@ -220,7 +220,7 @@ def finetune_quality(base_folder: Path, base_ref: str, labels: Path, name: str, 
 
     # threadpool_limits caps only the libraries loaded when it is entered: scikit-learn's
     # OpenMP runtime is loaded first, or the trees' OpenMP threads spin against each other
-    # (issue 24: one refit on a loaded 2-core box took >13 min uncapped, 75 s capped).
+    # (issue 24: a fine-tune on a loaded 2-core box took >13 min uncapped, 47 s capped).
     task.report(0.1, f"refitting {card.architecture} on {len(y_fit):,} rows (about a minute; "
                      f"Cancel takes effect when it ends)")
     with threadpool_limits(1):
