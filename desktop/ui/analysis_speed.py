@@ -42,6 +42,9 @@ class SpeedControl:
         self.given: dict[str, tuple[float, str]] = {}
         self._session: Any = None
         self._machine_session: Any = None  # the session the machine's speed was set for
+        #: The session the typed speed was typed for: a speed typed after a file opened
+        #: but before the dock's first request for it belongs to that file, not the last.
+        self._typed_session: Any = None
         self._metadata_seen = False
         panel.rpm_source.currentIndexChanged.connect(self._source_changed)
         panel.rpm.valueChanged.connect(self._typed_changed)
@@ -80,7 +83,8 @@ class SpeedControl:
             return
         if new:
             self._session = session
-            self.typed = 0.0
+            if self._typed_session is not session:
+                self.typed = 0.0
             if self._machine_session is not session:  # the last file's machine: gone
                 self.given.pop(MACHINE_SPEED, None)
         self._metadata_seen = bool(metadata)
@@ -144,6 +148,7 @@ class SpeedControl:
     def _typed_changed(self, value: float) -> None:
         if self.panel.rpm.isEnabled():
             self.typed = float(value)
+            self._typed_session = getattr(self.panel.window, "session", None)
 
     def _source_changed(self, *_: object) -> None:
         self._show()
