@@ -146,17 +146,32 @@ def test_typing_a_class_replaces_the_prefilled_normal(
     assert event.label == "cavitation"  # each time the box took focus, typing replaced it
 
 
+def _same_place(a: object, b: object, give: int = 8) -> bool:
+    """Two QRects at the same place and size within ``give`` pixels."""
+    return all(abs(f(a) - f(b)) <= give for f in (  # type: ignore[operator]
+        lambda r: r.x(), lambda r: r.y(), lambda r: r.width(), lambda r: r.height()))
+
+
 def test_the_alarm_banner_moves_no_plot_and_shows_its_whole_text(
         qtbot, make_window, demo_file: Path) -> None:
     window = opened(qtbot, make_window, demo_file)
     window.resize(900, 700)
-    qtbot.wait(100)
+    # Let the layout settle first (docks fill in as the file's first results arrive): what
+    # is checked is that the banner itself moves nothing.
     before = window.plot.geometry()
+    for _ in range(50):
+        qtbot.wait(200)
+        now = window.plot.geometry()
+        if now == before:
+            break
+        before = now
     window.model_info = {"name": "fault-cwru-calibrated-pump-7-bay-3", "kind": "fault"}
     window._set_alarm(True, "inner_race_0.014in_with_shaft_misalignment_suspected_at_bay_3")
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=2000)
     qtbot.wait(100)
-    assert window.plot.geometry() == before  # nothing jumped
+    # Nothing jumped: the banner (two lines, > 40 px) takes no layout space. A few px of
+    # give are allowed for the status bar's own text changing height with the alarm.
+    assert _same_place(window.plot.geometry(), before)
     banner = window.banner
     assert banner.width() == window.width()  # across the window, under the toolbar
     assert banner.y() == window.centralWidget().y()
@@ -169,4 +184,4 @@ def test_the_alarm_banner_moves_no_plot_and_shows_its_whole_text(
     assert banner.text().startswith("⚠ FAULT: inner_race_0.014in")  # as set, for readers
     window._set_alarm(False, "")
     qtbot.wait(50)
-    assert window.plot.geometry() == before and not banner.isVisible()
+    assert _same_place(window.plot.geometry(), before) and not banner.isVisible()
