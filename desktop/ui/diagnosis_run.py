@@ -26,7 +26,6 @@ model's answer is shown beside it the same way.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +37,7 @@ from desktop.analysis.workbench import is_speed_channel, read_indices, read_span
 from desktop.core.tasks import TaskState
 from desktop.diagnosis.errors import DiagnosisError
 from desktop.diagnosis.profiles import MachineProfile
+from desktop.diagnosis.stored_speed import file_rpm as file_speed
 
 if TYPE_CHECKING:
     # Imported where used: these pull in scipy.signal (~1-3 s of import), and this module
@@ -94,22 +94,6 @@ class DiagnosisOutcome:
     @property
     def overall(self) -> Verdict:
         return self.diagnosis.overall
-
-
-def file_speed(metadata: dict[str, Any] | None) -> tuple[float, str] | None:
-    """The shaft speed a file stores as a scalar (a CWRU ``.mat`` file's ``X106RPM``):
-    ``(rpm, "file variable X106RPM")``, or None when it stores none."""
-    scalars = (metadata or {}).get("scalars")
-    if not isinstance(scalars, dict):
-        return None
-    for name, value in scalars.items():
-        try:
-            rpm = float(value)
-        except (TypeError, ValueError):
-            continue
-        if "rpm" in str(name).lower() and math.isfinite(rpm) and rpm > 0:
-            return rpm, f"file variable {name}"
-    return None
 
 
 def pick_channel(names: list[str], wanted: str | None, units: list[str]) -> int:

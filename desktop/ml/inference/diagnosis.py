@@ -33,27 +33,12 @@ import numpy as np
 
 from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
+from desktop.diagnosis.stored_speed import file_rpm
 from desktop.ml.errors import ModelError
 from desktop.ml.inference.diagnosis_card import WINDOW_S, make_card
 from desktop.ml.inference.open_set import UNKNOWN
 from desktop.ml.inference.predictors import Predictor, WindowVerdict
 from desktop.ml.model_files.registry import ModelEntry
-
-
-def file_rpm(metadata: dict[str, Any] | None) -> tuple[float, str] | None:
-    """The shaft speed a file stores as a scalar (``X106RPM``): ``(rpm, "file variable
-    X106RPM")``, or None."""
-    scalars = (metadata or {}).get("scalars")
-    if not isinstance(scalars, dict):
-        return None
-    for name, value in scalars.items():
-        try:
-            rpm = float(value)
-        except (TypeError, ValueError):
-            continue
-        if "rpm" in str(name).lower() and math.isfinite(rpm) and rpm > 0:
-            return rpm, f"file variable {name}"
-    return None
 
 
 class DiagnosisPredictor(Predictor):
