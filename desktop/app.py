@@ -252,6 +252,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     app.setApplicationName("Linewatch")
     collector = MainThreadCollector(parent=app)  # noqa: F841  (lives as long as the app)
     settings = load_settings()
+    from desktop.ml.model_files import registry as model_registry
     from desktop.ml.model_files import versions as model_versions
 
     live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
@@ -259,7 +260,7 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
         settings.model = live
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
                                                  versions, model_names,
-                                                 model_versions.set_live_model),
+                                                 model_registry.set_live_model),
                         started=started)
     window.show()
     if saved is not None:

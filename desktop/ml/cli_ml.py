@@ -967,7 +967,8 @@ def _table_fields(entry: Any) -> dict[str, Any]:
 
 
 def cmd_models_promote(args: argparse.Namespace) -> int:
-    from desktop.ml.model_files.versions import promote, rollback_target, set_live_model
+    from desktop.ml.model_files.registry import set_live_model
+    from desktop.ml.model_files.versions import promote, rollback_target
 
     _confirm_promotion(args.name, args.version, getattr(args, "yes", False))
     version = promote(args.name, args.version)

@@ -10,7 +10,10 @@ Built in: ``fault`` and ``anomaly`` (signal models with weights), ``quality`` an
 ``process`` (table models, run by :mod:`desktop.ml.tabular`), and ``diagnosis`` (the
 fault-frequency evidence of :mod:`desktop.diagnosis` as a model without weights,
 :mod:`desktop.ml.inference.diagnosis`). A new kind is one module with its loader and one
-:func:`register` call (:data:`BUILTIN` below, or at run time from a plug-in or a test).
+:func:`register` call (:data:`desktop.ml.kinds_builtin.BUILTIN`, registered when the
+``desktop.ml`` package is imported; or at run time from a plug-in or a test). This module
+is the registry only and imports no model code, so the model files (cards, the registry of
+folders) can ask it what kinds exist without an import circle.
 
 Nothing here imports torch, scipy or the diagnosis stack: loaders import lazily.
 """
@@ -133,61 +136,3 @@ def load(entry: ModelEntry, **kwargs: Any) -> Any:
                          f"run it with `linewatch predict TABLE.csv --model {entry.name}` or "
                          f"live on a source that sends its columns")
     return kind.load(entry, **kwargs)
-
-
-# -------------------------------------------------------------------------- built in
-def _load_fault(entry: ModelEntry, device: str | None = None, threads: int | None = None,
-                backend: str | None = None, options: dict[str, Any] | None = None) -> Any:
-    from desktop.ml.inference.predictors import FaultPredictor
-
-    return FaultPredictor(entry.card, entry.folder, device=device, threads=threads,
-                          backend=backend)
-
-
-def _load_anomaly(entry: ModelEntry, device: str | None = None, threads: int | None = None,
-                  backend: str | None = None, options: dict[str, Any] | None = None) -> Any:
-    from desktop.ml import anomaly
-    from desktop.ml.inference.predictors import AnomalyPredictor
-
-    card = entry.card
-    assert card is not None
-    if card.architecture != anomaly.ARCHITECTURE:
-        raise ModelError(f"unknown anomaly architecture '{card.architecture}' (this "
-                         f"Linewatch knows: {anomaly.ARCHITECTURE})")
-    return AnomalyPredictor(card, entry.folder)
-
-
-def _load_diagnosis(entry: ModelEntry, device: str | None = None,
-                    threads: int | None = None, backend: str | None = None,
-                    options: dict[str, Any] | None = None) -> Any:
-    from desktop.ml.inference.diagnosis import DiagnosisPredictor
-
-    return DiagnosisPredictor(entry, **(options or {}))
-
-
-def _diagnosis_entries() -> list[ModelEntry]:
-    from desktop.ml.inference.diagnosis_card import builtin_entry as diag
-
-    return [diag()]
-
-
-def _diagnosis_cells(entry: ModelEntry, where: str) -> list[str]:
-    c = entry.card
-    assert c is not None
-    return [entry.name, where, c.kind, c.architecture, f"{len(c.classes)} classes",
-            "any rate", f"v{c.version}", str(c.created), "needs a bearing: --machine NAME"]
-
-
-BUILTIN = (
-    ModelKind("fault", "fault classifier (signal windows)", "signal", _load_fault),
-    ModelKind("anomaly", "healthy-only anomaly model (signal windows)", "signal",
-              _load_anomaly),
-    ModelKind("quality", "part quality (table rows)", "table"),
-    ModelKind("process", "process monitor (table rows)", "table"),
-    ModelKind("diagnosis", "bearing fault-frequency evidence (signal, any rate)", "signal",
-              _load_diagnosis, builtin=_diagnosis_entries,
-              normal_labels=frozenset({"normal", "not_running"}),
-              list_cells=_diagnosis_cells, sample_options=(("bearing", "6205"),)),
-)
-for _kind in BUILTIN:
-    register(_kind)

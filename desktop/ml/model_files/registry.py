@@ -30,6 +30,7 @@ from desktop.ml.model_files.versions import (
     is_versioned,
     parse_ref,
     resolved_version,
+    store_live_model,
     sweep_leftovers,
     user_models_dir,
     version_folder,
@@ -162,3 +163,12 @@ def _resolve_versioned(text: str) -> ModelEntry:
                          f"by fine-tuning or calibrating); use '{name}'")
     known = ", ".join(e.name for e in list_models()) or "none"
     raise ModelError(f"no model named '{text}' (known models: {known})")
+
+
+def set_live_model(name: str | None) -> None:
+    """Choose the live window's model by name (None: back to the default).
+
+    Raises :class:`ModelError` when ``name`` does not resolve now (nothing is stored)."""
+    if name is not None:
+        resolve(name)
+    store_live_model(name)

@@ -567,11 +567,9 @@ def live_model() -> str | None:
     return read_state()["live"]
 
 
-def set_live_model(name: str | None) -> None:
-    """Choose the live window's model by name (None: back to the default)."""
-    if name is not None:
-        from desktop.ml.model_files.registry import resolve
-
-        resolve(name)  # refuse a name that does not resolve now
+def store_live_model(name: str | None) -> None:
+    """Store the live window's model name as given (None: back to the default); callers
+    check the name resolves first (:func:`desktop.ml.model_files.registry.set_live_model`:
+    this module sits below the registry and does not import it)."""
     with _locked() as state:
         state["live"] = name

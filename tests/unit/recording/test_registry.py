@@ -102,50 +102,6 @@ def test_a_reader_bug_is_one_line_naming_the_file(tmp_path: Path) -> None:
         registry.unregister("broken")
 
 
-def _cycles(package: str) -> list[list[str]]:
-    """Strongly connected groups of >1 module among ``package``'s modules (grimp sees
-    imports inside functions too)."""
-    import grimp
-
-    graph = grimp.build_graph("desktop", cache_dir=None)
-    mods = {m for m in graph.modules if m.startswith(package + ".")}
-    edges = {m: {i for i in graph.find_modules_directly_imported_by(m) if i in mods}
-             for m in mods}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        for w in edges[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            group = []
-            while True:
-                w = stack.pop()
-                group.append(w)
-                if w == v:
-                    break
-            if len(group) > 1:
-                found.append(sorted(group))
-
-    for m in sorted(mods):
-        if m not in index:
-            visit(m)
-    return found
-
-
-@pytest.mark.parametrize("package", ["desktop.recording", "desktop.formats"])
-def test_no_import_cycles(package: str) -> None:
-    assert _cycles(package) == []
-
-
 @pytest.mark.parametrize("suffix", registry.supported_suffixes())
 def test_junk_and_truncated_files_of_every_format_are_one_line(tmp_path: Path,
                                                                suffix: str) -> None:

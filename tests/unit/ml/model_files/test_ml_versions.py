@@ -13,7 +13,7 @@ import pytest
 from desktop.core import paths
 from desktop.ml.errors import ModelError
 from desktop.ml.inference.predictors import load_predictor
-from desktop.ml.model_files import versions
+from desktop.ml.model_files import registry, versions
 from desktop.ml.model_files.card import ModelCard
 from desktop.ml.model_files.registry import list_models, resolve
 
@@ -84,10 +84,10 @@ def test_remove_refuses_the_active_version_and_numbers_are_not_reused() -> None:
 def test_live_model_pointer_and_bad_names() -> None:
     publish_copy("rig")
     assert versions.live_model() is None
-    versions.set_live_model("rig")
+    registry.set_live_model("rig")
     assert versions.live_model() == "rig"
     with pytest.raises(ModelError, match="no model named"):
-        versions.set_live_model("nope")
+        registry.set_live_model("nope")
     for bad in ("../x", ".hidden", "a/b", "", "x" * 65):
         with pytest.raises(ModelError, match="not allowed"):
             versions.check_name(bad)
@@ -141,7 +141,7 @@ def test_remove_a_whole_user_model_but_never_a_shipped_one(capsys) -> None:
     for _ in range(2):
         publish_copy("rig")
     versions.promote("rig", 2)
-    versions.set_live_model("rig")
+    registry.set_live_model("rig")
     parser = argparse.ArgumentParser()
     add_ml_commands(parser.add_subparsers())
 
