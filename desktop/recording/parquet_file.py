@@ -1,7 +1,8 @@
 """Parquet files (ours, and those of pandas/Polars/DAQ tools) as recordings.
 
 Ours stream row group by row group and ``info`` answers from the footer's statistics;
-foreign files go through :mod:`desktop.recording.tables`, whole.
+foreign files are read by :mod:`desktop.recording.tables` rules: whole for ``read_recording``,
+row group by row group when opened (:mod:`desktop.recording.table_stream`).
 """
 
 from __future__ import annotations
@@ -93,11 +94,22 @@ def _ours(path: Path, kind: str) -> bool:
 
 def table_stream(path: Path, kind: str, options: ReadOptions,
                  read_whole: Callable[[Path, float | None], Recording]) -> ChunkStream:
-    """Ours batch by batch; a foreign table through its one reader, whole, then chunked."""
+    """Ours batch by batch; a foreign Parquet file of several row groups group by group
+    (:mod:`desktop.recording.table_stream`: the same values as the whole read, one group in
+    memory); other foreign tables through their one reader, whole, then chunked."""
     if _ours(path, kind):
         from desktop.recording.arrow_chunks import arrow_stream
 
         return arrow_stream(path, kind, options.rate)
+    if kind == "parquet":
+        try:
+            pf = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise RecordingError(f"{path} is not a readable Parquet file: {exc}") from exc
+        if pf.metadata.num_row_groups > 1:
+            from desktop.recording.table_stream import foreign_parquet_stream
+
+            return foreign_parquet_stream(path, pf, options.rate)
     return stream_of(read_whole(path, options.rate), kind)
 
 

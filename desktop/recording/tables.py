@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import math
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | None,
                         path: Path) -> Recording:
     """A table's time axis and channels (see the module doc for foreign files)."""
-    notes: list[str] = []
     malformed = MalformedCounter()
     time_name = _time_column(table, meta, path)
     times: np.ndarray | None = None
@@ -51,12 +51,38 @@ def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | Non
         if wall_start and not start_time:
             start_time = wall_start
         inferred = {"time_column": time_name, "time_unit": unit_text}
+    columns, channels, notes = table_layout(table.schema, meta, time_name, path)
+    values = table_values(table, columns, malformed)
+    if keep is not None:
+        values = values[keep]
+    for note in notes:
+        log.warning("%s: %s", path, note)
+    metadata = dict(meta)
+    if inferred and not meta:
+        metadata["inferred"] = inferred
+    if malformed:
+        metadata["malformed"] = {**dict(metadata.get("malformed") or {}), **malformed}
+    if notes:
+        metadata["notes"] = notes
+    sample_rate = rate or _positive_or_none(meta.get("sample_rate"))
+    return Recording(tuple(channels), values, sample_rate, times,
+                     source=str(meta.get("source", "")) if meta else f"file:{path.name}",
+                     start_time=start_time, metadata=metadata)
+
+
+def table_layout(schema: pa.Schema, meta: dict[str, Any], time_name: str | None, path: Path
+                 ) -> tuple[list[str], list[ChannelSpec], list[str]]:
+    """``(columns, channels, notes)``: the columns that are channels (numbers, not the time
+    axis nor a pandas index), their names and units, and a note per column left out.
+
+    Raises :class:`RecordingError` when no column holds numbers."""
+    notes: list[str] = []
     units = {c.get("name"): str(c.get("unit", "")) for c in meta.get("channels", [])
              if isinstance(c, dict)}
     columns: list[str] = []
     channels: list[ChannelSpec] = []
-    index_cols = _pandas_index_columns(table.schema)
-    for f in table.schema:
+    index_cols = _pandas_index_columns(schema)
+    for f in schema:
         if f.name == time_name:
             continue
         if not _numeric(f.type):
@@ -74,28 +100,21 @@ def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | Non
     if not channels:
         raise RecordingError(f"{path} has no numeric columns"
                              + (f" ({'; '.join(notes)})" if notes else ""))
-    values = np.empty((table.num_rows, len(channels)), dtype=np.float64)
+    return columns, _unique(channels), notes
+
+
+def table_values(table: pa.Table | pa.RecordBatch, columns: list[str],
+                 malformed: MalformedCounter) -> np.ndarray:
+    """``columns`` of ``table`` as float64, shape ``(rows, len(columns))``; nulls NaN,
+    ``±inf`` NaN too (gaps), counted under ``non_finite``."""
+    values = np.empty((table.num_rows, len(columns)), dtype=np.float64)
     for i, name in enumerate(columns):
         values[:, i] = _column_f64(table.column(name))
     infinite = np.isinf(values)
     if infinite.any():
         malformed["non_finite"] += int(np.count_nonzero(infinite))
         values[infinite] = np.nan
-    if keep is not None:
-        values = values[keep]
-    for note in notes:
-        log.warning("%s: %s", path, note)
-    metadata = dict(meta)
-    if inferred and not meta:
-        metadata["inferred"] = inferred
-    if malformed:
-        metadata["malformed"] = {**dict(metadata.get("malformed") or {}), **malformed}
-    if notes:
-        metadata["notes"] = notes
-    sample_rate = rate or _positive_or_none(meta.get("sample_rate"))
-    return Recording(tuple(_unique(channels)), values, sample_rate, times,
-                     source=str(meta.get("source", "")) if meta else f"file:{path.name}",
-                     start_time=start_time, metadata=metadata)
+    return values
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -153,44 +172,64 @@ def _time_column(table: pa.Table, meta: dict[str, Any], path: Path) -> str | Non
     return None
 
 
-def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: MalformedCounter
-                 ) -> tuple[np.ndarray, str, np.ndarray | None, str]:
-    """Seconds of a time column, the wall-clock start (ISO 8601) if it has one, the rows to
-    keep (None: all) after leaving out missing and backwards times, and the unit in words
-    (what ``info`` shows)."""
+@dataclass(frozen=True)
+class TimeAxis:
+    """How a time column's values become seconds: decided once (on the whole table, or on
+    the first row group of a big file that is read group by group) and applied to every
+    row group the same way, so a file streamed in parts gets the seconds it gets whole.
+
+    ``ticks_per_s``: timestamps and integer epoch time, as int64 ticks minus
+    ``first_tick`` (exact: epoch nanoseconds exceed float64's 2**53 integers); otherwise
+    float values minus ``offset``, divided by ``divisor`` (epoch ms/us/ns held as floats
+    under a bare name) or converted from ``unit`` (:func:`to_seconds`), or kept as they
+    are (``time_s``). ``as_timestamps``: a date or ISO-text column converted first.
+    """
+
+    name: str
+    described: str
+    wall_start: str = ""
+    ticks_per_s: int | None = None
+    first_tick: int = 0
+    offset: float = 0.0
+    divisor: float | None = None
+    unit: str | None = None
+    as_timestamps: bool = False
+
+
+def decide_time_axis(column: pa.ChunkedArray, name: str) -> TimeAxis:
+    """The :class:`TimeAxis` of time column ``name`` from its values (the first valid
+    value decides epoch units by magnitude and is the zero of epoch axes)."""
     converted = pa.types.is_date(column.type) or _is_text(column.type)
     written = "ISO 8601 text" if _is_text(column.type) else str(column.type)
     if converted:
         column = _as_timestamps(column) or column
     t = column.type
-    wall_start = ""
     valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     epoch_unit = _epoch_unit(column, name, valid) if pa.types.is_integer(t) else None
     if pa.types.is_timestamp(t) or epoch_unit is not None:
         unit = t.unit if pa.types.is_timestamp(t) else epoch_unit[0]  # type: ignore[index]
         described = (f"{unit} ({t})" if pa.types.is_timestamp(t)
                      else f"{unit} since 1970 ({epoch_unit[1]})")  # type: ignore[index]
-        ticks = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
         per_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
-        first = int(ticks[valid][0]) if valid.any() else 0
-        # int64 arithmetic first: epoch nanoseconds exceed float64's 2**53 exact integers.
-        seconds = (ticks - np.int64(first)).astype(np.float64) / per_s
+        first = 0
+        wall_start = ""
         if valid.any():
+            first = int(column.filter(pa.array(valid)).slice(0, 1).cast(pa.int64())[0].as_py())
             start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
                 microseconds=first * 1_000_000 // per_s)
             wall_start = start.isoformat()
+        axis = TimeAxis(name, described, wall_start, ticks_per_s=per_s, first_tick=first)
     else:
         seconds = _column_f64(column)
         valid &= np.isfinite(seconds)
-        described = "s"
         big = _float_epoch_unit(seconds, valid, name)
         if big is not None:  # epoch ms/us/ns stored as floats under a bare name
             per = {"ms": 1e3, "us": 1e6, "ns": 1e9}[big]
             first_value = float(seconds[valid][0])
             wall_start = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
                 seconds=first_value / per)).isoformat()
-            seconds = (seconds - first_value) / per
-            described = f"{big} since 1970 (unit from the magnitude)"
+            axis = TimeAxis(name, f"{big} since 1970 (unit from the magnitude)", wall_start,
+                            offset=first_value, divisor=per)
         elif name != TIME_COLUMN:
             unit = time_unit(name) or "s"
             first_value = float(seconds[valid][0]) if valid.any() else 0.0
@@ -198,27 +237,79 @@ def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: Malf
             if unit != "s" and lower is not None and abs(first_value) >= lower:  # time_ms
                 wall_start = wall_clock_start(np.asarray(
                     [float(to_seconds(first_value, unit))]))  # type: ignore[arg-type]
-                seconds = np.asarray(to_seconds(seconds - first_value, unit), dtype=np.float64)
-                described = f"{unit} since 1970 (unit from the name)"
+                axis = TimeAxis(name, f"{unit} since 1970 (unit from the name)", wall_start,
+                                offset=first_value, unit=unit)
             else:  # epoch seconds are kept as they are (a date axis), start named
-                seconds = np.asarray(to_seconds(seconds, unit), dtype=np.float64)
-                described = f"{unit} (from the name)"
-                wall_start = wall_clock_start(seconds[valid][:1])
+                axis = TimeAxis(name, f"{unit} (from the name)", unit=unit)
+                first_s = np.asarray(to_seconds(seconds[valid][:1], unit), dtype=np.float64)
+                axis = replace(axis, wall_start=wall_clock_start(first_s))
+        else:
+            axis = TimeAxis(name, "s")
     if converted:
-        described = f"wall-clock date-time ({written})"
+        axis = replace(axis, described=f"wall-clock date-time ({written})", as_timestamps=True)
+    return axis
+
+
+def time_axis_seconds(axis: TimeAxis, column: pa.ChunkedArray | pa.Array, path: Path
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(seconds, valid)`` of ``column`` on ``axis``: shape ``(rows,)`` each; ``valid``
+    is False for missing (and non-finite float) times.
+
+    Raises :class:`RecordingError` when a date/text column holds a value that is not a
+    date-time (a part of a big file the first part did not show)."""
+    if axis.as_timestamps:
+        converted = _as_timestamps(column)
+        if converted is None:
+            raise RecordingError(f"{path}: column '{axis.name}' holds text that is not a "
+                                 "date-time further into the file; fix those cells or read "
+                                 "the file with that column renamed")
+        column = converted
+    valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if axis.ticks_per_s is not None:
+        ticks = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        # int64 arithmetic first: epoch nanoseconds exceed float64's 2**53 exact integers.
+        seconds = (ticks - np.int64(axis.first_tick)).astype(np.float64) / axis.ticks_per_s
+        return seconds, valid
+    seconds = _column_f64(column)
+    valid &= np.isfinite(seconds)
+    if axis.divisor is not None:
+        seconds = (seconds - axis.offset) / axis.divisor
+    elif axis.unit is not None:
+        seconds = np.asarray(to_seconds(seconds - axis.offset, axis.unit), dtype=np.float64)
+    return seconds, valid
+
+
+def keep_forward(seconds: np.ndarray, valid: np.ndarray, malformed: MalformedCounter,
+                 after: float = -math.inf) -> tuple[np.ndarray | None, float]:
+    """Rows to keep (None: all) leaving out missing times and times that go back (below
+    the running maximum, which starts at ``after``: the previous part's), counted under
+    ``timestamp`` and ``time_backwards``; and the running maximum to carry on."""
     keep = valid.copy()
     if (~valid).any():
         malformed["timestamp"] += int(np.count_nonzero(~valid))
+    carry = after
     if seconds.size:
         filled = np.where(valid, seconds, -np.inf)
-        running = np.maximum.accumulate(filled)
-        backwards = valid & (seconds < np.concatenate(([-np.inf], running[:-1])))
+        running = np.maximum.accumulate(np.concatenate(([after], filled)))
+        backwards = valid & (seconds < running[:-1])
         if backwards.any():
             malformed["time_backwards"] += int(np.count_nonzero(backwards))
             keep &= ~backwards
-    if keep.all():
-        return seconds, wall_start, None, described
-    return seconds[keep], wall_start, keep, described
+        carry = float(running[-1])
+    return (None if keep.all() else keep), carry
+
+
+def _time_values(column: pa.ChunkedArray, name: str, path: Path, malformed: MalformedCounter
+                 ) -> tuple[np.ndarray, str, np.ndarray | None, str]:
+    """Seconds of a time column, the wall-clock start (ISO 8601) if it has one, the rows to
+    keep (None: all) after leaving out missing and backwards times, and the unit in words
+    (what ``info`` shows)."""
+    axis = decide_time_axis(column, name)
+    seconds, valid = time_axis_seconds(axis, column, path)
+    keep, _ = keep_forward(seconds, valid, malformed)
+    if keep is None:
+        return seconds, axis.wall_start, None, axis.described
+    return seconds[keep], axis.wall_start, keep, axis.described
 
 
 #: Epoch magnitudes (now ± decades): seconds ~1.7e9, ms ~1.7e12, us ~1.7e15, ns ~1.7e18.

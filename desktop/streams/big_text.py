@@ -1,5 +1,7 @@
 """Big text files read through the file view's cache: ``linewatch info`` and ``predict``.
 
+(Big Parquet files of other tools, written in several row groups, take the same path.)
+
 Reading a CSV whole costs several times its size in memory (a 3 GB file did not finish
 ``info`` in 300 s). Over :func:`threshold_bytes` (``$LINEWATCH_BIG_TEXT_MB``, default
 256 MB) a text file is read the way the window opens it: :func:`index_file` streams it
@@ -26,7 +28,7 @@ import numpy as np
 from desktop.core.errors import LinewatchError, RecordingError, UsageError
 from desktop.core.tasks import TaskState
 from desktop.core.types import ChannelSpec
-from desktop.recording import text
+from desktop.recording import parquet_file, text
 from desktop.recording.cache import CacheMeta, cache_folder
 from desktop.recording.format import ReadOptions
 from desktop.recording.registry import ignored_option_notes, resolve
@@ -63,11 +65,29 @@ def big_text_path(path: Path | str) -> Path | None:
     limit = threshold_bytes()
     try:
         resolved, fmt = resolve(Path(path))
-        if fmt.name != text.FORMAT.name or resolved.is_dir():
+        if resolved.is_dir() or resolved.stat().st_size < limit:
             return None
-        return resolved if resolved.stat().st_size >= limit else None
+        if fmt.name == text.FORMAT.name:
+            return resolved
+        if fmt.name == parquet_file.FORMAT.name and _foreign_in_groups(resolved):
+            return resolved
+        return None
     except (OSError, LinewatchError):  # the whole-file path says what is wrong
         return None
+
+
+def _foreign_in_groups(path: Path) -> bool:
+    """A Parquet file another tool wrote, in several row groups: it streams group by group
+    (:mod:`desktop.recording.table_stream`), so it is read through the cache like big text;
+    ours answers ``info`` from its footer and streams anyway."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return (not parquet_file._ours(path, "parquet")
+                and pq.ParquetFile(path).metadata.num_row_groups > 1)
+    except (OSError, pa.ArrowException):  # unreadable: the whole-file reader says why
+        return False
 
 
 class CachedText:
