@@ -33,6 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace  # noqa: E402
+
+from desktop.baseline.judge import judge  # noqa: E402
 from desktop.baseline.model import fit_sensor_baseline, snapshot_windows  # noqa: E402
 from desktop.baseline.monitor import SensorMonitor, SensorSetup  # noqa: E402
 from desktop.baseline.routes import RouteSpec, route  # noqa: E402
@@ -110,9 +113,13 @@ def run_route(spec: RouteSpec, cache: Path | None = None) -> dict[str, object]:
     trace: list[dict[str, float | str]] = []
     for r, ind in zip(snaps[len(base_idx):], inds[len(base_idx):], strict=True):
         day = float(r["t_s"]) / DAY  # type: ignore[arg-type]
+        # the distance-to-limits score beside the anomaly model's (same drift applied)
+        lim_score = judge(ind, replace(mon.baseline, anomaly=None)).anomaly
         row = mon.feed_indicators(ind, f"{day:.3f}")
         frow = frozen.feed_indicators(ind, "")
         trace.append({"day": day, "anomaly": row.judgement.anomaly,
+                      "anomaly_method": row.judgement.anomaly_method,
+                      "anomaly_limits": lim_score,
                       "level": row.judgement.level, "state": row.state,
                       "location": row.judgement.location,
                       "fault_db": float(r["fault_db"]),  # type: ignore[arg-type]
@@ -143,6 +150,14 @@ def run_route(spec: RouteSpec, cache: Path | None = None) -> dict[str, object]:
         after = trace[int(first["alarm"]["index"]):]
         out["raw_ok_after_first_alarm"] = sum(t["level"] == "ok" for t in after)
         out["latched_cleared"] = any(t["state"] != "alarm" for t in after)
+    for key, name in (("anomaly", "anomaly"), ("anomaly_limits", "limits_anomaly")):
+        over = [float(t[key]) >= 1.0 for t in trace]  # type: ignore[arg-type]
+        out[f"{name}_ge1_pct"] = round(100.0 * sum(over) / max(1, len(over)), 2)
+        run = next((i for i in range(len(over) - 2) if all(over[i:i + 3])), None)
+        out[f"first_{name}_lead_days"] = (None if run is None or spec.fault == "healthy"
+                                          else round(fail - float(trace[run]["day"]), 2))
+        out[f"{name}_run3"] = run is not None  # 3 snapshots in a row at >= 1 (healthy: false)
+    out["anomaly_method"] = str(trace[0]["anomaly_method"]) if trace else ""
     out["trace"] = trace
     return out
 

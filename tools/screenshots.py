@@ -94,7 +94,7 @@ def main() -> None:
         label = rig.segment_at(int((a + 0.5) * rig.sample_rate))
         if label == rig.segment_at(int(a * rig.sample_rate)) == rig.segment_at(
                 int((a + 1.0) * rig.sample_rate)):
-            window.create_label(a, a + 1.0, label, "marked on the demo rig")
+            window.labels.create_label(a, a + 1.0, label, "marked on the demo rig")
     window.span.setValue(20.0)
     window.act_pause.setChecked(True)
     window.act_label_mode.setChecked(True)

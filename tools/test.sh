@@ -7,6 +7,17 @@ export QT_QPA_PLATFORM=offscreen
 .venv/bin/lint-imports
 # Types, package by package from core/ upward (pyproject [tool.mypy]; core/ strict).
 .venv/bin/mypy desktop/core desktop/analysis desktop/labels
+# workers/ and session/ are clean themselves; streams/ and ml/, which they import, are not yet,
+# so errors there are silenced for this run (they join the line above once clean).
+.venv/bin/mypy --follow-imports=silent desktop/workers desktop/session desktop/streams/sample_view.py
+# The main window and its parts (ui/main_window.py, ui/window_*.py, one WindowContext each);
+# the rest of ui/ is not clean yet, so errors there are silenced for this run.
+.venv/bin/mypy --follow-imports=silent desktop/ui/main_window.py desktop/ui/window_*.py \
+    desktop/ui/workspace_actions.py
+# The Analysis and Diagnosis docks (their parts, the context they take) and the plot they
+# listen to; errors in what they import from the rest of ui/ are silenced the same way.
+.venv/bin/mypy --follow-imports=silent desktop/ui/live_plot.py desktop/ui/dock_context.py \
+    desktop/ui/analysis_*.py desktop/ui/diagnosis_*.py
 .venv/bin/python -m pytest -q --durations=15 "$@"
 # Speed guard: live drawing, first draw, parser, file open, inference, each as a ratio to a
 # baseline measured in the same run (bench/check_speed.py; ~45 s). LINEWATCH_SPEED_GUARD=0

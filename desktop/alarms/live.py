@@ -6,6 +6,9 @@ and writes every raise and clear to the :class:`~desktop.alarms.log.AlarmLog` as
 happens, with the recording and the seconds into it (the recording's own time
 convention: seconds from the first sample, Unix-epoch times kept as they are). It owns no
 thread: ``linewatch record --rules`` calls :meth:`RuleWatcher.poll` after each read.
+Indicator, zone and baseline rules are bound to their channel (its unit) at the first
+samples and judge 1-s blocks (:mod:`desktop.alarms.derived`); ``class``/``score`` rules
+judge a model's verdicts, fed with :meth:`RuleWatcher.feed_verdicts`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from desktop.alarms.log import AlarmLog
-from desktop.alarms.rules import Rule, RuleEvent, RulesError, RuleState, check_channels
+from desktop.alarms.rules import (
+    MODEL_KINDS,
+    Rule,
+    RuleEvent,
+    RulesError,
+    RuleState,
+    check_channels,
+)
 from desktop.core.types import WALL_CLOCK_MIN_S
 
 
@@ -33,13 +43,18 @@ class RuleWatcher:
                  recording: str = "",
                  on_event: Callable[[RuleEvent], None] | None = None,
                  anchor: Callable[[], tuple[str, float] | None] | None = None,
-                 cursor: int = 0) -> None:
+                 cursor: int = 0, rate: float | None = None) -> None:
         """``anchor``: the window's label anchor (recording, its first sample's time), read
         at each event, so alarms carry the recording being written and the seconds into
-        it exactly as labels do; ``cursor``: the first buffer index to judge."""
-        self.rules = tuple(rules)
+        it exactly as labels do; ``cursor``: the first buffer index to judge; ``rate``:
+        the source's rate in Hz (None: block rates from the samples' times)."""
+        self.rules = tuple(r for r in rules if r.kind not in MODEL_KINDS)
+        self.model_rules = tuple(r for r in rules if r.kind in MODEL_KINDS)
+        self.model_states = [RuleState(rule) for rule in self.model_rules]
         self.anchor = anchor
+        self.rate = rate
         self.states = [RuleState(rule) for rule in self.rules]
+        self._series: list[Any] = []
         self.log = log
         self.source = source
         self.recording = recording
@@ -67,18 +82,58 @@ class RuleWatcher:
         if self._columns is None:
             names = [c.name for c in snap.channels]
             try:
-                check_channels(self.rules, names)
+                self._bind(names, [c.unit for c in snap.channels])
             except RulesError as exc:
-                self.error = f"alarm rules not evaluated: {exc}"
-                if self.on_error is not None:
-                    self.on_error(self.error)
-                return []
-            self._columns = [names.index(rule.channel) for rule in self.rules]
+                return self._fail(exc)
             self._t0 = float(snap.times[0])
         events: list[RuleEvent] = []
         values = np.asarray(snap.values, dtype=np.float64)
-        for state, column in zip(self.states, self._columns, strict=True):
-            events += state.feed(snap.times, values[:, column])
+        assert self._columns is not None
+        try:
+            for state, series, column in zip(self.states, self._series, self._columns,
+                                             strict=True):
+                events += state.feed(*series.feed(snap.times, values[:, column]))
+        except RulesError as exc:  # a block the rule cannot judge (too slow a channel)
+            return self._fail(exc)
+        return self._emit(events)
+
+    def _bind(self, names: list[str], units: list[str]) -> None:
+        from desktop.alarms.derived import bind_rule
+
+        check_channels(self.rules, names)
+        self._columns = [names.index(rule.channel) for rule in self.rules]
+        cache: dict[str, object] = {}
+        bound = [bind_rule(rule, units[c], self.rate, cache)
+                 for rule, c in zip(self.rules, self._columns, strict=True)]
+        self.states = [RuleState(rule) for rule, _ in bound]
+        self._series = [series for _, series in bound]
+
+    def _fail(self, exc: RulesError) -> list[RuleEvent]:
+        self.error = f"alarm rules not evaluated: {exc}"
+        if self.on_error is not None:
+            self.on_error(self.error)
+        return []
+
+    def feed_verdicts(self, rows: list[dict[str, Any]], channel: str = ""
+                      ) -> list[RuleEvent]:
+        """Judge the ``class``/``score`` rules on new verdict rows of ``channel`` (each
+        with ``end_s`` in buffer time, ``class``, ``probability``, ``score``: the
+        ``predict`` row keys); returns (and logs) their events."""
+        from desktop.alarms.rows import row_time, row_value
+
+        if not rows or not self.model_rules or self.error:
+            return []
+        times = np.array([row_time(r, i) for i, r in enumerate(rows)], dtype=np.float64)
+        events: list[RuleEvent] = []
+        for rule, state in zip(self.model_rules, self.model_states, strict=True):
+            if rule.channel != channel:
+                continue
+            got = [row_value(rule, r) for r in rows]
+            events += state.feed(times, np.array([np.nan if v is None else v for v in got],
+                                                 dtype=np.float64))
+        return self._emit(events)
+
+    def _emit(self, events: list[RuleEvent]) -> list[RuleEvent]:
         events.sort(key=lambda e: (e.time_s, e.kind != "clear", e.rule))
         for event in events:
             self._log(event)
@@ -134,6 +189,11 @@ def record_watcher(rules_path: str, source: str, out: object,
     from desktop.alarms.rules import read_rules
 
     rules = read_rules(rules_path)
+    model = [r for r in rules if r.kind in MODEL_KINDS]
+    if model:  # record runs no model: such a rule would never be judged
+        raise RulesError(f"{model[0].where} in {rules_path}: a {model[0].kind} rule judges "
+                         "a model's verdicts, and record runs no model; leave it out here "
+                         "(use it with predict --rules or in the window)")
     actions = read_actions(actions_path) if actions_path else {}
     unknown = sorted(set(actions) - {r.name for r in rules})
     if unknown:

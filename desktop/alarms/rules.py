@@ -1,20 +1,54 @@
 """Alarm rules of the plant's own: limits on any channel, independent of any model.
 
-A rules file is a CSV with exactly this header::
+A rules file is a CSV with this header (the last three columns are optional: a file with
+only the first eight, as written before they existed, still loads, and a row may leave
+them out)::
 
-    name,channel,kind,limit,delay_s,hysteresis,severity,latch
+    name,channel,kind,limit,delay_s,hysteresis,severity,latch,indicator,machine,class
 
 one rule per row:
 
-* ``name`` — what the alarm is called (unique); ``channel`` — the channel it watches.
-* ``kind`` — ``high`` (value above ``limit``), ``low`` (value below ``limit``) or ``rate``
-  (rate of change: |Δvalue/Δt| above ``limit``, in the channel's unit per second).
+* ``name`` — what the alarm is called (unique); ``channel`` — the channel it watches (in
+  ``predict``/``trend`` rows: the channel judged, or a ``trend --machine`` row's sensor).
+* ``kind`` and ``limit``, with what the rule watches:
+
+  ========  ==================================  ===========================================
+  kind      limit                               raised while
+  ========  ==================================  ===========================================
+  high      a number, the channel's unit        value > limit
+  low       a number                            value < limit
+  rate      a positive number, unit per second  |Δvalue/Δt| > limit
+  zone      ``B``, ``C`` or ``D``               the ISO 20816 zone of the velocity RMS is at
+                                                or above that zone (velocity ≥ its lower
+                                                boundary, mm/s)
+  baseline  ``alert`` or ``alarm``              an indicator of the machine's learnt
+                                                baseline is at or above that limit (value:
+                                                the worst indicator / its limit, 1 at it)
+  class     a probability in (0, 1]             a model's verdict is ``class`` with at
+                                                least that probability
+  score     a number                            the anomaly score ≥ limit
+  ========  ==================================  ===========================================
+
+  ``high``/``low``/``rate`` watch the channel's samples, or with ``indicator`` one
+  indicator per 1-s block (:data:`~desktop.alarms.derived.SAMPLE_INDICATORS`: ``rms``,
+  ``peak``, ``crest_factor``, ``kurtosis``, ``vel_rms``) or a ``predict``/``trend`` row's
+  column or indicator of that name. ``zone`` needs the machine class in ``class``
+  (``GROUP/FOUNDATION``: ``1/rigid``, ``1/flexible``, ``2/rigid``, ``2/flexible``) or a
+  ``machine`` whose profile has it; boundaries: ISO 20816-3:2022 Annex A (= ISO
+  10816-3:2009 Tables A.1/A.2, :data:`desktop.analysis.severity.ZONE_LIMITS_MM_S`), on the
+  10–1000 Hz velocity RMS of each 1-s block (ISO 20816-1:2016 / -3 clause 4), or a row's
+  ``vel_rms``. ``baseline`` names the ``machine`` whose learnt baseline
+  (:mod:`desktop.baseline`) judges each 1-s snapshot, or reads a ``--machine`` row's
+  indicators. ``class`` and ``score`` judge a model's verdicts (``predict`` rows, the
+  window's verdict lane): ``score`` reads the row's ``score`` (an anomaly model), or with
+  ``indicator`` ``anomaly`` the baseline's anomaly score of a ``--machine`` row.
 * ``delay_s`` — seconds the condition must hold without a break before the alarm is raised
   (empty: 0, raised at the first sample over the limit).
-* ``hysteresis`` — in the channel's unit (per second for ``rate``): a raised alarm clears
-  only once the value is back past ``limit`` by this much (``high``: below
-  ``limit - hysteresis``; ``low``: above ``limit + hysteresis``), so a value hovering at
-  the limit does not raise and clear over and over (empty: 0).
+* ``hysteresis`` — in the unit of the value watched (per second for ``rate``, mm/s for
+  ``zone``, a fraction of the limit for ``baseline``, a probability for ``class``): a
+  raised alarm clears only once the value is back past the limit by this much (``high``:
+  below ``limit - hysteresis``; ``low``: above ``limit + hysteresis``), so a value
+  hovering at the limit does not raise and clear over and over (empty: 0).
 * ``severity`` — free text shown and logged (e.g. ``warning``, ``alarm``; empty:
   ``alarm``).
 * ``latch`` — ``yes``: the alarm stays latched after its condition clears, until someone
@@ -24,9 +58,11 @@ A NaN sample (a gap) neither raises nor clears. Lines that are empty or start wi
 are ignored; a bad cell is refused with one line naming the file, line and column and
 what to write (:class:`RulesError`).
 
-:func:`evaluate` runs the rules over a whole recording (vectorised: the state machine only
-visits the samples where a condition changes), returning raise and clear events with the
-sample time and value.
+:func:`evaluate` runs the sample rules over a whole recording (vectorised: the state
+machine only visits the samples where a condition changes), returning raise and clear
+events with the sample time and value; :mod:`desktop.alarms.derived` turns samples into
+the 1-s block values that indicator, zone and baseline rules watch, and
+:mod:`desktop.alarms.rows` runs rules over ``predict``/``trend`` rows.
 
 Why not the baseline's :class:`desktop.baseline.alarms.AlarmLatch`: it judges route
 snapshots against per-indicator alert/alarm limits, counts its delay in snapshots and
@@ -38,7 +74,6 @@ latching, so a rules file and a machine baseline raise alike.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -48,8 +83,17 @@ import numpy as np
 
 from desktop.core.errors import LinewatchError
 
-HEADER = ("name", "channel", "kind", "limit", "delay_s", "hysteresis", "severity", "latch")
-RULE_KINDS = ("high", "low", "rate")
+#: The header of a rules file written before indicator/machine/class existed (still read).
+HEADER_V1 = ("name", "channel", "kind", "limit", "delay_s", "hysteresis", "severity",
+             "latch")
+#: The header a rules file is written with (the rules dialog); the last three optional.
+HEADER = (*HEADER_V1, "indicator", "machine", "class")
+RULE_KINDS = ("high", "low", "rate", "zone", "baseline", "class", "score")
+#: Kinds that judge a model's verdicts (rows), never samples.
+MODEL_KINDS = ("class", "score")
+#: Kinds raised at or above the limit (a zone boundary belongs to the zone above it, a
+#: baseline limit and a probability are reached, not passed); high and rate pass it.
+AT_OR_ABOVE = ("zone", "baseline", "class", "score")
 MAX_RULES = 1000
 MAX_RULES_BYTES = 1 << 20
 
@@ -71,6 +115,20 @@ class Rule:
     severity: str = "alarm"
     latch: bool = False
     line: int = 0
+    indicator: str = ""  # an indicator per 1-s block / a row's column (module doc)
+    machine: str = ""  # zone: the profile's machine class; baseline: whose baseline
+    target: str = ""  # class: the model's class; zone: GROUP/FOUNDATION ("" from machine)
+    level: str = ""  # zone: B, C or D; baseline: alert or alarm
+
+    @property
+    def on_samples(self) -> bool:
+        """True when the rule watches the samples themselves (no block, no model)."""
+        return (self.kind in ("high", "low", "rate") and not self.indicator)
+
+    @property
+    def where(self) -> str:
+        """``rule 'NAME' (line N)`` for messages."""
+        return f"rule {self.name!r}" + (f" (line {self.line})" if self.line else "")
 
 
 @dataclass(frozen=True)
@@ -93,105 +151,12 @@ class RuleEvent:
         return data
 
 
-def _fail(path: Path, line: int, column: str | None, problem: str, todo: str) -> RulesError:
-    where = f"{path}:{line}"
-    if column is not None:
-        where += f", column {HEADER.index(column) + 1} ({column})"
-    return RulesError(f"alarm rules {where}: {problem}; {todo}")
-
-
-def _number(path: Path, line: int, column: str, text: str, default: float | None,
-            minimum: float | None = None) -> float:
-    text = text.strip()
-    if not text:
-        if default is None:
-            raise _fail(path, line, column, "it is empty", "write a number (e.g. 80.5)")
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise _fail(path, line, column, f"{text!r} is not a number",
-                    "write a decimal number with a '.' (e.g. 80.5)") from None
-    if not math.isfinite(value):
-        raise _fail(path, line, column, f"{text!r} is not a finite number",
-                    "write a decimal number")
-    if minimum is not None and value < minimum:
-        raise _fail(path, line, column, f"{value:g} is negative", "write 0 or more")
-    return value
-
-
 def read_rules(path: str | Path) -> tuple[Rule, ...]:
-    """Read and check a rules file; :class:`RulesError` (one line) for anything wrong."""
-    path = Path(path).expanduser()
-    try:
-        if path.stat().st_size > MAX_RULES_BYTES:
-            raise RulesError(f"alarm rules {path}: larger than {MAX_RULES_BYTES >> 20} MB; "
-                             "give the rules CSV")
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise RulesError(f"alarm rules {path}: no such file; give the rules CSV with "
-                         "--rules FILE") from None
-    except UnicodeDecodeError as exc:
-        raise RulesError(f"alarm rules {path}: not UTF-8 text ({exc.reason}); save it as "
-                         "UTF-8 CSV") from None
-    except OSError as exc:
-        raise RulesError(f"alarm rules {path}: cannot read it ({exc.strerror or exc})") from None
-    reader = csv.reader(text.splitlines())
-    header = None
-    rules: list[Rule] = []
-    names: set[str] = set()
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = tuple(c.strip().lower() for c in row)
-                if header != HEADER:
-                    raise _fail(path, line, None, f"the header is {','.join(header)!r}",
-                                f"the first line must be exactly {','.join(HEADER)}")
-                continue
-            if len(row) != len(HEADER):
-                raise _fail(path, line, None, f"{len(row)} columns instead of {len(HEADER)}",
-                            "give every row the columns of the header (empty cells are fine)")
-            cells = dict(zip(HEADER, row, strict=True))
-            name = cells["name"].strip()
-            if not name or name in names:
-                raise _fail(path, line, "name", "the rule name is empty" if not name else
-                            f"the rule name {name!r} is used twice",
-                            "give every rule its own name")
-            channel = cells["channel"].strip()
-            if not channel:
-                raise _fail(path, line, "channel", "no channel", "name the channel to watch")
-            kind = cells["kind"].strip().lower()
-            if kind not in RULE_KINDS:
-                raise _fail(path, line, "kind", f"{cells['kind']!r} is not a rule kind",
-                            "write high, low or rate")
-            limit = _number(path, line, "limit", cells["limit"], None)
-            if kind == "rate" and limit <= 0:
-                raise _fail(path, line, "limit", "a rate limit must be positive",
-                            "write the largest allowed change per second")
-            latch_text = cells["latch"].strip().lower()
-            if latch_text not in ("", "yes", "no", "true", "false", "1", "0"):
-                raise _fail(path, line, "latch", f"{cells['latch']!r} is not yes or no",
-                            "write yes (latched until acknowledged) or no")
-            rules.append(Rule(
-                name, channel, kind, limit,
-                _number(path, line, "delay_s", cells["delay_s"], 0.0, 0.0),
-                _number(path, line, "hysteresis", cells["hysteresis"], 0.0, 0.0),
-                cells["severity"].strip() or "alarm",
-                latch_text in ("yes", "true", "1"), line))
-            names.add(name)
-            if len(rules) > MAX_RULES:
-                raise _fail(path, line, None, f"more than {MAX_RULES} rules",
-                            "split the rules over several files")
-    except csv.Error as exc:
-        raise _fail(path, reader.line_num, None, f"not valid CSV ({exc})",
-                    "check the quotes on that line") from None
-    if not rules:
-        raise RulesError(f"alarm rules {path}: no rules; the first line must be "
-                         f"{','.join(HEADER)} and each further line one rule")
-    return tuple(rules)
+    """Read and check a rules file; :class:`RulesError` (one line naming the file, line
+    and column) for anything wrong (:func:`desktop.alarms.rulefile.read_rules`)."""
+    from desktop.alarms.rulefile import read_rules as read
+
+    return read(path)
 
 
 class RuleState:
@@ -238,7 +203,7 @@ class RuleState:
                 on = signal < rule.limit
                 off = signal > rule.limit + rule.hysteresis
             else:
-                on = signal > rule.limit
+                on = signal >= rule.limit if rule.kind in AT_OR_ABOVE else signal > rule.limit
                 off = signal < rule.limit - rule.hysteresis
         on_idx = np.flatnonzero(on)
         off_idx = np.flatnonzero(off)
@@ -300,13 +265,24 @@ def check_channels(rules: Sequence[Rule], channels: Sequence[str]) -> None:
 
 
 def evaluate(rules: Sequence[Rule], channels: Sequence[str], times: np.ndarray,
-             values: np.ndarray) -> list[RuleEvent]:
-    """Every rule over a signal (``values`` is ``(n, len(channels))``), events in time
-    order. Raises :class:`RulesError` for a rule whose channel the signal lacks."""
+             values: np.ndarray, units: Sequence[str] | None = None,
+             rate: float | None = None) -> list[RuleEvent]:
+    """Every rule over a whole signal (``values`` is ``(n, len(channels))``, ``times`` in
+    s, ``units`` per channel, ``rate`` in Hz or None for timestamped rows), events in time
+    order. Indicator, zone and baseline rules judge 1-s blocks
+    (:mod:`desktop.alarms.derived`). Raises :class:`RulesError` for a rule whose channel
+    the signal lacks or that cannot judge it (:func:`desktop.alarms.derived.bind_rule`)."""
+    from desktop.alarms.derived import bind_rule
+
     names = list(channels)
     check_channels(rules, names)
+    cache: dict[str, object] = {}
     events: list[RuleEvent] = []
     for rule in rules:
-        events += evaluate_rule(rule, times, values[:, names.index(rule.channel)])
+        col = names.index(rule.channel)
+        bound, series = bind_rule(rule, units[col] if units else "", rate, cache)
+        t1, v1 = series.feed(times, values[:, col])
+        t2, v2 = series.flush()
+        events += evaluate_rule(bound, np.concatenate([t1, t2]), np.concatenate([v1, v2]))
     events.sort(key=lambda e: (e.time_s, e.kind != "clear", e.rule))
     return events

@@ -65,3 +65,16 @@ def machine_judge(machine: str) -> Callable[..., dict[str, object]] | None:
         return judge(ind, sb).to_json()
 
     return run
+
+
+def adabn_entry(machine: str, channel: str, model: str) -> dict[str, Any] | None:
+    """The AdaBN statistics of fault model ``model`` learnt with ``machine``'s baseline
+    for the sensor on ``channel`` (``desktop.ml.inference.machine_stats`` applies them),
+    or None when the machine, that sensor or those statistics were never learnt."""
+    from desktop.baseline.learn import sensor_for_channel
+
+    store = BaselineStore()
+    if not store.exists(machine):
+        return None
+    sb = sensor_for_channel(store.load(machine), channel)
+    return sb.adabn.get(model) if sb is not None else None

@@ -9,8 +9,12 @@
   ``env_bpfi`` → ``inner_race``, ``env_bsf`` → ``ball``, ``env_ftf`` → ``cage``) that
   is furthest above its alert limit, when one is; else ``unknown`` (a level rose
   without bearing lines: look at unbalance, looseness, the process).
-- ``anomaly``: ``max_j ln(v_j / centre_j) / ln(alert_j / centre_j)`` — 0 at the baseline
-  centre, 1 at an alert limit, about 2 at an alarm limit set by the floors.
+- ``anomaly``: with the sensor's anomaly model (:mod:`desktop.baseline.anomaly`,
+  ``anomaly_method`` ``"t2"``) its Hotelling T² over its held-out limit, 1 at the limit;
+  without one (a thin baseline, or one stored before the model existed; ``"limits"``)
+  the distance to the limits ``max_j ln(v_j / centre_j) / ln(alert_j / centre_j)`` —
+  0 at the baseline centre, 1 at an alert limit, about 2 at an alarm limit set by the
+  floors. The level comes from the limits only.
 - ``evidence``: the indicators over their alert limit (worst first) and, for the
   location, the envelope lines found (harmonic order, Hz, SNR dB).
 """
@@ -42,10 +46,12 @@ class Judgement:
     ratio: dict[str, float]
     evidence: dict[str, object] = field(default_factory=dict)
     zone: str = ""
+    anomaly_method: str = "limits"
 
     def to_json(self) -> dict[str, object]:
         return {"level": self.level, "location": self.location,
-                "anomaly": round(self.anomaly, 4), "indicators": self.indicators,
+                "anomaly": round(self.anomaly, 4), "anomaly_method": self.anomaly_method,
+                "indicators": self.indicators,
                 "evidence": self.evidence, "zone": self.zone}
 
 
@@ -88,5 +94,10 @@ def judge(ind: Indicators, base: SensorBaseline) -> Judgement:
             evidence["lines"] = ind.lines.get(env[0][4:], [])
     if ind.rpm is not None:
         evidence["rpm"] = round(ind.rpm, 1)
+    method = "limits"
+    if base.anomaly is not None:
+        t2 = base.anomaly.score(ind.values, base.drift)
+        if t2 is not None:
+            score, method = t2, "t2"
     return Judgement(LEVELS[level], location, max(score, 0.0), table, exceeded, ratio,
-                     evidence, ind.zone)
+                     evidence, ind.zone, method)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import glob
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -38,7 +38,7 @@ from desktop.baseline.model import (
 )
 from desktop.baseline.monitor import SensorSetup
 from desktop.baseline.store import BaselineStore
-from desktop.core.tasks import TaskState
+from desktop.core.tasks import Cancelled, TaskState
 
 #: Snapshots learnt per baseline file at most (evenly spread over a long record).
 BASELINE_WINDOWS = 600
@@ -180,19 +180,25 @@ def learn_baseline(machine: str, files: Sequence[str | Path], *, rate: float | N
                    channels: Sequence[str] | None = None, resample: float | None = None,
                    task: TaskState | None = None, profiles: Any = None,
                    store: BaselineStore | None = None,
-                   max_windows: int = BASELINE_WINDOWS) -> LearnResult:
+                   max_windows: int = BASELINE_WINDOWS,
+                   adabn: Callable[..., dict[str, Any]] | None = None) -> LearnResult:
     """Learn and store the baseline of machine profile ``machine`` from healthy snapshot
     ``files`` (files, folders, glob patterns; each file or each second of a longer one is
     a snapshot). ``rate``: Hz for files that do not say theirs; ``channels``: the sensors
     (default: the profile's); ``resample``: bring faster files down to this rate first.
     ``task`` reports progress per snapshot and is the cancellation point (nothing is
-    stored when cancelled). Raises :class:`AnalysisError` (one line)."""
+    stored when cancelled). ``adabn``: a function ``(snapshots, rate, task=) → entry``
+    (``desktop.ml.training.machine_adabn.machine_statistics`` bound to a model: baseline
+    never imports torch) run per sensor on its snapshots; its entry is stored in the
+    sensor's ``adabn`` under the entry's ``model``, and a refusal (too few windows) becomes
+    a note. Raises :class:`AnalysisError` (one line)."""
     from desktop.diagnosis.profiles import ProfileStore
 
     task = task or TaskState()
     prof = (profiles or ProfileStore()).load(machine)
     paths = expand_inputs(files)
     per_sensor: dict[str, tuple[SensorSetup, list[Indicators], float, float]] = {}
+    raw: dict[str, list[np.ndarray]] = {}  # the snapshots themselves, for AdaBN
     notes: list[str] = []
     for k, path in enumerate(paths):
         task.report(k / len(paths), f"reading {path.name} ({k + 1}/{len(paths)})")
@@ -220,9 +226,24 @@ def learn_baseline(machine: str, files: Sequence[str | Path], *, rate: float | N
                             f"{path.name}: snapshot {j + 1}/{len(windows)} of {setup.sensor}")
                 inds.append(setup.indicators(w, f, rpm))
             seconds += sum(w.shape[0] for w in windows) / f
+            if adabn is not None:
+                raw.setdefault(setup.sensor, []).extend(windows)
             per_sensor[setup.sensor] = (setup0, inds, f0, seconds)
     learnt = {name: fit_sensor_baseline(name, setup.unit, f, inds, seconds)
               for name, (setup, inds, f, seconds) in per_sensor.items()}
+    if adabn is not None:
+        for name, sb in learnt.items():
+            task.report(0.99, f"AdaBN statistics of {name}")
+            try:
+                entry = adabn(raw.get(name, []), sb.rate, task=TaskState())
+            except Cancelled:
+                raise
+            except Exception as exc:  # InputError/ModelError (ml's): a note, not a failure
+                sb.notes.append(f"no AdaBN statistics: {exc}")
+                continue
+            sb.adabn[str(entry["model"])] = entry
+            if entry.get("note"):
+                sb.notes.append(str(entry["note"]))
     task.check()  # the last moment a cancel keeps the stored baseline as it was
     store = store or BaselineStore()
     old = store.load(prof.name) if store.exists(prof.name) else MachineBaseline(prof.name, {})
@@ -311,14 +332,18 @@ class TrendResult:
 def route_trend(machine: str, files: Sequence[str | Path], *, rate: float | None = None,
                 channels: Sequence[str] | None = None, task: TaskState | None = None,
                 profiles: Any = None, store: BaselineStore | None = None,
-                max_windows: int = SPAN_WINDOWS) -> TrendResult:
+                max_windows: int = SPAN_WINDOWS, acks: Any = None) -> TrendResult:
     """Judge a route's snapshot ``files`` (files, folders, glob patterns) against machine
     ``machine``'s stored baseline in time order (the time in the name, the content or
     the mtime; :mod:`desktop.baseline.snapshots`): per file and sensor the median
     indicators of up to ``max_windows`` 1-s windows go through the judgement, the alarm
-    latch and the drift rule (:class:`~desktop.baseline.monitor.SensorMonitor`). The
-    stored baseline is not changed. ``task``: progress per file, cancellation point.
+    latch and the drift rule (:class:`~desktop.baseline.monitor.SensorMonitor`), and the
+    stored acknowledgements are replayed (:mod:`desktop.baseline.acks`; ``acks``: their
+    store). Each row has ``acknowledged`` (its latched state was acknowledged) and, on
+    the row an acknowledgement acts after, ``ack``. The stored baseline is not changed.
+    ``task``: progress per file, cancellation point.
     Raises :class:`AnalysisError` (one line)."""
+    from desktop.baseline.acks import AckReplay, AckStore, apply_acks
     from desktop.baseline.monitor import SensorMonitor
     from desktop.baseline.snapshots import order_snapshots, snapshot_time, time_from_name
     from desktop.diagnosis.profiles import ProfileStore
@@ -339,7 +364,10 @@ def route_trend(machine: str, files: Sequence[str | Path], *, rate: float | None
     monitors: dict[str, SensorMonitor] = {}
     rows: list[dict[str, Any]] = []
     ordered = order_snapshots(times)
+    replay = AckReplay((acks or AckStore()).load(prof.name))
+    last: dict[str, dict[str, Any]] = {}
     for k, st in enumerate(ordered):
+        apply_acks(replay.before(st.time), monitors, last)
         task.report(0.1 + 0.9 * k / len(ordered),
                     f"judging {st.path.name} ({k + 1}/{len(ordered)})")
         rec, scalars = recs.pop(st.path) if st.path in recs else read_file(st.path, rate)
@@ -367,6 +395,10 @@ def route_trend(machine: str, files: Sequence[str | Path], *, rate: float | None
                          "state_location": mon.latch.location or None,
                          "location": j.location, "anomaly": round(j.anomaly, 4),
                          "zone": j.zone, "indicators": j.indicators, "evidence": j.evidence,
-                         "event": row.event.to_json() if row.event else None})
+                         "event": row.event.to_json() if row.event else None,
+                         "acknowledged": mon.latch.acknowledged,
+                         "anomaly_method": j.anomaly_method})
+            last[setup.sensor] = rows[-1]
+    apply_acks(replay.rest(), monitors, last)
     task.finish(f"judged {len(ordered)} file(s)")
     return TrendResult(prof.name, [st.path for st in ordered], rows, list(monitors))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from desktop.analysis.errors import AnalysisError
+from desktop.baseline.anomaly import AnomalyModel, fit_anomaly
 from desktop.baseline.indicators import MIN_SNAPSHOT_S, Indicators
 from desktop.baseline.limits import Limits, fit_limits
 
@@ -27,8 +28,12 @@ MIN_SNAPSHOTS = 3
 THIN_SNAPSHOTS = 30
 #: Length of the snapshots a long record is cut into, s.
 WINDOW_S = 1.0
-#: Format version of the stored baseline.
+#: Format version of the stored baseline (the optional ``anomaly`` model of each sensor
+#: came later within version 1: older files load without it).
 VERSION = 1
+#: The note of a baseline stored before the anomaly model existed.
+OLD_NOTE = ("learnt before the per-machine anomaly model: the anomaly score is the "
+            "distance to the limits; learn the baseline again for the model")
 
 
 def snapshot_windows(x: np.ndarray, fs: float, window_s: float = WINDOW_S,
@@ -57,7 +62,10 @@ class SensorBaseline:
     """One sensor's baseline: ``unit`` and ``rate`` (Hz) of the data it was learnt from,
     ``limits`` (indicator → :class:`Limits` as learnt), ``drift`` (indicator → ln offset
     of the centre applied since, see :mod:`desktop.baseline.drift`), ``snapshots`` and
-    ``seconds`` of data, ``created`` (ISO 8601 UTC) and ``notes``."""
+    ``seconds`` of data, ``created`` (ISO 8601 UTC) and ``notes``; ``anomaly``: the
+    per-machine anomaly model (:mod:`desktop.baseline.anomaly`), None for a thin
+    baseline or one stored before it existed (the score is then the distance to the
+    limits)."""
 
     sensor: str
     unit: str
@@ -69,6 +77,10 @@ class SensorBaseline:
     notes: list[str] = field(default_factory=list)
     drift: dict[str, float] = field(default_factory=dict)
     drift_updates: int = 0
+    anomaly: AnomalyModel | None = None
+    #: fault model name → its batch-norm statistics and open-set thresholds re-estimated
+    #: on these snapshots (AdaBN, ``desktop.ml.training.machine_adabn``; JSON as is)
+    adabn: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def thin(self) -> bool:
@@ -87,17 +99,25 @@ class SensorBaseline:
                 "created": self.created, "thin": self.thin, "notes": list(self.notes),
                 "limits": {k: v.to_json() for k, v in self.limits.items()},
                 "drift": {k: round(v, 6) for k, v in self.drift.items()},
-                "drift_updates": self.drift_updates}
+                "drift_updates": self.drift_updates,
+                **({"anomaly": self.anomaly.to_json()} if self.anomaly is not None else {}),
+                **({"adabn": self.adabn} if self.adabn else {})}
 
     @classmethod
     def from_json(cls, doc: Any) -> SensorBaseline:
         try:
             limits = {str(k): Limits.from_json(v) for k, v in dict(doc["limits"]).items()}
             drift = {str(k): float(v) for k, v in dict(doc.get("drift") or {}).items()}
+            notes = [str(n) for n in doc.get("notes") or []]
+            anomaly = (AnomalyModel.from_json(doc["anomaly"]) if doc.get("anomaly")
+                       else None)
+            n = int(doc["snapshots"])
+            adabn = {str(k): dict(v) for k, v in dict(doc.get("adabn") or {}).items()}
+            if anomaly is None and n >= THIN_SNAPSHOTS and OLD_NOTE not in notes:
+                notes.append(OLD_NOTE)  # stored before the anomaly model existed
             return cls(str(doc["sensor"]), str(doc["unit"]), float(doc["rate"]), limits,
-                       int(doc["snapshots"]), float(doc["seconds"]),
-                       str(doc.get("created", "")), [str(n) for n in doc.get("notes") or []],
-                       drift, int(doc.get("drift_updates") or 0))
+                       n, float(doc["seconds"]), str(doc.get("created", "")), notes,
+                       drift, int(doc.get("drift_updates") or 0), anomaly, adabn)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise AnalysisError(f"stored baseline is damaged ({exc!r}); learn it again "
                                 "with linewatch baseline") from None
@@ -124,9 +144,13 @@ def fit_sensor_baseline(sensor: str, unit: str, rate: float,
     if not any(k.startswith("env_") for k in names):
         notes.append("no bearing or shaft speed: no envelope indicators, so no fault "
                      "location (give the machine profile a bearing and a speed)")
+    anomaly = fit_anomaly([s.values for s in snapshots])
+    if anomaly is None and n >= THIN_SNAPSHOTS:
+        notes.append("no anomaly model (too few snapshots with every indicator): the "
+                     "anomaly score is the distance to the limits")
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     return SensorBaseline(sensor, unit, float(rate), limits, n, float(seconds), created,
-                          notes)
+                          notes, anomaly=anomaly)
 
 
 @dataclass

@@ -159,9 +159,9 @@ def fault_evidence(freqs: np.ndarray, amp: np.ndarray, fault_freqs: dict[str, fl
         side_found = [s for _, s in sidebands if s.found]
         # one strong harmonic counts only with BOTH its sidebands (amplitude modulation
         # is symmetric; one line beside it may belong to any other comb)
-        pair = bool(found) and sum(1 for s in side_found if s.order == found[0].order) >= 2
+        paired = bool(found) and sum(1 for s in side_found if s.order == found[0].order) >= 2
         present = len(found) >= 2 or (
-            len(found) == 1 and found[0].snr_db >= strong_db and pair)
+            len(found) == 1 and found[0].snr_db >= strong_db and paired)
         if name == "BSF" and present and not any(h.order % 2 == 0 for h in found):
             # a ball strikes both races: its family is led by 2×BSF; odd harmonics alone
             # are some other periodic source (another shaft, a belt, a fan)

@@ -11,7 +11,11 @@ Policy (docs/diagnosis.md):
    Randall, MSSP 20 (2006) 308–331; estimator in :mod:`desktop.analysis.envelope`), and
    the wide band ``fs/8 … 0.45·fs`` — or the one band the user typed. Each band is at
    least ``2 × (2·BPFI + 1X)`` wide so the second BPFI harmonic and its sidebands pass
-   (window lengths 8–512 samples in the kurtogram).
+   (window lengths 8–512 samples in the kurtogram). Without a typed band the same up to
+   three bands are also chosen on the **cepstrally pre-whitened** signal
+   (:mod:`desktop.diagnosis.prewhiten`: shaft, gear and mains lines and the resonances'
+   colouring removed, so a weak fault resonance beside a strong housing resonance is no
+   longer drowned out; Borghesani et al., MSSP 36 (2013) 370–384) and judged the same way.
    Per fault frequency the band with the largest score is kept
    (:mod:`desktop.diagnosis.evidence`); a fault whose lines another present fault's
    sideband comb explains is then not present (:mod:`desktop.diagnosis.attribution`).
@@ -49,6 +53,7 @@ from desktop.diagnosis.lines import (
     line_threshold_db,
 )
 from desktop.diagnosis.order_tracking import AngleSignal, order_spectrum, resample_to_angle
+from desktop.diagnosis.prewhiten import cepstral_prewhiten
 from desktop.diagnosis.speed import ShaftSpeed, estimate_speed, shaft_line_db
 
 LOCATIONS = ("normal", "outer_race", "inner_race", "ball", "cage", "not_running", "unknown")
@@ -237,17 +242,23 @@ def diagnose_span(x: np.ndarray, fs: float, geometry: BearingGeometry,
         ff = fault_frequencies(geometry, speed.rpm)  # type: ignore[union-attr]
         freqs_hz = {"BPFO": ff.bpfo, "BPFI": ff.bpfi, "BSF": ff.bsf, "FTF": ff.ftf}
         min_bw = 2 * (2 * ff.bpfi + shaft_hz)
-        bands = [band] if band is not None else _candidate_bands(a, fs, min_bw)
+        if band is not None:
+            candidates = [(a, band)]
+        else:
+            # the raw signal's bands and the pre-whitened signal's bands (point 2)
+            white = cepstral_prewhiten(a)
+            candidates = ([(a, b) for b in _candidate_bands(a, fs, min_bw)]
+                          + [(white, b) for b in _candidate_bands(white, fs, min_bw)])
         tracked = (theta is not None and speed is not None
                    and speed.variation > ORDER_TRACK_VARIATION)
         per_band = []
-        for b in bands:
+        for sig, b in candidates:
             if tracked:
                 assert theta is not None
-                per_band.append(_orders_evidence(a, fs, b, theta, freqs_hz, shaft_hz))
+                per_band.append(_orders_evidence(sig, fs, b, theta, freqs_hz, shaft_hz))
                 domain = "orders"
             else:
-                per_band.append(_hz_evidence(a, fs, b, freqs_hz, shaft_hz, mains_f))
+                per_band.append(_hz_evidence(sig, fs, b, freqs_hz, shaft_hz, mains_f))
         faults = attribute(_best_per_fault(per_band), shaft_hz, ff.ftf)
     location = locate(faults) if faults else ("unknown" if shaft_hz is None else "normal")
     running = (shaft_db is not None and shaft_db >= RUNNING_SHAFT_DB) or lines >= 2

@@ -12,9 +12,6 @@ or from a fleet's verdict table.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
 import re
 from collections.abc import Iterator
@@ -381,41 +378,13 @@ def _labels(path: str, store_path: Path | None) -> tuple[Section, list[tuple[flo
 
 
 # ---------------------------------------------------------------------------- writing
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+def render_html(report: Report, folder: Path | None = None) -> str:
+    """One self-contained HTML page: charts inline as PNG, no scripts, no links out; from
+    the Jinja2 template with the user's override folder
+    (:func:`desktop.fleet.report_html.render_html`)."""
+    from desktop.fleet.report_html import render_html as render
 
-
-_CSS = """body{font-family:sans-serif;max-width:1040px;margin:1em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;padding:2px 8px;
-font-size:90%;text-align:left}caption{text-align:left;font-style:italic;font-size:90%}
-img{max-width:100%}figcaption{font-size:90%;color:#555}"""
-
-
-def render_html(report: Report) -> str:
-    """One self-contained HTML page: charts inline as PNG, no scripts, no links out."""
-    e = html.escape
-    parts = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
-             f"<title>{e(report.title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{e(report.title)}</h1>", "<table>"]
-    parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in report.facts]
-    parts.append("</table>")
-    for sec in report.sections:
-        parts.append(f"<h2>{e(sec.title)}</h2>")
-        parts += [f"<p>{e(p)}</p>" for p in sec.paragraphs]
-        for fig, caption in zip(sec.figures, sec.captions, strict=True):
-            parts.append(f"<figure><img alt=\"{e(caption)}\" src=\"data:image/png;base64,"
-                         f"{_png(fig)}\"><figcaption>{e(caption)}</figcaption></figure>")
-        for t in sec.tables:
-            parts.append("<table>" + (f"<caption>{e(t.caption)}</caption>" if t.caption
-                                      else ""))
-            parts.append("<tr>" + "".join(f"<th>{e(h)}</th>" for h in t.header) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>"
-                      for r in t.rows]
-            parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return render(report, folder)
 
 
 def _text_lines(report: Report) -> list[tuple[str, str]]:

@@ -1,8 +1,9 @@
 """What every session offers the window: one read interface and one set of signals.
 
 A *live session* streams from a source; a *file session* shows an opened recording. Both
-hand the plots the same read interface (``view(t0, t1, pixels)``, ``latest``,
-``sample_at``, ``index_at_time``, ``written``, ``channels``, ``sample_rate``): a
+hand the plots the same read interface (:class:`~desktop.streams.sample_view.SampleView`:
+``view(t0, t1, pixels)``, ``latest``, ``between``, ``sample_at``, ``index_at_time``,
+``written``, ``channels``, ``sample_rate``): a
 :class:`~desktop.streams.ring.RingBuffer` live, a lazy
 :class:`~desktop.streams.file_view.FileView` for a file, so a plot does not care where
 samples come from, and both announce the same events. Times everywhere are the signal's
@@ -17,8 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core.types import WALL_CLOCK_MIN_S
 from desktop.streams.acquisition import Counters
-from desktop.streams.file_view import FileView
-from desktop.streams.ring import RingBuffer
+from desktop.streams.sample_view import SampleView
 
 
 class Session(QObject):
@@ -35,6 +35,10 @@ class Session(QObject):
     model_failed = Signal(str)
     verdicts = Signal(list)  # dicts: start_s, end_s, class, probability, location, arrived
     alarm = Signal(bool, str)  # active, the class being held
+    #: A machine baseline's alarm rose (live or in a whole file): a snapshot row of
+    #: desktop.baseline.live (sensor, level, state, evidence_location, event: indicator,
+    #: location, evidence).
+    baseline_alarm = Signal(dict)
     rows = Signal(list)  # a table model's verdicts, one dict per part/sample (tabular_worker)
     recording_started = Signal(str)
     recording_stopped = Signal(object)  # RecordingResult
@@ -46,8 +50,9 @@ class Session(QObject):
         self.closed = False
 
     @property
-    def buffer(self) -> RingBuffer | FileView | None:
-        """The samples to draw (None until :attr:`opened`)."""
+    def buffer(self) -> SampleView | None:
+        """The samples to draw (None until :attr:`opened`): a ring buffer live, a file's
+        view for a file, read through :class:`~desktop.streams.sample_view.SampleView`."""
         return None
 
     @property
@@ -79,6 +84,16 @@ class Session(QObject):
 
     def set_model(self, name: str, raise_after_s: float, clear_after_s: float) -> None:
         """Judge this session's signal with model ``name`` ("" = off)."""
+
+    def set_machine(self, machine: str) -> None:
+        """Judge this session's verdicts against machine ``machine``'s learnt baseline
+        too ("" = none): each verdict gains ``level``, ``evidence_location``,
+        ``indicators``, ``anomaly`` and ``baseline_state`` (desktop.baseline.live)."""
+
+    def acknowledge_baseline(self) -> str:
+        """Acknowledge the latched baseline alarm; returns the level still raised
+        (``ok`` when the condition cleared, ``""`` when nothing is judged)."""
+        return ""
 
     def measure_figures(self) -> dict[str, object]:
         """This session's own figures for ``--measure`` (strict JSON values; none here)."""

@@ -1,8 +1,9 @@
 """A file session: one opened recording, read lazily from disk, its whole-file verdicts
 and its labels.
 
-It never pretends to be a live stream. Opening runs :func:`index_file` as a job
-(progress and Cancel in the status bar): the file is converted once into a columnar
+It never pretends to be a live stream. Opening runs :func:`index_file` as a job on the
+session's ``indexer`` (:class:`~desktop.workers.job_runner.JobRunner`; progress and Cancel
+in the status bar): the file is converted once into a columnar
 cache with a min/max pyramid (reopened instantly the next time), and the view is handed
 to the plots as soon as something can be drawn — for a big text file a skim of the whole
 file within a second or two, sharpening while the index is built. ``buffer`` is a
@@ -10,7 +11,8 @@ file within a second or two, sharpening while the index is built. ``buffer`` is 
 interface, so the plots do not care. Its sample rate is the file's own (what
 ``linewatch info`` reports), its labels are anchored at its first sample, and once the
 file is indexed a selected model judges the whole file in a second job that fills the
-verdict lane end to end (it reads the one channel it needs from the cache).
+verdict lane end to end (it reads the one channel it needs from the cache) on the
+``judge`` runner, where a newer model or machine choice wins.
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
-
 from desktop.core.types import SourceState
 from desktop.session.base import Session
 from desktop.streams.acquisition import Counters
 from desktop.streams.file_view import FileView, index_file
-from desktop.workers.jobs import Job
+from desktop.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -36,25 +36,33 @@ class FileSession(Session):
     ``decimal`` (``"."``/``","``) fixes the decimal mark of a text file."""
 
     kind = "file"
-    # The verdict job's answers, relayed: a lambda connected to a worker's signal runs on
-    # the job's thread, so it only emits these, whose slots run on the session's thread.
-    _judge_done = Signal(object, object)  # job, result
-    _judge_error = Signal(object, str)  # job, message
 
     def __init__(self, path: Path | str, rate: float | None = None,
                  decimal: str | None = None) -> None:
         super().__init__(f"file:{path}")
-        self._judge_done.connect(self._judged)
-        self._judge_error.connect(self._judge_failed)
         self.path = Path(path)
         self.rate = rate
         self.decimal = decimal
         self.view: FileView | None = None
-        self._jobs: list[Job] = []
-        self._index_job: Job | None = None
-        self._judge_job: Job | None = None
+        self.indexer = JobRunner(self, name="open-file", replace=False)
+        self.indexer.progress.connect(self._index_progress)
+        self.indexer.succeeded.connect(self._indexed)
+        self.indexer.failed.connect(self._failed)
+        self.indexer.cancelled.connect(self._index_cancelled)
+        self.judge = JobRunner(self, name="file-verdicts")  # a newer model choice wins
+        self.judge.progress.connect(self._judge_progress)
+        self.judge.succeeded.connect(self._judged)
+        self.judge.failed.connect(self._judge_failed)
+        self.judge.cancelled.connect(self._judge_cancelled)
+        # Whether the index / the verdicts are still to come: False as soon as the answer
+        # is here (the runner's thread may still be ending, which the window need not wait
+        # for before it hides the progress bar).
+        self._indexing = False
+        self._judging = False
         self.open_cancelled = False  # cancelled before anything could be drawn
         self._model: tuple[str, float, float] = ("", 2.0, 5.0)
+        self._machine = ""  # whose baseline judges the whole-file verdicts too
+        self._baseline_track: Any = None  # desktop.baseline.live.BaselineTrack
         self.state = "loading"
         self.verdict_rows: list[dict[str, Any]] = []
         # perf_counter times for --measure: the open, the index done, the verdict job.
@@ -74,12 +82,12 @@ class FileSession(Session):
 
     @property
     def indexing(self) -> bool:
-        return self._index_job is not None
+        return self._indexing
 
     @property
     def busy(self) -> bool:
-        """A job of this session (indexing, whole-file verdicts) is running."""
-        return self._index_job is not None or self._judge_job is not None
+        """A job of this session (indexing, whole-file verdicts) has not answered yet."""
+        return self._indexing or self._judging
 
     @property
     def counters(self) -> Counters | None:
@@ -106,39 +114,27 @@ class FileSession(Session):
         return (str(self.path), self.view.first_time)
 
     # -- lifecycle -------------------------------------------------------------------
-    def _run(self, fn: Any, *args: Any, name: str, **kwargs: Any) -> Job:
-        job = Job(fn, *args, name=name, **kwargs)
-
-        def relay(fraction: float, message: str, _info: dict) -> None:
-            # Progress queued before a Cancel arrives after it: never re-show the bar.
-            if not job.task.cancelled and not self.closed:
-                self.progress.emit(fraction, message)
-
-        job.worker.progress.connect(relay)
-        self._jobs = [j for j in self._jobs if j.running] + [job]
-        return job
-
     def start(self) -> None:
         self._t_start = time.perf_counter()
-        job = self._run(index_file, self.path, self.rate, self.decimal, name="open-file")
-        job.worker.progress.connect(self._index_progress)
-        job.worker.succeeded.connect(self._indexed)
-        job.worker.failed.connect(self._failed)
-        job.worker.cancelled.connect(self._index_cancelled)
-        self._index_job = job
-        job.start()
+        self._indexing = True
+        self.indexer.start(index_file, self.path, self.rate, self.decimal)
 
-    def _index_progress(self, _fraction: float, _message: str, info: dict[str, Any]) -> None:
-        """The first drawable view arrives while indexing goes on: show it now."""
+    def _index_progress(self, fraction: float, message: str, info: dict[str, Any]) -> None:
+        """Progress for the status bar; the first drawable view arrives while indexing
+        goes on: show it now."""
+        job = self.indexer.job
+        if self.closed or job is None or job.task.cancelled:
+            return  # progress queued before a Cancel arrives after it: never re-show the bar
+        self.progress.emit(fraction, message)
         view = info.get("view")
-        if self.closed or self.view is not None or not isinstance(view, FileView):
+        if self.view is not None or not isinstance(view, FileView):
             return
         self.view = view
         self.state = "indexing"
         self.opened.emit()
 
     def _indexed(self, view: FileView) -> None:
-        self._index_job = None
+        self._indexing = False
         if self.closed:
             return
         self._t_indexed = time.perf_counter()
@@ -152,7 +148,7 @@ class FileSession(Session):
         self._judge()
 
     def _index_cancelled(self) -> None:
-        self._index_job = None
+        self._indexing = False
         if self.closed:
             return
         if self.view is None:
@@ -165,11 +161,10 @@ class FileSession(Session):
                                 " (the rest is a coarse preview)")
 
     def cancel_indexing(self) -> None:
-        if self._index_job is not None:
-            self._index_job.cancel()
+        self.indexer.cancel()
 
     def _failed(self, message: str) -> None:
-        self._index_job = None
+        self._indexing = False
         if self.closed:
             return
         self.state = "failed"
@@ -177,13 +172,13 @@ class FileSession(Session):
 
     def stop(self) -> None:
         self.closed = True
-        for job in self._jobs:
-            job.cancel()
-            job.thread.quit()
+        self._indexing = self._judging = False
+        self.indexer.abandon()  # the threads wind down; wait() waits for them
+        self.judge.abandon()
 
     def wait(self, ms: int = 30_000) -> None:
-        for job in self._jobs:
-            if not job.wait(ms):
+        for runner in (self.indexer, self.judge):
+            if not runner.shutdown(ms):
                 log.error("a file job did not stop within %d ms", ms)
 
     def measure_figures(self) -> dict[str, object]:
@@ -204,10 +199,20 @@ class FileSession(Session):
         if self.loaded is not None:
             self._judge()
 
+    def set_machine(self, machine: str) -> None:
+        if machine != self._machine:
+            self._machine = machine
+            if self.loaded is not None:
+                self._judge()
+
+    def acknowledge_baseline(self) -> str:
+        track = self._baseline_track
+        return str(track.acknowledge()) if track is not None else ""
+
     def cancel_verdicts(self) -> None:
-        if self._judge_job is not None:
-            self._judge_job.cancel()
-            self._judge_job = None
+        """Stop the whole-file verdicts; nothing more of that run is shown."""
+        self.judge.abandon()
+        self._judging = False
 
     def _judge(self) -> None:
         """Judge the whole file with the selected model (cancels a previous run)."""
@@ -217,27 +222,52 @@ class FileSession(Session):
         view = self.loaded
         if self.closed or not name or view is None:
             return
-        from desktop.ml.inference.file_verdicts import (
-            judge_recording,  # torch: only when a model runs
-        )
-
-        job = self._run(judge_recording, name, view, view.first_time, name="file-verdicts")
-        job.worker.succeeded.connect(lambda result, job=job: self._judge_done.emit(job, result))
-        job.worker.failed.connect(lambda message, job=job: self._judge_error.emit(job, message))
-        self._judge_job = job
+        self._baseline_track = None
+        self._judging = True
         self._t_judge = (time.perf_counter(), None)
-        job.start()
+        self.judge.start(_judge_file, name, view, view.first_time, self._machine)
 
-    def _judge_failed(self, job: Job, message: str) -> None:
-        if job is self._judge_job and not self.closed:
+    def _judge_progress(self, fraction: float, message: str, _info: dict[str, Any]) -> None:
+        job = self.judge.job
+        if self._judging and job is not None and not job.task.cancelled:
+            self.progress.emit(fraction, message)
+
+    def _judge_cancelled(self) -> None:
+        self._judging = False
+
+    def _judge_failed(self, message: str) -> None:
+        self._judging = False
+        if not self.closed:
             self.model_failed.emit(message)
 
-    def _judged(self, job: Job, result: dict[str, Any]) -> None:
-        if self.closed or job is not self._judge_job:
+    def _judged(self, result: dict[str, Any]) -> None:
+        self._judging = False
+        if self.closed:
             return
-        self._judge_job = None
         if self._t_judge is not None:
             self._t_judge = (self._t_judge[0], time.perf_counter())
         self.verdict_rows = result["verdicts"]
         self.model_loaded.emit(result["info"])
         self.verdicts.emit(result["verdicts"])
+        base = result.get("baseline")
+        if base:
+            self._baseline_track = base["track"]
+            for row in self._baseline_track.rows:
+                if row["event"] is not None:
+                    self.baseline_alarm.emit(row)
+
+
+def _judge_file(model: str, view: FileView, first_time: float, machine: str,
+                task: Any) -> dict[str, Any]:
+    """The whole-file verdict job: the model's verdicts, then (with a machine) the
+    baseline's level on each (desktop.baseline.live.add_file_baseline)."""
+    from desktop.ml.inference.file_verdicts import (
+        judge_recording,  # torch: only when a model runs
+    )
+
+    result = judge_recording(model, view, first_time, task=task, machine=machine)
+    if machine:
+        from desktop.baseline.live import add_file_baseline
+
+        add_file_baseline(result, machine, view, first_time, task=task)
+    return result

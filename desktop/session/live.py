@@ -41,6 +41,7 @@ class LiveSession(Session):
         self._thread: AcquisitionThread | None = None
         self._retired: list[AcquisitionThread] = []
         self._inference: InferenceThread | TabularThread | None = None
+        self._machine = ""  # the machine whose baseline judges verdicts too (set_machine)
         self._retired_inference: list[InferenceThread | TabularThread] = []
         self.recording_path: Path | None = None
         self.last_recording: RecordingResult | None = None
@@ -207,6 +208,18 @@ class LiveSession(Session):
         if self.acq is not None:
             self._start_inference()
 
+    def set_machine(self, machine: str) -> None:
+        if machine != self._machine:
+            self._machine = machine
+            if self.acq is not None:
+                self._start_inference()
+
+    def acknowledge_baseline(self) -> str:
+        thread = self._inference
+        if isinstance(thread, InferenceThread):
+            return thread.worker.acknowledge_baseline()
+        return ""
+
     def _start_inference(self) -> None:
         """(Re)start the model; the old worker winds down by itself, never blocking."""
         self._stop_inference()
@@ -220,7 +233,8 @@ class LiveSession(Session):
             self._inference = self._wire(TabularThread(table))
             return
         worker = InferenceWorker(name, lambda: acq.buffer, None, raise_s, clear_s,
-                                 source_kind=self.spec.partition(":")[0], drawn=self._drawn)
+                                 source_kind=self.spec.partition(":")[0], drawn=self._drawn,
+                                 machine=self._machine)
         self._inference = self._wire(InferenceThread(worker))
 
     def _wire(self, thread: InferenceThread | TabularThread) -> InferenceThread | TabularThread:
@@ -229,6 +243,8 @@ class LiveSession(Session):
         worker.failed.connect(self.model_failed)
         worker.verdicts.connect(self.verdicts)
         worker.alarm.connect(self.alarm)
+        if isinstance(worker, InferenceWorker):
+            worker.baseline_alarm.connect(self.baseline_alarm)
         thread.start()
         return thread
 
@@ -239,6 +255,8 @@ class LiveSession(Session):
                        thread.worker.failed]
             if isinstance(thread, TabularThread):
                 signals.append(thread.worker.rows)
+            else:
+                signals.append(thread.worker.baseline_alarm)
             for signal in signals:
                 signal.disconnect()
             thread.request_stop()  # no wait: it ends within one pacing period

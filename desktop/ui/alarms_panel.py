@@ -44,6 +44,7 @@ from desktop.alarms.live import RuleWatcher
 from desktop.alarms.log import Alarm, AlarmLog, AlarmLogError
 from desktop.alarms.rules import Rule, RuleEvent, read_rules
 from desktop.core.errors import LinewatchError
+from desktop.workers.job_runner import JobRunner
 
 COLUMNS = ("#", "Raised (UTC)", "Severity", "Rule", "Channel", "Value", "State",
            "Acknowledged", "Comment")
@@ -229,7 +230,9 @@ class LiveRules(QObject):
         self.watcher: RuleWatcher | None = None
         self._buffer: Any = None
         self._checked: tuple[str, str] | None = None  # (file, rules) judged or running
-        self.job: Any = None
+        self.runner = JobRunner(self, name="alarm-rules", replace=False)
+        self.runner.succeeded.connect(self._file_checked)
+        self.runner.failed.connect(self._error)
         self.tray: QSystemTrayIcon | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(250)
@@ -239,9 +242,7 @@ class LiveRules(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.timer.stop()
-            if self.job is not None:
-                self.job.cancel()
-                self.job.wait(30_000)
+            self.runner.shutdown(30_000)
         return False
 
     def set_rules(self, path: str) -> None:
@@ -300,16 +301,12 @@ class LiveRules(QObject):
 
     def _check_file(self, session: Any) -> None:
         path = str(getattr(session, "path", ""))
-        if not path or self._checked == (path, self.path) or self.job is not None:
+        if not path or self._checked == (path, self.path) or self.runner.running:
             return
-        from desktop.workers.jobs import Job
-
         self._checked = (path, self.path)
-        self.job = Job(check_file, path, self.rules, name="alarm-rules")
-        self.job.worker.succeeded.connect(self._file_checked)
-        self.job.worker.failed.connect(self._error)
-        self.job.worker.finished.connect(self._job_done)
-        self.job.start()
+        # class/score rules judge a model's verdicts (predict --rules): skipped here, and
+        # the status line names them
+        self.runner.start(check_file, path, self.rules, skip_model_rules=True)
 
     def _file_checked(self, check: FileCheck) -> None:
         try:
@@ -319,15 +316,12 @@ class LiveRules(QObject):
             return
         self.window.statusBar().showMessage(
             f"alarm rules on {check.path.name}: {check.raised} alarms"
-            + (f", {added} newly logged" if added else ""), 10000)
+            + (f", {added} newly logged" if added else "")
+            + (f"; not judged here (model rules, use predict --rules): "
+               f"{', '.join(check.skipped)}" if check.skipped else ""), 10000)
         if added:
             QApplication.beep()
         self.panel.refresh()
-
-    def _job_done(self) -> None:
-        if self.job is not None:
-            self.job.wait()
-        self.job = None
 
     def _event(self, event: RuleEvent) -> None:
         if event.kind == "raise":

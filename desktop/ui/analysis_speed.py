@@ -19,6 +19,7 @@ median over the span), or — new — **from the file** (the RPM a recording sto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -33,10 +34,13 @@ MACHINE_SPEED = "@machine"
 
 class SpeedControl:
     """Keeps ``panel.rpm`` (the number) and ``panel.rpm_source`` (the combo) true to the
-    session's file and machine (module docstring). ``panel`` is the AnalysisPanel."""
+    session's file and machine (module docstring). ``panel`` is the dock's
+    :class:`~desktop.ui.analysis_controls.AnalysisControls`; ``session()`` the window's
+    session now."""
 
-    def __init__(self, panel: Any) -> None:
+    def __init__(self, panel: Any, session: Callable[[], Any]) -> None:
         self.panel = panel
+        self._session_now = session
         self.typed = float(panel.rpm.value())  # the speed typed for this file (0: none)
         #: Speeds given, not typed: {FILE_SPEED | MACHINE_SPEED: (rpm, where from)}.
         self.given: dict[str, tuple[float, str]] = {}
@@ -106,15 +110,15 @@ class SpeedControl:
             self.given.pop(MACHINE_SPEED, None)
         if self.given.get(MACHINE_SPEED) != before:
             self.channels_rebuilt(select=True)
-            self.panel._changed()
+            self.panel._changed()  # recompute with the machine's speed
 
     def channels_rebuilt(self, select: bool = False) -> None:
         """Put the given speeds in the source combo (after the panel refilled it); with
         ``select``, choose the source by the rules of the module docstring."""
         panel = self.panel
         combo = panel.rpm_source
-        was = panel._loading
-        panel._loading = True
+        was = panel.loading
+        panel.loading = True
         combo.blockSignals(True)
         for key in (FILE_SPEED, MACHINE_SPEED):
             index = combo.findData(key)
@@ -141,14 +145,14 @@ class SpeedControl:
                 wanted = channels[0] if channels else ""
             combo.setCurrentIndex(max(0, combo.findData(wanted)))
         combo.blockSignals(False)
-        panel._loading = was
+        panel.loading = was
         self._show()
 
     # -- the controls ------------------------------------------------------------------------
     def _typed_changed(self, value: float) -> None:
         if self.panel.rpm.isEnabled():
             self.typed = float(value)
-            self._typed_session = getattr(self.panel.window, "session", None)
+            self._typed_session = self._session_now()
 
     def _source_changed(self, *_: object) -> None:
         self._show()

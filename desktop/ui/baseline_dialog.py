@@ -1,13 +1,14 @@
-"""Analysis → Learn baseline… (Ctrl+Shift+B): learn a machine's healthy baseline from
-its own snapshot files, as ``linewatch baseline NAME FILES…`` does.
+"""Analysis → Learn baseline… (Ctrl+Shift+B): learn a machine's healthy baseline from its
+own snapshot files, as ``linewatch baseline NAME FILES…`` does.
 
-Choose the machine (a profile from the Machine dialog), the healthy snapshots (files,
-a folder, or the opened file) and Learn: :func:`desktop.baseline.learn.learn_baseline`
-runs on a :class:`~desktop.workers.jobs.Job` (progress and Cancel) and stores the baseline
-where the CLI stores it (:class:`~desktop.baseline.store.BaselineStore`), so ``linewatch
-trend --machine`` and the window share it. The summary says, per sensor, how many
-snapshots and seconds back it, the main limits (acceleration and velocity RMS, the
-envelope lines) and, when it is thin (fewer than 30 snapshots), says so in amber.
+Choose the machine (a profile from the Machine dialog), the healthy snapshots (files, a
+folder, or the opened file) and Learn: :func:`desktop.baseline.learn.learn_baseline` runs
+on the dialog's :class:`~desktop.workers.job_runner.JobRunner` (progress and Cancel) and
+stores the baseline where the CLI stores it
+(:class:`~desktop.baseline.store.BaselineStore`), so ``linewatch trend --machine`` and
+the window share it. The summary says, per sensor, how many snapshots and seconds back
+it, the main limits (acceleration and velocity RMS, the envelope lines) and, when it is
+thin (fewer than 30 snapshots), says so in amber.
 
 ``desktop.baseline`` pulls in scipy: it is imported on the job's thread when a run starts.
 """
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.diagnosis.profiles import ProfileStore
+from desktop.workers.job_runner import JobRunner
 from desktop.workers.jobs import Job
 
 #: Indicators shown in the summary, in this order (the rest are in the stored file).
@@ -82,7 +84,11 @@ class LearnBaselineDialog(QDialog):
         self.store = store or ProfileStore()
         self.opened_file = opened_file
         self.result: Any = None
-        self._job: Job | None = None
+        self.runner = JobRunner(self, name="baseline", replace=False)
+        self.runner.progress.connect(self._progress)
+        self.runner.succeeded.connect(self._succeeded)
+        self.runner.failed.connect(self._failed)
+        self.runner.cancelled.connect(self._cancelled)
 
         self.machine = QComboBox()
         self.machine.setToolTip("The machine profile whose healthy baseline is learnt "
@@ -226,7 +232,7 @@ class LearnBaselineDialog(QDialog):
     # -- the job -----------------------------------------------------------------------------
     def start(self) -> Job | None:
         """Learn from the listed files (one run at a time)."""
-        if self._job is not None:
+        if self.runner.running:
             return None
         name = self.machine.currentData()
         if not name:
@@ -237,13 +243,7 @@ class LearnBaselineDialog(QDialog):
             self.status.setText("⚠ add the healthy snapshots: files, a folder or the "
                                 "opened file")
             return None
-        job = Job(learn_job, str(name), paths, name="baseline", profiles=self.store)
-        # Bound methods of this dialog: queued to the UI thread (docs/architecture.md).
-        job.worker.progress.connect(self._progress)
-        job.worker.succeeded.connect(self._succeeded)
-        job.worker.failed.connect(self._failed)
-        job.worker.cancelled.connect(self._cancelled)
-        self._job, self.result = job, None
+        self.result = None
         self.learn_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.bar.setValue(0)
@@ -251,17 +251,16 @@ class LearnBaselineDialog(QDialog):
         self.summary.setText("")
         self.table.setRowCount(0)
         self.status.setText(f"learning the baseline of {name}…")
-        job.start()
-        return job
+        return self.runner.start(learn_job, str(name), paths, profiles=self.store)
 
     def cancel(self) -> None:
         """Stop the run: nothing is stored."""
-        if self._job is not None:
-            self._job.cancel()
+        if self.runner.running:
+            self.runner.cancel()
             self.status.setText("cancelling…")
 
     def busy(self) -> bool:
-        return self._job is not None
+        return self.runner.running
 
     def _progress(self, fraction: float, message: str, _info: dict) -> None:
         self.bar.setValue(int(fraction * 1000))
@@ -287,10 +286,6 @@ class LearnBaselineDialog(QDialog):
         self.status.setText(text)
         self.learn_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        job, self._job = self._job, None
-        if job is not None:  # its function has returned: the thread ends at once
-            job.request_stop()
-            job.wait(5000)
 
     # -- the summary -------------------------------------------------------------------------
     def _summarise(self, result: Any) -> None:
@@ -334,8 +329,5 @@ class LearnBaselineDialog(QDialog):
 
     def closeEvent(self, event: Any) -> None:
         """Closing while a run is under way cancels it and waits for the thread."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job.wait(60_000)
-            self._job = None
+        self.runner.shutdown(60_000)
         super().closeEvent(event)

@@ -5,8 +5,9 @@
 For a machine with a stored baseline (``linewatch baseline`` or
 :class:`~desktop.ui.baseline_dialog.LearnBaselineDialog`), each time the dock diagnoses
 the opened file or the visible span the same span is judged against the baseline of the
-diagnosed channel's sensor (:func:`judge_buffer` on a :class:`~desktop.workers.jobs.Job`,
-as one ``linewatch trend`` row: the median indicators of up to 10 one-second windows).
+diagnosed channel's sensor (:func:`judge_buffer` on the view's
+:class:`~desktop.workers.job_runner.JobRunner`, as one ``linewatch trend`` row: the median
+indicators of up to 10 one-second windows).
 The dock shows the level (``ok`` / ``alert`` / ``alarm``) with the location, how many
 windows were at alert or alarm on their own, a small table of the indicators against
 their limits, and "thin baseline (n snapshots)" when the baseline is thin.
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from desktop.analysis.errors import AnalysisError
 from desktop.core.tasks import TaskState
+from desktop.streams.sample_view import SampleView
 from desktop.ui.baseline_dialog import (
     INDICATOR_TEXT,
     THIN_STYLE,
@@ -49,6 +51,7 @@ from desktop.ui.baseline_dialog import (
     fmt,
     thin_text,
 )
+from desktop.workers.job_runner import JobRunner
 from desktop.workers.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,7 @@ def stored_sensors(machine: str) -> dict[str, StoredSensor] | None:
         raise AnalysisError(f"baseline of '{machine}' cannot be read: {exc}") from None
 
 
-def judge_buffer(buffer: Any, request: BaselineRequest, task: TaskState | None = None
+def judge_buffer(buffer: SampleView, request: BaselineRequest, task: TaskState | None = None
                  ) -> Any:
     """Judge the request's span of ``buffer`` against the machine's stored baseline:
     a :class:`desktop.baseline.learn.SpanJudgement`. Raises :class:`AnalysisError` (one
@@ -135,9 +138,6 @@ class BaselineView(QWidget):
     :class:`~desktop.ui.diagnosis_panel.DiagnosisPanel`) in ``window``."""
 
     judged = Signal(object)  # SpanJudgement, drawn
-    _job_result = Signal(object, object)
-    _job_failed = Signal(object, str)
-    _job_cancelled = Signal(object)
 
     def __init__(self, window: Any, panel: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,13 +146,11 @@ class BaselineView(QWidget):
         self.judgement: Any = None
         self.dialog: LearnBaselineDialog | None = None
         self.trend_dialog: Any = None
-        self._job: Job | None = None
-        self._jobs: list[Job] = []
+        self.runner = JobRunner(self, name="baseline-judge")  # a newer span wins
+        self.runner.succeeded.connect(self._on_result)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._clear)
         self._key: tuple[int, str] | None = None
-        for sig, slot in ((self._job_result, self._on_result),
-                          (self._job_failed, self._on_failed),
-                          (self._job_cancelled, self._on_cancelled)):
-            sig.connect(slot)
 
         self.info = QLabel("")
         self.info.setWordWrap(True)
@@ -217,7 +215,7 @@ class BaselineView(QWidget):
 
     def refresh(self) -> None:
         """Say whether the chosen machine has a baseline; forget the level shown."""
-        self._cancel_job()
+        self.runner.abandon()
         self._clear()
         name = self.machine()
         if not name:
@@ -252,55 +250,29 @@ class BaselineView(QWidget):
             return None
         if self._stored(name) is None:
             return None
-        self._cancel_job()
         request = BaselineRequest(name, outcome.channel, outcome.start_s, outcome.end_s,
                                   outcome.rate, dict(getattr(session.buffer, "metadata", {})
                                                      or {}))
-        job = Job(judge_buffer, session.buffer, request, name="baseline-judge")
-        # Lambdas that only emit this object's signals (queued to the UI thread).
-        job.worker.succeeded.connect(lambda r, job=job: self._job_result.emit(job, r))
-        job.worker.failed.connect(lambda m, job=job: self._job_failed.emit(job, m))
-        job.worker.cancelled.connect(lambda job=job: self._job_cancelled.emit(job))
-        self._jobs = [j for j in self._jobs if j.running] + [job]
-        self._job = job
         self.level.setText("judging against the baseline…")
         self.level.setStyleSheet("color: #888; padding: 3px;")
         self.level.setVisible(True)
-        job.start()
-        return job
+        return self.runner.start(judge_buffer, session.buffer, request)
 
     def busy(self) -> bool:
-        return self._job is not None
+        return self.runner.running
 
-    def _cancel_job(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
+    def _on_failed(self, message: str) -> None:
+        line = message.splitlines()[0] if message else "judging failed"
+        self._clear()
+        self.level.setText(f"⚠ {line}")
+        self.level.setStyleSheet("padding: 3px;")
+        self.level.setVisible(True)
+        self.main.statusBar().showMessage(f"Baseline: {line}", 8000)
 
-    def _finish(self, job: Job) -> bool:
-        if job is not self._job:
-            return False
-        self._job = None
-        return True
-
-    def _on_failed(self, job: Job, message: str) -> None:
-        if self._finish(job):
-            line = message.splitlines()[0] if message else "judging failed"
-            self._clear()
-            self.level.setText(f"⚠ {line}")
-            self.level.setStyleSheet("padding: 3px;")
-            self.level.setVisible(True)
-            self.main.statusBar().showMessage(f"Baseline: {line}", 8000)
-
-    def _on_cancelled(self, job: Job) -> None:
-        if self._finish(job):
-            self._clear()
-
-    def _on_result(self, job: Job, result: Any) -> None:
-        if self._finish(job):
-            self.judgement = result
-            self._draw(result)
-            self.judged.emit(result)
+    def _on_result(self, result: Any) -> None:
+        self.judgement = result
+        self._draw(result)
+        self.judged.emit(result)
 
     def _clear(self) -> None:
         self.judgement = None
@@ -408,12 +380,8 @@ class BaselineView(QWidget):
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """Cancel the judging and wait for its threads (the window is closing)."""
         self.poller.stop()
-        for job in self._jobs:
-            job.request_stop()
-        for job in self._jobs:
-            if not job.wait(wait_ms):
-                log.error("baseline job did not stop within %d ms", wait_ms)
-        self._jobs = []
+        if not self.runner.shutdown(wait_ms):
+            log.error("baseline job did not stop within %d ms", wait_ms)
         for dialog in (self.dialog, self.trend_dialog):
             if dialog is not None:
                 dialog.close()

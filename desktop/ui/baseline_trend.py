@@ -1,13 +1,14 @@
-"""Analysis → Route trend… (Ctrl+Shift+T): a route's snapshots judged against a
-machine's baseline in time order, as ``linewatch trend FILES --machine NAME``.
+"""Analysis → Route trend… (Ctrl+Shift+T): a route's snapshots judged against a machine's
+baseline in time order, as ``linewatch trend FILES --machine NAME``.
 
 Choose the machine and the route (a folder of snapshot files or files; the time comes
 from the names, e.g. ``2004.02.12.10.32.39``, else the content or the mtime) and Run:
-:func:`desktop.baseline.learn.route_trend` runs on a :class:`~desktop.workers.jobs.Job`
-(progress, Cancel). The Chart tab draws each main indicator over time with its alert
-(amber) and alarm (red) limits as dashed lines (they move with the drift rule), each
-snapshot's dot coloured by the indicator against its limits, and the first latched alert
-and alarm marked; the Table tab lists the rows (one per file per sensor).
+:func:`desktop.baseline.learn.route_trend` runs on the dialog's
+:class:`~desktop.workers.job_runner.JobRunner` (progress, Cancel). The Chart tab draws
+each main indicator over time with its alert (amber) and alarm (red) limits as dashed
+lines (they move with the drift rule), each snapshot's dot coloured by the indicator
+against its limits, and the first latched alert and alarm marked; the Table tab lists the
+rows (one per file per sensor).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from desktop.diagnosis.profiles import ProfileStore
 from desktop.ui.baseline_dialog import INDICATOR_TEXT
+from desktop.workers.job_runner import JobRunner
 from desktop.workers.jobs import Job
 
 #: Indicators drawn (those the baseline has), in this order.
@@ -103,7 +105,11 @@ class RouteTrendDialog(QDialog):
         self.result: Any = None
         self.plots: dict[str, pg.PlotItem] = {}
         self.markers: list[pg.InfiniteLine] = []
-        self._job: Job | None = None
+        self.runner = JobRunner(self, name="route-trend", replace=False)
+        self.runner.progress.connect(self._progress)
+        self.runner.succeeded.connect(self._succeeded)
+        self.runner.failed.connect(self._failed)
+        self.runner.cancelled.connect(self._cancelled)
 
         self.machine = QComboBox()
         self.machine.setToolTip("The machine whose stored baseline judges the route "
@@ -226,7 +232,7 @@ class RouteTrendDialog(QDialog):
     # -- the job -----------------------------------------------------------------------------
     def start(self) -> Job | None:
         """Judge the route (one run at a time)."""
-        if self._job is not None:
+        if self.runner.running:
             return None
         name = self.machine.currentData()
         if not name:
@@ -235,28 +241,19 @@ class RouteTrendDialog(QDialog):
         if not self.paths():
             self.status.setText("⚠ add the route: a folder of snapshots or files")
             return None
-        job = Job(trend_job, str(name), self.paths(), name="route-trend",
-                  profiles=self.store)
-        # Bound methods of this dialog: queued to the UI thread (docs/architecture.md).
-        job.worker.progress.connect(self._progress)
-        job.worker.succeeded.connect(self._succeeded)
-        job.worker.failed.connect(self._failed)
-        job.worker.cancelled.connect(self._cancelled)
-        self._job = job
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.bar.setValue(0)
         self.status.setText(f"judging the route against the baseline of {name}…")
-        job.start()
-        return job
+        return self.runner.start(trend_job, str(name), self.paths(), profiles=self.store)
 
     def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        if self.runner.running:
+            self.runner.cancel()
             self.status.setText("cancelling…")
 
     def busy(self) -> bool:
-        return self._job is not None
+        return self.runner.running
 
     def _progress(self, fraction: float, message: str, _info: dict) -> None:
         self.bar.setValue(int(fraction * 1000))
@@ -298,10 +295,6 @@ class RouteTrendDialog(QDialog):
         self.status.setText(text)
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        job, self._job = self._job, None
-        if job is not None:
-            job.request_stop()
-            job.wait(5000)
 
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self, *_: object) -> None:
@@ -378,8 +371,5 @@ class RouteTrendDialog(QDialog):
 
     def closeEvent(self, event: Any) -> None:
         """Closing while a run is under way cancels it and waits for the thread."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job.wait(60_000)
-            self._job = None
+        self.runner.shutdown(60_000)
         super().closeEvent(event)

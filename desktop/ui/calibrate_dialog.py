@@ -74,7 +74,7 @@ class CalibrateDialog(VersionJobDialog):
         self.finish_layout()
 
     def start_calibration(self) -> None:
-        if self._job is not None:
+        if self.runner.running:
             return
         from desktop.core.errors import LinewatchError
         from desktop.ml.backend import require_torch

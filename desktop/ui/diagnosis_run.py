@@ -38,6 +38,7 @@ from desktop.core.tasks import TaskState
 from desktop.diagnosis.errors import DiagnosisError
 from desktop.diagnosis.profiles import MachineProfile
 from desktop.diagnosis.stored_speed import file_rpm as file_speed
+from desktop.streams.sample_view import SampleView
 
 if TYPE_CHECKING:
     # Imported where used: these pull in scipy.signal (~1-3 s of import), and this module
@@ -178,7 +179,7 @@ def check_size(rows: int, channels: int, fs: float) -> None:
                             "diagnose the visible span (F7)")
 
 
-def diagnose_buffer(buffer: Any, request: DiagnosisRequest,
+def diagnose_buffer(buffer: SampleView, request: DiagnosisRequest,
                     task: TaskState | None = None) -> DiagnosisOutcome:
     """The verdict for the request's span and per window (module docstring).
 

@@ -1,7 +1,7 @@
 """Fine-tune… : teach a model from the labelled events, see the result, promote or discard.
 
 The dialog only collects choices and draws: the job (:func:`desktop.ml.training.finetune.
-finetune`) runs on the generic :class:`~desktop.workers.jobs.Job` worker, reports progress
+finetune`) runs on :class:`~desktop.ui.job_dialog.JobDialog`'s job runner, reports progress
 and a history row per epoch (drawn as loss/accuracy curves), and can be cancelled within a
 second. At the end the held-out numbers of the new model and of its base on the same
 held-out events are shown side by side, with the confusion matrix.
@@ -18,16 +18,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -46,7 +43,7 @@ from desktop.ml.constants import (
     UNCHECKED_NOTE,
 )
 from desktop.ml.model_files import versions
-from desktop.workers.jobs import Job
+from desktop.ui.job_dialog import JobDialog
 
 
 def _checklist(items: list[str]) -> QListWidget:
@@ -65,21 +62,21 @@ def _checked(widget: QListWidget) -> set[str]:
             if widget.item(i).checkState() == Qt.CheckState.Checked}
 
 
-class FinetuneDialog(QDialog):
+class FinetuneDialog(JobDialog):
     """Emits ``promoted(name)`` when the user makes the new version the active model."""
 
     promoted = Signal(str)
+    cancelled_text = "Cancelled: nothing was saved, the active model is unchanged."
+    close_wait_ms = 10_000
 
     def __init__(self, models: list[str], events: list[LabelEvent], base: str,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Start", "fine-tune", parent)
         self.setWindowTitle("Fine-tune a model from labelled events")
         self.resize(900, 720)
         self.events = events
         self.result: dict | None = None
-        self.progress_log: list[tuple[float, dict]] = []
         self.history: list[dict] = []
-        self._job: Job | None = None
 
         self.base = QComboBox()
         self.base.addItems(models)
@@ -112,10 +109,6 @@ class FinetuneDialog(QDialog):
         form.addRow("Epochs (max)", self.epochs)
         form.addRow("Held-out events", self.val_fraction)
 
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
         self.curves = pg.GraphicsLayoutWidget()
         self.curves.setMinimumHeight(160)
         loss_plot = self.curves.addPlot(title="loss")
@@ -133,13 +126,8 @@ class FinetuneDialog(QDialog):
         self.confusion = pg.GraphicsLayoutWidget()
         self.confusion.setMinimumHeight(220)
 
-        self.start = QPushButton("Start")
         self.start.clicked.connect(self.start_training)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setEnabled(False)
-        self.cancel.clicked.connect(self.cancel_training)
-        self.promote = QPushButton("Promote (make active)")
-        self.promote.setEnabled(False)
+        self.promote.setText("Promote (make active)")
         self.promote.clicked.connect(self.promote_result)
         self.discard = QPushButton("Discard")
         self.discard.setEnabled(False)
@@ -181,40 +169,24 @@ class FinetuneDialog(QDialog):
         # until a run starts.
         from desktop.ml.training.finetune import finetune
 
-        job = Job(finetune, self.base.currentText(), spans, self.name.text().strip(),
-                  name="fine-tune", mode=self.mode.currentData(), epochs=self.epochs.value(),
-                  val_fraction=self.val_fraction.value(),
-                  command="Fine-tune dialog of the Linewatch window")
-        worker = job.worker
-        # Bound methods, not lambdas: a lambda would run on the worker's thread.
-        worker.progress.connect(self._progress)
-        worker.succeeded.connect(self._succeeded)
-        worker.cancelled.connect(self._cancelled)
-        worker.failed.connect(self._failed)
-        self.progress_log.clear()
+        self.run_job(finetune, self.base.currentText(), spans, self.name.text().strip(),
+                     name="fine-tune", status=f"Training on {len(spans)} labelled events…",
+                     mode=self.mode.currentData(), epochs=self.epochs.value(),
+                     val_fraction=self.val_fraction.value(),
+                     command="Fine-tune dialog of the Linewatch window")
+
+    def cancel_training(self) -> None:
+        self.cancel_job()
+
+    def job_starting(self) -> None:
         self.history = []
         self.result = None
         for curve in (self.loss_curve, self.val_loss_curve, self.acc_curve,
                       self.val_acc_curve):
             curve.setData([], [])
-        self._job = job
-        self.start.setEnabled(False)
-        self.cancel.setEnabled(True)
-        self.promote.setEnabled(False)
         self.discard.setEnabled(False)
-        self.status.setText(f"Training on {len(spans)} labelled events…")
-        job.start()
 
-    def cancel_training(self) -> None:
-        if self._job is not None:
-            self.status.setText("Cancelling…")
-            self._job.cancel()
-
-    def _progress(self, fraction: float, message: str, info: dict) -> None:
-        self.progress_log.append((fraction, {**info, "message": message}))
-        self.bar.setValue(int(fraction * 1000))
-        if message:
-            self.status.setText(message)
+    def job_progress(self, fraction: float, message: str, info: dict) -> None:
         row = info.get("history")
         if row:
             self.history.append(row)
@@ -233,35 +205,19 @@ class FinetuneDialog(QDialog):
         if rows and not held:
             self.status.setText(f"{self.status.text()} ({UNCHECKED_NOTE})")
 
-    def _cancelled(self) -> None:
-        self._ended("Cancelled: nothing was saved, the active model is unchanged.")
-
-    def _failed(self, message: str) -> None:
-        self._ended(f"⚠ {message}")
-
-    def _ended(self, message: str) -> None:
-        self.status.setText(message)
-        self.start.setEnabled(True)
-        self.cancel.setEnabled(False)
-        if self._job is not None:
-            self._job.request_stop()  # quits the thread's loop once run() has returned
-            self._job.wait(5000)
-            self._job = None
-
-    def _succeeded(self, result: object) -> None:
+    def job_succeeded(self, result: object) -> str:
         data = result.to_json()  # type: ignore[attr-defined]
         self.result = data
         checked = bool(data.get("checked"))
-        self._ended(f"Done in {data['seconds']:.1f} s: {data['model']} "
-                    f"v{data['version']} ({data['mode']}, {data['epochs_run']} epochs). "
-                    + ("" if checked else f"⚠ {UNCHECKED_NOTE}. ")
-                    + " ".join(n for n in data.get("notes", []) if not n.startswith(
-                        UNCHECKED_NOTE)))
-        self.promote.setEnabled(True)
         self.promote.setToolTip("" if checked else f"{UNCHECKED_NOTE}: promoting asks for a "
                                                    "confirmation")
         self.discard.setEnabled(True)
         self._show_metrics(data)
+        return (f"Done in {data['seconds']:.1f} s: {data['model']} "
+                f"v{data['version']} ({data['mode']}, {data['epochs_run']} epochs). "
+                + ("" if checked else f"⚠ {UNCHECKED_NOTE}. ")
+                + " ".join(n for n in data.get("notes", []) if not n.startswith(
+                    UNCHECKED_NOTE)))
 
     # -- results -----------------------------------------------------------------------------
     def _show_metrics(self, result: dict) -> None:
@@ -342,13 +298,6 @@ class FinetuneDialog(QDialog):
         self.result = None
         self.promote.setEnabled(False)
         self.discard.setEnabled(False)
-
-    def closeEvent(self, event: object) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self._job.request_stop()
-            self._job.wait(10_000)
-        super().closeEvent(event)  # type: ignore[arg-type]
 
 
 def _pct(value: object) -> str:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from desktop.analysis.decimate import gaps_to_nan
 from desktop.core.types import ChannelSpec
-from desktop.streams.ring import RingBuffer
+from desktop.streams.sample_view import SampleView
 from desktop.ui.label_regions import LabellingViewBox, LabelRegions
 from desktop.ui.verdict_lane import MAX_VERDICTS, VerdictLane
 
@@ -30,13 +30,19 @@ def default_colour(index: int) -> str:
 
 
 class LivePlot(QWidget):
-    """Lanes of curves fed from a RingBuffer by :meth:`draw` (called by the frame timer)."""
+    """Lanes of curves fed from a :class:`~desktop.streams.sample_view.SampleView` (a ring
+    buffer live, a file's view) by :meth:`draw` (called by the frame timer)."""
 
     follow_changed = Signal(bool)
-    cursors_moved = Signal()
+    cursors_moved = Signal()  # dragged, moved by code, switched on or off
     label_span_drawn = Signal(float, float)  # signal times of a new span (label mode)
     label_edited = Signal(int, float, float)  # event id, new start, new end
     label_selected = Signal(int)
+    #: The lanes' x range moved (pan, zoom, zoom to fit, a jump) or the lanes were rebuilt.
+    #: Following live, the range stays put while the data moves: see ``frame_drawn``.
+    view_changed = Signal()
+    #: ``draw`` drew a frame with data (the window's frame tick, up to 60 Hz).
+    frame_drawn = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,7 +76,7 @@ class LivePlot(QWidget):
         # x on screen = signal time - x_offset (float64 all the way; see draw()).
         self.x_offset = 0.0
         self._follow_range: tuple[float, float] | None = None
-        self._buffer: RingBuffer | None = None
+        self._buffer: SampleView | None = None
         self.verdicts: list[dict] = []
         self.label_mode = False
         self.labels = LabelRegions(self.label_edited.emit, self.label_selected.emit)
@@ -118,6 +124,8 @@ class LivePlot(QWidget):
             if self.lanes:
                 plot.setXLink(self.lanes[0])
             plot.getViewBox().sigRangeChangedManually.connect(self._user_moved_view)
+            if i == 0:  # the lanes are x-linked: the first one's range is the view's
+                plot.getViewBox().sigXRangeChanged.connect(self._x_range_changed)
             # Our own y autoscale with hysteresis (see _autoscale): pyqtgraph's would move
             # the range, and repaint the axis, on every frame of a noisy signal.
             plot.enableAutoRange(axis="y", enable=False)
@@ -153,6 +161,10 @@ class LivePlot(QWidget):
         self._label_time_axis()
         if cursors_on:
             self.set_cursors(True)
+        self.view_changed.emit()
+
+    def _x_range_changed(self, *_: object) -> None:
+        self.view_changed.emit()
 
     def _time_axis_items(self) -> dict[str, pg.AxisItem]:
         """Wall-clock files get pyqtgraph's date-time axis (local time) instead of
@@ -210,7 +222,7 @@ class LivePlot(QWidget):
         """Signal time of a position on the plot's x axis."""
         return x + self.x_offset
 
-    def zoom_to_fit(self, buffer: RingBuffer | None = None) -> None:
+    def zoom_to_fit(self, buffer: SampleView | None = None) -> None:
         """Show the whole history (of ``buffer``, else the last one drawn) and autoscale."""
         if buffer is not None:
             self._buffer = buffer
@@ -236,7 +248,7 @@ class LivePlot(QWidget):
             self._applying_range = False
 
     # -- drawing ---------------------------------------------------------------------------
-    def draw(self, buffer: RingBuffer) -> bool:
+    def draw(self, buffer: SampleView) -> bool:
         """Redraw from ``buffer``; returns True if a frame with data was drawn."""
         self._buffer = buffer
         if self.paused or not self.lanes or buffer.written == 0:
@@ -262,6 +274,7 @@ class LivePlot(QWidget):
         if snap.times.size == 0:
             for curve in self.curves:
                 curve.setData([], [])
+            self.frame_drawn.emit()
             return True
         times, values = gaps_to_nan(snap.times - off, snap.values,
                                     max(5.0 * self._raw_step(buffer), 3.0 * (x1 - x0) / width))
@@ -283,6 +296,7 @@ class LivePlot(QWidget):
             self.verdict_lane.draw(off, x0, x1)
         if self._cursors:
             self._update_readout()
+        self.frame_drawn.emit()
         return True
 
     def _span_drawn(self, lo: float, hi: float) -> None:
@@ -309,7 +323,7 @@ class LivePlot(QWidget):
     def clear_verdicts(self) -> None:
         self.verdicts.clear()
 
-    def _raw_step(self, buffer: RingBuffer) -> float:
+    def _raw_step(self, buffer: SampleView) -> float:
         """Seconds between samples: nominal, or measured from the newest raw samples."""
         if buffer.sample_rate:
             return 1.0 / buffer.sample_rate
@@ -327,12 +341,13 @@ class LivePlot(QWidget):
         self._cursors = []
         self.readout.setVisible(on)
         if not on or not self.lanes:
+            self.cursors_moved.emit()  # the span analysed is the visible one again
             return
         x0, x1 = self.lanes[0].getViewBox().viewRange()[0]
         if self._cursor_pos == (0.0, 0.0) or not (x0 <= self._cursor_pos[0] <= x1):
             self._cursor_pos = (x0 + (x1 - x0) / 3, x0 + 2 * (x1 - x0) / 3)
         for plot in self.lanes:
-            pair = []
+            made: list[pg.InfiniteLine] = []
             for k, colour in enumerate(("#ffff66", "#66ffff")):
                 line = pg.InfiniteLine(self._cursor_pos[k], angle=90, movable=True,
                                        pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
@@ -340,9 +355,10 @@ class LivePlot(QWidget):
                                                                  "color": colour})
                 line.sigPositionChanged.connect(lambda ln, k=k: self._cursor_dragged(k, ln))
                 plot.addItem(line, ignoreBounds=True)
-                pair.append(line)
-            self._cursors.append((pair[0], pair[1]))
+                made.append(line)
+            self._cursors.append((made[0], made[1]))
         self._update_readout()
+        self.cursors_moved.emit()
 
     @property
     def cursors_enabled(self) -> bool:
@@ -395,7 +411,7 @@ class LivePlot(QWidget):
         dt = float(r["dt"])  # type: ignore[arg-type]
         freq = r["freq"]
         parts = [f"<b>Δt</b> {_si(dt, 's')}",
-                 f"<b>1/Δt</b> {_si(float(freq), 'Hz') if freq else '—'}"]
+                 f"<b>1/Δt</b> {_si(float(freq), 'Hz') if freq else '—'}"]  # type: ignore[arg-type]
         units = {ch.name: ch.unit for ch in self.channels}
         for name, (ya, yb) in r["values"].items():  # type: ignore[attr-defined]
             colour = self.colours.get(name, "#ffffff")

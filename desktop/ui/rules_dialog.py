@@ -1,4 +1,5 @@
-"""Edit an alarm rules file in a table: one row per rule, the CSV's eight columns.
+"""Edit an alarm rules file in a table: one row per rule, the CSV's columns (an old
+eight-column file gains the three optional ones, empty, when saved).
 
 **Save** checks the rules exactly as a rules file is checked when it is loaded
 (:func:`desktop.alarms.rules.read_rules`): a bad cell is shown in one line (file, line,
@@ -42,9 +43,13 @@ class RulesDialog(QDialog):
         self.table = QTableWidget(0, len(HEADER))
         self.table.setHorizontalHeaderLabels(list(HEADER))
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setToolTip("kind: high, low or rate · delay_s: seconds the condition must "
-                              "hold · hysteresis: how far back past the limit before it "
-                              "clears · latch: yes = up until acknowledged")
+        self.table.setToolTip("kind: high, low, rate (limit a number), zone (B/C/D; class "
+                              "2/rigid or a machine), baseline (alert/alarm; machine), class "
+                              "(least probability; class), score · indicator: rms, peak, "
+                              "crest_factor, kurtosis, vel_rms per 1-s block · delay_s: "
+                              "seconds the condition must hold · hysteresis: how far back "
+                              "past the limit before it clears · latch: yes = up until "
+                              "acknowledged")
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c62828")

@@ -1,174 +1,85 @@
-"""The window's actions, menus, shortcuts, toolbar and status bar.
+"""The window's own actions (Connect, Quit, Diagnostics, About) and where every
+action sits: the toolbar and the File, Acquisition, Edit, View and Help menus.
 
-A mixin of :class:`~desktop.ui.main_window.MainWindow`: every action is made here once,
-with its shortcut in its tooltip, and placed in the toolbar and the menus.
+A part of :class:`~desktop.ui.main_window.MainWindow` (it gets a
+:class:`~desktop.ui.window_context.WindowContext`). Each part makes its own actions (with
+their shortcuts, named in their tooltips, via :meth:`WindowContext.action`); the window
+hands them here in a :class:`Placement`, so the toolbar and menus are laid out in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QStatusBar,
-    QToolBar,
-)
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
 
-from desktop.session.file import FileSession
+from desktop.ui.window_context import WindowContext
 
 
-class ActionsMixin:
-    """Actions and the status bar (long-job progress with Cancel)."""
+@dataclass(frozen=True)
+class Placement:
+    """Other parts' actions, in the order they are shown."""
 
-    # -- actions, menus, shortcuts ---------------------------------------------------------
-    def _action(self, text: str, shortcut: str | None, slot: Callable[..., object],
-                checkable: bool = False, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else (tip or text))
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)
-        return action
+    record: QAction  # toolbar and Acquisition menu, after Connect
+    view: list[QAction]  # toolbar and View menu: pause, follow, fit, cursors, overlay, …
+    label_mode: QAction  # toolbar, after the view actions
+    edit: list[QAction]  # Edit menu
+    view_widgets: list[tuple[str, QWidget]]  # toolbar, after a separator: (caption, widget)
+    file_top: list[QAction]  # File menu, first, then a separator (workspaces)
+    file: list[QAction | QMenu]  # File menu, before Quit
+    view_menu_extra: list[QAction]  # View menu, after the view actions
 
-    def _build_actions(self) -> None:
-        self.act_connect = self._action("Connect", "F5", self._toggle_connect,
-                                        tip="Connect / disconnect the source")
-        self.act_record = self._action("● Record", "Ctrl+R", self.toggle_recording,
-                                       tip="Start / stop recording to the recordings folder")
-        self.act_record.setEnabled(False)
-        self.act_pause = self._action("Pause view", "Space", self._pause, checkable=True,
-                                      tip="Freeze the plots; acquisition and recording go on")
-        self.act_follow = self._action("Follow live", "L", self.plot.set_follow,
-                                       checkable=True)
-        self.act_follow.setChecked(True)
-        self.act_fit = self._action("Zoom to fit", "Ctrl+0", self._zoom_fit)
-        self.act_cursors = self._action("Cursors", "C", self.plot.set_cursors, checkable=True,
-                                        tip="Two measurement cursors: Δt, 1/Δt, values")
-        self.act_overlay = self._action("Overlay channels", "O", self._set_overlay,
-                                        checkable=True, tip="All channels in one lane")
-        self.act_autoscale = self._action("Autoscale Y", "A", self.plot.set_autoscale,
-                                          checkable=True)
-        self.act_autoscale.setChecked(True)
 
-        self.act_label_mode = self._action("Label mode", "E", self.plot.set_label_mode,
-                                           checkable=True,
-                                           tip="Drag across a lane to label an event")
-        self.act_undo = self.undo_stack.createUndoAction(self, "Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_redo = self.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.act_undo, self.act_redo):
-            self.addAction(action)
-        self.act_delete_label = self._action("Delete label", "Del",
-                                             lambda: self.selected_label is not None
-                                             and self.delete_label(self.selected_label))
-        for k in range(1, 10):
-            self._action(f"Quick class {k}", str(k), lambda _=False, k=k: self.quick_class(k))
+class ActionsPart:
+    """Makes the window's own actions and lays out the toolbar and menus."""
 
-        toolbar = QToolBar("Main", self)
+    def __init__(self, ctx: WindowContext, placement: Placement, *,
+                 toggle_connect: Callable[[], object],
+                 diagnostics: Callable[[], object], about: Callable[[], object]) -> None:
+        window = ctx.parent
+        act = ctx.action
+        self.act_connect = act("Connect", "F5", toggle_connect,
+                               tip="Connect / disconnect the source")
+
+        toolbar = QToolBar("Main", window)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
-        for action in (self.act_connect, self.act_record, self.act_pause, self.act_follow,
-                       self.act_fit, self.act_cursors, self.act_overlay, self.act_autoscale,
-                       self.act_label_mode):
+        for action in (self.act_connect, placement.record, *placement.view,
+                       placement.label_mode):
             toolbar.addAction(action)
         toolbar.addSeparator()
-        toolbar.addWidget(QLabel(" Span "))
-        self.span = QDoubleSpinBox()
-        self.span.setRange(0.01, 3600.0)
-        self.span.setDecimals(2)
-        self.span.setSuffix(" s")
-        self.span.setValue(10.0)
-        self.span.setToolTip("Visible time span while following live")
-        self.span.valueChanged.connect(self._span_changed)
-        toolbar.addWidget(self.span)
-        toolbar.addWidget(QLabel(" History "))
-        self.history = QDoubleSpinBox()
-        self.history.setRange(1.0, 3600.0)
-        self.history.setDecimals(0)
-        self.history.setSuffix(" s")
-        self.history.setValue(self.settings.history_seconds)
-        self.history.setToolTip("Seconds kept in memory per channel (applies on next connect)")
-        self.history.valueChanged.connect(self._history_changed)
-        toolbar.addWidget(self.history)
-        self.addToolBar(toolbar)
+        for caption, widget in placement.view_widgets:
+            toolbar.addWidget(QLabel(caption))
+            toolbar.addWidget(widget)
+        window.addToolBar(toolbar)
 
-        menu = self.menuBar()
+        menu = window.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addAction(self._action("Open recording…", "Ctrl+O", self._open_recording,
-                                         tip="Open a recording (CSV, Parquet, .mat, WAV, "
-                                         "TDMS, .xlsx, Arrow) to view, label and judge"))
-        file_menu.addAction(self._action("Choose recordings folder…", None,
-                                         self._choose_folder))
-        file_menu.addAction(self._action(
-            "Clear cache", None, self.clear_file_cache,
-            tip="Delete the cached copies of opened files (rebuilt when a file is opened "
-                "again); the cache keeps itself under 4 GB (LINEWATCH_CACHE_GB)"))
+        for action in placement.file_top:
+            file_menu.addAction(action)
         file_menu.addSeparator()
-        file_menu.addAction(self._action("Quit", "Ctrl+Q", self.close))
+        for entry in placement.file:
+            if isinstance(entry, QMenu):
+                file_menu.addMenu(entry)
+            else:
+                file_menu.addAction(entry)
+        file_menu.addSeparator()
+        file_menu.addAction(act("Quit", "Ctrl+Q", window.close))
         acq_menu = menu.addMenu("&Acquisition")
-        for action in (self.act_connect, self.act_record):
+        for action in (self.act_connect, placement.record):
             acq_menu.addAction(action)
         edit_menu = menu.addMenu("&Edit")
-        for action in (self.act_undo, self.act_redo, self.act_label_mode,
-                       self.act_delete_label):
+        for action in placement.edit:
             edit_menu.addAction(action)
         view_menu = menu.addMenu("&View")
-        for action in (self.act_pause, self.act_follow, self.act_fit, self.act_cursors,
-                       self.act_overlay, self.act_autoscale):
+        for action in (*placement.view, *placement.view_menu_extra):
             view_menu.addAction(action)
         help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("Diagnostics (5 s measurement)", None,
-                                         lambda: self.start_measure(5.0, show_dialog=True)))
-        help_menu.addAction(self._action("About Linewatch", None, self.show_about))
+        help_menu.addAction(act("Diagnostics (5 s measurement)", None, diagnostics))
+        help_menu.addAction(act("About Linewatch", None, about))
 
-    def _build_status_bar(self) -> None:
-        bar = QStatusBar(self)
-        self.state_label = QLabel("not connected")
-        self.rate_label = QLabel("")
-        self.counter_label = QLabel("")
-        self.record_label = QLabel("")
-        for w in (self.state_label, self.rate_label, self.counter_label):
-            bar.addWidget(w)
-        # Long jobs of the session (opening a file, judging a whole file): progress + Cancel.
-        self.job_progress = QProgressBar()
-        self.job_progress.setRange(0, 1000)
-        self.job_progress.setMaximumWidth(220)
-        self.job_progress.setTextVisible(True)
-        self.job_cancel = QPushButton("Cancel")
-        self.job_cancel.setToolTip("Cancel the running job (Esc)")
-        self.job_cancel.clicked.connect(self.cancel_job)
-        for w in (self.job_progress, self.job_cancel):
-            w.setVisible(False)
-            bar.addPermanentWidget(w)
-        bar.addPermanentWidget(self.record_label)
-        self.setStatusBar(bar)
-
-    def _job_progress(self, fraction: float, message: str) -> None:
-        session = self.session
-        if isinstance(session, FileSession) and not session.busy and fraction > 0:
-            return  # progress queued before a Cancel or the end: the job is over
-        done = fraction >= 1.0
-        self.job_progress.setVisible(not done)
-        self.job_cancel.setVisible(not done)
-        self.job_progress.setValue(int(fraction * 1000))
-        self.job_progress.setFormat(f"{message} %p%")
-
-    def _job_done(self) -> None:
-        self.job_progress.setVisible(False)
-        self.job_cancel.setVisible(False)
-
-    def cancel_job(self) -> None:
-        """Cancel the session's running job (indexing a file, or whole-file verdicts)."""
-        if isinstance(self.session, FileSession) and self.session.indexing:
-            self.session.cancel_indexing()
-        elif isinstance(self.session, FileSession):
-            self.session.cancel_verdicts()
-            self.model_panel.set_status("whole-file verdicts cancelled")
-        self._job_done()
+    def set_connected(self, connected: bool) -> None:
+        """Connect reads "Disconnect" while a live source runs."""
+        self.act_connect.setText("Disconnect" if connected else "Connect")

@@ -1,8 +1,11 @@
 """The window's labelling: the label store with undo, drawing spans, the label dialog,
-the labels panel, jumping to an event (opening its recording when needed).
+the labels panel and dock, jumping to an event (opening its recording when needed), and
+the label actions (Label mode, Undo/Redo, Delete label, quick classes 1–9).
 
-A mixin of :class:`~desktop.ui.main_window.MainWindow` (it uses the window's session,
-plot, panels and undo stack); kept apart so each room of the window has one job.
+A part of :class:`~desktop.ui.main_window.MainWindow` (it gets a
+:class:`~desktop.ui.window_context.WindowContext`); the window tells it when a file has
+opened (:meth:`LabelsPart.file_opened`) and a recording has started
+(:meth:`LabelsPart.recording_started`), and calls :meth:`LabelsPart.tick` with the status.
 """
 
 from __future__ import annotations
@@ -10,27 +13,95 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QMessageBox
 
 from desktop.core.errors import LinewatchError
 from desktop.labels.event import LabelEvent
 from desktop.labels.store import LabelStore
 from desktop.session.live import LiveSession
 from desktop.ui.label_editing import AddLabel, DeleteLabel, EditLabel, LabelDialog, LabelHistory
+from desktop.ui.labels_panel import LabelsPanel
+from desktop.ui.window_context import WindowContext
 
 
-class LabelsMixin:
+class LabelsPart:
     """Labels on the timeline and in the labels panel (see the module docstring)."""
 
+    def __init__(self, ctx: WindowContext) -> None:
+        self.ctx = ctx
+        parent = ctx.parent
+        self.undo_stack = QUndoStack(parent)
+        self._labels: LabelHistory | None = None
+        self._shown_anchor: tuple[str, float] | None = None
+        self._pending_span: tuple[float, float] | None = None
+        self._pending_jump: int | None = None
+        self.selected_label: int | None = None
+        self.labels_panel = LabelsPanel()
+        self.labels_panel.jump_requested.connect(self.jump_to_label)
+        self.labels_panel.delete_requested.connect(self.delete_label)
+        self.labels_dock = QDockWidget("Labels", parent)
+        self.labels_dock.setObjectName("labels-dock")
+        self.labels_dock.setWidget(self.labels_panel)
+        parent.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.labels_dock)
+        plot = ctx.plot
+        plot.label_span_drawn.connect(self._span_drawn)
+        plot.label_edited.connect(self._label_edited)
+        plot.label_selected.connect(self._label_selected)
+
+        self.act_label_mode = ctx.action("Label mode", "E", plot.set_label_mode,
+                                         checkable=True,
+                                         tip="Drag across a lane to label an event")
+        self.act_undo = self.undo_stack.createUndoAction(parent, "Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = self.undo_stack.createRedoAction(parent, "Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.act_undo, self.act_redo):
+            parent.addAction(action)
+        self.act_delete_label = ctx.action("Delete label", "Del", self.delete_selected)
+        for k in range(1, 10):
+            ctx.action(f"Quick class {k}", str(k), lambda _=False, k=k: self.quick_class(k))
+
+    @property
+    def edit_actions(self) -> list[QAction]:
+        """The Edit menu's actions, in order."""
+        return [self.act_undo, self.act_redo, self.act_label_mode, self.act_delete_label]
+
+    def delete_selected(self) -> None:
+        """Del: delete the selected event, if any."""
+        if self.selected_label is not None:
+            self.delete_label(self.selected_label)
+
+    def file_opened(self) -> None:
+        """A file session can draw: show its labels, then an event asked for before."""
+        self.refresh_labels()
+        event_id, self._pending_jump = self._pending_jump, None
+        if event_id is not None:
+            self.jump_to_label(event_id)
+
+    def recording_started(self) -> None:
+        """A recording began: label the span drawn before it, if one waits."""
+        if self._pending_span is not None:
+            start, end = self._pending_span
+            self._pending_span = None
+            self.ask_label(start, end)
+
+    def tick(self) -> None:
+        """Called with the status (4×/s): redraw the labels when the recording shown
+        changed (a live recording started or ended)."""
+        if self._labels is not None and self.label_anchor() != self._shown_anchor:
+            self.refresh_labels()
+
     # -- labels ------------------------------------------------------------------------------
-    def _open_label_store(self) -> None:
+    def open_store(self) -> None:
         """Open the store at start-up, so stored events are listed (and drawn when their
         recording is opened) from the first moment; a damaged file is reported."""
         try:
             self.label_history()
         except LinewatchError as exc:
-            self.errors.append(str(exc))
-            self.statusBar().showMessage(f"labels: {exc}", 15000)
+            self.ctx.errors.append(str(exc))
+            self.ctx.status(f"labels: {exc}", 15000)
             return
         self.refresh_labels()
 
@@ -40,37 +111,38 @@ class LabelsMixin:
             self._labels = LabelHistory(LabelStore(), self.refresh_labels)
         return self._labels
 
-    def _label_anchor(self) -> tuple[str, float] | None:
+    def label_anchor(self) -> tuple[str, float] | None:
         """(recording, time of its first sample on the plot's axis): labels store times
         from the recording's start, so they stay valid wherever the file is opened."""
-        return self.session.label_anchor() if self.session is not None else None
+        session = self.ctx.session()
+        return session.label_anchor() if session is not None else None
 
     def _span_drawn(self, start: float, end: float) -> None:
-        if self._label_anchor() is not None:
-            self._ask_label(start, end)
+        if self.label_anchor() is not None:
+            self.ask_label(start, end)
             return
-        if not isinstance(self.session, LiveSession) or self.session.acq is None:
+        session = self.ctx.session()
+        if not isinstance(session, LiveSession) or session.acq is None:
             return
         answer = QMessageBox.question(
-            self, "Start recording?",
+            self.ctx.parent, "Start recording?",
             "A label without its signal is useless for training: labels are kept with the "
             "recording they describe.\n\nStart recording now? (The history still in memory "
             "from just before this event is saved too.)")
         if answer == QMessageBox.StandardButton.Yes:
             self._pending_span = (start, end)
-            self.start_recording(backfill_from=start - 1.0)
+            self.ctx.host.start_recording(backfill_from=start - 1.0)
         else:
-            self.statusBar().showMessage("Not labelled: start recording to label live events",
-                                         8000)
+            self.ctx.status("Not labelled: start recording to label live events", 8000)
 
-    def _ask_label(self, start: float, end: float) -> None:
+    def ask_label(self, start: float, end: float) -> None:
         classes = list(dict.fromkeys(
             [name for name, _ in self.label_history().store.labels()]
-            + list(self.model_info.get("classes", []))))  # type: ignore[arg-type]
-        anchor = self._label_anchor()
+            + self.ctx.host.model_classes()))
+        anchor = self.label_anchor()
         t0 = anchor[1] if anchor is not None else 0.0
         # The dialog shows what the store will keep: seconds from the recording's start.
-        dialog = LabelDialog(classes, start - t0, end - t0, self)
+        dialog = LabelDialog(classes, start - t0, end - t0, self.ctx.parent)
         if dialog.exec() == LabelDialog.DialogCode.Accepted and dialog.label.currentText():
             self.create_label(start, end, dialog.label.currentText().strip(),
                               dialog.note.text().strip())
@@ -78,17 +150,17 @@ class LabelsMixin:
     def create_label(self, start: float, end: float, label: str, note: str = "",
                      channel: str = "") -> LabelEvent | None:
         """Label ``[start, end]`` (times on the plot's axis) in the current recording."""
-        anchor = self._label_anchor()
+        anchor = self.label_anchor()
         if anchor is None:
-            self.statusBar().showMessage("Labels need a recording: press Record first", 8000)
+            self.ctx.status("Labels need a recording: press Record first", 8000)
             return None
         recording, t0 = anchor
         try:
             event = LabelEvent(id=None, recording=recording, start_s=start - t0,
                                end_s=end - t0, label=label, channel=channel, note=note,
-                               source=self.spec)
+                               source=self.ctx.host.spec)
         except LinewatchError as exc:
-            self.statusBar().showMessage(str(exc), 8000)
+            self.ctx.status(str(exc), 8000)
             return None
         command = AddLabel(self.label_history(), event)
         self.undo_stack.push(command)
@@ -109,7 +181,7 @@ class LabelsMixin:
                                            label=ranked[k - 1]))
 
     def _label_edited(self, event_id: int, start: float, end: float) -> None:
-        anchor = self._label_anchor()
+        anchor = self.label_anchor()
         t0 = anchor[1] if anchor else 0.0
         self.undo_stack.push(EditLabel(self.label_history(), event_id, start_s=start - t0,
                                        end_s=end - t0))
@@ -122,35 +194,31 @@ class LabelsMixin:
         if self._labels is None:
             return
         events = self._labels.store.list()
-        self.labels_panel.set_events(events)
-        anchor = self._label_anchor()
+        listed: list[object] = list(events)
+        self.labels_panel.set_events(listed)
+        anchor = self.label_anchor()
         self._shown_anchor = anchor
         shown = {}
         if anchor is not None:
             recording, t0 = anchor
             same = _same_file(recording)
-            shown = {int(e.id): (e.start_s + t0, e.end_s + t0, e.label)
-                     for e in events if same(e.recording)}
-        self.plot.labels.set_events(shown)
+            shown = {e.id: (e.start_s + t0, e.end_s + t0, e.label)
+                     for e in events if e.id is not None and same(e.recording)}
+        self.ctx.plot.labels.set_events(shown)
 
     def jump_to_label(self, event_id: int) -> None:
         """Show an event; its recording is opened first when it is not the one shown."""
         event = self.label_history().store.get(self.label_history().resolve(event_id))
         self.selected_label = event.id
-        anchor = self._label_anchor()
+        anchor = self.label_anchor()
         if anchor is not None and _same_file(anchor[0])(event.recording):
-            self.plot.show_span(event.start_s + anchor[1], event.end_s + anchor[1])
+            self.ctx.plot.show_span(event.start_s + anchor[1], event.end_s + anchor[1])
             return
         if Path(event.recording).exists():
-            self._pending_jump = int(event.id)  # done when the file session has opened
-            self.open_file(event.recording)
+            self._pending_jump = event.id  # done when the file session has opened
+            self.ctx.host.open_file(event.recording)
         else:
-            self.statusBar().showMessage(f"{event.recording} is not on this PC", 8000)
-
-    def _run_pending_jump(self) -> None:
-        event_id, self._pending_jump = self._pending_jump, None
-        if event_id is not None:
-            self.jump_to_label(event_id)
+            self.ctx.status(f"{event.recording} is not on this PC", 8000)
 
 
 def _same_file(recording: str) -> Callable[[str], bool]:

@@ -26,6 +26,7 @@ from desktop.streams.ring import RingBuffer
 from desktop.workers.threads import WorkerThread, load_model_or_report
 
 if TYPE_CHECKING:
+    from desktop.baseline.live import BaselineTrack
     from desktop.ml.inference.live import AlarmHysteresis, LiveInference
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class InferenceWorker(QObject):
     failed = Signal(str)
     verdicts = Signal(list)
     alarm = Signal(bool, str)  # active, label
+    #: A machine's baseline alarm rose (a snapshot row of desktop.baseline.live, "event" set)
+    baseline_alarm = Signal(dict)
     finished = Signal()
 
     def __init__(self, model: str, get_buffer: Callable[[], RingBuffer | None],
@@ -45,8 +48,12 @@ class InferenceWorker(QObject):
                  clear_after_s: float = 5.0, period_s: float = 0.1, max_batch: int = 64,
                  device: str | None = None, source_kind: str = "",
                  force: bool = False, drawn: threading.Event | None = None,
-                 draw_wait_s: float = 2.0) -> None:
+                 draw_wait_s: float = 2.0, machine: str = "") -> None:
         super().__init__()
+        #: The machine chosen in the window: each verdict gets its baseline level
+        #: (desktop.baseline.live; the logic lives there, this is the hook).
+        self._machine = machine
+        self._track: BaselineTrack | None = None
         self.model = model
         self._get_buffer = get_buffer
         self._channel = channel
@@ -67,6 +74,12 @@ class InferenceWorker(QObject):
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def acknowledge_baseline(self) -> str:
+        """Acknowledge the machine's latched baseline alarm (any thread); returns the
+        level still raised (``ok`` when cleared, ``""`` without a baseline)."""
+        track = self._track
+        return track.acknowledge() if track is not None else ""
 
     @Slot()
     def run(self) -> None:
@@ -119,11 +132,20 @@ class InferenceWorker(QObject):
                         wanted_from="the configured channel", required=False)
                     # a rate-free kind (diagnosis) binds its windows to the source's rate
                     predictor = predictor.for_rate(rate)
+                    adabn = ""
+                    if self._machine:  # the machine's own batch-norm statistics, if learnt
+                        from desktop.ml.inference.machine_stats import for_machine
+
+                        predictor, adabn = for_machine(predictor, self._machine,
+                                                       names[channel_index])
                     card = predictor.card
                     engine = LiveInference(predictor, rate, self._max_batch)
                     cursor = buffer.written  # judge from now on, not the old history
                     engine.reset(cursor)
-                    self.loaded.emit({"name": card.name, "kind": card.kind,
+                    baseline_info = self._start_baseline(names[channel_index], rate)
+                    if adabn:
+                        baseline_info["adabn"] = adabn
+                    self.loaded.emit({**baseline_info,"name": card.name, "kind": card.kind,
                                       "classes": list(card.classes),
                                       "device": getattr(predictor, "device", "cpu"),
                                       "channel": names[channel_index],
@@ -133,6 +155,10 @@ class InferenceWorker(QObject):
                 cursor = snap.end_index
                 x = snap.values[:, channel_index] if snap.values.shape[0] else snap.values[:, :0]
                 out = engine.feed(snap.times, x.reshape(-1), snap.first_index)
+                if self._track is not None and snap.values.shape[0]:
+                    for row in self._track.feed(x.reshape(-1), float(snap.times[0])):
+                        if row["event"] is not None:
+                            self.baseline_alarm.emit(row)
                 if not out:
                     continue
                 payload = []
@@ -147,12 +173,26 @@ class InferenceWorker(QObject):
                     event = alarm.update(v)
                     if event is not None:  # raised, changed (another class held) or cleared
                         self.alarm.emit(event != "cleared", alarm.label)
+                if self._track is not None:
+                    self._track.annotate(payload)
                 self.verdicts.emit(payload)
         except Exception as exc:
             log.exception("inference loop failed")
             self.failed.emit(f"inference stopped: {exc!r}")
         finally:
             self.finished.emit()
+
+    def _start_baseline(self, channel: str, rate: float) -> dict[str, object]:
+        """The machine's baseline track for ``channel`` (``loaded``'s ``baseline`` key:
+        the sensor judged, or ``baseline_note``: why not)."""
+        if not self._machine:
+            return {}
+        from desktop.baseline.live import track_for
+
+        self._track, why = track_for(self._machine, channel, rate)
+        if self._track is None:
+            return {"baseline_note": why}
+        return {"baseline": {"machine": self._machine, "sensor": self._track.sensor}}
 
 
 def live_backend(device: str | None) -> str | None:

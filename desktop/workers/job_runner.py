@@ -8,12 +8,18 @@ hand. :class:`JobRunner` does that once:
   :class:`~desktop.workers.jobs.Job`. With ``replace=True`` (the default) a job still running
   is cancelled and **its later signals are dropped** (newest wins: a spectrum request for
   the previous view must not land after the one for this view). With ``replace=False`` a
-  second start while one runs raises :class:`JobBusy`.
+  second start while one runs raises :class:`JobBusy`. The job counts as running until its
+  ``finished`` is relayed: start a follow-up job from a ``finished`` slot, not from a
+  ``succeeded`` one (there it would raise :class:`JobBusy`, or, with ``replace=True``,
+  swallow this job's ``finished``).
 * The runner's own signals relay the current job's: ``progress(fraction, message, info)``,
   then exactly one of ``succeeded(result)``, ``cancelled()``, ``failed(message)``, then
   ``finished()`` — the order :class:`Job` guarantees (tests/unit/workers/test_jobs.py).
 * Connections are bound methods of a small relay object, never lambdas: a lambda connected
   to a worker's signal runs on the worker's thread and may touch widgets there.
+* ``abandon()`` cancels the current job and drops all its later signals (a result that no
+  longer matters); ``cancel()`` lets ``cancelled`` (or a result already on its way) and
+  ``finished`` through.
 * ``shutdown(wait_ms)`` cancels and waits for every job it started (the current one and
   superseded ones still winding down); a window calls it from ``closeEvent``.
 """
@@ -111,9 +117,19 @@ class JobRunner(QObject):
         return job
 
     def cancel(self) -> None:
-        """Ask the current job to stop at its next progress report; ``cancelled`` follows."""
+        """Ask the current job to stop at its next progress report; ``cancelled`` follows
+        (or ``succeeded``/``failed`` when it had already ended), then ``finished``."""
         if self._job is not None:
             self._job.cancel()
+
+    def abandon(self) -> None:
+        """Cancel the current job and relay nothing more of it, not even ``finished``:
+        ``running`` is False at once (what it answers no longer matters, e.g. the view it
+        was judging has changed). Its thread winds down on its own; ``shutdown`` waits
+        for it."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
 
     @property
     def running(self) -> bool:

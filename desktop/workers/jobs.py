@@ -81,7 +81,7 @@ class Job(WorkerThread):
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "job",
                  **kwargs: Any) -> None:
         super().__init__(JobWorker(fn, args, kwargs, name), f"linewatch-{name}")
-        self.worker: JobWorker = self.worker  # type: ignore[assignment]
+        self.worker: JobWorker = self.worker
 
     @property
     def task(self) -> TaskState:

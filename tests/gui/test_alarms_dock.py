@@ -92,7 +92,7 @@ def test_rules_judge_an_opened_file_once(qtbot, make_window, tmp_path: Path) -> 
     assert (alarm.rule, alarm.time_s, alarm.recording) == ("hot", 2.5, str(rec))
     assert alarm.cleared is not None and alarm.clear_value == 60.0
     window.alarm_rules.set_rules(str(rules))  # judged again: nothing logged twice
-    qtbot.waitUntil(lambda: window.alarm_rules.job is None and window.alarm_rules._checked,
+    qtbot.waitUntil(lambda: not window.alarm_rules.runner.running and window.alarm_rules._checked,
                     timeout=15_000)
     qtbot.wait(300)
     window.alarms_panel.refresh()

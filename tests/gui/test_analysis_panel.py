@@ -97,9 +97,9 @@ def test_modes_short_spans_and_a_newer_request_cancels_the_older(
     # Two quick requests: the first is cancelled, only the second is drawn.
     window.plot.move_cursors(9.0, 12.0)
     panel.refresh()
-    first = panel._job
+    first = panel.jobs.spectrum.job
     panel.refresh()
-    assert first is not None and first.task.cancelled and panel._job is not first
+    assert first is not None and first.task.cancelled and panel.jobs.spectrum.job is not first
     qtbot.waitUntil(lambda: not panel.busy(), timeout=30_000)
     assert panel.result.request.t0 == pytest.approx(9.0)
 
@@ -242,3 +242,54 @@ def test_following_live_analyses_on_request(qtbot, make_window) -> None:
     qtbot.waitUntil(lambda: panel.result is not first and not panel.busy(), timeout=30_000)
     assert "visible span" in panel.span_label.text() and panel.result.samples > 1000
     assert window.analysis_refresh.shortcut().toString() == "F6"
+
+
+def test_the_dock_reacts_to_the_view_once_it_settles_and_idles_without_requests(
+        qtbot, make_window, demo_file: Path) -> None:
+    """No polling: moving the view several times quickly makes exactly one request, after
+    SETTLE_MS; a second of frames with nothing changed makes none."""
+    from desktop.ui.analysis_panel import SETTLE_MS
+
+    window = opened(qtbot, make_window, demo_file)
+    panel, plot = window.analysis_panel, window.plot
+    qtbot.waitUntil(lambda: window.session.loaded is not None and panel.result is not None
+                    and window.diagnosis_panel.outcome is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.busy() and not panel.settle.isActive()
+                    and not window.diagnosis_panel.busy(), timeout=30_000)
+    qtbot.wait(SETTLE_MS + 200)
+    frames = []
+    plot.frame_drawn.connect(lambda: frames.append(1))
+    before = panel.jobs.started
+    qtbot.wait(1000)
+    assert len(frames) > 5  # the plot kept drawing ...
+    assert panel.jobs.started == before and not panel.settle.isActive()  # ... idle dock
+
+    for k in range(5):  # a quick pan: five ranges, 50 ms apart
+        plot.set_view_range(2.0 + 0.1 * k, 4.0 + 0.1 * k)
+        qtbot.wait(50)
+    assert panel.jobs.started == before  # still settling
+    qtbot.waitUntil(lambda: panel.jobs.started == before + 1, timeout=5000)
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=30_000)
+    qtbot.wait(SETTLE_MS + 500)
+    assert panel.jobs.started == before + 1  # exactly one request for the settled view
+    assert panel.result.request.t0 == pytest.approx(2.4 + plot.x_offset)
+    assert panel.result.request.t1 == pytest.approx(4.4 + plot.x_offset)
+
+
+def test_keep_spectra_current_recomputes_a_followed_live_source(qtbot, make_window) -> None:
+    """Following live the view range does not move: the frame tick is the update path,
+    one request every LIVE_REFRESH_S when "keep spectra current" is on."""
+    from desktop.ui.analysis_panel import LIVE_REFRESH_S
+
+    window = make_window()
+    window.settings.model = ""
+    window.settings.analysis_live_refresh = True
+    panel = window.analysis_panel
+    window.connect_source("synth:2x2000", {})
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.busy()
+                    and window.session.buffer.written > 4000, timeout=30_000)
+    first, before = panel.result, panel.jobs.started
+    qtbot.wait(int(2.6 * LIVE_REFRESH_S * 1000))
+    assert 1 <= panel.jobs.started - before <= 3  # not every frame
+    qtbot.waitUntil(lambda: panel.result is not first and not panel.busy(), timeout=10_000)
+    assert panel.result.samples > first.samples or panel.result.request.t1 > first.request.t1

@@ -108,16 +108,16 @@ def test_overview_click_goto_drop_and_recent(qtbot, make_window, tmp_path: Path)
     qtbot.waitUntil(lambda: window.session.loaded is not None and window.overview.isVisible(),
                     timeout=20_000)
     assert window.settings.recent_files[0] == str(path.resolve())
-    window._fill_recent_menu()
+    window.files.fill_recent_menu()
     assert next(a.text() for a in window.recent_menu.actions()) == "small.csv"
 
     window.plot.set_view_range(0.0, 0.2)
-    window._frame()
+    window.frames.tick()
     assert window.overview.region.getRegion() == pytest.approx((0.0, 0.2))
     window.overview._clicked(1.5)  # a click on the strip: go there, same span
     x0, x1 = window.plot.lanes[0].getViewBox().viewRange()[0]
     assert (x0 + x1) / 2 == pytest.approx(1.5) and x1 - x0 == pytest.approx(0.2)
-    window._frame()
+    window.frames.tick()
     window.overview.goto.setText("0.5")
     window.overview.goto.returnPressed.emit()
     x0, x1 = window.plot.lanes[0].getViewBox().viewRange()[0]

@@ -30,7 +30,7 @@ def click_calibrate(window):
     button = next(b for b in window.model_panel.findChildren(QPushButton)
                   if b.text() == "Calibrate…")
     button.click()
-    dialog = window.calibrate_dialog
+    dialog = window.model_dialogs.calibrate_dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
 

@@ -73,3 +73,19 @@ def test_shutdown_stops_a_running_job(qtbot):
     runner.start(wait_for_release, threading.Event())
     assert runner.shutdown(5000)
     assert not runner.running
+
+
+def test_abandon_drops_everything_of_the_job(qtbot):
+    runner = JobRunner(name="judge")
+    seen = _record(runner)
+    gate = threading.Event()
+    runner.start(wait_for_release, gate)
+    runner.abandon()
+    assert not runner.running
+    gate.set()
+    qtbot.wait(300)  # the job ends (cancelled) meanwhile; none of it is relayed
+    assert seen == []
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        runner.start(add, 2, 2)
+    assert seen == [("progress", "half"), ("succeeded", 4), ("finished", None)]
+    assert runner.shutdown(5000)

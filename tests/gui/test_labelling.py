@@ -64,16 +64,16 @@ def test_create_edit_undo_redo_delete(qtbot, recording_window, monkeypatch) -> N
     assert store.get(event.id).end_s == pytest.approx(event.end_s + 0.25, abs=1e-6)
 
     # Quick key 1 gives the most used class; delete and undo brings it back.
-    window.create_label(window.plot.x_offset - 0.4, window.plot.x_offset - 0.3, "unbalance")
-    window.create_label(window.plot.x_offset - 0.2, window.plot.x_offset - 0.1, "unbalance")
-    window.quick_class(1)
+    window.labels.create_label(window.plot.x_offset - 0.4, window.plot.x_offset - 0.3, "unbalance")
+    window.labels.create_label(window.plot.x_offset - 0.2, window.plot.x_offset - 0.1, "unbalance")
+    window.labels.quick_class(1)
     assert [e.label for e in store.list()].count("unbalance") == 2
-    window.selected_label = event.id
-    window.quick_class(1)
+    window.labels.selected_label = event.id
+    window.labels.quick_class(1)
     assert store.get(event.id).label == "unbalance"
     window.undo_stack.undo()
     assert store.get(event.id).label == "misalignment"
-    window.delete_label(event.id)
+    window.labels.delete_label(event.id)
     assert len(store.list()) == 2
     window.undo_stack.undo()
     assert len(store.list()) == 3 and "misalignment" in {e.label for e in store.list()}
@@ -90,8 +90,7 @@ def test_labelling_while_not_recording_offers_to_record(qtbot, recording_window,
     answer_dialog(monkeypatch, "bearing_noise")
     window.plot.lanes[0].getViewBox().on_span(-1.0, -0.5)
     qtbot.waitUntil(lambda: window.recording_path is not None, timeout=5000)
-    qtbot.waitUntil(lambda: window._labels is not None
-                    and len(window.label_history().store.list()) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(window.label_history().store.list()) == 1, timeout=5000)
     (event,) = window.label_history().store.list()
     assert event.start_s >= 0.9  # the backfilled history starts 1 s before the event
     window.toggle_recording()

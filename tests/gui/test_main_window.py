@@ -119,7 +119,7 @@ def test_view_settings_survive_a_restart(qtbot, make_window) -> None:
     window.connect_source("synth:3x500", {})
     qtbot.waitUntil(lambda: len(window.plot.channels) == 3, timeout=10_000)
     window.act_overlay.setChecked(True)
-    window.set_channel_colour("synth2", "#123456")
+    window.view.set_channel_colour("synth2", "#123456")
     item = window.channel_list.item(2)
     item.setCheckState(item.checkState().Unchecked)
     window.span.setValue(3.5)

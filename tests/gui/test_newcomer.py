@@ -57,7 +57,8 @@ def test_analysis_dock_shows_the_first_spectrum_of_the_live_demo_by_itself(
     assert panel.result is first
     # Another session (a file) never shows the demo's spectrum under its name.
     window.open_file(str(demo_file))
-    panel._poll()
+    qtbot.waitUntil(lambda: bool(window.plot.lanes), timeout=20_000)
+    panel._frame()  # what the file's first drawn frame does
     assert panel.result is None and not len(panel.curve.getData()[0])
 
 

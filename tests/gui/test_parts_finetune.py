@@ -57,7 +57,7 @@ def test_label_parts_then_fine_tune_promote_from_the_parts_dock(
         assert finetune.isVisible()
 
         finetune.click()  # nothing labelled yet: a message, no dialog
-        assert window.parts_finetune_dialog is None
+        assert window.parts_table.parts_finetune_dialog is None
         assert "Label some parts first" in window.statusBar().currentMessage()
 
         # The engineer confirms 32 parts as the class the model gave them, one class at a
@@ -78,7 +78,7 @@ def test_label_parts_then_fine_tune_promote_from_the_parts_dock(
         assert "32 labelled" in panel.count.text()
 
         finetune.click()
-        dialog = window.parts_finetune_dialog
+        dialog = window.parts_table.parts_finetune_dialog
         assert dialog is not None and dialog.isVisible()
         assert dialog.labels.is_file() and dialog.labels.parent.name == "parts-labels"
         assert len(pd.read_csv(dialog.labels)) == 32
@@ -117,7 +117,8 @@ def test_the_model_panel_fine_tune_button_follows_the_selected_model_kind(
     dialog = window.open_finetune()  # a process model: refit on normal data instead
     assert type(dialog).__name__ == "ProcessRefitDialog"
     dialog.close()
-    assert window.finetune_dialog is None or not window.finetune_dialog.isVisible()
+    finetune = window.model_dialogs.finetune_dialog
+    assert finetune is None or not finetune.isVisible()
     choose(window, "quality-steel")
     # a quality model: the parts fine-tune, which first needs the model running
     assert window.open_finetune() is None

@@ -19,13 +19,13 @@ def test_refit_a_monitor_on_normal_files_then_promote(qtbot, make_window, tmp_pa
     qtbot.addWidget(dialog)
     assert dialog.model == "process-tep" and not dialog.own.isChecked()
     dialog.start.click()  # no files yet: said, nothing runs
-    assert "Choose the tables" in dialog.status.text() and dialog._job is None
+    assert "Choose the tables" in dialog.status.text() and not dialog.runner.running
     dialog.set_files([_csv(tmp_path / "week1.csv", _unit(400, 0), UNIT),
                       _csv(tmp_path / "week2.csv", _unit(300, 1), UNIT)])
     # these files hold another unit's variables: process-tep cannot read them
     dialog.name.setText("unit-7")
     dialog.start.click()
-    qtbot.waitUntil(lambda: dialog._job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not dialog.runner.running, timeout=60_000)
     assert dialog.status.text().startswith("⚠") and "missing column" in dialog.status.text()
     dialog.own.setChecked(True)  # a new monitor of the files' own columns
     dialog.start.click()

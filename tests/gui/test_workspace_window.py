@@ -19,9 +19,9 @@ def test_save_then_open_a_workspace(qtbot, make_window, tmp_path: Path) -> None:
     first.settings.model = ""
     first.connect_source("synth:2x1000", {})
     qtbot.waitUntil(lambda: first.plot.channels != (), timeout=10_000)
-    first._set_overlay(True)
-    first.set_channel_colour("synth1", "#ff0000")
-    first._view_state()["visible"] = {"synth2": False}
+    first.act_overlay.setChecked(True)
+    first.view.set_channel_colour("synth1", "#ff0000")
+    first.settings.views.setdefault(first.spec, {})["visible"] = {"synth2": False}
     first.alarms_dock.show()
     path = save_workspace(capture(first, rules=str(tmp_path / "rules.csv")),
                           tmp_path / "bench.lwspace.json")

@@ -171,7 +171,7 @@ def test_opening_a_server_that_is_not_there_says_so(tmp_path: Path) -> None:
 
 
 def test_fifty_registers_at_10_hz_lose_no_reply(tmp_path: Path) -> None:
-    """The short version of the 10-minute figure (tools/modbus_soak.py runs the long one)."""
+    """The short version of the 10-minute figure (bench/modbus_soak.py runs the long one)."""
     port = free_port()
     rows = [f"r{i},holding,{i},uint16,,,,0.1," for i in range(50)]
     with ModbusTestServer(tcp_port=port) as server:

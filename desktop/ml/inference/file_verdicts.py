@@ -33,7 +33,7 @@ def _channel(recording: Recording | ChannelReader, index: int) -> np.ndarray:
 
 def judge_recording(model: str, recording: Recording | ChannelReader, first_time: float = 0.0,
                     channel: str | None = None, device: str | None = None,
-                    task: TaskState | None = None) -> dict[str, Any]:
+                    task: TaskState | None = None, machine: str = "") -> dict[str, Any]:
     """Run ``model`` over every whole window of ``recording`` (in memory, or a reader
     that loads the one channel judged: 8 bytes per sample, ~80 MB for a 1 GB CSV).
 
@@ -41,6 +41,8 @@ def judge_recording(model: str, recording: Recording | ChannelReader, first_time
     verdict times line up with the plotted signal. Returns ``{"info": {name, kind,
     classes, device, channel}, "verdicts": [{start_s, end_s, class, probability,
     location, score}], "skipped": n}`` (times in seconds on the caller's axis).
+    ``machine``: a machine whose baseline holds AdaBN statistics for this model: they are
+    used (:mod:`desktop.ml.inference.machine_stats`; ``info["adabn"]`` says whether).
     Raises :class:`~desktop.core.errors.InputError` (no rate, too short) or
     :class:`~desktop.ml.errors.ModelError`; :class:`~desktop.core.tasks.Cancelled`.
     """
@@ -55,12 +57,17 @@ def judge_recording(model: str, recording: Recording | ChannelReader, first_time
         raise InputError("this file states no sample rate and has no time column: "
                          "open it with --rate HZ")
     predictor = predictor.with_metadata(getattr(recording, "metadata", None))  # its RPM
+    adabn = ""
+    if machine:
+        from desktop.ml.inference.machine_stats import for_machine
+
+        predictor, adabn = for_machine(predictor, machine, recording.channels[idx].name)
     verdicts = predictor.predict_signal(_channel(recording, idx), rate, start_s=first_time,
                                         task=task)
     info = {"name": card.name, "kind": card.kind, "classes": list(card.classes),
             "device": getattr(predictor, "device", "cpu"),
             "channel": recording.channels[idx].name, "channel_reason": reason,
-            **predictor.info()}
+            **predictor.info(), **({"adabn": adabn} if adabn else {})}
     rows = [{"start_s": v.start_s, "end_s": v.end_s, "class": v.label,
              "probability": v.probability, "location": v.location, "score": v.score,
              "arrived": None, "ood_score": v.ood_score, "reason": v.reason,

@@ -52,7 +52,18 @@ def test_evaluate_names_a_missing_channel() -> None:
 
 
 @pytest.mark.parametrize(("row", "says"), [
-    ("r,t,above,1,,,,", "column 3 (kind): 'above' is not a rule kind; write high, low or rate"),
+    ("r,t,above,1,,,,", "column 3 (kind): 'above' is not a rule kind; write high, low, "
+                        "rate, zone, baseline, class or score"),
+    ("r,t,zone,E,,,,,,,2/rigid", "column 4 (limit): 'E' is not a zone; write B, C or D"),
+    ("r,t,zone,C,,,,,,,3/rigid", "column 11 (class): '3/rigid' is not a machine class"),
+    ("r,t,zone,C,,,,", "column 11 (class): no machine class; write GROUP/FOUNDATION"),
+    ("r,t,baseline,alert,,,,", "column 10 (machine): no machine; name the machine"),
+    ("r,t,baseline,high,,,,,,pump", "column 4 (limit): 'high' is not a baseline level"),
+    ("r,t,class,0.8,,,,", "column 11 (class): no class"),
+    ("r,t,class,1.5,,,,,,,outer_race", "column 4 (limit): 1.5 is not a probability"),
+    ("r,t,score,3,,,,,energy", "column 9 (indicator): 'energy' is not a score"),
+    ("r,t,high,3,,,,,,pump", "column 10 (machine): a high rule uses no machine"),
+    ("r,t,high,3,,,,,r m s", "column 9 (indicator): 'r m s' is not an indicator name"),
     ("r,t,high,,,,,", "column 4 (limit): it is empty"),
     ("r,t,rate,0,,,,", "column 4 (limit): a rate limit must be positive"),
     ("r,t,high,1,-2,,,", "column 5 (delay_s): -2 is negative"),

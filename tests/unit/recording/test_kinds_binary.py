@@ -221,7 +221,7 @@ def test_kind02_tdms_time_channel_in_a_group_of_its_own(tmp_path: Path) -> None:
 
 
 def test_kind01_analysis_reads_a_channel_at_its_own_groups_rate(tmp_path: Path) -> None:
-    from desktop.cli_analysis import load_channel
+    from desktop.cli.analysis import load_channel
 
     path = tmp_path / "two-tasks.tdms"
     _, temp = _two_rate_tdms(path)

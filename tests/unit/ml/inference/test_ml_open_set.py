@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from desktop.cli import add_commands
 from desktop.core.errors import InputError
-from desktop.ml.cli_ml import add_ml_commands
 from desktop.ml.inference.explain import deletion_test, explain_windows
 from desktop.ml.inference.live import AlarmHysteresis, LiveInference
 from desktop.ml.inference.open_set import (
@@ -26,6 +26,9 @@ from desktop.ml.inference.open_set import (
 )
 from desktop.ml.inference.predictors import WindowVerdict, load_predictor
 from desktop.ml.training.open_set import FAMILIES, synthetic_ood
+
+#: the model commands of ``linewatch`` (predict, calibrate, train, models)
+ML_COMMANDS = ("predict", "calibrate", "train", "models")
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "cwru_excerpt.npz"
 
@@ -43,7 +46,7 @@ def model():
 
 def _cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
     args = parser.parse_args(argv)
     return args.func(args)
 

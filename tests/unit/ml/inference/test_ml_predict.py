@@ -17,9 +17,12 @@ import pytest
 from scipy.io import savemat
 from scipy.signal import resample_poly
 
+from desktop.cli import add_commands
 from desktop.core.errors import LinewatchError
-from desktop.ml.cli_ml import add_ml_commands
 from desktop.ml.inference.predictors import load_predictor
+
+#: the model commands of ``linewatch`` (predict, calibrate, train, models)
+ML_COMMANDS = ("predict", "calibrate", "train", "models")
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "cwru_excerpt.npz"
 LOCATION = {"normal": "normal", "ball_007": "ball", "inner_021": "inner_race",
@@ -39,7 +42,7 @@ def fault_model():
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
     args = parser.parse_args(argv)
     assert args.func(args) == 0
     return capsys.readouterr().out
@@ -130,7 +133,7 @@ def test_cwru_normal_baseline_files_are_read_at_48_khz(tmp_path: Path, excerpts,
     savemat(path, {"X099_DE_time": at_48k[:, None], "X099_FE_time": at_48k[:, None],
                    "X099RPM": np.array([[1750]])})
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
     args = parser.parse_args(["predict", str(path), "--json"])
     assert args.func(args) == 0
     captured = capsys.readouterr()
@@ -172,7 +175,7 @@ def test_predict_says_why_it_chose_the_channel(tmp_path: Path, excerpts, capsys)
     savemat(path, {"X210_FE_time": excerpts["normal"][:, None],
                    "X210_DE_time": excerpts["inner_021"][:, None]})
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
     args = parser.parse_args(["predict", str(path), "--json"])
     assert args.func(args) == 0
     captured = capsys.readouterr()

@@ -17,6 +17,9 @@ from desktop.ml.model_files import registry, versions
 from desktop.ml.model_files.card import ModelCard
 from desktop.ml.model_files.registry import list_models, resolve
 
+#: the model commands of ``linewatch`` (predict, calibrate, train, models)
+ML_COMMANDS = ("predict", "calibrate", "train", "models")
+
 
 def publish_copy(name: str) -> int:
     staging = versions.staging_dir(name)
@@ -136,14 +139,14 @@ def test_a_lock_held_by_a_killed_process_does_not_block_promote(linewatch_home) 
 def test_remove_a_whole_user_model_but_never_a_shipped_one(capsys) -> None:
     import argparse
 
-    from desktop.ml.cli_ml import add_ml_commands
+    from desktop.cli import add_commands
 
     for _ in range(2):
         publish_copy("rig")
     versions.promote("rig", 2)
     registry.set_live_model("rig")
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
 
     def run(*argv: str) -> int:
         args = parser.parse_args(["models", "remove", *argv])

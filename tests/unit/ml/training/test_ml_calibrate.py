@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from desktop.analysis.noise import add_noise_snr
-from desktop.ml.cli_ml import add_ml_commands
+from desktop.cli import add_commands
 from desktop.ml.inference.open_set import feature_distance
 from desktop.ml.model_files.versions import versions_of
 from desktop.ml.training.calibrate import adapt, batchnorms
@@ -25,6 +25,9 @@ from desktop.ml.training.open_set import (
     ood_windows,
 )
 from desktop.ml.training.train import TrainConfig, normalise, predict_proba, train
+
+#: the model commands of ``linewatch`` (predict, calibrate, train, models)
+ML_COMMANDS = ("predict", "calibrate", "train", "models")
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "cwru_excerpt.npz"
 TINY = TrainConfig(hyper_parameters={"channels": [8, 16, 16], "fc": 16}, window=2048,
@@ -89,7 +92,7 @@ def test_calibrate_creates_a_version(data, tmp_path, capsys) -> None:
     np.savetxt(path, np.column_stack([np.arange(x.size) / 12000.0, x]), delimiter=",",
                header="time,DE accel", comments="")
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
     args = parser.parse_args(["calibrate", str(path), "--model", "fault-cwru", "--json",
                               "--name", "my-rig"])
     assert args.func(args) == 0

@@ -14,16 +14,19 @@ import numpy as np
 import pytest
 import torch
 
+from desktop.cli import add_commands
 from desktop.core.tasks import Cancelled, TaskState
 from desktop.labels.event import LabelEvent
 from desktop.labels.io import export_csv
-from desktop.ml.cli_ml import add_ml_commands
 from desktop.ml.inference.predictors import load_predictor
 from desktop.ml.model_files import versions
 from desktop.ml.model_files.registry import list_models, resolve, user_models_dir
 from desktop.ml.training.adapters import extend_head
 from desktop.ml.training.finetune import HISTORY_KEYS, finetune
 from desktop.ml.training.labelled_data import build_windows, read_label_file, split_by_event
+
+#: the model commands of ``linewatch`` (predict, calibrate, train, models)
+ML_COMMANDS = ("predict", "calibrate", "train", "models")
 
 FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "cwru_excerpt.npz"
 RATE = 12000.0
@@ -233,7 +236,7 @@ def test_label_file_with_relative_path_and_multiline_note_feeds_the_finetune_dat
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     parser = argparse.ArgumentParser()
-    add_ml_commands(parser.add_subparsers())
+    add_commands(parser.add_subparsers(), ML_COMMANDS)
     args = parser.parse_args(argv)
     assert args.func(args) == 0
     return capsys.readouterr().out

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from desktop.cli.labels import add_commands
 from desktop.core.errors import LinewatchError
-from desktop.labels.cli_labels import add_labels_commands
 from desktop.labels.event import LabelError, LabelEvent
 from desktop.labels.store import LabelStore
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="linewatch")
-    add_labels_commands(parser.add_subparsers(dest="command"))
+    add_commands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(list(argv))
     return args.func(args)
 
