@@ -308,6 +308,8 @@ def on_test(P: Probas, y: np.ndarray, T: Probas, yt: np.ndarray, target: float, 
             "coverage_at_target_read_off": round(coverage_at(acc, target), 4),
             "accuracy": round(float(ok.mean()), 4),
             "ece": round(top_label_ece(p, yt), 4),
+            # biased upward (a resample repeats parts, so its bins are noisier): shown as
+            # a spread only; the docs compare ECE with a perfectly calibrated model instead
             "ece_ci95": bootstrap(lambda i, p=p: top_label_ece(p[i], yt[i]), n, seed, 500),
             "score_ece": round(confidence_ece(np.clip(s, 0, 1), ok), 4),
             "curve": [{"coverage": round(c / 20, 2),

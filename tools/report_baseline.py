@@ -149,7 +149,9 @@ def _mean(values: list[object]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    srcs = [Path(a) for a in argv] or [ROOT / "build" / "baseline_results.json"]
+    srcs = [Path(a) for a in argv] or [
+        p for p in (ROOT / "build" / "baseline_results.json",
+                    ROOT / "build" / "baseline_adabn.json") if p.is_file()]
     res: dict = {}
     for src in srcs:  # several partial results (blocks run in parallel) merge by key
         doc = json.loads(src.read_text())
@@ -168,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         fig = _figure(rows, f"baseline_{block}.png", title)
         lines += ["", f"### {title}", "", f"![{block} routes]({fig})", ""]
         lines += [f"- {k}: **{v}**" for k, v in _summary(rows).items()
-                  if v != "" and "degrading" in k or any(r["fault"] != "healthy" for r in rows)
-                  or "healthy" in k]
+                  if v != "" and ("degrading" in k
+                                  or any(r["fault"] != "healthy" for r in rows)
+                                  or "healthy" in k)]
         lines += ["", *_route_table(rows)]
     if "cwru" in res:
         c = res["cwru"]

@@ -158,7 +158,8 @@ def render_html(report: Any, folder: Path | None = None) -> str:
             lang=settings.get("language", "en") or "en",
             words={**WORDS, **settings.get("words", {})}, css=CSS, version=__version__)
     except TemplateError as exc:
-        where = f"{name}, line {exc.lineno}" if getattr(exc, "lineno", None) else name
+        line = getattr(exc, "lineno", None)  # TemplateSyntaxError knows its line
+        where = f"{name}, line {line}" if line else name
         raise ReportTemplateError(f"report template {where}: {exc}; fix the template or "
                                   f"remove it to get the default") from None
 

@@ -12,6 +12,11 @@ the UI thread (vectorised: microseconds per rule for a few thousand samples), lo
 raise and clear with the recording and the seconds into it (as labels), beeps and says it
 in the status bar on a raise. A file opened in the window is judged whole in a job
 (:func:`desktop.alarms.filecheck.check_file`) and its alarms logged once.
+
+**Actions…** (off until an actions file is chosen; :mod:`desktop.alarms.actions`) runs
+each live raise's per-rule actions — write a Modbus coil, run a configured command (its
+``argv`` list, never a shell) — on the actions' own thread; each outcome is one status-bar
+line. A file's alarms run no actions (they are history). Clicking it again stops them.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.alarms.actions import ActionRunner, ActionsError, read_actions
 from desktop.alarms.filecheck import FileCheck, check_file, log_file_events
 from desktop.alarms.live import RuleWatcher
 from desktop.alarms.log import Alarm, AlarmLog, AlarmLogError
@@ -60,6 +66,7 @@ class AlarmsPanel(QWidget):
 
     jump_requested = Signal(str, float)
     rules_requested = Signal(str)  # a rules file chosen with Rules…
+    actions_requested = Signal(str)  # an actions file chosen with Actions… ("" stops)
     edit_rules_requested = Signal()
 
     def __init__(self, log_path: Path | None = None, parent: QWidget | None = None) -> None:
@@ -97,6 +104,11 @@ class AlarmsPanel(QWidget):
                                      "latch)")
         self.rules_button.clicked.connect(self._choose_rules)
         self.rules_label = QLabel("no alarm rules")
+        self.actions_button = QPushButton("Actions…")
+        self.actions_button.setToolTip("Per-rule actions on a live raise (write a Modbus "
+                                       "coil, run a configured command, never a shell): "
+                                       "off until you choose an actions file (JSON)")
+        self.actions_button.clicked.connect(self._choose_actions)
         self.edit_rules_button = QPushButton("Edit rules…")
         self.edit_rules_button.setToolTip("Edit the rules in use in a table (or write new "
                                           "ones); saved rules are checked, then used")
@@ -111,6 +123,7 @@ class AlarmsPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.rules_label)
         buttons.addWidget(self.rules_button)
+        buttons.addWidget(self.actions_button)
         buttons.addWidget(self.edit_rules_button)
         buttons.addWidget(refresh)
         layout = QVBoxLayout(self)
@@ -212,6 +225,15 @@ class AlarmsPanel(QWidget):
         if path:
             self.rules_requested.emit(path)
 
+    def _choose_actions(self) -> None:
+        if self.actions_button.text() != "Actions…":  # on: the click stops them
+            self.actions_requested.emit("")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Alarm actions", "",
+                                              "Alarm actions (*.json)")
+        if path:
+            self.actions_requested.emit(path)
+
     def jump(self) -> None:
         alarm = self.selected()
         if alarm is not None and alarm.recording and alarm.time_s is not None:
@@ -220,6 +242,8 @@ class AlarmsPanel(QWidget):
 
 class LiveRules(QObject):
     """Judges a window's live source with alarm rules (see the module doc)."""
+
+    action_done = Signal(str)  # one line per action run (from the actions' thread)
 
     def __init__(self, window: Any, panel: AlarmsPanel) -> None:
         super().__init__(window)
@@ -234,6 +258,9 @@ class LiveRules(QObject):
         self.runner.succeeded.connect(self._file_checked)
         self.runner.failed.connect(self._error)
         self.tray: QSystemTrayIcon | None = None
+        self.actions_path = ""
+        self.actions: ActionRunner | None = None
+        self.action_done.connect(self._error)  # queued to the UI thread
         self.timer = QTimer(self)
         self.timer.setInterval(250)
         self.timer.timeout.connect(self.tick)
@@ -243,7 +270,33 @@ class LiveRules(QObject):
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.timer.stop()
             self.runner.shutdown(30_000)
+            self.set_actions("")
         return False
+
+    def set_actions(self, path: str) -> None:
+        """Run the per-rule actions of ``path`` on live raises from now on ("" stops them);
+        a bad file, or one naming a rule the rules in use lack, is one status-bar line and
+        changes nothing."""
+        if not path:
+            if self.actions is not None:
+                self.actions.close(5.0)
+            self.actions_path, self.actions = "", None
+            self.panel.actions_button.setText("Actions…")
+            return
+        try:
+            actions = read_actions(path)
+            unknown = sorted(set(actions) - {r.name for r in self.rules})
+            if unknown:
+                raise ActionsError(f"actions {path}: no rule named {unknown[0]!r} in the "
+                                   "rules in use; load the rules first (Rules…)")
+        except LinewatchError as exc:
+            self.window.statusBar().showMessage(str(exc), 10000)
+            return
+        if self.actions is not None:
+            self.actions.close(5.0)
+        self.actions_path = path
+        self.actions = ActionRunner(actions, self.action_done.emit)
+        self.panel.actions_button.setText(f"Stop actions ({Path(path).name})")
 
     def set_rules(self, path: str) -> None:
         """Use the rules in ``path`` from now on ("" stops judging); a bad file is one line
@@ -251,6 +304,7 @@ class LiveRules(QObject):
         if not path:
             self.path, self.rules, self.watcher = "", (), None
             self.timer.stop()
+            self.set_actions("")
             self.panel.rules_label.setText("no alarm rules")
             self.window.workspace_rules = ""
             return
@@ -324,6 +378,8 @@ class LiveRules(QObject):
         self.panel.refresh()
 
     def _event(self, event: RuleEvent) -> None:
+        if self.actions is not None:
+            self.actions(event)  # raises only; queued to the actions' thread
         if event.kind == "raise":
             QApplication.beep()
             text = f"{event.rule}: {event.channel} = {event.value:g}"
@@ -387,5 +443,6 @@ def install_alarms(window: Any) -> AlarmsPanel:
     live = LiveRules(window, panel)
     panel.rules_requested.connect(live.set_rules)
     panel.edit_rules_requested.connect(live.edit)
+    panel.actions_requested.connect(live.set_actions)
     window.alarm_rules = live
     return panel

@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         session.model_failed.connect(self._model_failed)
         session.verdicts.connect(self._verdicts)
         session.alarm.connect(self._set_alarm)
+        session.baseline_alarm.connect(self._baseline_alarm)
         session.rows.connect(self.parts_table.add_rows)
         session.recording_started.connect(self.recording.on_started)
         session.recording_stopped.connect(self.recording.on_stopped)
@@ -480,6 +481,13 @@ class MainWindow(QMainWindow):
             self.session.set_machine(self.machine_for_session())
             self.session.set_model(self.model_ref(model), self.settings.alarm_raise_s,
                                    self.settings.alarm_clear_s)
+
+    def _baseline_alarm(self, row: dict) -> None:
+        """A machine baseline's alarm rose (latched until acknowledged): say which."""
+        ev = row.get("event") or {}
+        self.statusBar().showMessage(
+            f"Baseline {str(ev.get('level', '')).upper()} on {ev.get('sensor')}: "
+            f"{ev.get('indicator')}, {ev.get('location')} (latched until acknowledged)")
 
     def machine_for_session(self) -> str:
         """The machine chosen for this file or source in the Diagnosis dock ("" none)."""

@@ -96,3 +96,20 @@ def test_whole_file_verdicts_with_a_machine(qtbot, pump: np.ndarray, tmp_path: P
     assert rows[-1]["level"] == "alarm" and rows[-1]["baseline_state"] == "alarm"
     assert alarms and alarms[-1]["event"]["sensor"] == "de"
     assert session.acknowledge_baseline() == "alarm"
+
+
+def test_the_window_hands_its_session_the_machine_chosen(qtbot, make_window, pump: np.ndarray,
+                                                        tmp_path: Path) -> None:
+    from desktop.ui.diagnosis_panel import source_key
+
+    window = make_window()
+    window.settings.model = "fault-cwru"
+    path = _write(tmp_path / "fault.parquet", pump)
+    window.settings.machine_by_source[str(path.resolve())] = "pump"
+    window.open_file(str(path))
+    assert source_key(window.session) == str(path.resolve())
+    qtbot.waitUntil(lambda: window.session._machine == "pump", timeout=10_000)
+    qtbot.waitUntil(lambda: "Baseline ALARM on de" in window.statusBar().currentMessage(),
+                    timeout=120_000)
+    qtbot.waitUntil(lambda: bool(window.plot.verdicts), timeout=30_000)
+    assert window.plot.verdicts[-1].get("level") == "alarm"

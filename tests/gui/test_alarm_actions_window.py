@@ -1,0 +1,48 @@
+"""Per-rule actions from the window: off until an actions file is chosen in the Alarm log
+dock, then a live raise runs its rule's command (an argv list, no shell) and says so."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.alarms.rules import HEADER
+
+pytestmark = pytest.mark.slow
+
+
+def test_actions_run_on_live_raises_until_stopped(qtbot, make_window, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "horn.txt"
+    monkeypatch.setenv("LW_TEST_HORN", str(out))
+    rules = tmp_path / "rules.csv"
+    rules.write_text(",".join(HEADER) + "\npeak,synth1,high,0.9,0.02,0.5,warning,no\n",
+                     encoding="utf-8")
+    actions = tmp_path / "actions.json"
+    script = ("import os; open(os.environ['LW_TEST_HORN'], 'a').write("
+              "os.environ['LINEWATCH_ALARM_RULE'] + '\\n')")
+    actions.write_text(json.dumps({"linewatch_actions": 1, "peak": [
+        {"type": "command", "argv": [sys.executable, "-c", script], "timeout_s": 20}]}),
+        encoding="utf-8")
+    window = make_window()
+    window.settings.model = ""
+    live, panel = window.alarm_rules, window.alarms_panel
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
+    assert live.actions is None and panel.actions_button.text() == "Actions…"  # off
+    live.set_actions(str(actions))  # no rules yet: refused in one line
+    assert live.actions is None and "no rule named 'peak'" in \
+        window.statusBar().currentMessage()
+    window.connect_source("synth:2x1000", {})
+    live.set_rules(str(rules))
+    live.set_actions(str(actions))
+    assert live.actions is not None and panel.actions_button.text().startswith("Stop")
+    qtbot.waitUntil(lambda: out.exists() and "peak" in out.read_text(), timeout=20_000)
+    qtbot.waitUntil(lambda: any("action command" in m and "for 'peak': exit code 0" in m
+                                for m in said), timeout=10_000)
+    panel.actions_button.click()  # on: the click stops them
+    assert live.actions is None and panel.actions_button.text() == "Actions…"
+    window.disconnect_source()
