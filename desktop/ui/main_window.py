@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QMainWindow,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -151,8 +150,7 @@ class MainWindow(QMainWindow):
                            file_top=self.workspace.actions, file=self.files.file_menu(),
                            view_menu_extra=[self.files.act_goto]),
             toggle_connect=self._toggle_connect,
-            diagnostics=lambda: self.start_measure(5.0, show_dialog=True),
-            about=self.show_about)
+            diagnostics=lambda: self.start_measure(5.0, show_dialog=True))
         self.act_connect, self.act_record = self.menus.act_connect, self.recording.act_record
         self.status_part = StatusPart(ctx, self.cancel_job)
         s = self.status_part
@@ -570,17 +568,6 @@ class MainWindow(QMainWindow):
     def measurement(self) -> dict[str, object]:
         """Figures for ``--measure`` and Diagnostics; strict JSON (None, never NaN)."""
         return self.frames.measurement()
-
-    # -- help --------------------------------------------------------------------------------
-    def about_text(self) -> str:
-        versions = self.services.versions()
-        rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions.items())
-        return (f"<h3>Linewatch {versions.get('Linewatch', '')}</h3>"
-                "<p>Live sensor feeds, recordings and fault models for plant engineers.</p>"
-                f"<table>{rows}</table>")
-
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About Linewatch", self.about_text())
 
     # -- closing -----------------------------------------------------------------------------
     def closeEvent(self, event: object) -> None:

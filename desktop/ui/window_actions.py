@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QMessageBox, QToolBar, QWidget
 
 from desktop.ui.window_context import WindowContext
 
@@ -37,7 +37,8 @@ class ActionsPart:
 
     def __init__(self, ctx: WindowContext, placement: Placement, *,
                  toggle_connect: Callable[[], object],
-                 diagnostics: Callable[[], object], about: Callable[[], object]) -> None:
+                 diagnostics: Callable[[], object]) -> None:
+        self.ctx = ctx
         window = ctx.parent
         act = ctx.action
         self.act_connect = act("Connect", "F5", toggle_connect,
@@ -78,7 +79,18 @@ class ActionsPart:
             view_menu.addAction(action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(act("Diagnostics (5 s measurement)", None, diagnostics))
-        help_menu.addAction(act("About Linewatch", None, about))
+        help_menu.addAction(act("About Linewatch", None, self.show_about))
+
+    def about_text(self) -> str:
+        """Help → About: the program and the versions the services report (HTML)."""
+        versions = self.ctx.services.versions()
+        rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions.items())
+        return (f"<h3>Linewatch {versions.get('Linewatch', '')}</h3>"
+                "<p>Live sensor feeds, recordings and fault models for plant engineers.</p>"
+                f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self.ctx.parent, "About Linewatch", self.about_text())
 
     def set_connected(self, connected: bool) -> None:
         """Connect reads "Disconnect" while a live source runs."""

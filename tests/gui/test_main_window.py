@@ -145,7 +145,7 @@ def test_bad_source_is_a_message_not_a_crash(qtbot, make_window) -> None:
 
 def test_about_names_versions_and_device(qtbot, make_window) -> None:
     window = make_window()
-    text = window.about_text()
+    text = window.menus.about_text()
     assert "Qt" in text and "Compute device" in text
 
 
