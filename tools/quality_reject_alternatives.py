@@ -10,8 +10,8 @@ cut (seed 0) and the other 70 % (the *calibrate* rows). Everything below is fitt
 chosen on the calibrate rows only:
 
 * members: the shipped soft vote's boosted trees (``hgb``) and extra-trees (``et``) on the
-  ``steel_geometry_v1`` features, plus a random forest (``rf``) and the slower boosted trees
-  (``hgb_slow``); their 5-fold out-of-fold probabilities on the calibrate rows;
+  ``steel_geometry_v1`` features, plus a random forest (``rf``); their 5-fold
+  out-of-fold probabilities on the calibrate rows;
 * rules (a confidence score per part, accept when score ≥ a threshold chosen on those
   out-of-fold rows for the target accuracy, by the shipped rule
   :func:`desktop.ml.tabular.calibration.choose_threshold`):
@@ -67,7 +67,6 @@ from desktop.ml.tabular.calibration import (  # noqa: E402
 from desktop.ml.tabular.features import make_transform  # noqa: E402
 from desktop.ml.tabular.quality import (  # noqa: E402
     FOREST_DEFAULT,
-    HGB_DEFAULT,
     fit_forest,
     fit_hgb,
 )
@@ -78,7 +77,6 @@ MEMBERS: dict[str, Callable[[np.ndarray, np.ndarray], Any]] = {
     "et": lambda Z, y: fit_forest(Z, y, FOREST_DEFAULT, 0),
     "rf": lambda Z, y: fit_forest(Z, y, {"kind": "random_forest", "n_estimators": 300,
                                          "max_features": 0.5, "min_samples_leaf": 1}, 0),
-    "hgb_slow": lambda Z, y: fit_hgb(Z, y, HGB_DEFAULT, 0),
 }
 Probas = dict[str, np.ndarray]
 #: a fitted rule: member probabilities → (score to threshold, reported class probabilities)

@@ -41,6 +41,7 @@ from desktop.ui.live_plot import LivePlot
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
 from desktop.ui.window_actions import ActionsPart, Placement
+from desktop.ui.window_baseline_ack import BaselineAckPart
 from desktop.ui.window_context import WindowContext, WindowServices
 from desktop.ui.window_files import FilesPart
 from desktop.ui.window_files import recording_filter as recording_filter  # its old home
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
             diagnostics=lambda: self.start_measure(5.0, show_dialog=True))
         self.act_connect, self.act_record = self.menus.act_connect, self.recording.act_record
         self.status_part = StatusPart(ctx, self.cancel_job)
+        self.baseline_ack = BaselineAckPart(ctx, self.statusBar())
         s = self.status_part
         self.state_label, self.rate_label, self.counter_label, self.record_label = (
             s.state_label, s.rate_label, s.counter_label, s.record_label)
@@ -302,6 +304,7 @@ class MainWindow(QMainWindow):
         session.verdicts.connect(self._verdicts)
         session.alarm.connect(self._set_alarm)
         session.baseline_alarm.connect(self._baseline_alarm)
+        self.baseline_ack.reset()
         session.rows.connect(self.parts_table.add_rows)
         session.recording_started.connect(self.recording.on_started)
         session.recording_stopped.connect(self.recording.on_stopped)
@@ -336,7 +339,8 @@ class MainWindow(QMainWindow):
         for signal in (session.opened, session.open_failed, session.state_changed,
                        session.source_finished, session.progress, session.model_loaded,
                        session.model_failed, session.verdicts, session.alarm, session.rows,
-                       session.recording_started, session.recording_failed):
+                       session.baseline_alarm, session.recording_started,
+                       session.recording_failed):
             signal.disconnect()
         # recording_stopped stays connected: the file is finalised after the stop.
         self._retired = [s for s in self._retired if not s.closed or s is session] + [session]
@@ -482,10 +486,7 @@ class MainWindow(QMainWindow):
 
     def _baseline_alarm(self, row: dict) -> None:
         """A machine baseline's alarm rose (latched until acknowledged): say which."""
-        ev = row.get("event") or {}
-        self.statusBar().showMessage(
-            f"Baseline {str(ev.get('level', '')).upper()} on {ev.get('sensor')}: "
-            f"{ev.get('indicator')}, {ev.get('location')} (latched until acknowledged)")
+        self.baseline_ack.raised(row)
 
     def machine_for_session(self) -> str:
         """The machine chosen for this file or source in the Diagnosis dock ("" none)."""

@@ -113,3 +113,10 @@ def test_the_window_hands_its_session_the_machine_chosen(qtbot, make_window, pum
                     timeout=120_000)
     qtbot.waitUntil(lambda: bool(window.plot.verdicts), timeout=30_000)
     assert window.plot.verdicts[-1].get("level") == "alarm"
+    # The latch waits for a person: the status bar's button acknowledges it.
+    button = window.baseline_ack.button
+    assert button.isVisible() and "Baseline ALARM on de" in button.toolTip()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60_000)
+    button.click()
+    assert not button.isVisible()
+    assert "Baseline alarm acknowledged; level now: alarm" in window.statusBar().currentMessage()
