@@ -31,15 +31,15 @@ class Session(QObject):
     state_changed = Signal(str, str)  # state, detail
     source_finished = Signal()  # a finite source (a replay, a file) has delivered everything
     progress = Signal(float, str)  # a long job of this session (loading, whole-file verdicts)
-    model_loaded = Signal(dict)  # name, classes, device, channel, channel_reason
+    model_loaded = Signal(object)  # ModelInfo (desktop/session/types.py)
     model_failed = Signal(str)
-    verdicts = Signal(list)  # dicts: start_s, end_s, class, probability, location, arrived
+    verdicts = Signal(object)  # list[Verdict]: start_s, end_s, label, probability, …
     alarm = Signal(bool, str)  # active, the class being held
     #: A machine baseline's alarm rose (live or in a whole file): a snapshot row of
     #: desktop.baseline.live (sensor, level, state, evidence_location, event: indicator,
     #: location, evidence).
     baseline_alarm = Signal(dict)
-    rows = Signal(list)  # a table model's verdicts, one dict per part/sample (tabular_worker)
+    rows = Signal(object)  # list[TableRow]: a table model's rows, one per part/sample
     recording_started = Signal(str)
     recording_stopped = Signal(object)  # RecordingResult
     recording_failed = Signal(str)

@@ -24,6 +24,7 @@ from typing import Any
 
 from desktop.core.types import SourceState
 from desktop.session.base import Session
+from desktop.session.types import ModelInfo, verdicts_from_rows
 from desktop.streams.acquisition import Counters
 from desktop.streams.file_view import FileView, index_file
 from desktop.workers.job_runner import JobRunner
@@ -247,8 +248,8 @@ class FileSession(Session):
         if self._t_judge is not None:
             self._t_judge = (self._t_judge[0], time.perf_counter())
         self.verdict_rows = result["verdicts"]
-        self.model_loaded.emit(result["info"])
-        self.verdicts.emit(result["verdicts"])
+        self.model_loaded.emit(ModelInfo.from_dict(result["info"]))
+        self.verdicts.emit(verdicts_from_rows(result["verdicts"]))
         base = result.get("baseline")
         if base:
             self._baseline_track = base["track"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from desktop.core.types import SourceState
 from desktop.session.base import Session
+from desktop.session.types import ModelInfo, TableRow, verdicts_from_rows
 from desktop.sources.base import SampleSource
 from desktop.streams.acquisition import Acquisition, Counters, RecordingResult
 from desktop.streams.ring import RingBuffer
@@ -229,7 +230,7 @@ class LiveSession(Session):
             return
         if is_table_model(name):  # quality/process: one row per sample, by column names
             table = TabularWorker(name, lambda: acq.buffer)
-            table.rows.connect(self.rows)
+            table.rows.connect(self._table_rows)
             self._inference = self._wire(TabularThread(table))
             return
         worker = InferenceWorker(name, lambda: acq.buffer, None, raise_s, clear_s,
@@ -239,14 +240,24 @@ class LiveSession(Session):
 
     def _wire(self, thread: InferenceThread | TabularThread) -> InferenceThread | TabularThread:
         worker = thread.worker
-        worker.loaded.connect(self.model_loaded)
+        worker.loaded.connect(self._model_loaded)
         worker.failed.connect(self.model_failed)
-        worker.verdicts.connect(self.verdicts)
+        worker.verdicts.connect(self._verdicts)
         worker.alarm.connect(self.alarm)
         if isinstance(worker, InferenceWorker):
             worker.baseline_alarm.connect(self.baseline_alarm)
         thread.start()
         return thread
+
+    # The workers' dicts, typed once for the window (desktop/session/types.py).
+    def _model_loaded(self, info: dict[str, object]) -> None:
+        self.model_loaded.emit(ModelInfo.from_dict(info))
+
+    def _verdicts(self, rows: list[dict[str, object]]) -> None:
+        self.verdicts.emit(verdicts_from_rows(rows))
+
+    def _table_rows(self, rows: list[dict[str, object]]) -> None:
+        self.rows.emit([TableRow.from_row(r) for r in rows])
 
     def _stop_inference(self) -> None:
         thread, self._inference = self._inference, None

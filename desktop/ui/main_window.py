@@ -29,6 +29,7 @@ from desktop.core.types import SourceState, describe_malformed
 from desktop.session.base import Session
 from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
+from desktop.session.types import ModelInfo, Verdict, verdict_rows
 from desktop.streams.acquisition import Acquisition, RecordingResult
 from desktop.ui.alarm_banner import AlarmBanner
 from desktop.ui.alarms_panel import install_alarms
@@ -427,13 +428,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 15000)
 
     # -- inference ---------------------------------------------------------------------------
-    def _model_loaded(self, info: dict[str, object]) -> None:
-        self.model_info = info
+    def _model_loaded(self, info: ModelInfo) -> None:
+        self.model_info = info.as_dict()  # the docks read the announced dict
         self.parts_table.model_loaded(info)
-        reason = f" ({info['channel_reason']})" if info.get("channel_reason") else ""
+        reason = f" ({info.channel_reason})" if info.channel_reason else ""
         where = "whole file" if isinstance(self.session, FileSession) else "live"
-        self.model_panel.set_status(f"{info['name']} on {str(info['device']).upper()}, "
-                                    f"{where}, channel '{info['channel']}'{reason}")
+        self.model_panel.set_status(f"{info.name} on {info.device.upper()}, "
+                                    f"{where}, channel '{info.channel}'{reason}")
         if isinstance(self.session, FileSession):
             self._job_done()
 
@@ -442,9 +443,9 @@ class MainWindow(QMainWindow):
         self._job_done()
         self.model_panel.set_status(f"⚠ {message}")
 
-    def _verdicts(self, verdicts: list[dict]) -> None:
-        self.plot.add_verdicts(verdicts)
-        self._pending_arrivals.extend(v["arrived"] for v in verdicts if v.get("arrived"))
+    def _verdicts(self, verdicts: list[Verdict]) -> None:
+        self.plot.add_verdicts(verdict_rows(verdicts))  # the lanes keep (and export) dicts
+        self._pending_arrivals.extend(v.arrived for v in verdicts if v.arrived)
 
     def _set_alarm(self, active: bool, label: str) -> None:
         """The banner names the class being held (it follows the alarm's class)."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDockWidget
 
 from desktop.core import paths
+from desktop.session.types import ModelInfo, TableRow
 from desktop.ui.parts_panel import PartsPanel
 from desktop.ui.window_context import WindowContext
 
@@ -66,13 +67,13 @@ class PartsDockPart:
         self.parts_finetune_dialog = dialog
         return dialog
 
-    def add_rows(self, rows: list[dict[str, object]]) -> None:
-        self.parts_panel.add_rows(rows)
+    def add_rows(self, rows: list[TableRow]) -> None:
+        self.parts_panel.add_rows([dict(r.row) for r in rows])  # the table keeps dicts
 
-    def model_loaded(self, info: dict[str, object]) -> None:
-        kind = str(info.get("kind", ""))
+    def model_loaded(self, info: ModelInfo) -> None:
+        kind = info.kind
         if kind in TABLE_KINDS:
-            self.parts_panel.configure(info)
+            self.parts_panel.configure(info.as_dict())
             self.parts_dock.setWindowTitle("Parts" if kind == "quality" else "Process samples")
             # A tab beside the Analysis dock (spectra mean little for parts): the table and
             # the p-chart get the whole right column instead of a strip of it.

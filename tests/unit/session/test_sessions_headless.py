@@ -15,6 +15,7 @@ import pytest
 
 from desktop.session.file import FileSession
 from desktop.session.live import LiveSession
+from desktop.session.types import ModelInfo, Verdict
 from desktop.sources.demo import DemoRigSource
 from desktop.streams.sample_view import SampleView
 from desktop.ui.gc_main_thread import MainThreadCollector
@@ -71,10 +72,12 @@ def test_live_session_streams_judges_and_stops(qtbot: Any) -> None:
         assert np.all(np.diff(snap.times) > 0)
         qtbot.waitUntil(lambda: len(seen.verdicts) >= 3 or bool(seen.errors), timeout=60_000)
         assert not seen.errors, seen.errors
-        assert seen.models and seen.models[0]["name"] == MODEL
+        info = seen.models[0]
+        assert isinstance(info, ModelInfo) and info.name == MODEL and info.device == "cpu"
         v = seen.verdicts[0]
-        assert v["end_s"] > v["start_s"] and 0.0 <= v["probability"] <= 1.0
-        assert v["class"] in seen.models[0]["classes"] + ["unknown"]
+        assert isinstance(v, Verdict) and v.arrived is not None  # live: when it arrived
+        assert v.end_s > v.start_s and 0.0 <= v.probability <= 1.0
+        assert v.label in (*info.classes, "unknown") and v.row["class"] == v.label
     finally:
         session.stop()
         session.wait(30_000)
@@ -98,9 +101,10 @@ def test_file_session_opens_views_judges_and_stops(qtbot: Any) -> None:
     # Indexed: the whole file is judged end to end on the verdict runner.
     qtbot.waitUntil(lambda: bool(seen.verdicts) or bool(seen.errors), timeout=60_000)
     assert not seen.errors, seen.errors
-    assert seen.models[0]["name"] == MODEL
-    assert seen.verdicts[-1]["end_s"] > 2.5
-    assert {v["class"] for v in seen.verdicts} & {"inner_007", "unknown"}
+    assert isinstance(seen.models[0], ModelInfo) and seen.models[0].name == MODEL
+    assert all(isinstance(v, Verdict) and v.arrived is None for v in seen.verdicts)
+    assert seen.verdicts[-1].end_s > 2.5
+    assert {v.label for v in seen.verdicts} & {"inner_007", "unknown"}
     assert not session.busy
     session.stop()
     session.wait(10_000)
