@@ -7,5 +7,5 @@ reading and checking a rules file; ``derived``: the 1-s block values indicator, 
 baseline rules watch; ``live``: rules on a ring buffer as samples arrive (``record
 --rules``, the window); ``filecheck``: rules over a whole recording; ``rows``: rules over
 ``predict``/``trend`` rows; ``actions``: per-rule actions (a Modbus coil, a configured
-command, never a shell); ``cli_alarms``: ``linewatch alarms``.
+command, never a shell). ``linewatch alarms`` is :mod:`desktop.cli.alarms`.
 """

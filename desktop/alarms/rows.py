@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from desktop.alarms.checked import FileCheck, log_file_events
 from desktop.alarms.derived import worst_ratio, zone_rule
-from desktop.alarms.filecheck import FileCheck, log_file_events
 from desktop.alarms.log import AlarmLog
 from desktop.alarms.rules import Rule, RuleEvent, RulesError, RuleState
 

@@ -71,7 +71,7 @@ def adabn_entry(machine: str, channel: str, model: str) -> dict[str, Any] | None
     """The AdaBN statistics of fault model ``model`` learnt with ``machine``'s baseline
     for the sensor on ``channel`` (``desktop.ml.inference.machine_stats`` applies them),
     or None when the machine, that sensor or those statistics were never learnt."""
-    from desktop.baseline.learn import sensor_for_channel
+    from desktop.baseline.model import sensor_for_channel
 
     store = BaselineStore()
     if not store.exists(machine):

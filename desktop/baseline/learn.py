@@ -265,19 +265,6 @@ def median_indicators(inds: list[Indicators]) -> Indicators:
     return Indicators(values, best.zone, best.lines, best.rpm, best.location)
 
 
-def sensor_for_channel(base: MachineBaseline, channel: str) -> SensorBaseline | None:
-    """The baseline of the sensor on ``channel``: its name exactly, case-insensitively,
-    or as the one sensor name the channel name contains (``DE`` for ``X097_DE_time``)."""
-    if channel in base.sensors:
-        return base.sensors[channel]
-    low = channel.lower()
-    same = [s for k, s in base.sensors.items() if k.lower() == low]
-    if len(same) == 1:
-        return same[0]
-    part = [s for k, s in base.sensors.items() if k.lower() in low]
-    return part[0] if len(part) == 1 else None
-
-
 @dataclass(frozen=True)
 class SpanJudgement:
     """A span judged against its sensor's baseline: the ``judgement`` of the median

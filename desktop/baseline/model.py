@@ -173,3 +173,16 @@ class MachineBaseline:
             raise AnalysisError("stored baseline has no sensors; learn it again")
         return cls(str(doc.get("machine", "")),
                    {str(k): SensorBaseline.from_json(v) for k, v in sensors.items()})
+
+
+def sensor_for_channel(base: MachineBaseline, channel: str) -> SensorBaseline | None:
+    """The baseline of the sensor on ``channel``: its name exactly, case-insensitively,
+    or as the one sensor name the channel name contains (``DE`` for ``X097_DE_time``)."""
+    if channel in base.sensors:
+        return base.sensors[channel]
+    low = channel.lower()
+    same = [s for k, s in base.sensors.items() if k.lower() == low]
+    if len(same) == 1:
+        return same[0]
+    part = [s for k, s in base.sensors.items() if k.lower() in low]
+    return part[0] if len(part) == 1 else None

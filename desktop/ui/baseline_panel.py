@@ -108,7 +108,8 @@ def judge_buffer(buffer: SampleView, request: BaselineRequest, task: TaskState |
     line) when the machine or the channel's sensor has no baseline."""
     from desktop.analysis.workbench import read_span
     from desktop.baseline.hooks import setup_for
-    from desktop.baseline.learn import judge_span, sensor_for_channel
+    from desktop.baseline.learn import judge_span
+    from desktop.baseline.model import sensor_for_channel
     from desktop.baseline.store import BaselineStore
     from desktop.diagnosis.profiles import ProfileStore
     from desktop.ui.diagnosis_run import file_speed

@@ -13,8 +13,8 @@ import pytest
 
 from desktop.analysis.bearings import find_preset
 from desktop.baseline.hooks import setup_for
-from desktop.baseline.learn import judge_span, learn_baseline, sensor_for_channel
-from desktop.baseline.model import MachineBaseline
+from desktop.baseline.learn import judge_span, learn_baseline
+from desktop.baseline.model import MachineBaseline, sensor_for_channel
 from desktop.baseline.routes import RouteSpec, route
 from desktop.baseline.store import BaselineStore
 from desktop.core.tasks import Cancelled, TaskState
