@@ -63,8 +63,6 @@ def test_domain_packages_print_nothing_to_stdout() -> None:
     found = {}
     for package in DOMAIN:
         for path in (ROOT / "desktop" / package).rglob("*.py"):
-            if path.name == "cli_alarms.py":  # moves to desktop/cli/alarms.py (issue 19)
-                continue
             lines = _stdout_prints(path)
             if lines:
                 found[str(path.relative_to(ROOT))] = lines
