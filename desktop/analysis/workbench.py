@@ -169,6 +169,9 @@ def analyse_span(buffer: Any, request: SpanRequest,
     Raises :class:`AnalysisError` (one line) for a span too short, a channel without a
     rate, a gap, a bad band; the severity part only leaves a note when it cannot be done.
     """
+    from desktop.core.heavy_imports import import_scientific_stack
+
+    import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
     # scipy (~0.9 s to import) is loaded by the first analysis, on the job's thread, not
     # by the window's start-up (it delayed the live window's first draw).
     from desktop.analysis.envelope import envelope_spectrum

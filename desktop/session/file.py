@@ -262,6 +262,9 @@ def _judge_file(model: str, view: FileView, first_time: float, machine: str,
                 task: Any) -> dict[str, Any]:
     """The whole-file verdict job: the model's verdicts, then (with a machine) the
     baseline's level on each (desktop.baseline.live.add_file_baseline)."""
+    from desktop.core.heavy_imports import import_scientific_stack
+
+    import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
     from desktop.ml.inference.file_verdicts import (
         judge_recording,  # torch: only when a model runs
     )

@@ -62,6 +62,9 @@ def fmt(v: float) -> str:
 def learn_job(machine: str, paths: list[Path], *, task: Any, profiles: Any) -> Any:
     """:func:`desktop.baseline.learn.learn_baseline`, imported on the job's thread (it
     pulls in scipy: seconds the UI thread must not wait)."""
+    from desktop.core.heavy_imports import import_scientific_stack
+
+    import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
     from desktop.baseline.learn import learn_baseline
 
     return learn_baseline(machine, paths, task=task, profiles=profiles)

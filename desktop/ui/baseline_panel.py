@@ -106,6 +106,9 @@ def judge_buffer(buffer: SampleView, request: BaselineRequest, task: TaskState |
     """Judge the request's span of ``buffer`` against the machine's stored baseline:
     a :class:`desktop.baseline.learn.SpanJudgement`. Raises :class:`AnalysisError` (one
     line) when the machine or the channel's sensor has no baseline."""
+    from desktop.core.heavy_imports import import_scientific_stack
+
+    import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
     from desktop.analysis.workbench import read_span
     from desktop.baseline.hooks import setup_for
     from desktop.baseline.learn import judge_span

@@ -85,6 +85,9 @@ def first_events(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def trend_job(machine: str, paths: list[Path], *, task: Any, profiles: Any) -> Any:
     """:func:`desktop.baseline.learn.route_trend`, imported on the job's thread (scipy)."""
+    from desktop.core.heavy_imports import import_scientific_stack
+
+    import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
     from desktop.baseline.learn import route_trend
 
     return route_trend(machine, paths, task=task, profiles=profiles)

@@ -43,6 +43,9 @@ from desktop.streams.sample_view import SampleView
 if TYPE_CHECKING:
     # Imported where used: these pull in scipy.signal (~1-3 s of import), and this module
     # is imported on the way to the window's first draw (bench/check_speed.py guards it).
+    from desktop.core.heavy_imports import import_scientific_stack
+
+    import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
     from desktop.diagnosis.run import Diagnosis
     from desktop.diagnosis.speed import ShaftSpeed
     from desktop.diagnosis.verdict import Verdict

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.analysis.channels import pick_channel
+from desktop.core.heavy_imports import import_scientific_stack
 from desktop.streams.ring import RingBuffer
 from desktop.workers.threads import WorkerThread, load_model_or_report
 
@@ -91,6 +92,7 @@ class InferenceWorker(QObject):
             while (not self._drawn.wait(0.05) and not self._stop.is_set()
                    and time.monotonic() < deadline):
                 pass  # a stop request (a closed window) ends the wait at once
+        import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
         if self._stop.is_set():
             self.finished.emit()
             return

@@ -66,10 +66,12 @@ class TabularWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        from desktop.core.heavy_imports import import_scientific_stack
         from desktop.ml.model_files.registry import resolve
         from desktop.ml.tabular import load_model
         from desktop.ml.tabular.live import TabularStream
 
+        import_scientific_stack()  # one thread at a time (desktop/core/heavy_imports.py)
         model = load_model_or_report(self, self.model,
                                      lambda: load_model(resolve(self.model).folder))
         if model is None:
