@@ -30,13 +30,20 @@ block's own times. Values per block:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from desktop.alarms.rules import MODEL_KINDS, Rule, RulesError
+from desktop.alarms.rules import (
+    MODEL_KINDS,
+    Rule,
+    RuleEvent,
+    RulesError,
+    check_channels,
+    evaluate_rule,
+)
 from desktop.analysis.errors import AnalysisError
 from desktop.baseline.model import WINDOW_S
 
@@ -235,3 +242,25 @@ def bind_rule(rule: Rule, unit: str = "", rate: float | None = None,
     measure = (_velocity(_vibration_unit(rule, unit)) if rule.indicator == "vel_rms"
                else _stat(rule.indicator))
     return rule, BlockSeries(measure, rate, rule.where)
+
+
+def evaluate(rules: Sequence[Rule], channels: Sequence[str], times: np.ndarray,
+             values: np.ndarray, units: Sequence[str] | None = None,
+             rate: float | None = None) -> list[RuleEvent]:
+    """Every rule over a whole signal (``values`` is ``(n, len(channels))``, ``times`` in
+    s, ``units`` per channel, ``rate`` in Hz or None for timestamped rows), events in time
+    order. Indicator, zone and baseline rules judge 1-s blocks
+    (:mod:`desktop.alarms.derived`). Raises :class:`RulesError` for a rule whose channel
+    the signal lacks or that cannot judge it (:func:`bind_rule`)."""
+    names = list(channels)
+    check_channels(rules, names)
+    cache: dict[str, object] = {}
+    events: list[RuleEvent] = []
+    for rule in rules:
+        col = names.index(rule.channel)
+        bound, series = bind_rule(rule, units[col] if units else "", rate, cache)
+        t1, v1 = series.feed(times, values[:, col])
+        t2, v2 = series.flush()
+        events += evaluate_rule(bound, np.concatenate([t1, t2]), np.concatenate([v1, v2]))
+    events.sort(key=lambda e: (e.time_s, e.kind != "clear", e.rule))
+    return events

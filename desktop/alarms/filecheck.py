@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from desktop.alarms.checked import FileCheck, event_time, log_file_events
-from desktop.alarms.rules import MODEL_KINDS, Rule, RulesError, evaluate
+from desktop.alarms.derived import evaluate
+from desktop.alarms.rules import MODEL_KINDS, Rule, RulesError
 from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
 from desktop.recording.registry import read_recording

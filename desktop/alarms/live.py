@@ -186,7 +186,7 @@ def record_watcher(rules_path: str, source: str, out: object,
     actions) read and refused before anything connects, events logged to the default
     alarm log and announced by ``say``; a raise runs its rule's actions, if any."""
     from desktop.alarms.actions import ActionRunner, read_actions
-    from desktop.alarms.rules import read_rules
+    from desktop.alarms.rulefile import read_rules
 
     rules = read_rules(rules_path)
     model = [r for r in rules if r.kind in MODEL_KINDS]

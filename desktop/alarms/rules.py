@@ -58,8 +58,9 @@ A NaN sample (a gap) neither raises nor clears. Lines that are empty or start wi
 are ignored; a bad cell is refused with one line naming the file, line and column and
 what to write (:class:`RulesError`).
 
-:func:`evaluate` runs the sample rules over a whole recording (vectorised: the state
-machine only visits the samples where a condition changes), returning raise and clear
+:func:`desktop.alarms.derived.evaluate` runs the sample rules over a whole recording
+(vectorised: the state machine only visits the samples where a condition changes), returning
+raise and clear
 events with the sample time and value; :mod:`desktop.alarms.derived` turns samples into
 the 1-s block values that indicator, zone and baseline rules watch, and
 :mod:`desktop.alarms.rows` runs rules over ``predict``/``trend`` rows.
@@ -77,7 +78,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -149,14 +149,6 @@ class RuleEvent:
         data = asdict(self)
         data["value"] = self.value if math.isfinite(self.value) else None
         return data
-
-
-def read_rules(path: str | Path) -> tuple[Rule, ...]:
-    """Read and check a rules file; :class:`RulesError` (one line naming the file, line
-    and column) for anything wrong (:func:`desktop.alarms.rulefile.read_rules`)."""
-    from desktop.alarms.rulefile import read_rules as read
-
-    return read(path)
 
 
 class RuleState:
@@ -262,27 +254,3 @@ def check_channels(rules: Sequence[Rule], channels: Sequence[str]) -> None:
             raise RulesError(f"rule {rule.name!r} (line {rule.line}) watches channel "
                              f"{rule.channel!r}, which this signal lacks; its channels: "
                              f"{', '.join(channels)}")
-
-
-def evaluate(rules: Sequence[Rule], channels: Sequence[str], times: np.ndarray,
-             values: np.ndarray, units: Sequence[str] | None = None,
-             rate: float | None = None) -> list[RuleEvent]:
-    """Every rule over a whole signal (``values`` is ``(n, len(channels))``, ``times`` in
-    s, ``units`` per channel, ``rate`` in Hz or None for timestamped rows), events in time
-    order. Indicator, zone and baseline rules judge 1-s blocks
-    (:mod:`desktop.alarms.derived`). Raises :class:`RulesError` for a rule whose channel
-    the signal lacks or that cannot judge it (:func:`desktop.alarms.derived.bind_rule`)."""
-    from desktop.alarms.derived import bind_rule
-
-    names = list(channels)
-    check_channels(rules, names)
-    cache: dict[str, object] = {}
-    events: list[RuleEvent] = []
-    for rule in rules:
-        col = names.index(rule.channel)
-        bound, series = bind_rule(rule, units[col] if units else "", rate, cache)
-        t1, v1 = series.feed(times, values[:, col])
-        t2, v2 = series.flush()
-        events += evaluate_rule(bound, np.concatenate([t1, t2]), np.concatenate([v1, v2]))
-    events.sort(key=lambda e: (e.time_s, e.kind != "clear", e.rule))
-    return events

@@ -117,7 +117,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     import numpy as np
 
     from desktop.alarms.filecheck import check_file, log_file_events
-    from desktop.alarms.rules import read_rules
+    from desktop.alarms.rulefile import read_rules
 
     rules = read_rules(args.rules)
     check = check_file(args.file, rules)

@@ -48,7 +48,8 @@ from desktop.alarms.actions import ActionRunner, ActionsError, read_actions
 from desktop.alarms.filecheck import FileCheck, check_file, log_file_events
 from desktop.alarms.live import RuleWatcher
 from desktop.alarms.log import Alarm, AlarmLog, AlarmLogError
-from desktop.alarms.rules import Rule, RuleEvent, read_rules
+from desktop.alarms.rulefile import read_rules
+from desktop.alarms.rules import Rule, RuleEvent
 from desktop.core.errors import LinewatchError
 from desktop.workers.job_runner import JobRunner
 

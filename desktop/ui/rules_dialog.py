@@ -2,7 +2,7 @@
 eight-column file gains the three optional ones, empty, when saved).
 
 **Save** checks the rules exactly as a rules file is checked when it is loaded
-(:func:`desktop.alarms.rules.read_rules`): a bad cell is shown in one line (file, line,
+(:func:`desktop.alarms.rulefile.read_rules`): a bad cell is shown in one line (file, line,
 column, what to write) and nothing is written; good rules replace the file atomically and
 the dialog is accepted, so the caller can start judging with them.
 """
@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.alarms.rules import HEADER, RulesError, read_rules
+from desktop.alarms.rulefile import read_rules
+from desktop.alarms.rules import HEADER, RulesError
 from desktop.core.atomic import atomic_write_text
 
 EXAMPLE = ("bearing hot", "bearing_temp", "high", "85", "5", "3", "alarm", "yes")

@@ -100,7 +100,7 @@ def test_rules_judge_an_opened_file_once(qtbot, make_window, tmp_path: Path) -> 
 
 
 def test_the_rules_dialog_checks_before_it_writes(qtbot, tmp_path: Path) -> None:
-    from desktop.alarms.rules import read_rules
+    from desktop.alarms.rulefile import read_rules
     from desktop.ui.rules_dialog import EXAMPLE, RulesDialog
 
     path = tmp_path / "rules.csv"

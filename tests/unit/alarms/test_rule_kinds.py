@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from desktop.alarms.derived import evaluate
 from desktop.alarms.filecheck import check_file, log_file_events
 from desktop.alarms.log import AlarmLog
 from desktop.alarms.rows import EVENTS_KEY, ROW_KEY, check_rows, log_rows_events
-from desktop.alarms.rules import HEADER, HEADER_V1, Rule, RulesError, evaluate, read_rules
+from desktop.alarms.rulefile import read_rules
+from desktop.alarms.rules import HEADER, HEADER_V1, Rule, RulesError
 
 FS = 5000.0
 G = 9.80665

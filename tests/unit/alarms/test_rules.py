@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from desktop.alarms.derived import evaluate
 from desktop.alarms.log import AlarmLog
-from desktop.alarms.rules import HEADER, Rule, RulesError, evaluate, evaluate_rule, read_rules
+from desktop.alarms.rulefile import read_rules
+from desktop.alarms.rules import HEADER, Rule, RulesError, evaluate_rule
 from desktop.cli import main
 
 T = np.arange(0, 10, 0.5)  # 20 samples, 2 Hz
