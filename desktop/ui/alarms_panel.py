@@ -354,6 +354,16 @@ class LiveRules(QObject):
         except LinewatchError as exc:  # the log stayed busy or the disk is full
             self._error(str(exc))
 
+    def feed_verdicts(self, rows: list[dict[str, Any]], channel: str) -> None:
+        """The live model's new verdicts on ``channel``: the rules of kind ``class`` and
+        ``score`` judge them (sample rules are judged by :meth:`tick`)."""
+        if self.watcher is None or not rows:
+            return
+        try:
+            self.watcher.feed_verdicts(rows, channel)
+        except LinewatchError as exc:  # the log stayed busy or the disk is full
+            self._error(str(exc))
+
     def _check_file(self, session: Any) -> None:
         path = str(getattr(session, "path", ""))
         if not path or self._checked == (path, self.path) or self.runner.running:

@@ -444,8 +444,12 @@ class MainWindow(QMainWindow):
         self.model_panel.set_status(f"⚠ {message}")
 
     def _verdicts(self, verdicts: list[Verdict]) -> None:
-        self.plot.add_verdicts(verdict_rows(verdicts))  # the lanes keep (and export) dicts
+        rows = verdict_rows(verdicts)
+        self.plot.add_verdicts(rows)  # the lanes keep (and export) dicts
         self._pending_arrivals.extend(v.arrived for v in verdicts if v.arrived)
+        live_rules = getattr(self, "alarm_rules", None)  # class/score rules, live only
+        if live_rules is not None and self.session is not None and self.session.kind == "live":
+            live_rules.feed_verdicts(rows, str(self.model_info.get("channel") or ""))
 
     def _set_alarm(self, active: bool, label: str) -> None:
         """The banner names the class being held (it follows the alarm's class)."""

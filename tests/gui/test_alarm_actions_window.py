@@ -46,3 +46,27 @@ def test_actions_run_on_live_raises_until_stopped(qtbot, make_window, tmp_path: 
     panel.actions_button.click()  # on: the click stops them
     assert live.actions is None and panel.actions_button.text() == "Actions…"
     window.disconnect_source()
+
+
+def test_class_rules_judge_the_live_models_verdicts(qtbot, make_window, tmp_path: Path) -> None:
+    """A ``class`` rule raises on the live model's verdicts (fed by the window) and lands
+    in the alarm log with the rule's name."""
+    from desktop.session.types import Verdict
+
+    rules = tmp_path / "rules.csv"
+    rules.write_text(",".join(HEADER) + "\ninner,synth1,class,0.5,0,0,alarm,yes,,,inner_007\n",
+                     encoding="utf-8")
+    window = make_window()
+    window.settings.model = ""
+    live = window.alarm_rules
+    window.connect_source("synth:2x1000", {})
+    live.set_rules(str(rules))
+    qtbot.waitUntil(lambda: live.watcher is not None, timeout=10_000)
+    window.model_info = {"name": "fault-cwru", "channel": "synth1"}
+    rows = [{"start_s": 0.0 + k, "end_s": 1.0 + k, "class": "inner_007", "probability": 0.9,
+             "location": "inner_race"} for k in range(3)]
+    window._verdicts([Verdict.from_row(r) for r in rows])
+    log = window.alarms_panel.log()
+    qtbot.waitUntil(lambda: any(e.rule == "inner" for e in log.entries(kinds=("raise",))),
+                    timeout=10_000)
+    window.disconnect_source()
