@@ -45,6 +45,7 @@ class Workspace:
     view: dict[str, Any] = field(default_factory=dict)  # mode, visible, colours, span_s
     layout: str = ""  # Qt QMainWindow.saveState(), base64
     geometry: str = ""  # Qt QWidget.saveGeometry(), base64
+    machine: str = ""  # the machine profile chosen for the source or file ("" none)
 
 
 def _relative(text: str, folder: Path) -> str:
@@ -74,7 +75,7 @@ def _paths(ws: Workspace, fix: Any) -> Workspace:
     if source.startswith("replay:"):
         source = "replay:" + fix(source[len("replay:"):])
     return Workspace(source, options, fix(ws.file), ws.model, fix(ws.rules), dict(ws.view),
-                     ws.layout, ws.geometry)
+                     ws.layout, ws.geometry, ws.machine)
 
 
 def save_workspace(ws: Workspace, path: Path | str) -> Path:
@@ -94,7 +95,8 @@ def save_workspace(ws: Workspace, path: Path | str) -> Path:
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "source": (str,), "source_options": (dict,), "file": (str,), "model": (str, type(None)),
-    "rules": (str,), "view": (dict,), "layout": (str,), "geometry": (str,)}
+    "rules": (str,), "view": (dict,), "layout": (str,), "geometry": (str,),
+    "machine": (str,)}
 
 
 def load_workspace(path: Path | str) -> Workspace:

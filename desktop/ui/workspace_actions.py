@@ -2,8 +2,8 @@
 
 :meth:`WorkspacePart.capture` reads what the window shows into a
 :class:`~desktop.core.workspace.Workspace` (the source panel's spec and options, or the open
-file; the model; the plot's view of that source: lanes/overlay, visible channels, colours,
-span; the dock layout and window size); :meth:`WorkspacePart.apply` puts one back: layout
+file; the model; the machine chosen for it; the plot's view of that source: lanes/overlay,
+visible channels, colours, span; the dock layout and window size); :meth:`WorkspacePart.apply` puts one back: layout
 first, then the model, then the view (into the per-source view settings the plot reads when
 the source opens), then it connects the source or opens the file.
 
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QFileDialog
 from desktop.core.errors import LinewatchError
 from desktop.core.workspace import Workspace, load_workspace, save_workspace
 from desktop.session.file import FileSession
+from desktop.ui.diagnosis_panel import source_key
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
 from desktop.ui.window_context import WindowContext
@@ -59,10 +60,12 @@ class WorkspacePart:
             file = ""
             view_key = ctx.host.spec or source
         view = dict(ctx.settings.views.get(view_key, {}))
+        machine = ctx.settings.machine_by_source.get(source_key(session), "") if session \
+            is not None else ""
         return Workspace(source=source, source_options=dict(options), file=file,
                          model=str(ctx.settings.model or ""), rules=rules, view=view,
                          layout=_b64(ctx.parent.saveState()),
-                         geometry=_b64(ctx.parent.saveGeometry()))
+                         geometry=_b64(ctx.parent.saveGeometry()), machine=machine)
 
     def apply(self, ws: Workspace) -> None:
         """Show ``ws`` in the window (see the module doc)."""
@@ -80,6 +83,9 @@ class WorkspacePart:
                 ctx.status(f"the workspace's model {ws.model!r} is not installed here; the "
                            "current one is kept", 10000)
         ctx.host.use_rules(ws.rules)
+        if ws.machine:  # the Diagnosis dock and the session's baseline use it
+            key = str(Path(ws.file).resolve()) if ws.file else ws.source
+            ctx.settings.machine_by_source[key] = ws.machine
         if ws.file:
             if ws.view:
                 ctx.settings.views[f"file:{ws.file}"] = dict(ws.view)

@@ -23,14 +23,16 @@ def test_save_then_open_a_workspace(qtbot, make_window, tmp_path: Path) -> None:
     first.view.set_channel_colour("synth1", "#ff0000")
     first.settings.views.setdefault(first.spec, {})["visible"] = {"synth2": False}
     first.alarms_dock.show()
+    first.settings.machine_by_source["synth:2x1000"] = "pump7"  # chosen in the Diagnosis dock
     path = save_workspace(capture(first, rules=str(tmp_path / "rules.csv")),
                           tmp_path / "bench.lwspace.json")
     first.disconnect_source()
     first.settings.views.clear()  # a fresh PC: nothing remembered but the workspace
 
     ws = load_workspace(path)
-    assert ws.source == "synth:2x1000" and ws.model == ""
+    assert ws.source == "synth:2x1000" and ws.model == "" and ws.machine == "pump7"
     second = make_window()
+    second.settings.machine_by_source.clear()
     second.alarms_dock.hide()
     open_workspace(second, path)
     assert isinstance(second.session, LiveSession) and second.spec == ws.source
@@ -40,4 +42,5 @@ def test_save_then_open_a_workspace(qtbot, make_window, tmp_path: Path) -> None:
     assert second.plot.visible == {"synth1": True, "synth2": False}
     assert second.alarms_dock.isVisibleTo(second)  # the layout came back
     assert second.workspace_rules == str(tmp_path / "rules.csv")
+    assert second.settings.machine_by_source["synth:2x1000"] == "pump7"  # the machine too
     second.disconnect_source()
