@@ -366,8 +366,8 @@ class BinaryFrameParser:
         elif gap_idx.size:
             # The first run may continue one from an earlier call: it is counted alone.
             first = int(gap_idx[0])
-            at = int(prev_end[first])
-            self._add_gap(int(gaps[first]), self._kind_at(failed, failed_kind, names, at))
+            start = int(prev_end[first])
+            self._add_gap(int(gaps[first]), self._kind_at(failed, failed_kind, names, start))
             self._close_gap()
             gap_idx = gap_idx[1:]
         if gap_idx.size:

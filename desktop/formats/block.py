@@ -233,9 +233,9 @@ class BlockParser:
         timed = self._ts != "none"
         stamps = np.empty(0)
         if timed:
-            ti = self._time_index
-            stamps = np.array(to_seconds(values[:, ti], self._ts), dtype=np.float64)
-            values = np.delete(values, ti, axis=1) if ti else values[:, 1:]
+            time_col = self._time_index
+            stamps = np.array(to_seconds(values[:, time_col], self._ts), dtype=np.float64)
+            values = np.delete(values, time_col, axis=1) if time_col else values[:, 1:]
         finite = np.isfinite(values).all(axis=1)
         good = finite & np.isfinite(stamps) if timed else finite
         n_good = int(np.count_nonzero(good))
