@@ -25,3 +25,8 @@ export QT_QPA_PLATFORM=offscreen
 if [ "${LINEWATCH_SPEED_GUARD:-1}" != "0" ]; then
     .venv/bin/python bench/check_speed.py
 fi
+# Modbus figure guard: 50 registers at 10 Hz on loopback with 0 lost replies, and a reconnect
+# within 2 s of the server coming back (bench/modbus_soak.py --check: ~11 s).
+if [ "${LINEWATCH_SPEED_GUARD:-1}" != "0" ]; then
+    .venv/bin/python bench/modbus_soak.py --check
+fi
