@@ -226,11 +226,28 @@ def compute_device() -> str:
     return "CUDA GPU" if resolve_device(None) == "cuda" else "CPU"
 
 
+def remember_machine(settings: object, machine: str, file: str | None, spec: str | None
+                     ) -> str:
+    """``linewatch [FILE] --machine NAME``: set ``settings.machine_by_source`` for the file
+    (or live source ``spec``) about to be opened, under the key the window looks it up by
+    (:func:`desktop.ui.diagnosis_panel.source_key`: a file's resolved path, else the spec);
+    returns the key. The name is checked by the caller (``desktop.cli.window``)."""
+    from types import SimpleNamespace
+
+    from desktop.ui.diagnosis_panel import source_key
+
+    key = source_key(SimpleNamespace(path=Path(file) if file else None, spec=spec or ""))
+    settings.machine_by_source[key] = machine  # type: ignore[attr-defined]
+    return key
+
+
 def run_gui(spec: str | None, file: str | None, options: dict[str, object],
-            measure_s: float | None = None, workspace: str | None = None) -> int:
+            measure_s: float | None = None, workspace: str | None = None,
+            machine: str | None = None) -> int:
     """Open the live window on ``spec`` (default: the last source, first run: demo) or on a
     recording ``file``, or as a saved ``workspace`` file left it; with ``measure_s``, print
-    frame figures as JSON and exit."""
+    frame figures as JSON and exit; ``machine``: the machine profile of that file or source
+    (remembered as if chosen in the Diagnosis dock)."""
     import json
     import sys
     import time
@@ -258,6 +275,9 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
     live = model_versions.live_model()  # `linewatch models promote NAME --live` chose it
     if live:
         settings.model = live
+    if machine and saved is None:  # before opening: the session is handed the machine
+        remember_machine(settings, machine, file,
+                         None if file else spec or settings.last_source or "demo")
     window = MainWindow(settings, WindowServices(source_from_options, available_ports,
                                                  versions, model_names,
                                                  model_registry.set_live_model),

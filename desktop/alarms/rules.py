@@ -81,7 +81,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from desktop.core.errors import LinewatchError
+from desktop.core.errors import UsageError
 
 #: The header of a rules file written before indicator/machine/class existed (still read).
 HEADER_V1 = ("name", "channel", "kind", "limit", "delay_s", "hysteresis", "severity",
@@ -98,8 +98,9 @@ MAX_RULES = 1000
 MAX_RULES_BYTES = 1 << 20
 
 
-class RulesError(LinewatchError):
-    """A rules file that cannot be used, or a rule naming a channel the signal lacks."""
+class RulesError(UsageError):
+    """A rules file that cannot be used, or a rule naming a channel the signal lacks: bad
+    input, exit code 2 on the command line (as every other refused input)."""
 
 
 @dataclass(frozen=True)

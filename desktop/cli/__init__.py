@@ -49,6 +49,7 @@ COMMANDS = (
     "machine",     # machine add|list|show|edit|remove
     "diagnosis",   # diagnose
     "baseline",    # baseline (and trend --machine)
+    "baseline_ack",  # baseline-ack
     "fleet",       # export, verdicts export, report
 )
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from desktop.analysis.errors import AnalysisError
 from desktop.cli.common import EXIT_OK, count, guard, note, positive
+from desktop.cli.rules_option import add_rules_arguments
 
 #: A file variable or channel holding shaft speed in r/min (CWRU: ``X106RPM``).
 _RPM_NAME = re.compile(r"rpm", re.IGNORECASE)
@@ -318,12 +319,20 @@ def cmd_severity(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- trend
 def cmd_trend(args: argparse.Namespace) -> int:
     from desktop.analysis.trend import block_stats, trend
+    from desktop.cli.rules_option import (
+        events_key,
+        log_events,
+        print_events,
+        read_rules_option,
+        run_rules,
+    )
 
     if args.machine:  # snapshots judged against a machine's baseline (desktop.cli.baseline)
         hook = getattr(args, "machine_trend", None)
         if hook is None:
             raise AnalysisError("trend --machine is not available in this build")
-        return int(hook(args))
+        return int(hook(args))  # (it reads --rules itself)
+    rules = read_rules_option(args)  # a bad rules file: refused before any work
     if len(args.file) != 1 or args.out:
         raise AnalysisError("one FILE at a time (several files, folders and --out need "
                             "--machine NAME)")
@@ -346,6 +355,10 @@ def cmd_trend(args: argparse.Namespace) -> int:
            "overall": {k: v for k, v in overall.to_json().items()
                        if k not in ("start_s", "end_s")},
            "trend": rows}
+    check = run_rules(rules, rows, data.name) if rules is not None else None
+    if check is not None:
+        doc[events_key()] = check.events_json()
+        log_events(args, check, data.file, "trend")
     if args.json:
         print(json.dumps(doc), flush=True)
         return EXIT_OK
@@ -362,6 +375,8 @@ def cmd_trend(args: argparse.Namespace) -> int:
         print(f"  {r['start_s']:9.2f} {r['end_s']:9.2f} {fmt(r['rms'], 11, '.4g')} "
               f"{fmt(r['peak'], 11, '.4g')} {fmt(r['crest_factor'], 7, '.2f')} "
               f"{fmt(r['kurtosis'], 7, '.2f')}")
+    if check is not None:
+        print_events(check, len(rules or ()), bool(args.write_log))
     return EXIT_OK
 
 
@@ -442,4 +457,5 @@ def add_commands(subparsers: Any) -> None:
                         "per file per sensor with level, location and indicators")
     t.add_argument("--out", default=None, metavar="FILE.parquet",
                    help="with --machine: also write the rows as Parquet")
+    add_rules_arguments(t)
     t.set_defaults(func=guard(cmd_trend))

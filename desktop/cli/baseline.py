@@ -71,9 +71,11 @@ def cmd_baseline(args: argparse.Namespace) -> int:
                             "--minutes M)")
     else:
         files = expand_inputs(args.files)
+    adabn = _adabn(args)  # an unknown or non-fault model: refused before any work
     try:  # the one learning path, shared with the window's "Learn baseline…"
         result = learn_baseline(prof.name, files, rate=args.rate, channels=args.channel,
-                                resample=args.resample, max_windows=BASELINE_WINDOWS)
+                                resample=args.resample, max_windows=BASELINE_WINDOWS,
+                                adabn=adabn)
     finally:
         if args.source is not None:
             files[0].unlink(missing_ok=True)  # the temporary recording has served
@@ -94,23 +96,77 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         for k, lim in sb.limits.items():
             print(f"  {k:14s} {lim.centre:10.4g} {lim.alert:10.4g} {lim.alarm:10.4g} "
                   f"{lim.spread:7.3f}")
+        if args.adabn:
+            print(f"  {adabn_line(args.adabn, sb.adabn, sb.notes)}")
     return EXIT_OK
+
+
+def _adabn(args: argparse.Namespace) -> Any:
+    """``--adabn MODEL``: :func:`~desktop.ml.training.machine_adabn.machine_statistics`
+    bound to the model and ``--adabn-layers`` (torch loads only when it runs), or None.
+    An unknown model or one that is not a fault classifier: :class:`AnalysisError`."""
+    if not args.adabn:
+        return None
+    import functools
+
+    from desktop.core.errors import LinewatchError
+    from desktop.ml.backend import require_torch
+    from desktop.ml.model_files.registry import resolve
+
+    try:
+        entry = resolve(args.adabn)
+    except LinewatchError as exc:
+        raise AnalysisError(f"--adabn: {exc}") from None
+    if entry.card is None or entry.card.kind != "fault":
+        raise AnalysisError(f"--adabn {args.adabn}: not a fault classifier (only those have "
+                            "batch-norm statistics); name a fault model, e.g. fault-cwru")
+    require_torch("baseline --adabn")
+    from desktop.ml.training.machine_adabn import machine_statistics
+
+    return functools.partial(machine_statistics, args.adabn, layers=args.adabn_layers)
+
+
+def adabn_line(model: str, learnt: dict[str, dict[str, Any]], notes: list[str]) -> str:
+    """One line on what ``baseline --adabn`` left for a sensor: stored and used, stored but
+    refused (its healthy check), or not learnt (the note says why)."""
+    for name, entry in learnt.items():
+        if entry.get("usable") is False:
+            return f"AdaBN {name}: stored, not used ({entry.get('note')})"
+        return (f"AdaBN {name}: stored, used with --machine ({entry.get('windows')} windows "
+                f"from {entry.get('snapshots')} snapshots, layers {entry.get('layers')})")
+    why = next((n for n in notes if n.startswith("no AdaBN statistics")), "not learnt")
+    return f"AdaBN {model}: refused ({why})"
 
 
 # ---------------------------------------------------------------------------- trend
 def machine_trend(args: argparse.Namespace) -> int:
     """``trend FILES --machine NAME``: one row per file per sensor (module docstring)."""
     from desktop.baseline.learn import expand_inputs, route_trend
+    from desktop.cli.rules_option import (
+        events_key,
+        log_events,
+        print_events,
+        read_rules_option,
+        run_rules,
+    )
 
+    rules = read_rules_option(args)
     channels = [args.channel] if isinstance(args.channel, str) else args.channel
     # the one trend path, shared with the window's "Route trend…"
     result = route_trend(args.machine, expand_inputs(args.file), rate=args.rate,
                          channels=channels, max_windows=TREND_WINDOWS)
     rows, files, monitors = result.rows, result.files, result.sensors
+    # each row's sensor is its channel; the rows of several files go to the log as one
+    check = run_rules(rules, rows, "") if rules is not None else None
     if args.out:
         _write_parquet(Path(args.out).expanduser(), rows)
+    if check is not None:
+        log_events(args, check, f"trend --machine {result.machine}", "trend")
     if args.json:
-        print(json.dumps({"machine": result.machine, "rows": rows}), flush=True)
+        doc: dict[str, Any] = {"machine": result.machine, "rows": rows}
+        if check is not None:
+            doc[events_key()] = check.events_json()
+        print(json.dumps(doc), flush=True)
         return EXIT_OK
     print(f"machine: {result.machine}   {len(files)} files, {len(monitors)} sensor(s)")
     print(f"  {'time':19s} {'file':24s} {'sensor':12s} {'level':6s} {'state':6s} "
@@ -126,6 +182,8 @@ def machine_trend(args: argparse.Namespace) -> int:
             e = r["event"]
             print(f"{e['level'].upper()} {e['time']} sensor {e['sensor']}: {e['indicator']} "
                   f"over its limit; location {e['location']}")
+    if check is not None:
+        print_events(check, len(rules or ()), bool(args.write_log))
     return EXIT_OK
 
 
@@ -174,6 +232,13 @@ def add_commands(subparsers: Any) -> None:
                    help="resample faster files down to HZ first (the rate you will judge at)")
     b.add_argument("--channel", action="append", default=None, metavar="C",
                    help="a sensor channel (repeat; default: the profile's sensors)")
+    b.add_argument("--adabn", default=None, metavar="MODEL",
+                   help="also learn fault model MODEL's batch-norm statistics (AdaBN) and "
+                        "open-set thresholds on these snapshots; predict --machine NAME uses "
+                        "them when they pass a check on the healthy windows (needs torch)")
+    b.add_argument("--adabn-layers", choices=("all", "first"), default="all",
+                   help="with --adabn: re-estimate every batch norm (default) or the first "
+                        "only")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=guard(cmd_baseline))
     t = subparsers.choices.get("trend")

@@ -3,7 +3,11 @@ a table model's verdict per row (:mod:`desktop.cli.tabular`); a folder, a patter
 several files judged on Dask workers (:mod:`desktop.cli.predict_batch`).
 
 A big text file is read through the file view's cache (:mod:`desktop.streams.big_text`),
-never whole. Nothing here imports torch at module level: it loads inside the command.
+never whole. ``--rules`` runs alarm rules over the windows
+(:mod:`desktop.cli.rules_option`); ``--machine`` with a fault model applies the machine's
+AdaBN statistics when its baseline holds usable ones
+(:func:`desktop.ml.inference.machine_stats.for_machine`), saying so. Nothing here imports
+torch at module level: it loads inside the command.
 """
 
 from __future__ import annotations
@@ -15,6 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.predict_batch import add_batch_arguments
+from desktop.cli.rules_option import (
+    add_rules_arguments,
+    events_key,
+    log_events,
+    print_events,
+    read_rules_option,
+    run_rules,
+)
 from desktop.core.errors import UsageError
 from desktop.ml.backend import require_torch
 
@@ -66,6 +78,7 @@ def add_commands(subparsers: Any) -> None:
                         "diagnosis it also gives the bearing (and "
                         "the speed, else the file's RPM or the spectrum): `linewatch machine "
                         "add NAME --bearing B`")
+    add_rules_arguments(p)
     p.add_argument("--target-accuracy", type=float, default=None, metavar="P",
                    help="quality models: accuracy wanted on accepted parts (0-1); the reject "
                         "threshold is re-chosen for it (default: the model's own, 0.95)")
@@ -85,6 +98,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.explain:
         require_torch("predict --explain")
+    rules = read_rules_option(args)  # a bad rules file: refused before any work
     if args.model is not None and not str(args.model).strip():
         raise UsageError(f"--model needs a name or a folder (default: {DEFAULT_FAULT_MODEL})")
     if args.channel is not None and not str(args.channel).strip():
@@ -100,6 +114,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if entry.tabular:  # quality / process: a table, one verdict per row
         from desktop.cli.tabular import cmd_predict_table
 
+        if rules is not None:
+            raise UsageError(f"--rules runs over a signal model's windows; '{entry.name}' "
+                             "is a table model: leave out --rules")
         if args.out is not None or looks_like_batch(args.file):
             raise InputError(f"'{entry.name}' is a table model: give it one table file "
                              f"(folders, patterns and --out are for signal models)")
@@ -110,6 +127,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
     if args.out is not None or looks_like_batch(args.file):
+        if rules is not None:
+            raise UsageError("--rules runs over one file's windows, not folders, patterns "
+                             "or --out: judge each file alone, or run `linewatch alarms "
+                             "check FILE --rules RULES`")
         if getattr(args, "machine", None) and entry.card is not None \
                 and entry.card.kind == "diagnosis":  # the workers get the machine's bearing
             args.model = f"diagnosis:{args.machine}"
@@ -142,6 +163,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
                                card.input_channels)
     print(f"linewatch: channel {rec.channels[idx].name}: {reason}", file=sys.stderr)
+    adabn = ""
+    if machine and card.kind == "fault":  # the machine's own batch-norm statistics
+        from desktop.ml.inference.machine_stats import for_machine
+
+        predictor, adabn = for_machine(predictor, machine, rec.channels[idx].name)
+        card = predictor.card
+        if not args.json:
+            print(f"linewatch: {adabn}", file=sys.stderr)
     rate = rec.effective_rate()
     if not rate:
         raise InputError(f"{args.file} does not say its sample rate: give --rate HZ")
@@ -172,17 +201,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.explain:
         explained = _explain(predictor, big.channel(idx) if big is not None
                              else rec.values[:, idx], rate, verdicts, args.hop)
+    windows = [{**v.to_json(), **(explained[i] if explained else {}),
+                **(rows[i] if rows else {})} for i, v in enumerate(verdicts)]
+    check = run_rules(rules, windows, channel) if rules is not None else None
+    if check is not None:
+        log_events(args, check, args.file, "predict", getattr(rec, "start_time", ""))
     if args.json:
         doc = {"model": {"name": card.name, "kind": card.kind, "version": card.version,
                          "folder": str(predictor.folder), "sample_rate": card.sample_rate,
-                         "window": card.window, "device": predictor.device},
+                         "window": card.window, "device": predictor.device,
+                         **({"adabn": adabn} if adabn else {})},
                "classes": card.classes,
-               "windows": [{**v.to_json(), **(explained[i] if explained else {}),
-                            **(rows[i] if rows else {})}
-                           for i, v in enumerate(verdicts)],
+               "windows": windows,
                "summary": {**summary, "file": str(args.file), "channel": channel,
                            "channel_reason": reason, "input_rate": rate,
                            **predictor.info()}}
+        if check is not None:
+            doc[events_key()] = check.events_json()
         print(json.dumps(doc))
         return 0
     print(f"model {card.name} ({card.kind}, {len(card.classes)} classes, "
@@ -218,6 +253,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"summary: {summary['windows']} windows"
           + (f" ({summary['skipped_windows']} skipped for gaps)" if summary["skipped_windows"]
              else "") + f"; {shares}")
+    if check is not None:
+        print_events(check, len(rules or ()), bool(args.write_log))
     return 0
 
 

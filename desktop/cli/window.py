@@ -49,6 +49,10 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workspace", metavar="FILE", default=None,
                         help="open the window as a saved workspace left it (source or file, "
                              "model, channels, colours, layout; File → Save workspace…)")
+    parser.add_argument("--machine", metavar="NAME", default=None,
+                        help="the machine profile of FILE or the source (linewatch machine "
+                             "add), as if chosen in the Diagnosis dock: diagnosis, baseline "
+                             "verdicts and AdaBN use it")
     parser.add_argument("--threads", type=int, metavar="N", default=None,
                         help="CPU threads for model runs (torch and BLAS/OpenMP: live "
                              "verdicts, whole-file verdicts); default 1, so the model never "
@@ -76,6 +80,21 @@ def display_problem(environ: dict[str, str] | None = None) -> str | None:
             "--measure 10")
 
 
+def machine_problem(name: str, workspace: str | None) -> str | None:
+    """Why ``--machine NAME`` cannot be used (no such profile: the known ones listed; with
+    ``--workspace``, which names its own machine), or None."""
+    from desktop.diagnosis.profiles import ProfileStore
+
+    if workspace:
+        return ("--machine and --workspace: the workspace names its own machine; open it, "
+                "then pick the machine in the Diagnosis dock")
+    try:
+        ProfileStore().load(name)
+    except LinewatchError as exc:  # "no machine 'x' (machines: a, b); add one with …"
+        return str(exc)
+    return None
+
+
 def gui_main(argv: Sequence[str]) -> int:
     args = build_gui_parser().parse_args(argv)
     log_path = configure_logging(console_level=logging.WARNING)
@@ -89,6 +108,11 @@ def gui_main(argv: Sequence[str]) -> int:
         import os
 
         os.environ["LINEWATCH_THREADS"] = str(args.threads)  # desktop.ml.threads reads it
+    if args.machine is not None:
+        problem = machine_problem(args.machine, args.workspace)
+        if problem:
+            err(problem)
+            return EXIT_USAGE
     problem = display_problem()
     if problem:
         err(problem)
@@ -106,7 +130,7 @@ def gui_main(argv: Sequence[str]) -> int:
                        stopbits=args.stopbits, modbus_timeout=args.modbus_timeout)
     try:
         return run_gui(args.source, args.file, options, args.measure,
-                       workspace=args.workspace)
+                       workspace=args.workspace, machine=args.machine)
     except LinewatchError as exc:
         err(str(exc))
         return EXIT_USAGE

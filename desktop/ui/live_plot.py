@@ -17,6 +17,7 @@ from desktop.analysis.decimate import gaps_to_nan
 from desktop.core.types import ChannelSpec
 from desktop.streams.sample_view import SampleView
 from desktop.ui.label_regions import LabellingViewBox, LabelRegions
+from desktop.ui.lane_curve import LaneCurve
 from desktop.ui.verdict_lane import MAX_VERDICTS, VerdictLane
 
 # Colour-blind-safe, readable on the dark plot background (Okabe-Ito + extras).
@@ -128,7 +129,7 @@ class LivePlot(QWidget):
         for ch in channels:
             lane = lane_of.get(ch.name, 0)
             pen = pg.mkPen(self.colours[ch.name], width=1)
-            curve = pg.PlotCurveItem(pen=pen, name=_label(ch))
+            curve = LaneCurve(pen=pen, name=_label(ch))
             curve.setVisible(self.visible[ch.name])
             if self.visible[ch.name]:
                 self.lanes[lane].addItem(curve)
@@ -189,13 +190,10 @@ class LivePlot(QWidget):
         elif 0 <= lane < len(self.lane_autoscale):
             self.lane_autoscale[lane] = on
 
-    def _autoscale(self, lane: int, y: np.ndarray) -> None:
-        """Fit the lane to its data, but only when the data leaves the range or shrinks
-        to under half of it, so the axis does not twitch (and repaint) every frame."""
-        with np.errstate(invalid="ignore"):
-            lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            return
+    def _autoscale(self, lane: int, lo: float, hi: float) -> None:
+        """Fit the lane to its data's finite ``lo``…``hi``, but only when the data leaves
+        the range or shrinks to under half of it, so the axis does not twitch (and repaint)
+        every frame."""
         view = self.lanes[lane].getViewBox()
         cur_lo, cur_hi = view.viewRange()[1]
         span = max(hi - lo, 1e-12)
@@ -285,19 +283,23 @@ class LivePlot(QWidget):
             return True
         times, values = gaps_to_nan(snap.times - off, snap.values,
                                     max(5.0 * self._raw_step(buffer), 3.0 * (x1 - x0) / width))
-        lane_data: dict[int, list[np.ndarray]] = {}
+        lane_bounds: dict[int, tuple[float, float]] = {}
         for i, curve in enumerate(self.curves):
             if not curve.isVisible() or i >= values.shape[1]:
                 continue
             y = values[:, i]
             if np.isnan(y).any():
-                curve.setData(times, y, connect="finite")
+                bounds = curve.set_lane_data(times, y, connect="finite")
             else:
-                curve.setData(times, y, connect="all", skipFiniteCheck=True)
-            lane_data.setdefault(self._curve_lane[i], []).append(y)
-        for lane, ys in lane_data.items():
+                bounds = curve.set_lane_data(times, y, connect="all", skipFiniteCheck=True)
+            if bounds is not None:
+                lane = self._curve_lane[i]
+                old = lane_bounds.get(lane)
+                lane_bounds[lane] = bounds if old is None else (min(old[0], bounds[0]),
+                                                                max(old[1], bounds[1]))
+        for lane, (lo, hi) in lane_bounds.items():
             if self.lane_autoscale[lane]:
-                self._autoscale(lane, np.concatenate(ys) if len(ys) > 1 else ys[0])
+                self._autoscale(lane, lo, hi)
         self.labels.follow(off)
         if self.verdict_lane is not None:
             self.verdict_lane.draw(off, x0, x1)

@@ -3,9 +3,10 @@
 :meth:`WorkspacePart.capture` reads what the window shows into a
 :class:`~desktop.core.workspace.Workspace` (the source panel's spec and options, or the open
 file; the model; the machine chosen for it; the plot's view of that source: lanes/overlay,
-visible channels, colours, span; the dock layout and window size); :meth:`WorkspacePart.apply` puts one back: layout
-first, then the model, then the view (into the per-source view settings the plot reads when
-the source opens), then it connects the source or opens the file.
+visible channels, colours, span; the dock layout and window size);
+:meth:`WorkspacePart.apply` puts one back: layout first, then the model, then the machine and
+the view (into the per-source settings the plot and the Diagnosis dock read when the source
+opens), then it connects the source or opens the file.
 
 A part of :class:`~desktop.ui.main_window.MainWindow` (it gets a
 :class:`~desktop.ui.window_context.WindowContext` and the Source and Model panels it reads
