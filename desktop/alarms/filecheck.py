@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from desktop.alarms.checked import FileCheck, event_time, log_file_events
-from desktop.alarms.derived import evaluate
 from desktop.alarms.rules import MODEL_KINDS, Rule, RulesError
 from desktop.core.errors import InputError
 from desktop.core.tasks import TaskState
@@ -61,6 +60,10 @@ def check_file(path: Path | str, rules: Sequence[Rule], task: TaskState | None =
                          "and delays need time")
     if task is not None:
         task.report(0.6, f"judging {rec.samples:,} samples")
+    # scipy (through the 1-s indicators): imported when a file is checked, never on the
+    # window's way to its first draw
+    from desktop.alarms.derived import evaluate
+
     events = evaluate(rules, [c.name for c in rec.channels], times, rec.values,
                       [c.unit for c in rec.channels], rec.effective_rate()) if rules else []
     skipped: tuple[str, ...] = ()

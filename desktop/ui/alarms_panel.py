@@ -48,7 +48,6 @@ from desktop.alarms.actions import ActionRunner, ActionsError, read_actions
 from desktop.alarms.filecheck import FileCheck, check_file, log_file_events
 from desktop.alarms.live import RuleWatcher
 from desktop.alarms.log import Alarm, AlarmLog, AlarmLogError
-from desktop.alarms.rulefile import read_rules
 from desktop.alarms.rules import Rule, RuleEvent
 from desktop.core.errors import LinewatchError
 from desktop.workers.job_runner import JobRunner
@@ -310,6 +309,9 @@ class LiveRules(QObject):
             self.window.workspace_rules = ""
             return
         try:
+            # the rules file reader pulls in scipy (ISO zones): not on the way to the first draw
+            from desktop.alarms.rulefile import read_rules
+
             rules = read_rules(path)
         except LinewatchError as exc:
             self.window.statusBar().showMessage(str(exc), 10000)

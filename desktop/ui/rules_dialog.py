@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.alarms.rulefile import read_rules
 from desktop.alarms.rules import HEADER, RulesError
 from desktop.core.atomic import atomic_write_text
 
@@ -118,6 +117,9 @@ class RulesDialog(QDialog):
             probe = Path(tmp) / self.path.name
             probe.write_text(text, encoding="utf-8")
             try:
+                # the rules file reader pulls in scipy (ISO zones): not on the way to the first draw
+                from desktop.alarms.rulefile import read_rules
+
                 read_rules(probe)
             except RulesError as exc:  # name the file being edited, not the probe
                 self.error.setText(str(exc).replace(str(probe), self.path.name))
