@@ -458,7 +458,12 @@ def install_analysis(window: QMainWindow) -> AnalysisPanel:
     toggle.setToolTip("Spectra, envelope, bearing markers, ISO severity, trend "
                       "(Ctrl+Shift+A)")
     window.addAction(toggle)
-    refresh = action("Refresh analysis", "F6", panel.refresh,
+    def refresh_now() -> None:
+        dock.show()  # a closed dock's answer would land out of sight
+        dock.raise_()
+        panel.refresh()
+
+    refresh = action("Refresh analysis", "F6", refresh_now,
                      "Recompute the spectrum of the span now")
 
     def trend() -> None:

@@ -374,7 +374,13 @@ def install_diagnosis(window: QMainWindow) -> DiagnosisPanel:
     run = QAction("Diagnose", window)
     run.setShortcut(QKeySequence("F7"))
     run.setToolTip("Bearing fault-frequency evidence for the file or the visible span (F7)")
-    run.triggered.connect(panel.diagnose)
+
+    def diagnose_now() -> None:
+        dock.show()  # a closed dock's verdict would land out of sight
+        dock.raise_()
+        panel.diagnose()
+
+    run.triggered.connect(diagnose_now)
     toggle = dock.toggleViewAction()
     toggle.setText("Diagnosis dock")
     toggle.setShortcut(QKeySequence("Ctrl+Shift+D"))

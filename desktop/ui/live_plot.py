@@ -98,6 +98,9 @@ class LivePlot(QWidget):
                         for i, ch in enumerate(channels)}
         self.visible = {ch.name: visible.get(ch.name, True) for ch in channels}
         cursors_on = bool(self._cursors)
+        # Paused, nothing redraws by itself: keep the span shown and draw it once more below.
+        kept_x = (self.lanes[0].getViewBox().viewRange()[0] if self.paused and self.lanes
+                  else None)
         self.graphics.clear()
         self.lanes, self.curves, self._curve_lane, self._cursors = [], [], [], []
         self.lane_autoscale: list[bool] = []
@@ -139,9 +142,13 @@ class LivePlot(QWidget):
             self._curve_lane.append(lane)
         self._follow_range = None
         self._label_time_axis()
+        if kept_x is not None:
+            self._set_x(float(kept_x[0]), float(kept_x[1]))
         if cursors_on:
             self.set_cursors(True)
         self.view_changed.emit()
+        if self.paused:
+            self.redraw()
 
     def _add_lanes(self, lane_count: int) -> None:
         """Add ``lane_count`` plot lanes (one per shown channel, or one overlay lane)."""
@@ -239,6 +246,8 @@ class LivePlot(QWidget):
         if snap.times.size and oldest is not None:
             self._set_x(oldest[0] - self.x_offset, float(snap.times[-1]) - self.x_offset)
         self.set_autoscale(True)
+        if self.paused:
+            self.redraw()
 
     def set_view_range(self, x0: float, x1: float) -> None:
         """Show ``[x0, x1]`` (plot x) and autoscale: the overview strip's "go there"."""
@@ -253,10 +262,16 @@ class LivePlot(QWidget):
             self._applying_range = False
 
     # -- drawing ---------------------------------------------------------------------------
-    def draw(self, buffer: SampleView) -> bool:
-        """Redraw from ``buffer``; returns True if a frame with data was drawn."""
+    def redraw(self) -> bool:
+        """Draw the last buffer once more, paused or not (the lanes were rebuilt or the
+        range changed while the view is paused); True if a frame was drawn."""
+        return self.draw(self._buffer, force=True) if self._buffer is not None else False
+
+    def draw(self, buffer: SampleView, force: bool = False) -> bool:
+        """Redraw from ``buffer`` (not while paused, unless ``force``); returns True if a
+        frame with data was drawn."""
         self._buffer = buffer
-        if self.paused or not self.lanes or buffer.written == 0:
+        if (self.paused and not force) or not self.lanes or buffer.written == 0:
             return False
         if buffer.channels != self.channels:
             return False  # the window reconfigures first (channels appeared)

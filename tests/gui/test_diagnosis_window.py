@@ -373,3 +373,17 @@ def test_a_file_too_long_to_read_whole_waits_for_the_visible_span(
     window.act_diagnose.trigger()  # F7: the visible span fits
     qtbot.waitUntil(lambda: dock.outcome is not None and not dock.busy(), timeout=60_000)
     assert dock.outcome.overall.location == "inner_race"
+
+
+def test_f6_and_f7_show_their_closed_docks(qtbot, make_window) -> None:
+    """Refresh (F6) and Diagnose (F7) with their dock closed open it: the answer never
+    lands out of sight."""
+    window = make_window()
+    window.show()
+    window.analysis_dock.close()
+    window.diagnosis_dock.close()
+    refresh = next(a for a in window.actions() if a.text() == "Refresh analysis")
+    refresh.trigger()
+    assert window.analysis_dock.isVisible()
+    window.act_diagnose.trigger()
+    assert window.diagnosis_dock.isVisible()
