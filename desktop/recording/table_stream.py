@@ -26,6 +26,7 @@ from desktop.recording.stream import CHUNK_ROWS, Chunk, ChunkStream
 from desktop.recording.tables import (
     TimeAxis,
     _time_column,
+    backwards_note,
     decide_time_axis,
     keep_forward,
     table_layout,
@@ -98,8 +99,12 @@ def foreign_parquet_stream(path: Path, pf: pq.ParquetFile, rate: float | None,
                 yield Chunk(values[start:stop], None if times is None else times[start:stop],
                             names, (before + group * stop / kept) / total)
         if malformed:  # in the whole read's key order: inferred, malformed, notes
-            kept_notes = metadata.pop("notes", None)
+            kept_notes = list(metadata.pop("notes", None) or [])
             metadata["malformed"] = dict(malformed)
+            if axis is not None and malformed.get("time_backwards"):
+                note = backwards_note(int(malformed["time_backwards"]), axis.name)
+                log.warning("%s: %s", path, note)
+                kept_notes.append(note)
             if kept_notes:
                 metadata["notes"] = kept_notes
 

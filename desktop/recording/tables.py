@@ -55,6 +55,8 @@ def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | Non
     values = table_values(table, columns, malformed)
     if keep is not None:
         values = values[keep]
+    if time_name is not None and malformed.get("time_backwards"):
+        notes.append(backwards_note(int(malformed["time_backwards"]), time_name))
     for note in notes:
         log.warning("%s: %s", path, note)
     metadata = dict(meta)
@@ -68,6 +70,13 @@ def _table_to_recording(table: pa.Table, meta: dict[str, Any], rate: float | Non
     return Recording(tuple(channels), values, sample_rate, times,
                      source=str(meta.get("source", "")) if meta else f"file:{path.name}",
                      start_time=start_time, metadata=metadata)
+
+
+def backwards_note(rows: int, time_name: str) -> str:
+    """The note for rows left out because their time went back (a file not sorted by time,
+    row groups written out of order)."""
+    return (f"{rows:,} rows whose time in column '{time_name}' goes back were left out; "
+            "sort the file by time to keep them")
 
 
 def table_layout(schema: pa.Schema, meta: dict[str, Any], time_name: str | None, path: Path

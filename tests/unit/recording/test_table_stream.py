@@ -85,3 +85,20 @@ def test_rows_per_chunk_bounded(tmp_path: Path) -> None:
     assert max(sizes) <= 400 and sum(sizes) == N - 1
     fractions = [c.done for c in stream.chunks]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
+def test_rows_going_back_are_left_out_with_a_note(tmp_path: Path) -> None:
+    """Row groups written out of time order: the rows going back are left out, counted and
+    named in a note, the same whole or streamed (a newcomer saw 20,000 rows vanish)."""
+    t = np.arange(3000) / 100.0
+    order = np.r_[2000:3000, 0:2000]  # the last group first
+    path = tmp_path / "unsorted.parquet"
+    pq.write_table(pa.table({"time_s_x": t[order], "v": np.sin(t[order])}).rename_columns(
+        ["time", "v"]), path, row_group_size=1000)
+    whole = read_parquet(path)
+    streamed = collect(table_stream(path, "parquet", ReadOptions(), read_parquet), path)
+    assert whole.samples == streamed.samples == 1000
+    assert whole.metadata["malformed"]["time_backwards"] == 2000
+    assert any("2,000 rows whose time in column 'time' goes back" in n
+               for n in whole.metadata["notes"])
+    assert streamed.metadata == whole.metadata
