@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,7 @@ import numpy as np
 from desktop.analysis.errors import AnalysisError
 from desktop.cli.common import EXIT_OK, count, guard, note, positive
 from desktop.cli.rules_option import add_rules_arguments
-
-#: A file variable or channel holding shaft speed in r/min (CWRU: ``X106RPM``).
-_RPM_NAME = re.compile(r"rpm", re.IGNORECASE)
-_SPEED_CHANNEL = re.compile(r"rpm|speed|tacho", re.IGNORECASE)
+from desktop.diagnosis.stored_speed import recording_rpm
 
 
 # ---------------------------------------------------------------------------- reading
@@ -119,22 +115,9 @@ def load_channel(file: str | Path, channel: str, rate: float | None = None,
 
     rpm_source: str | None = "--rpm" if rpm is not None else None
     if rpm is None:
-        for name, value in scalars.items():
-            if _RPM_NAME.search(name) and math.isfinite(value) and value > 0:
-                rpm, rpm_source = value, f"file variable {name}"
-                break
-    if rpm is None:
-        for j, spec in enumerate(rec.channels):
-            is_speed = (spec.unit.lower() in ("rpm", "r/min", "1/min")
-                        or _SPEED_CHANNEL.search(spec.name))
-            if j == idx or not is_speed:
-                continue
-            speed = np.asarray(rec.values[i0:i1, j], dtype=np.float64)
-            speed = speed[np.isfinite(speed)]
-            if speed.size and np.median(speed) > 0:
-                rpm = float(np.median(speed))
-                rpm_source = f"channel {spec.name} (median over the span)"
-                break
+        found = recording_rpm({"scalars": scalars}, rec.channels, rec.values, idx, i0, i1)
+        if found is not None:
+            rpm, rpm_source = found
     return ChannelData(str(path), names[idx], rec.channels[idx].unit, x, float(fs),
                        i0 / fs, i1 / fs, rpm, rpm_source)
 

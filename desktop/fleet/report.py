@@ -13,7 +13,6 @@ or from a fleet's verdict table.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from desktop import __version__
-from desktop.core.errors import InputError, LinewatchError
+from desktop.core.errors import InputError, LinewatchError, UsageError
 from desktop.core.tasks import TaskState
 
 REPORT_SUFFIXES = (".html", ".htm", ".pdf")
@@ -33,7 +32,6 @@ ZONE_MEANING = {
     "C": "restricted operation until a suitable opportunity for remedial action",
     "D": "severe enough to cause damage",
 }
-_RPM_NAME = re.compile(r"rpm", re.IGNORECASE)
 
 
 @dataclass
@@ -143,7 +141,7 @@ def build_report(file: str | Path, options: ReportOptions | None = None,
                                             [c.unit for c in rec.channels], spans))
     overview.captions.append("Every channel over the whole recording; labelled spans shaded.")
     task.report(0.6, "spectra")
-    spectra = _spectra(x, fs, names[idx], unit, options, rec.metadata)
+    spectra = _spectra(x, fs, names[idx], unit, options, rec.metadata, rec, idx)
     task.report(0.8, "severity")
     severity = _severity(x, fs, names[idx], options.unit or unit, options)
     from desktop.fleet import report_diagnosis as rd
@@ -168,23 +166,22 @@ def build_report(file: str | Path, options: ReportOptions | None = None,
                    labels_section])
 
 
-def _rpm(options: ReportOptions, metadata: dict[str, Any]) -> tuple[float | None, str]:
+def _rpm(options: ReportOptions, metadata: dict[str, Any], rec: Any = None, idx: int = 0
+         ) -> tuple[float | None, str]:
+    """``--rpm``, else the speed the recording stores (a file variable or a speed channel:
+    :func:`desktop.diagnosis.stored_speed.recording_rpm`, as ``spectrum`` reads it)."""
     if options.rpm:
         return float(options.rpm), "--rpm"
-    scalars = metadata.get("scalars")
-    if isinstance(scalars, dict):
-        for name, value in scalars.items():
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                continue
-            if _RPM_NAME.search(str(name)) and math.isfinite(v) and v > 0:
-                return v, f"file variable {name}"
-    return None, ""
+    from desktop.diagnosis.stored_speed import file_rpm, recording_rpm
+
+    found = (recording_rpm(metadata, rec.channels, rec.values, idx) if rec is not None
+             else file_rpm(metadata))
+    return found if found is not None else (None, "")
 
 
 def _spectra(x: np.ndarray, fs: float, name: str, unit: str, options: ReportOptions,
-             metadata: dict[str, Any]) -> Section:
+             metadata: dict[str, Any], rec: Any = None,
+             idx: int = 0) -> Section:
     from desktop.analysis.bearings import Marker, fault_frequencies, fault_markers, find_preset
     from desktop.analysis.envelope import envelope_spectrum
     from desktop.analysis.errors import AnalysisError
@@ -193,7 +190,7 @@ def _spectra(x: np.ndarray, fs: float, name: str, unit: str, options: ReportOpti
 
     sec = Section(f"Spectra of {name}")
     geometry = find_preset(options.bearing) if options.bearing else None
-    rpm, rpm_source = _rpm(options, metadata)
+    rpm, rpm_source = _rpm(options, metadata, rec, idx)
     faults = fault_frequencies(geometry, rpm) if geometry and rpm else None
     try:
         spec = amplitude_spectrum(x, fs)
@@ -515,4 +512,4 @@ def write_report(report: Report, out: Path) -> None:
     elif suffix == ".pdf":
         write_pdf(report, out)
     else:
-        raise InputError(f"--out {out}: give a .html or .pdf file")
+        raise UsageError(f"--out {out}: give a .html or .pdf file")
