@@ -111,3 +111,23 @@ def test_report_without_options_says_what_is_missing(tmp_path: Path, recording: 
     assert main(["report", str(recording), "--group", "1", "--out",
                  str(tmp_path / "x.html")]) == 1  # --group without --foundation
     assert main(["report", str(recording), "--out", str(tmp_path / "x.docx")]) == 1
+
+
+def test_report_reads_the_speed_channel_as_spectrum_does(tmp_path) -> None:
+    """A file with a speed channel: `report` takes the shaft speed from it, as `spectrum`
+    does (one reader, desktop/diagnosis/stored_speed.recording_rpm)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from desktop.fleet.report import ReportOptions, build_report
+
+    fs = 12_000.0
+    t = np.arange(int(fs * 2)) / fs
+    path = tmp_path / "pump.parquet"
+    pq.write_table(pa.table({"time_s": t, "acc": np.sin(2 * np.pi * 160 * t),
+                             "speed": np.full(t.size, 1750.0)}), path)
+    report = build_report(path, ReportOptions(bearing="6205", channel="acc"))
+    text = " ".join(p for s in report.sections for p in s.paragraphs)
+    assert "Shaft 1750 r/min (channel speed (median over the span))" in text
+    assert "No shaft speed" not in text
