@@ -6,7 +6,9 @@ Names carry the time in many loggers' conventions; recognised (first match wins)
 - ``2004.02.12.10.32.39`` — the NASA/IMS bearing run-to-failure files (dots);
 - ``2004-02-12T10:32:39``, ``2004-02-12 10:32:39``, ``2004-02-12_10-32-39`` (ISO 8601 and
   file-name-safe variants);
-- ``20040212T103239``, ``20040212_103239``, ``20040212-103239`` (compact).
+- ``20040212T103239``, ``20040212_103239``, ``20040212-103239`` (compact);
+- without seconds: ``2004-02-12_1032``, ``2004-02-12 10:32``, ``20040212_1032``;
+- a date alone, ``2004-02-12`` or ``20040212`` (years 1900–2099), is that day at 00:00.
 
 Times without a zone are taken as they are (naive, compared with each other only).
 """
@@ -23,6 +25,10 @@ _PATTERNS = (
     re.compile(r"(?<!\d)(\d{4})\.(\d{2})\.(\d{2})\.(\d{2})\.(\d{2})\.(\d{2})(?!\d)"),
     re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})[T _](\d{2})[:\-](\d{2})[:\-](\d{2})(?!\d)"),
     re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[T_\-](\d{2})(\d{2})(\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})[T _](\d{2})[:\-]?(\d{2})(?![\d:\-])"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[T_\-](\d{2})(\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?![\dT _])"),
+    re.compile(r"(?<!\d)(20\d{2}|19\d{2})(\d{2})(\d{2})(?![\dT_\-])"),
 )
 
 
@@ -32,7 +38,8 @@ def time_from_name(name: str) -> dt.datetime | None:
         m = pat.search(name)
         if m:
             try:
-                y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+                parts = [int(g) for g in m.groups()] + [0, 0, 0]
+                y, mo, d, h, mi, sec = parts[:6]
                 return dt.datetime(y, mo, d, h, mi, sec)
             except ValueError:
                 continue

@@ -45,3 +45,13 @@ def test_mtime_when_nothing_else(tmp_path: Path) -> None:
     st = snapshot_time(p, "")
     assert st.source == "mtime" and st.time == dt.datetime.fromtimestamp(1_600_000_000)
     assert snapshot_time(p, "2024-01-01T00:00:00Z").source == "content"
+
+
+def test_times_without_seconds_and_dates_alone() -> None:
+    """A newcomer's route (``12k_2026-01-02_0800.mat``) fell back to the files' mtime."""
+    assert time_from_name("12k_2026-01-02_0800.mat") == dt.datetime(2026, 1, 2, 8, 0)
+    assert time_from_name("a_20240301_0815.csv") == dt.datetime(2024, 3, 1, 8, 15)
+    assert time_from_name("x_2024-03-01 08:15.csv") == dt.datetime(2024, 3, 1, 8, 15)
+    assert time_from_name("route_2024-03-01.csv") == dt.datetime(2024, 3, 1)
+    assert time_from_name("r20240301.csv") == dt.datetime(2024, 3, 1)
+    assert time_from_name("pump7_12345678.csv") is None  # not a date
