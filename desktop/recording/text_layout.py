@@ -126,7 +126,10 @@ def _numeric_width(line: str) -> tuple[str, int] | None:
 
 def _first_data_line(lines: list[str], layout: TextLayout) -> int | None:
     """Index of the first line that starts the table: a row of numbers, and the next
-    lines rows of numbers of the same width."""
+    lines rows of numbers of the same width. One row of numbers of another width among the
+    next three (a cell missing in an early row) is the parser's to count as malformed, not
+    the start of the table: taken as the start, it turned the header and the rows above it
+    into a preamble and the time column into a channel."""
     for i, line in enumerate(lines):
         cleaned = _clean(line, layout)
         if not cleaned.strip():
@@ -134,8 +137,12 @@ def _first_data_line(lines: list[str], layout: TextLayout) -> int | None:
         found = _numeric_width(cleaned)
         if found is None:
             continue
-        following = [_clean(ln, layout) for ln in lines[i + 1:i + 4] if ln.strip()]
+        following = [_clean(ln, layout) for ln in lines[i + 1:i + 5] if ln.strip()]
         if all(_numeric_width(ln) == found for ln in following[:2]):
+            return i
+        widths = [_numeric_width(ln) for ln in following[:3]]
+        if (len(widths) == 3 and None not in widths and widths[0] != found
+                and widths[1] == widths[2] == found):
             return i
     return None
 

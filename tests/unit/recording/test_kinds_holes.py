@@ -361,6 +361,18 @@ def test_error_word_under_the_header_is_counted_not_a_preamble(tmp_path: Path) -
     np.testing.assert_array_equal(rec.values, [[2, 5], [3, 6]])
 
 
+def test_a_cell_missing_in_an_early_row_is_counted_not_a_preamble(tmp_path: Path) -> None:
+    """A newcomer's file: the second data row lacks a cell. The header and the first row
+    became a preamble and the time column a channel (rate unknown), exit 0."""
+    rec = read_recording(_write(tmp_path, "s.csv", "time,a,b\n0,1,2\n0.01,1\n0.02,3,4\n"
+                                "0.03,5,6\n0.04,7,8\n"))
+    assert [c.name for c in rec.channels] == ["a", "b"]
+    assert "preamble" not in rec.metadata.get("inferred", {})  # type: ignore[operator]
+    assert rec.metadata["malformed"] == {"columns": 1}
+    np.testing.assert_array_equal(rec.values, [[1, 2], [3, 4], [5, 6], [7, 8]])
+    np.testing.assert_allclose(rec.timestamps, [0, 0.02, 0.03, 0.04])
+
+
 def test_streamed_text_reports_the_same_wall_clock_start(tmp_path: Path) -> None:
     path = _write(tmp_path, "us.csv", "Date,Value\n05/13/2024 11:59:58 AM,1\n"
                   "05/13/2024 11:59:59 AM,2\n05/13/2024 12:00:00 PM,3\n")
