@@ -73,15 +73,31 @@ def _delimiter(line: str) -> str:
     return best
 
 
+def _decode_lines(head: bytes) -> tuple[list[str], set[int]]:
+    """The head's lines as text, and the indices of those that are not UTF-8: read as
+    Windows-1252, the code page Windows loggers write headers in (``Temperatur °C``)."""
+    out: list[str] = []
+    legacy: set[int] = set()
+    for i, raw in enumerate(head.split(b"\n")):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+            legacy.add(i)
+        out.append(text.lstrip("\ufeff") if i == 0 else text)
+    return out, legacy
+
+
 def analyse(head: bytes, dayfirst: bool | None = None, thousands: str | None = None,
             name: str = "", check_thousands: bool = True) -> TextLayout:
     """The layout of a text file from its first bytes (see the module doc)."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = text.split("\n")
+    lines, legacy = _decode_lines(head)
     if len(head) >= HEAD_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut off
+        legacy.discard(len(lines))
     lines = [ln.rstrip("\r") for ln in lines]
     layout = TextLayout()
+    layout.legacy_lines = legacy
     layout.date_time = find_date_time_pair(lines)
     if layout.date_time is not None:
         lines = [join_date_time(ln, layout.date_time) for ln in lines]
@@ -192,7 +208,11 @@ def _find_header(before: list[str], layout: TextLayout, delimiter: str, width: i
             layout.inferred["preamble_lines"] = len(layout.preamble)
             layout.inferred["preamble"] = layout.preamble[:20]
         return
-    if not hashed and units_at is None and not skipped_other:
+    legacy = header_at in layout.legacy_lines
+    if legacy:
+        layout.inferred["encoding"] = (f"line {header_at + 1} (the header) is not UTF-8: "
+                                       "read as Windows-1252")
+    if not hashed and units_at is None and not skipped_other and not legacy:
         return  # a plain header over data: the parser reads it as it is
     names = [f.strip() for f in _split(_strip_hash(before[header_at]), delimiter)]
     units = ([f.strip().strip("\"'") for f in _split(before[units_at], delimiter)]

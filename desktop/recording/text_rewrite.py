@@ -59,7 +59,8 @@ class TextLayout:
     ``dayfirst``: the day/month order of slashed dates; ``thousands``: the separator
     removed from numbers (None: none); ``text_columns``: text columns set aside;
     ``date_time``: separate Date and Time columns joined; ``missing``: missing-value
-    words (``n/a``, ``-``, ``NaN``) made gaps.
+    words (``n/a``, ``-``, ``NaN``) made gaps; ``legacy_lines``: head lines that are not
+    UTF-8, read as Windows-1252 (a Windows logger's ``°C`` in its header).
     """
 
     skip_lines: int = 0
@@ -74,6 +75,7 @@ class TextLayout:
     text_columns: TextColumns | None = None
     date_time: DateTimePair | None = None
     inferred: dict[str, object] = field(default_factory=dict)
+    legacy_lines: set[int] = field(default_factory=set)
 
     @property
     def rewrites(self) -> bool:

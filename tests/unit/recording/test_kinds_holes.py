@@ -373,6 +373,18 @@ def test_a_cell_missing_in_an_early_row_is_counted_not_a_preamble(tmp_path: Path
     np.testing.assert_allclose(rec.timestamps, [0, 0.02, 0.03, 0.04])
 
 
+def test_a_windows_1252_header_is_read_with_its_units(tmp_path: Path) -> None:
+    """A Windows logger's header in its code page (``°C`` as byte B0): it was dropped as
+    non-UTF-8 and the time column read as a channel."""
+    path = tmp_path / "w.csv"
+    path.write_bytes("Zeit,Temperatur °C,Druck\n".encode("cp1252")
+                     + b"".join(f"{i},{20 + i},{1 + i / 10:.1f}\n".encode() for i in range(10)))
+    rec = read_recording(path)
+    assert [(c.name, c.unit) for c in rec.channels] == [("Temperatur", "°C"), ("Druck", "")]
+    assert rec.effective_rate() == 1.0 and not rec.metadata["malformed"]
+    assert "Windows-1252" in str(rec.metadata["inferred"]["encoding"])  # type: ignore[index]
+
+
 def test_streamed_text_reports_the_same_wall_clock_start(tmp_path: Path) -> None:
     path = _write(tmp_path, "us.csv", "Date,Value\n05/13/2024 11:59:58 AM,1\n"
                   "05/13/2024 11:59:59 AM,2\n05/13/2024 12:00:00 PM,3\n")
