@@ -246,8 +246,9 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
             machine: str | None = None) -> int:
     """Open the live window on ``spec`` (default: the last source, first run: demo) or on a
     recording ``file``, or as a saved ``workspace`` file left it; with ``measure_s``, print
-    frame figures as JSON and exit; ``machine``: the machine profile of that file or source
-    (remembered as if chosen in the Diagnosis dock)."""
+    frame figures as JSON and exit (0), or, when the source or file fails to open, its
+    one-line error on stderr and exit 2 at once; ``machine``: the machine profile of that
+    file or source (remembered as if chosen in the Diagnosis dock)."""
     import json
     import sys
     import time
@@ -305,6 +306,19 @@ def run_gui(spec: str | None, file: str | None, options: dict[str, object],
             window.close()
             app.quit()
 
+        def failed(message: str) -> None:
+            # Never all-null figures for a source or file that did not open: its one line
+            # on stderr and exit 2 (a bad source or file, as for every command).
+            nonlocal exit_code
+            if exit_code:
+                return
+            exit_code = 2
+            window.measure_finished.disconnect(done)
+            print(f"linewatch: {message}", file=sys.stderr, flush=True)
+            window.close()
+            app.quit()
+
         window.measure_finished.connect(done)
+        window.source_failed.connect(failed)
     app.exec()
     return exit_code

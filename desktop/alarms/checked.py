@@ -48,21 +48,26 @@ def event_time(time_s: float, start_time: str) -> str | None:
 
 def log_file_events(log: AlarmLog, check: FileCheck) -> int:
     """Log the raises and clears of ``check`` not logged before; returns how many alarms
-    were added."""
+    were added. A latching rule's raise while an alarm of that rule on this recording is
+    still unacknowledged is not a new alarm (latched until acknowledged)."""
     recording = str(check.path)
     known = {(e.rule, e.time_s) for e in log.entries(kinds=("raise",), recording=recording)}
+    latched = {a.rule for a in log.alarms(recording=recording, unacknowledged_only=True)
+               if a.latch}
     added = 0
     open_ids: dict[str, int] = {}
     for e in check.events:
         when = event_time(e.time_s, check.start_time)
         if e.kind == "raise":
-            if (e.rule, e.time_s) in known:
+            if (e.rule, e.time_s) in known or (e.latch and e.rule in latched):
                 continue
             entry = log.raise_alarm(e.rule, e.channel, e.value, severity=e.severity,
                                     source=check.source, recording=recording,
                                     time_s=e.time_s, time=when, latch=e.latch)
             open_ids[e.rule] = entry.id
             added += 1
+            if e.latch:
+                latched.add(e.rule)
         elif e.rule in open_ids:
             log.clear_alarm(open_ids.pop(e.rule), e.value, time=when, time_s=e.time_s)
     return added

@@ -41,7 +41,7 @@ from desktop.alarms.rules import (
     Rule,
     RuleEvent,
     RulesError,
-    check_channels,
+    bind_channels,
     evaluate_rule,
 )
 from desktop.analysis.errors import AnalysisError
@@ -253,7 +253,7 @@ def evaluate(rules: Sequence[Rule], channels: Sequence[str], times: np.ndarray,
     (:mod:`desktop.alarms.derived`). Raises :class:`RulesError` for a rule whose channel
     the signal lacks or that cannot judge it (:func:`bind_rule`)."""
     names = list(channels)
-    check_channels(rules, names)
+    rules = bind_channels(rules, names)  # DE for "DE accel" (rules.resolve_channel)
     cache: dict[str, object] = {}
     events: list[RuleEvent] = []
     for rule in rules:

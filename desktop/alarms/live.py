@@ -25,7 +25,9 @@ from desktop.alarms.rules import (
     RuleEvent,
     RulesError,
     RuleState,
-    check_channels,
+    bind_channels,
+    check_targets,
+    resolve_channel,
 )
 from desktop.core.types import WALL_CLOCK_MIN_S
 
@@ -60,6 +62,7 @@ class RuleWatcher:
         self.recording = recording
         self.on_event = on_event
         self.on_error: Callable[[str], None] | None = None
+        self.rules_source = ""  # the rules file, named in a refusal
         self.runner: Any = None  # an ActionRunner (record --actions), closed with us
         self.cursor = cursor
         self.lost = 0  # samples overwritten before they were judged (a stalled caller)
@@ -68,12 +71,14 @@ class RuleWatcher:
         self._t0: float | None = None
         self._columns: list[int] | None = None
         self._open: dict[str, int] = {}
+        self._latched: dict[str, int] = {}  # latching rule -> its alarm, until acknowledged
 
     def poll(self, buffer: CursorBuffer | None) -> list[RuleEvent]:
         """Judge what arrived since the last call; returns (and logs) its events. A rule
         naming a channel the source lacks stops the watcher with :attr:`error` set."""
         if buffer is None or self.error:
             return []
+        self._sync_acknowledged()
         snap = buffer.since(self.cursor)
         self.cursor = snap.end_index
         self.lost += snap.lost
@@ -82,9 +87,10 @@ class RuleWatcher:
         if self._columns is None:
             names = [c.name for c in snap.channels]
             try:
-                self._bind(names, [c.unit for c in snap.channels])
+                self.bind(names, [c.unit for c in snap.channels])
             except RulesError as exc:
                 return self._fail(exc)
+        if self._t0 is None:
             self._t0 = float(snap.times[0])
         events: list[RuleEvent] = []
         values = np.asarray(snap.values, dtype=np.float64)
@@ -97,10 +103,21 @@ class RuleWatcher:
             return self._fail(exc)
         return self._emit(events)
 
-    def _bind(self, names: list[str], units: list[str]) -> None:
+    @property
+    def unbound(self) -> bool:
+        """True until the rules are bound to the source's channels (:meth:`bind`)."""
+        return self._columns is None and not self.error
+
+    def bind(self, names: list[str], units: list[str]) -> None:
+        """Bind the sample rules to the source's channels ``names`` (units ``units``):
+        each rule's channel resolved (:func:`~desktop.alarms.rules.resolve_channel`: ``DE``
+        for ``DE accel``) and bound to its unit. Called at the first samples, or earlier
+        by a caller that knows the channels (``record`` refuses before recording).
+        Raises :class:`RulesError` for a channel the source lacks (naming the rule, its
+        channel and the source's channels) or a rule that cannot judge its channel."""
         from desktop.alarms.derived import bind_rule
 
-        check_channels(self.rules, names)
+        self.rules = bind_channels(self.rules, names)
         self._columns = [names.index(rule.channel) for rule in self.rules]
         cache: dict[str, object] = {}
         bound = [bind_rule(rule, units[c], self.rate, cache)
@@ -114,24 +131,45 @@ class RuleWatcher:
             self.on_error(self.error)
         return []
 
-    def feed_verdicts(self, rows: list[dict[str, Any]], channel: str = ""
+    def feed_verdicts(self, rows: list[dict[str, Any]], channel: str = "",
+                      classes: Sequence[str] | None = None, locations: Sequence[str] = ()
                       ) -> list[RuleEvent]:
         """Judge the ``class``/``score`` rules on new verdict rows of ``channel`` (each
-        with ``end_s`` in buffer time, ``class``, ``probability``, ``score``: the
-        ``predict`` row keys); returns (and logs) their events."""
+        with ``end_s`` in buffer time, ``class``, ``location``, ``probability``, ``score``:
+        the ``predict`` row keys); returns (and logs) their events. ``classes`` /
+        ``locations``: the loaded model's, when known: a ``class`` rule naming neither
+        stops the watcher with :attr:`error` set (it could never fire)."""
         from desktop.alarms.rows import row_time, row_value
 
         if not rows or not self.model_rules or self.error:
             return []
+        if classes is not None:
+            try:
+                check_targets(self.model_rules, classes, locations, self.rules_source)
+            except RulesError as exc:
+                self._fail(exc)
+                return []
+        self._sync_acknowledged()
         times = np.array([row_time(r, i) for i, r in enumerate(rows)], dtype=np.float64)
         events: list[RuleEvent] = []
         for rule, state in zip(self.model_rules, self.model_states, strict=True):
-            if rule.channel != channel:
+            if resolve_channel(rule, [channel]) is None:
                 continue
             got = [row_value(rule, r) for r in rows]
             events += state.feed(times, np.array([np.nan if v is None else v for v in got],
                                                  dtype=np.float64))
         return self._emit(events)
+
+    def _sync_acknowledged(self) -> None:
+        """Release the latched rules whose alarm someone acknowledged in the log, so their
+        next run over the limit is a new alarm (one query per latched rule)."""
+        if self.log is None or not self._latched:
+            return
+        for state in (*self.states, *self.model_states):
+            alarm = self._latched.get(state.rule.name)
+            if state.latched and alarm is not None and self.log.acknowledged(alarm):
+                state.acknowledge()
+                del self._latched[state.rule.name]
 
     def _emit(self, events: list[RuleEvent]) -> list[RuleEvent]:
         events.sort(key=lambda e: (e.time_s, e.kind != "clear", e.rule))
@@ -163,6 +201,8 @@ class RuleWatcher:
                                          recording=recording, time_s=time_s,
                                          latch=event.latch)
             self._open[event.rule] = entry.id
+            if event.latch:
+                self._latched[event.rule] = entry.id
         elif event.rule in self._open:
             self.log.clear_alarm(self._open.pop(event.rule), event.value, time_s=time_s)
 

@@ -364,11 +364,14 @@ class AlarmLog:
     def alarms(self, *, since: str | None = None, until: str | None = None,
                rule: str | None = None, channel: str | None = None,
                active_only: bool = False, unacknowledged_only: bool = False,
-               limit: int | None = None) -> list[Alarm]:
+               limit: int | None = None, recording: str | None = None) -> list[Alarm]:
         """One line per alarm (raise + its clear + its acknowledgement), oldest first;
-        ``limit``: only the newest that many."""
+        ``limit``: only the newest that many; ``recording``: only that recording's."""
         where, args = self._filters(since, until, rule, channel, "r.")
         where.insert(0, "r.kind = 'raise'")
+        if recording is not None:
+            where.append("r.recording = ?")
+            args.append(recording)
         if active_only:
             where.append("(c.id IS NULL OR (r.latch = 1 AND a.id IS NULL))")
         if unacknowledged_only:
@@ -385,6 +388,13 @@ class AlarmLog:
         with self._translate("read"):
             return [Alarm(*row[:-1], latch=bool(row[-1]))  # type: ignore[misc]
                     for row in self._conn().execute(sql, args)][::-1]
+
+    def acknowledged(self, alarm_id: int) -> bool:
+        """Whether alarm ``alarm_id`` has been acknowledged (False for an unknown id)."""
+        with self._translate("read"):
+            return self._conn().execute(
+                "SELECT 1 FROM entries WHERE alarm_id = ? AND kind = 'acknowledge'",
+                (int(alarm_id),)).fetchone() is not None
 
     def integrity(self) -> str:
         """SQLite's own check of the file: ``"ok"`` or what is wrong."""

@@ -22,7 +22,8 @@ from a row (module doc of :mod:`desktop.alarms.rules`):
 - ``baseline``: the worst ``value / alert`` (or ``/ alarm``) of the row's ``indicators``
   (:func:`desktop.alarms.derived.worst_ratio`), else its ``level`` (1 at or above the
   rule's level, 0 below);
-- ``class``: ``probability`` when the row's ``class`` is the rule's class, else 0;
+- ``class``: ``probability`` when the row's ``class`` or ``location`` is the rule's
+  class, else 0;
 - ``score``: ``score`` (an anomaly model's), or with ``indicator`` ``anomaly`` the
   baseline's ``anomaly``.
 
@@ -36,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,14 @@ import numpy as np
 from desktop.alarms.checked import FileCheck, log_file_events
 from desktop.alarms.derived import worst_ratio, zone_rule
 from desktop.alarms.log import AlarmLog
-from desktop.alarms.rules import Rule, RuleEvent, RulesError, RuleState
+from desktop.alarms.rules import (
+    Rule,
+    RuleEvent,
+    RulesError,
+    RuleState,
+    check_targets,
+    resolve_channel,
+)
 
 #: The key added to each row: the names of the rules whose alarm is up at that row.
 ROW_KEY = "alarms"
@@ -110,8 +118,8 @@ def row_value(rule: Rule, row: dict[str, Any]) -> float | None:
         if "class" not in row:
             return None
         probability = _number(row.get("probability"))
-        return (probability if row["class"] == rule.target else 0.0) \
-            if probability is not None else None
+        hit = rule.target in (row["class"], row.get("location"))
+        return (probability if hit else 0.0) if probability is not None else None
     if kind == "score":
         return _number(row.get("anomaly" if rule.indicator == "anomaly" else "score"))
     if not rule.indicator:
@@ -153,17 +161,24 @@ class RowsCheck:
         return sum(e.kind == "raise" for e in self.events)
 
 
-def check_rows(rules: Sequence[Rule], rows: Sequence[dict[str, Any]], channel: str = ""
-               ) -> RowsCheck:
+def check_rows(rules: Sequence[Rule], rows: Sequence[dict[str, Any]], channel: str = "",
+               classes: Sequence[str] | None = None, locations: Sequence[str] = (),
+               source: str = "") -> RowsCheck:
     """Run ``rules`` over ``rows`` (module doc); ``channel``: the channel the rows are of
-    when they do not name a ``sensor``. Raises :class:`RulesError` for a rule no row can
-    feed (its channel, or the value it reads, is in no row) or a row without a time."""
+    when they do not name a ``sensor``; ``classes``/``locations``: the model's, when known
+    (a ``class`` rule naming neither is refused, :func:`~desktop.alarms.rules.check_targets`;
+    ``source``: the rules file, for that message). Raises :class:`RulesError` for such a
+    rule, a rule no row can feed (its channel, or the value it reads, is in no row) or a
+    row without a time."""
+    if classes is not None:
+        check_targets(rules, classes, locations, source)
     times = np.array([row_time(r, i) for i, r in enumerate(rows)], dtype=np.float64)
     chans = [str(r.get("sensor") or channel) for r in rows]
     up: list[set[str]] = [set() for _ in rows]
     events: list[RuleEvent] = []
     for rule in rules:
-        idx = [i for i, c in enumerate(chans) if c == rule.channel]
+        resolved = resolve_channel(rule, sorted(set(chans)))  # DE for "DE accel"
+        idx = [i for i, c in enumerate(chans) if c == resolved]
         if not idx:
             have = ", ".join(sorted(set(chans))) or "none"
             raise RulesError(f"{rule.where} watches channel {rule.channel!r}; these rows are "
@@ -172,6 +187,8 @@ def check_rows(rules: Sequence[Rule], rows: Sequence[dict[str, Any]], channel: s
         if all(v is None for v in picked):
             what = _WHAT.get(rule.kind, f"{rule.indicator!r} column or indicator")
             raise RulesError(f"{rule.where}: no row carries its {what}")
+        if resolved is not None and resolved != rule.channel:
+            rule = replace(rule, channel=resolved)
         bound = zone_rule(rule) if rule.kind == "zone" else rule
         values = np.array([math.nan if v is None else v for v in picked], dtype=np.float64)
         found = RuleState(bound).feed(times[idx], values)

@@ -123,7 +123,8 @@ def _kind_cells(path: Path, line: int, kind: str, cells: dict[str, str]
     if kind == "class":
         if not target:
             raise _fail(path, line, "class", "no class",
-                        "write the model's class that raises it (e.g. outer_race)")
+                        "write the model's class or location that raises it (e.g. "
+                        "outer_race)")
         if not 0 < limit <= 1:
             raise _fail(path, line, "limit", f"{limit:g} is not a probability",
                         "write the least probability, more than 0 and at most 1 (e.g. 0.8)")

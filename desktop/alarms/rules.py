@@ -9,7 +9,9 @@ them out)::
 one rule per row:
 
 * ``name`` — what the alarm is called (unique); ``channel`` — the channel it watches (in
-  ``predict``/``trend`` rows: the channel judged, or a ``trend --machine`` row's sensor).
+  ``predict``/``trend`` rows: the channel judged, or a ``trend --machine`` row's sensor):
+  its name, or a unique case-insensitive part of it (``DE`` for ``DE accel``,
+  :func:`resolve_channel`).
 * ``kind`` and ``limit``, with what the rule watches:
 
   ========  ==================================  ===========================================
@@ -24,7 +26,8 @@ one rule per row:
   baseline  ``alert`` or ``alarm``              an indicator of the machine's learnt
                                                 baseline is at or above that limit (value:
                                                 the worst indicator / its limit, 1 at it)
-  class     a probability in (0, 1]             a model's verdict is ``class`` with at
+  class     a probability in (0, 1]             a model's verdict is ``class`` (the
+                                                verdict's class or its location) with at
                                                 least that probability
   score     a number                            the anomaly score ≥ limit
   ========  ==================================  ===========================================
@@ -77,7 +80,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -158,6 +161,12 @@ class RuleState:
     The state carried from block to block is whether the alarm is raised, when the current
     run over the limit began (for the delay) and the last sample (for the rate of change),
     so feeding a signal in any pieces gives the same events as feeding it whole.
+
+    A latching rule raises once and stays one alarm until acknowledged: when its condition
+    clears it emits one clear (``latched``: the alarm stays up), and while it is
+    :attr:`latched` a new run over the limit is not a new alarm (no event at all) until
+    :meth:`acknowledge` (the live watcher calls it once the log shows the acknowledgement;
+    a whole file has no acknowledgement, so a latching rule raises at most once in it).
     """
 
     def __init__(self, rule: Rule) -> None:
@@ -165,7 +174,13 @@ class RuleState:
         self.active = False
         self.run_start: float | None = None  # time the current run over the limit began
         self.seen = 0
+        self.latched = False  # a latching rule's alarm cleared, not acknowledged yet
         self._last: tuple[float, float] | None = None
+
+    def acknowledge(self) -> None:
+        """The latched alarm was acknowledged: the next run over the limit raises anew
+        (its delay counted from the next block fed)."""
+        self.latched, self.run_start = False, None
 
     def _signal(self, times: np.ndarray, values: np.ndarray) -> np.ndarray:
         if self.rule.kind != "rate":
@@ -214,6 +229,9 @@ class RuleState:
         if self.run_start is not None and not on[0]:
             self.run_start = None
         while i < n:
+            if self.latched:  # one alarm until acknowledged: nothing new until then
+                self.run_start = None
+                break
             if not self.active:
                 # the next run of samples over the limit, and whether it lasts long enough
                 p = int(np.searchsorted(on_idx, i))
@@ -239,7 +257,7 @@ class RuleState:
                 break
             clear = int(off_idx[r])
             events.append(event("clear", clear))
-            self.active, i = False, clear + 1
+            self.active, self.latched, i = False, rule.latch, clear + 1
         return events
 
 
@@ -248,10 +266,56 @@ def evaluate_rule(rule: Rule, times: np.ndarray, values: np.ndarray) -> list[Rul
     return RuleState(rule).feed(times, values)
 
 
-def check_channels(rules: Sequence[Rule], channels: Sequence[str]) -> None:
-    """:class:`RulesError` naming the first rule whose channel is not in ``channels``."""
+def resolve_channel(rule: Rule, channels: Sequence[str]) -> str | None:
+    """The channel of ``channels`` that ``rule`` watches: its name exactly, else the one
+    channel it names case-insensitively, else the one channel whose name contains it
+    case-insensitively (``DE`` for ``DE accel``, as machine profiles and ``trend --channel``
+    match, :func:`desktop.baseline.model.sensor_for_channel`); None when none does.
+    :class:`RulesError` naming the candidates when several do."""
+    if rule.channel in channels:
+        return rule.channel
+    low = rule.channel.lower()
+    for found in ([c for c in channels if c.lower() == low],
+                  [c for c in channels if low in c.lower()]):
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise RulesError(f"{rule.where} watches channel {rule.channel!r}, which names "
+                             f"several channels: {', '.join(found)}; write the full name")
+    return None
+
+
+def bind_channels(rules: Sequence[Rule], channels: Sequence[str]) -> tuple[Rule, ...]:
+    """``rules`` with each channel resolved to one of ``channels``
+    (:func:`resolve_channel`); :class:`RulesError` naming the first rule whose channel the
+    signal lacks (and the signal's channels) or names several."""
+    bound = []
     for rule in rules:
-        if rule.channel not in channels:
+        found = resolve_channel(rule, channels)
+        if found is None:
             raise RulesError(f"rule {rule.name!r} (line {rule.line}) watches channel "
                              f"{rule.channel!r}, which this signal lacks; its channels: "
                              f"{', '.join(channels)}")
+        bound.append(rule if found == rule.channel else replace(rule, channel=found))
+    return tuple(bound)
+
+
+def check_channels(rules: Sequence[Rule], channels: Sequence[str]) -> None:
+    """:class:`RulesError` naming the first rule whose channel is not in ``channels``
+    (:func:`bind_channels`)."""
+    bind_channels(rules, channels)
+
+def check_targets(rules: Sequence[Rule], classes: Sequence[str], locations: Sequence[str],
+                  source: str = "") -> None:
+    """:class:`RulesError` naming the first ``class`` rule whose class is neither one of
+    the model's ``classes`` nor one of its ``locations`` (such a rule would never fire);
+    ``source``: the rules file, for the message."""
+    for rule in rules:
+        if rule.kind == "class" and rule.target not in (*classes, *locations):
+            where = f"alarm rules {source}:{rule.line}" if source else \
+                f"alarm rules line {rule.line}"
+            raise RulesError(
+                f"{where}, column {HEADER.index('class') + 1} (class): rule {rule.name!r} "
+                f"names {rule.target!r}, neither a class nor a location of the model; "
+                f"write one of its classes: {', '.join(classes) or 'none'}; or locations: "
+                f"{', '.join(sorted(set(locations))) or 'none'}")

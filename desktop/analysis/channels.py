@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from desktop.core.errors import InputError
+from desktop.core.errors import InputError, UsageError
 
 
 class ChannelChoice(NamedTuple):
@@ -69,7 +69,8 @@ def pick_channel(names: Sequence[str], wanted: str | None = None,
 
     ``wanted`` is an explicit choice named in the reason as ``wanted_from`` (``--channel``,
     ``the label's channel``). Raises :class:`InputError` when ``names`` is empty, or when
-    ``wanted`` matches no channel and ``required`` is true.
+    ``wanted`` matches no channel and ``required`` is true (:class:`UsageError`, exit 2,
+    when ``wanted_from`` is a command-line option, ``--…``: the command line is wrong).
     """
     names = list(names)
     if not names:
@@ -83,7 +84,8 @@ def pick_channel(names: Sequence[str], wanted: str | None = None,
                 return ChannelChoice(i, f"matched {wanted_from} {wanted}")
             return ChannelChoice(i, f"channel {names[i]!r} contains {wanted_from} {wanted}")
         if required:
-            raise InputError(f"no channel '{wanted}' (channels: {', '.join(names)})")
+            error = UsageError if wanted_from.startswith("--") else InputError
+            raise error(f"no channel '{wanted}' (channels: {', '.join(names)})")
         miss = f"no channel {wanted!r}; "
     for hint in hints:
         found_hint = _match_hint(names, hint)

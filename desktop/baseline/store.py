@@ -33,6 +33,13 @@ class BaselineStore:
     def exists(self, machine: str) -> bool:
         return self.path(machine).is_file()
 
+    def names(self) -> list[str]:
+        """The machines that have a learnt baseline, sorted (case-insensitively)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted((p.stem for p in self.folder.glob("*.json") if p.is_file()),
+                      key=str.lower)
+
     def load(self, machine: str) -> MachineBaseline:
         """The machine's baseline; :class:`AnalysisError` when none was learnt or the
         file is damaged."""

@@ -12,12 +12,14 @@ recording and prints (``--write-log``: also logs) every raise and clear.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 from pathlib import Path
 
 from desktop.alarms.log import COLUMNS, Alarm, AlarmLog, AlarmLogError
 from desktop.core.atomic import atomic_open
+from desktop.core.errors import UsageError
 from desktop.core.spreadsheet import csv_writer
 
 LOG_HINT = "alarms.sqlite3 in the Linewatch data folder"
@@ -33,6 +35,33 @@ def _open(args: argparse.Namespace, create: bool = False) -> AlarmLog:
     if path is not None and not path.exists() and not create:
         raise AlarmLogError(f"no alarm log at {path}; leave out --log for the default one")
     return AlarmLog(path)
+
+
+def log_time(text: str, option: str) -> str:
+    """``--since``/``--until`` TEXT as the log stores times (``2026-12-08T00:40:00.000Z``),
+    so the log's text comparison is a comparison of times. Accepts what
+    :meth:`datetime.fromisoformat` reads: ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM[:SS]``, with
+    ``T`` or a space, with or without ``Z`` or an offset; a time without one is UTC. A bare
+    date for ``--until`` means the end of that day. :class:`UsageError` (exit 2) otherwise."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date or time; write ISO 8601 UTC, "
+                         f"e.g. {option} 2026-12-08 or {option} '2026-12-08 00:40'") from None
+    if option == "--until" and len(text.strip()) == 10:  # a bare date: the whole day
+        moment += dt.timedelta(days=1, milliseconds=-1)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"))
+
+
+def _normalise_times(args: argparse.Namespace) -> None:
+    """Replace ``args.since``/``args.until`` by :func:`log_time` (in place)."""
+    if args.since is not None:
+        args.since = log_time(args.since, "--since")
+    if args.until is not None:
+        args.until = log_time(args.until, "--until")
 
 
 def _rows(args: argparse.Namespace, log: AlarmLog) -> tuple[tuple[str, ...], list[dict]]:
@@ -60,6 +89,7 @@ def _line(alarm: Alarm) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    _normalise_times(args)
     with _open(args) as log:
         if args.json:
             print(json.dumps(_rows(args, log)[1], allow_nan=False))
@@ -86,6 +116,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    _normalise_times(args)
     out = Path(args.file).expanduser()
     if out.exists() and not args.overwrite:
         raise AlarmLogError(f"{out} already exists; pass --overwrite to replace it")
@@ -140,9 +171,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--since", metavar="TIME", help="from this UTC time on (ISO 8601, e.g. "
-                   "2026-12-07 or 2026-12-07T08:00)")
-    p.add_argument("--until", metavar="TIME", help="up to this UTC time (ISO 8601)")
+    p.add_argument("--since", metavar="TIME", help="from this time on (ISO 8601, e.g. "
+                   "2026-12-07, '2026-12-07 08:00' or 2026-12-07T08:00+01:00; without Z "
+                   "or an offset: UTC)")
+    p.add_argument("--until", metavar="TIME", help="up to this time (ISO 8601, as --since; "
+                   "a bare date: through the end of that day)")
     p.add_argument("--rule", metavar="NAME", help="only this rule")
     p.add_argument("--channel", metavar="NAME", help="only this channel")
     p.add_argument("--active", action="store_true", help="only alarms not cleared yet")

@@ -31,9 +31,23 @@ def parse_at(text: str) -> dt.datetime:
                             ) from None
 
 
+def _check_baseline(machine: str) -> None:
+    """:class:`AnalysisError` (exit 2) naming the machines that have baselines when
+    ``machine`` has none: there is no baseline alarm to acknowledge, never a reported
+    success that no ``trend --machine`` run could apply."""
+    from desktop.baseline.store import BaselineStore
+
+    store = BaselineStore()
+    if not store.exists(machine):
+        known = ", ".join(store.names()) or "none yet"
+        raise AnalysisError(f"machine '{machine}' has no baseline, so no baseline alarms to "
+                            f"acknowledge (machines with baselines: {known}); learn one "
+                            f"with linewatch baseline {machine} FILES")
+
+
 def _check_sensor(machine: str, sensor: str | None) -> str:
-    """``sensor`` (or ``*``) when the machine's learnt baseline has it (or none is learnt
-    yet); else :class:`AnalysisError` naming the sensors it has."""
+    """``sensor`` (or ``*``) when the machine's learnt baseline has it; else
+    :class:`AnalysisError` naming the sensors it has."""
     from desktop.baseline.acks import ALL_SENSORS
     from desktop.baseline.store import BaselineStore
 
@@ -66,8 +80,9 @@ def cmd_baseline_ack(args: argparse.Namespace) -> int:
         else:
             print(f"machine {name}: {n} acknowledgement(s) cleared")
         return EXIT_OK
-    sensor = _check_sensor(name, args.sensor)
     at = parse_at(args.at) if args.at else None
+    _check_baseline(name)
+    sensor = _check_sensor(name, args.sensor)
     ack = acknowledge(name, sensor, at, args.user or getpass.getuser(), args.comment or "")
     doc: dict[str, Any] = {"machine": name, "ack": ack.to_json()}
     if args.json:

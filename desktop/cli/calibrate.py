@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.common import promote_and_print_json
-from desktop.core.errors import LinewatchError, UsageError
+from desktop.core.errors import LinewatchError, SourceError, UsageError
 from desktop.ml.backend import require_torch
 
 
@@ -91,8 +91,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 cmd += ["--rate", str(args.rate)]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0 or not path.exists():
-                raise InputError(f"recording from {args.source} failed: "
-                                 + (done.stderr.strip().splitlines() or ["no output"])[-1])
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                last = last.removeprefix("linewatch: ")  # main() prefixes it once
+                # record's exit 2 (a bad --source) stays exit 2 here
+                error = SourceError if done.returncode == 2 else InputError
+                raise error(f"recording from {args.source} failed: {last}")
         rec = read_recording(path, args.rate)
         idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
                                    card.input_channels)

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.common import positive
-from desktop.core.errors import InputError
+from desktop.core.errors import InputError, UsageError
 
 
 def _check_out(out: Path, suffixes: tuple[str, ...], overwrite: bool) -> None:
-    if out.suffix.lower() not in suffixes:
-        raise InputError(f"--out {out}: give a {', '.join(suffixes)} file")
+    if out.suffix.lower() not in suffixes:  # a bad command line: exit 2, nothing written
+        listing = (f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1
+                   else suffixes[0])
+        raise UsageError(f"--out {out}: give a {listing} file")
     if out.exists() and not overwrite:
         raise InputError(f"{out} already exists; pass --overwrite to replace it")
     if not out.parent.is_dir():

@@ -21,6 +21,7 @@ from typing import Any
 from desktop.cli.predict_batch import add_batch_arguments
 from desktop.cli.rules_option import (
     add_rules_arguments,
+    check_rule_targets,
     events_key,
     log_events,
     print_events,
@@ -158,6 +159,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predictor = predictor.for_rate(float(rec.effective_rate() or 0))
     predictor = predictor.with_metadata(rec.metadata)
     card = predictor.card
+    check_rule_targets(rules, card.classes, [card.location_of(c) for c in card.classes],
+                       str(args.rules))  # a class rule that could never fire: before work
     if rec.metadata.get("rate_note"):
         print(f"linewatch: note: {rec.metadata['rate_note']}", file=sys.stderr)
     idx, reason = pick_channel([c.name for c in rec.channels], args.channel,
@@ -203,7 +206,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                              else rec.values[:, idx], rate, verdicts, args.hop)
     windows = [{**v.to_json(), **(explained[i] if explained else {}),
                 **(rows[i] if rows else {})} for i, v in enumerate(verdicts)]
-    check = run_rules(rules, windows, channel) if rules is not None else None
+    check = run_rules(rules, windows, channel, card.classes,
+                      [card.location_of(c) for c in card.classes], str(args.rules)) \
+        if rules is not None else None
     if check is not None:
         log_events(args, check, args.file, "predict", getattr(rec, "start_time", ""))
     if args.json:

@@ -13,7 +13,7 @@ from typing import Any
 
 from desktop.cli.common import EXIT_FAILED, EXIT_OK, err, format_counts
 from desktop.cli.options import add_source_options, build_source
-from desktop.core.errors import LinewatchError, SourceError, UsageError
+from desktop.core.errors import LinewatchError, RecordingError, SourceError, UsageError
 from desktop.core.types import SourceState
 
 
@@ -66,10 +66,27 @@ def _remove_recording(out: Path) -> None:
             lock.release()
 
 
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Before the source is opened: the recorder writes Parquet only
+    (``recording/writer.py``), so any other ``--out`` suffix is refused
+    (:class:`UsageError`, exit 2), never a ``.csv`` that holds Parquet bytes; an existing
+    ``--out`` (or its journal) without ``--overwrite`` is a :class:`RecordingError`."""
+    from desktop.recording.parquet_file import PARQUET_SUFFIXES
+    from desktop.recording.writer import journal_path
+
+    if out.suffix.lower() not in PARQUET_SUFFIXES:
+        raise UsageError(f"--out {out}: record writes Parquet (.parquet or .pq); use "
+                         "linewatch export to write CSV from it")
+    if not overwrite and (out.exists() or journal_path(out).exists()):
+        raise RecordingError(f"{out} already exists (or its journal does); pass "
+                             "--overwrite to replace it, or pick another name")
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from desktop.streams.acquisition import Acquisition
 
     out = Path(args.out).expanduser()
+    _check_out(out, args.overwrite)
     if args.overwrite:
         _remove_recording(out)
     if args.seconds is not None and not args.seconds > 0:
@@ -91,6 +108,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     stop = _StopFlag()
     stop.install()
     acq.open()
+    if watcher is not None and source.channels:  # a rule the source cannot feed: refused
+        _bind_rules(watcher, acq, [c.name for c in source.channels],
+                    [c.unit for c in source.channels], "")
     started = time.monotonic()
     try:
         # --seconds is signal time, not wall time: a busy machine reads later, not less.
@@ -102,6 +122,10 @@ def cmd_record(args: argparse.Namespace) -> int:
     next_progress = started + 1.0
     while not stop() and not acq.recording_full:
         acq.step()
+        if watcher is not None and watcher.unbound and acq.buffer is not None:
+            specs = acq.buffer.channels  # the first block: the source's channels known
+            _bind_rules(watcher, acq, [c.name for c in specs], [c.unit for c in specs],
+                        f"; stopped after the first block ({out})")
         if watcher is not None:
             watcher.poll(acq.buffer)
         if source.state is SourceState.FINISHED or acq.recording is None:
@@ -157,6 +181,21 @@ def cmd_record(args: argparse.Namespace) -> int:
     if summary["error"] or (watcher is not None and watcher.error):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _bind_rules(watcher: Any, acq: Any, names: list[str], units: list[str], note: str
+                ) -> None:
+    """Bind ``--rules`` to the source's channels; a rule naming a channel the source lacks
+    (or several) stops the recording at once: :class:`UsageError` (exit 2), one line
+    (``note``: what was recorded, if anything)."""
+    from desktop.alarms.rules import RulesError
+
+    try:
+        watcher.bind(names, units)
+    except RulesError as exc:
+        acq.close()
+        watcher.close()
+        raise UsageError(f"--rules: {exc}{note}") from None
 
 
 def cmd_sources(args: argparse.Namespace) -> int:

@@ -46,15 +46,33 @@ def read_rules_option(args: argparse.Namespace) -> tuple[Any, ...] | None:
         raise UsageError(str(exc)) from None
 
 
-def run_rules(rules: Sequence[Any], rows: list[dict[str, Any]], channel: str) -> Any:
+def check_rule_targets(rules: Sequence[Any] | None, classes: Sequence[str],
+                       locations: Sequence[str], source: str) -> None:
+    """Refuse (:class:`UsageError`, exit 2) a ``class`` rule naming neither one of the
+    model's ``classes`` nor one of its ``locations``, before any window is judged."""
+    if rules is None:
+        return
+    from desktop.alarms.rules import RulesError, check_targets
+
+    try:
+        check_targets(rules, classes, locations, source)
+    except RulesError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run_rules(rules: Sequence[Any], rows: list[dict[str, Any]], channel: str,
+              classes: Sequence[str] | None = None, locations: Sequence[str] = (),
+              source: str = "") -> Any:
     """:func:`desktop.alarms.rows.check_rows` over ``rows`` (annotated in place with
-    ``alarms``); returns the :class:`~desktop.alarms.rows.RowsCheck`. A rule no row can
-    feed: :class:`UsageError` (exit 2)."""
+    ``alarms``); returns the :class:`~desktop.alarms.rows.RowsCheck`. ``classes`` /
+    ``locations``: the model's (``predict``), so a ``class`` rule naming neither is
+    refused; ``source``: the rules file. A rule no row can feed, or such a class rule:
+    :class:`UsageError` (exit 2)."""
     from desktop.alarms.rows import check_rows
     from desktop.alarms.rules import RulesError
 
     try:
-        check = check_rows(rules, rows, channel)
+        check = check_rows(rules, rows, channel, classes, locations, source)
     except RulesError as exc:
         raise UsageError(str(exc)) from None
     check.annotate(rows)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.errors import InputError, MissingFileError
+from desktop.core.errors import InputError, MissingFileError, UsageError
 from desktop.core.jsonfile import loads as json_limited
 from desktop.core.jsonfile import read_json_file
 
@@ -125,7 +125,7 @@ def write_selection(sel: Selection, out: Path) -> None:
             pq.write_table(table, fh)
         return
     if suffix != ".csv":
-        raise InputError(f"--out {out}: give a .csv or .parquet file")
+        raise UsageError(f"--out {out}: give a .csv or .parquet file")
     from desktop.core.spreadsheet import csv_writer
 
     with atomic_open(out, "w", newline="") as fh:
@@ -213,7 +213,7 @@ def export_verdicts(src: Path, out: Path) -> int:
     from desktop.ml.inference.batch import write_table
 
     if out.suffix.lower() not in VERDICT_SUFFIXES:
-        raise InputError(f"--out {out}: give a .csv, .json or .parquet file")
+        raise UsageError(f"--out {out}: give a .csv, .json or .parquet file")
     columns, desc = read_verdicts(src)
     write_table(columns, desc, out)
     return len(next(iter(columns.values()), []))

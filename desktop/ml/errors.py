@@ -21,6 +21,11 @@ class DeviceError(ModelError, UsageError):
     one): the command line is wrong for this machine, exit code 2."""
 
 
+class UnknownModelError(ModelError, UsageError):
+    """``--model NAME`` (or ``NAME@k``) names no installed model or version: the command
+    line is wrong, exit code 2 (the known ones are listed in the message)."""
+
+
 class NeedsTorchError(LinewatchError):
     """A torch-only feature (training, fine-tuning, calibration, explanations) was asked for
     in a build without torch: :func:`desktop.ml.backend.require_torch` raises it."""

@@ -350,6 +350,7 @@ class LiveRules(QObject):
                                        on_event=self._event, anchor=self.window._label_anchor,
                                        cursor=int(buffer.written))
             self.watcher.on_error = self._error
+            self.watcher.rules_source = self.path
         assert self.watcher is not None
         try:
             self.watcher.poll(buffer)
@@ -358,11 +359,15 @@ class LiveRules(QObject):
 
     def feed_verdicts(self, rows: list[dict[str, Any]], channel: str) -> None:
         """The live model's new verdicts on ``channel``: the rules of kind ``class`` and
-        ``score`` judge them (sample rules are judged by :meth:`tick`)."""
+        ``score`` judge them (sample rules are judged by :meth:`tick`). A class rule naming
+        none of the loaded model's classes or locations is refused (the status bar)."""
         if self.watcher is None or not rows:
             return
+        info = getattr(self.window, "model_info", {})  # the announced dict (model_loaded)
+        known = [[str(c) for c in n] if isinstance(n, list | tuple) else None
+                 for n in (info.get("classes"), info.get("locations"))]
         try:
-            self.watcher.feed_verdicts(rows, channel)
+            self.watcher.feed_verdicts(rows, channel, known[0], known[1] or [])
         except LinewatchError as exc:  # the log stayed busy or the disk is full
             self._error(str(exc))
 

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
     """
 
     measure_finished = Signal(dict)
+    source_failed = Signal(str)  # the session's source or file failed to open: its message
 
     def __init__(self, settings: Settings, services: WindowServices,
                  started: float | None = None) -> None:
@@ -252,7 +253,8 @@ class MainWindow(QMainWindow):
         options = dict(options or {})
         self.source_panel.show_spec(spec, options)
         self.source_panel.clear_file()
-        self.settings.last_source = spec
+        # settings.last_source is set once the source opened (_opened): a spec that fails
+        # must not become every later start's source.
         session = LiveSession(spec, lambda: self.services.make_source(spec, options),
                               self.settings.history_seconds)
         self._begin(session)
@@ -272,8 +274,7 @@ class MainWindow(QMainWindow):
         self._before_open = ((before.path, before.rate, before.decimal)
                              if isinstance(before, FileSession) and before.view is not None
                              and before.view.complete else None)
-        self._begin(session)
-        self.files.remember_recent(path)
+        self._begin(session)  # Open recent gets the file once it opened (_opened)
         # The panel names the file; Connect stays the live source last used (a plant
         # engineer opens a file to look at it, and Connect means "go live"), never a
         # silent replay of the file (that is still there: Replay file, Connect).
@@ -363,6 +364,10 @@ class MainWindow(QMainWindow):
         if self._closing or session is None:
             return
         self.recording.set_available(session.kind == "live")
+        if isinstance(session, LiveSession):
+            self.settings.last_source = session.spec  # remembered only once it opened
+        if isinstance(session, FileSession):
+            self.files.remember_recent(session.path)
         if session.kind == "file":
             self._job_done()
             self.view.configure_plot()
@@ -405,6 +410,7 @@ class MainWindow(QMainWindow):
             self._open_cancelled(message)
             return
         self.errors.append(message)
+        self.source_failed.emit(message)
         self._job_done()
         self.source_panel.clear_file()
         self.source_panel.set_connected(False)

@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
 from desktop.session.live import LiveSession
 from desktop.ui.window_context import WindowContext
 
+#: The Span box's range, seconds (a workspace's span_s outside it is ignored)
+SPAN_RANGE_S = (0.01, 3600.0)
+
 
 class ViewPart:
     """Per-source view state and the controls that change it."""
@@ -53,7 +56,7 @@ class ViewPart:
         self.act_autoscale = act("Autoscale Y", "A", plot.set_autoscale, checkable=True)
         self.act_autoscale.setChecked(True)
         self.span = QDoubleSpinBox()
-        self.span.setRange(0.01, 3600.0)
+        self.span.setRange(*SPAN_RANGE_S)
         self.span.setDecimals(2)
         self.span.setSuffix(" s")
         self.span.setValue(10.0)

@@ -29,12 +29,44 @@ from desktop.ui.diagnosis_panel import source_key
 from desktop.ui.model_panel import ModelPanel
 from desktop.ui.source_panel import SourcePanel
 from desktop.ui.window_context import WindowContext
+from desktop.ui.window_view import SPAN_RANGE_S
 
 FILTER = "Linewatch workspaces (*.lwspace.json *.json)"
 
 
 def _b64(data: QByteArray) -> str:
     return bytes(data.toBase64().data()).decode("ascii")
+
+
+def machine_problem(name: str) -> str | None:
+    """Why the workspace's machine ``name`` is not applied (no such profile in the machine
+    store, or not a profile name at all: the known machines listed), or None."""
+    from desktop.diagnosis.profiles import ProfileStore
+
+    store = ProfileStore()
+    try:
+        store.load(name)
+    except LinewatchError:  # absent, a bad name ("../../etc/passwd") or a damaged file
+        known = ", ".join(store.names()) or "none yet"
+        return (f"the workspace's machine {name!r} is not a machine profile here "
+                f"(machines: {known}); it is left out (linewatch machine add NAME)")
+    return None
+
+
+def checked_view(view: dict[str, object]) -> tuple[dict[str, object], str | None]:
+    """A copy of a workspace's ``view`` without a ``span_s`` outside the Span box's range
+    (:data:`~desktop.ui.window_view.SPAN_RANGE_S`; not a number, ≤ 0, absurd), and the line
+    saying so (None when it is fine)."""
+    view = dict(view)
+    if "span_s" not in view:
+        return view, None
+    raw = view["span_s"]
+    low, high = SPAN_RANGE_S
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and low <= raw <= high:
+        return view, None
+    del view["span_s"]
+    return view, (f"the workspace's span_s {raw!r} is not a time span of {low:g}-{high:g} s;"
+                  " ignored")
 
 
 class WorkspacePart:
@@ -68,9 +100,12 @@ class WorkspacePart:
                          layout=_b64(ctx.parent.saveState()),
                          geometry=_b64(ctx.parent.saveGeometry()), machine=machine)
 
-    def apply(self, ws: Workspace) -> None:
-        """Show ``ws`` in the window (see the module doc)."""
+    def apply(self, ws: Workspace) -> list[str]:
+        """Show ``ws`` in the window (see the module doc). What it names but cannot be used
+        here (a model not installed, a machine with no profile, a span out of range) is
+        left out, shown in one status-bar line and returned (one line each)."""
         ctx, window = self.ctx, self.ctx.parent
+        notes: list[str] = []
         if ws.geometry:
             window.restoreGeometry(QByteArray.fromBase64(ws.geometry.encode()))
         if ws.layout:
@@ -81,20 +116,29 @@ class WorkspacePart:
             if index >= 0:
                 combo.setCurrentIndex(index)
             else:
-                ctx.status(f"the workspace's model {ws.model!r} is not installed here; the "
-                           "current one is kept", 10000)
+                notes.append(f"the workspace's model {ws.model!r} is not installed here; "
+                             "the current one is kept")
         ctx.host.use_rules(ws.rules)
-        if ws.machine:  # the Diagnosis dock and the session's baseline use it
+        machine_note = machine_problem(ws.machine) if ws.machine else None
+        if machine_note:
+            notes.append(machine_note)
+        elif ws.machine:  # the Diagnosis dock and the session's baseline use it
             key = str(Path(ws.file).resolve()) if ws.file else ws.source
             ctx.settings.machine_by_source[key] = ws.machine
+        view, span_note = checked_view(ws.view)
+        if span_note:
+            notes.append(span_note)
         if ws.file:
-            if ws.view:
-                ctx.settings.views[f"file:{ws.file}"] = dict(ws.view)
+            if view:
+                ctx.settings.views[f"file:{ws.file}"] = view
             ctx.host.open_file(ws.file)
         elif ws.source:
-            if ws.view:
-                ctx.settings.views[ws.source] = dict(ws.view)
+            if view:
+                ctx.settings.views[ws.source] = view
             ctx.host.connect_source(ws.source, dict(ws.source_options))
+        if notes:
+            ctx.status("; ".join(notes), 15000)
+        return notes
 
     def open(self, path: str | Path) -> None:
         """Load and apply a workspace file; a bad file is one line in the status bar."""
@@ -104,8 +148,9 @@ class WorkspacePart:
             self.ctx.status(str(exc), 10000)
             return
         self.ctx.host.disconnect_source()
-        self.apply(ws)
-        self.ctx.status(f"workspace {Path(path).name} opened", 5000)
+        notes = self.apply(ws)
+        self.ctx.status("; ".join([f"workspace {Path(path).name} opened", *notes]),
+                        15000 if notes else 5000)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.ctx.parent, "Open workspace", "", FILTER)
@@ -137,9 +182,9 @@ def capture(window: HasWorkspace, rules: str = "") -> Workspace:
     return window.workspace.capture(rules)
 
 
-def apply(window: HasWorkspace, ws: Workspace) -> None:
-    """Show ``ws`` in ``window`` (see the module doc)."""
-    window.workspace.apply(ws)
+def apply(window: HasWorkspace, ws: Workspace) -> list[str]:
+    """Show ``ws`` in ``window`` (see the module doc); what was left out, one line each."""
+    return window.workspace.apply(ws)
 
 
 def open_workspace(window: HasWorkspace, path: str | Path) -> None:

@@ -149,6 +149,8 @@ class InferenceWorker(QObject):
                         baseline_info["adabn"] = adabn
                     self.loaded.emit({**baseline_info,"name": card.name, "kind": card.kind,
                                       "classes": list(card.classes),
+                                      "locations": sorted({card.location_of(c)
+                                                           for c in card.classes}),
                                       "device": getattr(predictor, "device", "cpu"),
                                       "channel": names[channel_index],
                                       "channel_reason": channel_reason,

@@ -70,3 +70,30 @@ def test_class_rules_judge_the_live_models_verdicts(qtbot, make_window, tmp_path
     qtbot.waitUntil(lambda: any(e.rule == "inner" for e in log.entries(kinds=("raise",))),
                     timeout=10_000)
     window.disconnect_source()
+
+
+def test_a_class_rule_the_live_model_lacks_is_refused_in_the_status_bar(
+        qtbot, make_window, tmp_path: Path) -> None:
+    """A ``class`` rule naming neither a class nor a location of the loaded model would
+    never fire: the window says so in the status bar (issue 25); a location is fine."""
+    from desktop.session.types import Verdict
+
+    rules = tmp_path / "rules.csv"
+    rules.write_text(",".join(HEADER) + "\ninner,synth1,class,0.5,0,0,alarm,yes,,,inner_rce\n",
+                     encoding="utf-8")
+    window = make_window()
+    window.settings.model = ""
+    live = window.alarm_rules
+    window.connect_source("synth:2x1000", {})
+    live.set_rules(str(rules))
+    qtbot.waitUntil(lambda: live.watcher is not None, timeout=10_000)
+    window.model_info = {"name": "fault-cwru", "channel": "synth1",
+                         "classes": ["normal", "inner_007"],
+                         "locations": ["inner_race", "normal"]}
+    rows = [{"start_s": 0.0, "end_s": 1.0, "class": "inner_007", "probability": 0.9,
+             "location": "inner_race"}]
+    window._verdicts([Verdict.from_row(r) for r in rows])
+    message = window.statusBar().currentMessage()
+    assert f"{rules}:2, column 11 (class): rule 'inner' names 'inner_rce', neither a class nor a " \
+           "location of the model" in message and "inner_007" in message
+    window.disconnect_source()

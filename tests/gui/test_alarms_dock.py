@@ -63,11 +63,20 @@ def test_rules_judge_the_live_signal_and_log_it(qtbot, make_window, tmp_path: Pa
     window.alarm_rules.set_rules(str(rules))
     assert window.alarms_panel.rules_label.text() == "1 rules: rules.csv"
     assert window.workspace_rules == str(rules)
-    qtbot.waitUntil(lambda: len(window.alarms_panel.alarms) >= 2, timeout=15_000)
-    alarm = window.alarms_panel.alarms[-1]  # the oldest
+    panel = window.alarms_panel
+
+    def listed() -> list:
+        panel.refresh()
+        return panel.alarms
+
+    qtbot.waitUntil(lambda: any(a.latched for a in listed()), timeout=15_000)
+    qtbot.wait(500)  # the synth signal crosses the limit again and again: still one alarm
+    (alarm,) = listed()  # a latching rule: one alarm until acknowledged (issue 25)
     assert (alarm.rule, alarm.channel, alarm.severity, alarm.source) == (
         "peak", "synth1", "warning", "synth:2x1000")
     assert alarm.value is not None and alarm.value > 0.9 and alarm.recording == ""
+    panel.acknowledge(alarm.id, "seen", "ana")  # acknowledged: the next crossing raises
+    qtbot.waitUntil(lambda: len(listed()) >= 2, timeout=15_000)
     window.alarm_rules.set_rules(str(tmp_path / "missing.csv"))  # refused, rules kept
     assert "no such file" in window.statusBar().currentMessage()
     assert window.alarm_rules.rules

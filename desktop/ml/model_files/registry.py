@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import paths
-from desktop.ml.errors import ModelError
+from desktop.ml.errors import ModelError, UnknownModelError
 from desktop.ml.model_files.card import CARD_FILE, TABULAR_KINDS, ModelCard, load_any_card
 from desktop.ml.model_files.versions import (
     active_version,
@@ -153,16 +153,16 @@ def _resolve_versioned(text: str) -> ModelEntry:
     if not name.startswith(".") and is_versioned(folder):
         found = versions_of(name)
         if version is not None and version not in found:
-            raise ModelError(f"model '{name}' has no version {version} (versions: "
+            raise UnknownModelError(f"model '{name}' has no version {version} (versions: "
                              f"{', '.join(map(str, found))})")
         return _versioned_entry(name, version)
     if version is not None and any((root / name / CARD_FILE).exists() for root in (
             paths.shipped_models_dir(), user_models_dir())):
-        raise ModelError(f"model '{name}' has no version {version}: it is a single folder, "
+        raise UnknownModelError(f"model '{name}' has no version {version}: it is a single folder, "
                          f"not a versioned model (versions are kept for the models you make "
                          f"by fine-tuning or calibrating); use '{name}'")
     known = ", ".join(e.name for e in list_models()) or "none"
-    raise ModelError(f"no model named '{text}' (known models: {known})")
+    raise UnknownModelError(f"no model named '{text}' (known models: {known})")
 
 
 def set_live_model(name: str | None) -> None:

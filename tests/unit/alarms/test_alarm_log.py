@@ -141,3 +141,32 @@ def test_a_version_1_log_is_upgraded_in_place(tmp_path: Path) -> None:
         (alarm,) = log.alarms()
         assert (alarm.rule, alarm.latch, alarm.active) == ("old rule", False, True)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_since_and_until_compare_times_and_refuse_what_is_not_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "alarms.sqlite3"
+    with AlarmLog(path) as log:
+        log.raise_alarm("early", "de", 1.0, time="2026-12-08T00:32:00.733Z")
+        log.raise_alarm("late", "de", 2.0, time="2026-12-08T00:45:10.000Z")
+    args = ["alarms", "--log", str(path), "list", "--json"]
+
+    def listed(*extra: str) -> list[str]:
+        assert main([*args, *extra]) == 0
+        return [a["rule"] for a in json.loads(capsys.readouterr().out)]
+
+    assert listed("--since", "2026-12-08 00:40") == ["late"]  # space, not T: still a time
+    assert listed("--since", "2026-12-08T00:40Z") == ["late"]
+    assert listed("--since", "2026-12-08T01:40+01:00") == ["late"]  # an offset
+    assert listed("--until", "2026-12-08 00:40:00") == ["early"]
+    assert listed("--until", "2026-12-08") == ["early", "late"]  # the whole day
+    assert listed("--until", "2026-12-07") == []
+    for option, text in (("--since", "notadate"), ("--until", "garbage"),
+                         ("--since", "08/12/2026")):
+        assert main([*args, option, text]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"{option} {text!r} is not a date or time" in err and "\n" not in err
+        assert f"e.g. {option} 2026-12-08" in err
+    assert main(["alarms", "--log", str(path), "export", str(tmp_path / "x.csv"),
+                 "--until", "garbage"]) == 2
+    assert not (tmp_path / "x.csv").exists()

@@ -52,6 +52,9 @@ def test_ack_then_trend_then_clear(tmp_path: Path, capsys: pytest.CaptureFixture
     (["nobody"], "no machine 'nobody' (machines: pump)"),
     (["pump", "--at", "yesterday"], "--at 'yesterday' is not a date-time"),
     (["pump", "--clear", "--at", "2004-02-12"], "leave out --at"),
+    (["pump"], "machine 'pump' has no baseline, so no baseline alarms to acknowledge "
+               "(machines with baselines: none yet); learn one with linewatch baseline pump"),
+    (["pump", "--sensor", "de"], "machine 'pump' has no baseline"),
 ])
 def test_bad_input_is_one_line_exit_2(argv: list[str], says: str,
                                       capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,4 +64,19 @@ def test_bad_input_is_one_line_exit_2(argv: list[str], says: str,
     assert main(["baseline-ack", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert says in err and len(err.splitlines()) == 1
+    assert AckStore().load("pump") == []
+
+
+def test_ack_names_the_machines_that_have_baselines(capsys: pytest.CaptureFixture[str]
+                                                    ) -> None:
+    from desktop.baseline.store import BaselineStore
+
+    for name in ("pump", "fan"):
+        assert main(["machine", "add", name, "--bearing", "6205", "--rpm", "1800"]) == 0
+    store = BaselineStore()
+    store.folder.mkdir(parents=True, exist_ok=True)
+    store.path("fan").write_text("{}")  # only its name is read here
+    capsys.readouterr()
+    assert main(["baseline-ack", "pump"]) == 2
+    assert "(machines with baselines: fan)" in capsys.readouterr().err
     assert AckStore().load("pump") == []

@@ -113,3 +113,35 @@ def test_trend_machine_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert doc["alarm_events"][0]["kind"] == "raise"
     assert main(["trend", str(route_dir), "--machine", "pump", "--rules", str(rules)]) == 0
     assert "UTC (row" in capsys.readouterr().out
+
+
+def test_record_refuses_a_rule_the_source_cannot_feed_before_recording(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.parquet"
+    missing = _rules(tmp_path / "m.csv", "hot,speed,high,1,,,,")
+    assert main(["record", "--source", "demo", "--seconds", "30", "--rules", str(missing),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("linewatch: --rules: rule 'hot' (line 2) watches channel 'speed', which "
+                   "this signal lacks; its channels: DE accel, FE accel")
+    assert not out.exists()
+    # the README's example names DE: the demo's "DE accel", resolved as machine profiles do
+    de = _rules(tmp_path / "de.csv", "DE shaking,DE,high,1000,,,warning,,rms")
+    assert main(["record", "--source", "demo", "--seconds", "1", "--rules", str(de),
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["alarms"]["error"] is None and out.exists()
+
+
+def test_predict_refuses_a_class_the_model_lacks(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    mat = Path(__file__).parents[2] / "fixtures/cwru/12k_Drive_End_IR007_1_106.mat"
+    typo = _rules(tmp_path / "t.csv", "inner,X106_DE_time,class,0.8,0,0.1,alarm,yes,,,inner_rce")
+    assert main(["predict", str(mat), "--rules", str(typo)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"linewatch: alarm rules {typo}:2, column 11 (class): rule 'inner' "
+                          "names 'inner_rce', neither a class nor a location")
+    assert "inner_007" in err and "inner_race" in err
+    location = _rules(tmp_path / "l.csv", "ir,DE,class,0.8,0,0.1,alarm,yes,,,inner_race")
+    assert main(["predict", str(mat), "--rules", str(location)]) == 0
+    assert "alarms: 1 rules, 1 raised" in capsys.readouterr().out

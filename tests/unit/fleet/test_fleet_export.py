@@ -71,7 +71,7 @@ def test_export_some_channels_and_refuses_to_overwrite(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back.values[:, 0], values[:, 1])
     assert main(["export", str(src), "--channels", "y", "--out", str(out)]) == 1
     assert main(["export", str(src), "--channels", "nope", "--out",
-                 str(tmp_path / "x.csv")]) == 1
+                 str(tmp_path / "x.csv")]) == 2  # a bad command-line value
 
 
 def test_export_rejects_spans_outside_the_file(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_export_rejects_spans_outside_the_file(tmp_path: Path) -> None:
         select(src, 2.0, 1.0)
     with pytest.raises(InputError, match="file's length"):
         select(src, 9.0, 10.0)
-    assert main(["export", str(src), "--out", str(tmp_path / "x.txt")]) == 1
+    assert main(["export", str(src), "--out", str(tmp_path / "x.txt")]) == 2  # bad --out
 
 
 def test_export_a_mat_file_span(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_report_without_options_says_what_is_missing(tmp_path: Path, recording: 
     assert "give --rpm" in text and "--group 1|2" in text and "--model fault-cwru" in text
     assert main(["report", str(recording), "--group", "1", "--out",
                  str(tmp_path / "x.html")]) == 1  # --group without --foundation
-    assert main(["report", str(recording), "--out", str(tmp_path / "x.docx")]) == 1
+    assert main(["report", str(recording), "--out", str(tmp_path / "x.docx")]) == 2  # bad --out
 
 
 def test_report_reads_the_speed_channel_as_spectrum_does(tmp_path) -> None:
