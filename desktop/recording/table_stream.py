@@ -99,7 +99,8 @@ def foreign_parquet_stream(path: Path, pf: pq.ParquetFile, rate: float | None,
                 yield Chunk(values[start:stop], None if times is None else times[start:stop],
                             names, (before + group * stop / kept) / total)
         if malformed:  # in the whole read's key order: inferred, malformed, notes
-            kept_notes = list(metadata.pop("notes", None) or [])
+            kept_notes = list(notes)  # the layout's notes, stored again after "malformed"
+            metadata.pop("notes", None)
             metadata["malformed"] = dict(malformed)
             if axis is not None and malformed.get("time_backwards"):
                 note = backwards_note(int(malformed["time_backwards"]), axis.name)
