@@ -20,5 +20,6 @@ def test_file_opens_with_the_machine_chosen(qtbot, make_window, demo_file: Path,
     qtbot.waitUntil(lambda: window.session is not None and window.session.loaded is not None,
                     timeout=30_000)
     assert window.machine_for_session() == "pump"
-    assert window.diagnosis_panel.profile is not None
+    # the dock looks at a new session on its next tick (250 ms)
+    qtbot.waitUntil(lambda: window.diagnosis_panel.profile is not None, timeout=5_000)
     assert window.diagnosis_panel.profile.name == "pump"
