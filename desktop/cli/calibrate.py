@@ -111,17 +111,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(entry, rec.values[:, idx], rate, name, layers=args.layers,
                            source=source, channel=rec.channels[idx].name,
                            command=shlex.join(["linewatch", "calibrate", *sys.argv[2:]]))
-    if promote_and_print_json(args, name, result["version"], result):
-        return 0
-    print(f"wrote {result['folder']} ({name} v{result['version']}, parent {result['parent']}): "
-          f"batch-norm statistics ({args.layers}) from {result['windows']} windows "
-          f"({result['seconds_of_signal']:.1f} s)")
-    for note in result["notes"]:
-        print(f"note: {note}")
-    print(f"use it: linewatch predict FILE --model {name}@{result['version']}"
-          + ("" if args.promote else f"; make it active: linewatch models promote {name} "
-             f"--version {result['version']}"))
-    return 0
+    return _report(args, name, result, f"{result['seconds_of_signal']:.1f} s")
 
 
 def _calibration_snapshots(args: argparse.Namespace) -> list[Path] | None:
@@ -191,11 +181,17 @@ def _calibrate_snapshots(args: argparse.Namespace, entry: Any, files: list[Path]
     result = calibrate(entry, parts, rate, name, layers=args.layers, source=source,
                        channel=channel,
                        command=shlex.join(["linewatch", "calibrate", *sys.argv[2:]]))
+    return _report(args, name, result, f"{result['seconds_of_signal']:.1f} s in "
+                                       f"{result['snapshots']} snapshots")
+
+
+def _report(args: Any, name: str, result: dict[str, Any], span: str) -> int:
+    """What both calibrations print (or the JSON, and the promotion): the version written,
+    the windows it learnt from (``span``: how much signal), its notes, how to use it."""
     if promote_and_print_json(args, name, result["version"], result):
         return 0
     print(f"wrote {result['folder']} ({name} v{result['version']}, parent {result['parent']}): "
-          f"batch-norm statistics ({args.layers}) from {result['windows']} windows "
-          f"({result['seconds_of_signal']:.1f} s in {result['snapshots']} snapshots)")
+          f"batch-norm statistics ({args.layers}) from {result['windows']} windows ({span})")
     for note in result["notes"]:
         print(f"note: {note}")
     print(f"use it: linewatch predict FILE --model {name}@{result['version']}"
